@@ -1,0 +1,1 @@
+//! Shared helpers for rsql benchmarks and data generators.

@@ -1,0 +1,1 @@
+//! Arrow datasets for rsql.
