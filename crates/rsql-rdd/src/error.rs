@@ -1,0 +1,99 @@
+//! Errors raised by the RDD runtime.
+
+use std::path::PathBuf;
+
+use crate::scheduler::StageId;
+use crate::shuffle::ShuffleId;
+
+/// Result type of every fallible runtime operation.
+pub type Result<T, E = RddError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while building or running RDD jobs.
+#[derive(Debug, thiserror::Error)]
+pub enum RddError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A task failed on every allowed attempt, so its job failed.
+    #[error(
+        "stage {stage_id} ({stage}) failed: partition {partition} failed {attempts} time(s); last error: {cause}"
+    )]
+    TaskFailed {
+        /// The stage the task belonged to.
+        stage_id: StageId,
+        /// The operation and call site that ends the stage, e.g. `reduce_by_key at src/main.rs:12`.
+        stage: String,
+        /// The partition the task computed.
+        partition: usize,
+        /// How many attempts were made.
+        attempts: usize,
+        /// The error of the last attempt.
+        cause: Box<RddError>,
+    },
+
+    /// User code panicked inside a task.
+    #[error("panic: {0}")]
+    Panicked(String),
+
+    /// A reduce task found a shuffle map output missing; the scheduler recomputes it from lineage.
+    #[error("shuffle {shuffle_id}: output of map partition {map_partition} is missing")]
+    FetchFailed {
+        /// The shuffle whose output is missing.
+        shuffle_id: ShuffleId,
+        /// The map partition whose output is missing.
+        map_partition: usize,
+    },
+
+    /// A fault injected by a test through [`crate::FaultInjector`].
+    #[error("injected fault: attempt {attempt} of partition {partition}")]
+    InjectedFault {
+        /// The partition whose task was made to fail.
+        partition: usize,
+        /// The attempt that was made to fail.
+        attempt: usize,
+    },
+
+    /// A persisted block could not be encoded or decoded.
+    #[error("cannot serialize block of RDD {rdd_id}, partition {partition}: {message}")]
+    Serialization {
+        /// The RDD the block belongs to.
+        rdd_id: usize,
+        /// The partition the block holds.
+        partition: usize,
+        /// What the codec reported.
+        message: String,
+    },
+
+    /// An output directory already exists.
+    #[error("output path {0} already exists")]
+    OutputExists(PathBuf),
+
+    /// An argument is out of its domain (zero partitions, negative fraction, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// An invariant of the runtime was broken; this is a bug in rsql.
+    #[error("internal error: {0}")]
+    Internal(String),
+
+    /// The worker pool could not be started.
+    #[error("cannot start the worker pool: {0}")]
+    ThreadPool(String),
+}
+
+impl RddError {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        RddError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Per-task state: identity, metrics and a slot for errors raised while iterating.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use crate::error::{RddError, Result};
+use crate::scheduler::StageId;
+
+/// What one task did, reported to listeners when it ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskMetrics {
+    /// Records produced by sources (collections, ranges, files) in this task.
+    pub records_read: u64,
+    /// Bytes read from files by sources.
+    pub bytes_read: u64,
+    /// Records the task delivered: to the action for result tasks, to the shuffle for map tasks.
+    pub records_written: u64,
+    /// Bytes written to shuffle buckets (shallow size of the records).
+    pub shuffle_bytes_written: u64,
+    /// Records fetched from shuffle outputs.
+    pub shuffle_records_read: u64,
+    /// Bytes fetched from shuffle outputs (shallow size of the records).
+    pub shuffle_bytes_read: u64,
+    /// Partitions read from the block store instead of being computed.
+    pub cached_partitions_read: u64,
+    /// Wall time of the attempt.
+    pub duration: Duration,
+}
+
+/// The context of one task attempt, handed to partition functions and RDD computations.
+pub struct TaskContext {
+    stage_id: StageId,
+    partition: usize,
+    attempt: usize,
+    metrics: RefCell<TaskMetrics>,
+    failure: RefCell<Option<RddError>>,
+}
+
+impl TaskContext {
+    pub(crate) fn new(stage_id: StageId, partition: usize, attempt: usize) -> Self {
+        TaskContext {
+            stage_id,
+            partition,
+            attempt,
+            metrics: RefCell::default(),
+            failure: RefCell::new(None),
+        }
+    }
+
+    /// The stage this task belongs to.
+    pub fn stage_id(&self) -> StageId {
+        self.stage_id
+    }
+
+    /// The partition this task computes.
+    pub fn partition_id(&self) -> usize {
+        self.partition
+    }
+
+    /// Which attempt this is, from 0.
+    pub fn attempt_number(&self) -> usize {
+        self.attempt
+    }
+
+    /// Fails the task from inside an iterator that cannot return an error itself; the first
+    /// failure wins. Iterators should stop producing items after calling this.
+    pub fn fail(&self, error: RddError) {
+        self.failure.borrow_mut().get_or_insert(error);
+    }
+
+    /// Whether [`TaskContext::fail`] was called.
+    pub fn has_failed(&self) -> bool {
+        self.failure.borrow().is_some()
+    }
+
+    /// Returns the recorded failure, if any, as an error.
+    pub(crate) fn check_failure(&self) -> Result<()> {
+        self.failure.borrow_mut().take().map_or(Ok(()), Err)
+    }
+
+    pub(crate) fn record_source_read(&self, records: u64, bytes: u64) {
+        let mut m = self.metrics.borrow_mut();
+        m.records_read += records;
+        m.bytes_read += bytes;
+    }
+
+    pub(crate) fn record_written(&self, records: u64) {
+        self.metrics.borrow_mut().records_written += records;
+    }
+
+    pub(crate) fn record_shuffle_write(&self, records: u64, bytes: u64) {
+        let mut m = self.metrics.borrow_mut();
+        m.records_written += records;
+        m.shuffle_bytes_written += bytes;
+    }
+
+    pub(crate) fn record_shuffle_read(&self, records: u64, bytes: u64) {
+        let mut m = self.metrics.borrow_mut();
+        m.shuffle_records_read += records;
+        m.shuffle_bytes_read += bytes;
+    }
+
+    pub(crate) fn record_cached_read(&self) {
+        self.metrics.borrow_mut().cached_partitions_read += 1;
+    }
+
+    pub(crate) fn finish(self, duration: Duration) -> TaskMetrics {
+        let mut metrics = self.metrics.into_inner();
+        metrics.duration = duration;
+        metrics
+    }
+}
