@@ -153,16 +153,14 @@ impl<T: Data> Rdd<T> {
         self.node.meta().describe()
     }
 
-    /// The shuffles this RDD reads directly (empty for narrow-only RDDs).
+    /// The shuffles the stage computing this RDD reads (empty when the stage reads none).
     pub fn shuffle_ids(&self) -> Vec<ShuffleId> {
-        self.node
-            .dependencies()
+        let mut ids: Vec<ShuffleId> = lineage::stage_shuffles(&self.base(), |_| false)
             .iter()
-            .filter_map(|dep| match dep {
-                Dependency::Shuffle(shuffle) => Some(shuffle.shuffle_id()),
-                Dependency::Narrow(_) => None,
-            })
-            .collect()
+            .map(|shuffle| shuffle.shuffle_id())
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The storage level set by `persist`/`cache`, if any.

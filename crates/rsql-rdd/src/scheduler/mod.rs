@@ -16,43 +16,26 @@ pub use task::{TaskContext, TaskMetrics};
 use crate::Data;
 use crate::context::Context;
 use crate::error::{RddError, Result};
-use crate::rdd::{BoxIter, Dependency, Rdd, RddBase};
+use crate::rdd::{BoxIter, Rdd, RddBase, lineage};
 use crate::shared::TaskUpdates;
 use crate::shuffle::ShuffleDependencyBase;
 
 /// Identifier of a stage within its context.
 pub type StageId = usize;
 
-/// The shuffle dependencies reachable from `rdd` through narrow dependencies only: the parent
-/// stages of a stage ending at `rdd`. Fully cached RDDs are not looked through.
+/// The parent stages of a stage ending at `rdd`; fully cached RDDs are not looked through.
 fn parent_shuffles(
     context: &Context,
     rdd: &Arc<dyn RddBase>,
 ) -> Vec<Arc<dyn ShuffleDependencyBase>> {
-    let mut shuffles = Vec::new();
-    let mut visited = HashSet::new();
-    let mut stack = vec![Arc::clone(rdd)];
-    while let Some(rdd) = stack.pop() {
+    lineage::stage_shuffles(rdd, |rdd| {
         let meta = rdd.meta();
-        if !visited.insert(meta.id) {
-            continue;
-        }
-        let cached = meta.persistence().is_some()
+        meta.persistence().is_some()
             && context
                 .inner
                 .blocks
-                .contains_all(meta.id, rdd.num_partitions());
-        if cached {
-            continue;
-        }
-        for dep in rdd.dependencies() {
-            match dep {
-                Dependency::Narrow(parent) => stack.push(parent),
-                Dependency::Shuffle(shuffle) => shuffles.push(shuffle),
-            }
-        }
-    }
-    shuffles
+                .contains_all(meta.id, rdd.num_partitions())
+    })
 }
 
 /// Shuffle map stages that must run before a stage ending at `rdd`, parents first.
