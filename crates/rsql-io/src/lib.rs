@@ -1,1 +1,45 @@
 //! Arrow datasets for rsql.
+//!
+//! Reading: [`Dataset::open`] lists a file, directory tree or glob (local or `s3://`),
+//! discovers hive partition columns and settles one schema; [`Dataset::scan`] prunes
+//! partitions and Parquet row groups with a [`Predicate`], and cuts the rest into
+//! [`ReadUnit`]s that [`Scan::read`] decodes into Arrow batches of the projected columns.
+//!
+//! Writing: [`OutputJob`] stages Parquet, NDJSON or CSV parts (optionally partitioned into
+//! `col=value/` folders) next to the target and moves them into place on commit.
+//!
+//! This crate knows nothing of query plans.
+
+mod csv_read;
+mod dataset;
+mod error;
+mod json_read;
+mod listing;
+mod location;
+mod metrics;
+mod parquet_read;
+mod partition;
+mod predicate;
+mod s3;
+mod scan;
+mod schema;
+mod source;
+mod write;
+
+pub use csv_read::CsvOptions;
+pub use dataset::{Dataset, DatasetOptions, FileFormat};
+pub use error::{IoError, Result};
+pub use json_read::JsonOptions;
+pub use listing::{ListedFile, list_files};
+pub use location::Location;
+pub use metrics::ReadMetrics;
+pub use partition::HIVE_DEFAULT_PARTITION;
+pub use predicate::{CmpOp, Literal, Predicate};
+pub use s3::{S3Bucket, S3Object};
+pub use scan::{FilePart, ReadUnit, Scan, ScanOptions, UnitReader};
+pub use schema::merge_schemas;
+pub use source::FileSource;
+pub use write::{
+    OutputJob, PartWriter, SUCCESS_MARKER, SaveMode, WriteFormat, WriteOptions, parse_compression,
+    write_batches,
+};

@@ -1,0 +1,165 @@
+//! A dataset: the listed files of one location, their merged schema and partition columns.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{Schema, SchemaRef};
+
+use crate::csv_read::{self, CsvOptions};
+use crate::error::{IoError, Result};
+use crate::json_read::{self, JsonOptions};
+use crate::listing::{ListedFile, list_files};
+use crate::location::Location;
+use crate::parquet_read::{self, ParquetFile};
+use crate::partition::Partitioning;
+use crate::scan::{Scan, ScanOptions};
+
+/// The format of a dataset's files and its format-specific options.
+#[derive(Debug, Clone)]
+pub enum FileFormat {
+    /// Apache Parquet.
+    Parquet,
+    /// Newline-delimited JSON.
+    Json(JsonOptions),
+    /// Comma- (or otherwise) separated values.
+    Csv(CsvOptions),
+}
+
+/// How to open a dataset.
+#[derive(Debug, Clone)]
+pub struct DatasetOptions {
+    /// The file format.
+    pub format: FileFormat,
+    /// An explicit schema. Fields named like partition columns set those columns' value types;
+    /// the other fields, when present, replace the data schema otherwise inferred or merged.
+    pub schema: Option<SchemaRef>,
+}
+
+impl DatasetOptions {
+    /// Parquet files with their merged schema.
+    pub fn parquet() -> Self {
+        Self::new(FileFormat::Parquet)
+    }
+
+    /// NDJSON files with default options.
+    pub fn json() -> Self {
+        Self::new(FileFormat::Json(JsonOptions::default()))
+    }
+
+    /// CSV files with default options.
+    pub fn csv() -> Self {
+        Self::new(FileFormat::Csv(CsvOptions::default()))
+    }
+
+    /// Files of `format` with an inferred schema.
+    pub fn new(format: FileFormat) -> Self {
+        DatasetOptions {
+            format,
+            schema: None,
+        }
+    }
+
+    /// Sets an explicit schema (see [`DatasetOptions::schema`]).
+    pub fn with_schema(mut self, schema: SchemaRef) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+}
+
+/// The per-format state a dataset keeps after opening.
+#[derive(Debug)]
+pub(crate) enum OpenFormat {
+    Parquet(Vec<ParquetFile>),
+    Json(JsonOptions),
+    Csv(CsvOptions),
+}
+
+#[derive(Debug)]
+pub(crate) struct DatasetInner {
+    pub files: Vec<ListedFile>,
+    pub partitioning: Partitioning,
+    pub data_schema: SchemaRef,
+    pub schema: SchemaRef,
+    pub format: OpenFormat,
+}
+
+/// An opened dataset; cheap to clone and shareable across threads.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub(crate) inner: Arc<DatasetInner>,
+}
+
+impl Dataset {
+    /// Lists `location`, discovers partition columns and settles the schema.
+    pub fn open(location: impl Into<Location>, options: DatasetOptions) -> Result<Self> {
+        let location = location.into();
+        let files = list_files(&location)?;
+        let explicit = options.schema.unwrap_or_else(|| Arc::new(Schema::empty()));
+        let partitioning = Partitioning::discover(&files, &explicit)?;
+        let is_partition = |name: &str| partitioning.fields().iter().any(|f| f.name() == name);
+        let explicit_data: Vec<_> = explicit
+            .fields()
+            .iter()
+            .filter(|f| !is_partition(f.name()))
+            .cloned()
+            .collect();
+        let explicit_data =
+            (!explicit_data.is_empty()).then(|| Arc::new(Schema::new(explicit_data)));
+        let (format, inferred) = match options.format {
+            FileFormat::Parquet => {
+                let (parquet, merged) = parquet_read::load_files(&files)?;
+                (OpenFormat::Parquet(parquet), merged)
+            }
+            FileFormat::Json(json) => {
+                let schema = match &explicit_data {
+                    Some(schema) => schema.clone(),
+                    None => json_read::infer_schema(&files, &json)?,
+                };
+                (OpenFormat::Json(json), schema)
+            }
+            FileFormat::Csv(csv) => {
+                let schema = match &explicit_data {
+                    Some(schema) => schema.clone(),
+                    None => csv_read::infer_schema(&files, &csv)?,
+                };
+                (OpenFormat::Csv(csv), schema)
+            }
+        };
+        let data_schema = explicit_data.unwrap_or(inferred);
+        if let Some(clash) = data_schema.fields().iter().find(|f| is_partition(f.name())) {
+            return Err(IoError::Invalid(format!(
+                "column `{}` of {location} is both a data column and a partition directory",
+                clash.name()
+            )));
+        }
+        let fields: Vec<_> = data_schema
+            .fields()
+            .iter()
+            .chain(partitioning.fields())
+            .cloned()
+            .collect();
+        Ok(Dataset {
+            inner: Arc::new(DatasetInner {
+                files,
+                partitioning,
+                schema: Arc::new(Schema::new(fields)),
+                data_schema,
+                format,
+            }),
+        })
+    }
+
+    /// The full schema: data columns, then partition columns.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.inner.schema
+    }
+
+    /// The listed data files.
+    pub fn files(&self) -> &[ListedFile] {
+        &self.inner.files
+    }
+
+    /// Plans a scan: prunes partitions and row groups and cuts the rest into read units.
+    pub fn scan(&self, options: ScanOptions) -> Result<Scan> {
+        Scan::plan(self.clone(), options)
+    }
+}

@@ -1,0 +1,194 @@
+//! Parquet files: footers and schemas, row-group pruning from statistics, and decoding.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::parquet_column;
+use parquet::basic::Encoding;
+use parquet::file::metadata::ColumnChunkMetaData;
+
+use crate::error::{IoError, Result};
+use crate::listing::ListedFile;
+use crate::predicate::{Predicate, ValueRanges};
+
+/// The decoded footer of one Parquet file, ready to build readers from.
+#[derive(Debug, Clone)]
+pub struct ParquetFile {
+    metadata: ArrowReaderMetadata,
+}
+
+impl ParquetFile {
+    /// Reads and parses the footer of `file`.
+    pub fn load(file: &ListedFile) -> Result<Self> {
+        let chunks = file.source.open_chunks(file.size)?;
+        let metadata = ArrowReaderMetadata::load(&chunks, ArrowReaderOptions::new())
+            .map_err(|source| IoError::parquet(file.source.name(), source))?;
+        Ok(ParquetFile { metadata })
+    }
+
+    /// The file's Arrow schema, with `Utf8` columns that are dictionary-encoded in the file
+    /// typed as `Dictionary(Int32, Utf8)` so they decode without materialising every string.
+    pub fn schema(&self) -> Schema {
+        let schema = self.metadata.schema();
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let field = field.as_ref().clone();
+                if field.data_type() == &DataType::Utf8 && self.is_dictionary_encoded(field.name())
+                {
+                    field.with_data_type(dictionary_utf8())
+                } else {
+                    field
+                }
+            })
+            .collect();
+        Schema::new(fields)
+    }
+
+    /// Whether every data page of `column` is dictionary-encoded (when the file says;
+    /// otherwise whether its chunks have dictionary pages).
+    fn is_dictionary_encoded(&self, column: &str) -> bool {
+        let metadata = self.metadata.metadata();
+        let Some((leaf, _)) = parquet_column(
+            self.metadata.parquet_schema(),
+            self.metadata.schema(),
+            column,
+        ) else {
+            return false;
+        };
+        let all_dictionary = |chunk: &ColumnChunkMetaData| {
+            chunk.dictionary_page_offset().is_some()
+                && chunk.page_encoding_stats_mask().is_none_or(|mask| {
+                    mask.is_only(Encoding::RLE_DICTIONARY)
+                        || mask.is_only(Encoding::PLAIN_DICTIONARY)
+                })
+        };
+        metadata.num_row_groups() > 0
+            && metadata
+                .row_groups()
+                .iter()
+                .all(|group| all_dictionary(group.column(leaf)))
+    }
+
+    /// Makes the reader decode every `Utf8` column that `merged` types as a dictionary into a
+    /// dictionary, so batches need no conversion.
+    pub fn align_to(&mut self, merged: &Schema, name: &str) -> Result<()> {
+        let own = self.metadata.schema();
+        let mut changed = false;
+        let fields: Vec<Field> = own
+            .fields()
+            .iter()
+            .map(|field| {
+                let wanted = merged
+                    .field_with_name(field.name())
+                    .map(|f| f.data_type().clone());
+                match wanted {
+                    Ok(wanted)
+                        if wanted == dictionary_utf8() && field.data_type() == &DataType::Utf8 =>
+                    {
+                        changed = true;
+                        field.as_ref().clone().with_data_type(wanted)
+                    }
+                    _ => field.as_ref().clone(),
+                }
+            })
+            .collect();
+        if changed {
+            let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+            self.metadata = ArrowReaderMetadata::try_new(self.metadata.metadata().clone(), options)
+                .map_err(|source| IoError::parquet(name, source))?;
+        }
+        Ok(())
+    }
+
+    /// The number of row groups.
+    pub fn row_group_count(&self) -> usize {
+        self.metadata.metadata().num_row_groups()
+    }
+
+    /// The compressed size of row group `index` in bytes.
+    pub fn row_group_bytes(&self, index: usize) -> u64 {
+        let size = self.metadata.metadata().row_group(index).compressed_size();
+        u64::try_from(size).unwrap_or(0)
+    }
+
+    /// Which row groups may hold rows matching `predicate`, judged by their min/max statistics.
+    pub fn prune_row_groups(&self, predicate: &Predicate) -> Vec<bool> {
+        let count = self.row_group_count();
+        let ranges = |column: &str| self.ranges(column);
+        predicate
+            .may_match(count, &ranges)
+            .unwrap_or_else(|_| vec![true; count])
+    }
+
+    fn ranges(&self, column: &str) -> Option<ValueRanges> {
+        let schema = self.metadata.schema();
+        let converter =
+            StatisticsConverter::try_new(column, schema, self.metadata.parquet_schema()).ok()?;
+        let converter = converter.with_missing_null_counts_as_zero(false);
+        let groups = self.metadata.metadata().row_groups();
+        Some(ValueRanges {
+            mins: converter.row_group_mins(groups.iter()).ok()?,
+            maxes: converter.row_group_maxes(groups.iter()).ok()?,
+            null_counts: converter.row_group_null_counts(groups.iter()).ok(),
+            row_counts: converter.row_group_row_counts(groups.iter()).ok().flatten(),
+        })
+    }
+
+    /// A reader decoding only the top-level `columns` (by name; absent ones are ignored)
+    /// of `row_groups`.
+    pub fn reader(
+        &self,
+        file: &ListedFile,
+        columns: &[String],
+        row_groups: Vec<usize>,
+        batch_size: usize,
+    ) -> Result<ParquetRecordBatchReader> {
+        let roots: Vec<usize> = self
+            .metadata
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| columns.contains(field.name()))
+            .map(|(index, _)| index)
+            .collect();
+        let mask = ProjectionMask::roots(self.metadata.parquet_schema(), roots);
+        let chunks = file.source.open_chunks(file.size)?;
+        ParquetRecordBatchReaderBuilder::new_with_metadata(chunks, self.metadata.clone())
+            .with_projection(mask)
+            .with_row_groups(row_groups)
+            .with_batch_size(batch_size)
+            .build()
+            .map_err(|source| IoError::parquet(file.source.name(), source))
+    }
+}
+
+/// The type dictionary-encoded string columns are read as.
+pub fn dictionary_utf8() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// The schema shared by all of `files` (see [`crate::schema::merge_schemas`]), with their footers.
+pub fn load_files(files: &[ListedFile]) -> Result<(Vec<ParquetFile>, SchemaRef)> {
+    let mut parquet: Vec<ParquetFile> =
+        files.iter().map(ParquetFile::load).collect::<Result<_>>()?;
+    let schemas: Vec<Schema> = parquet.iter().map(ParquetFile::schema).collect();
+    let merged = crate::schema::merge_schemas(
+        files
+            .iter()
+            .zip(&schemas)
+            .map(|(file, schema)| (file.source.name(), schema)),
+    )?;
+    for (file, listed) in parquet.iter_mut().zip(files) {
+        file.align_to(&merged, &listed.source.name())?;
+    }
+    Ok((parquet, merged))
+}

@@ -1,0 +1,392 @@
+//! A planned scan: pruned files and row groups cut into read units, and the readers that
+//! decode a unit into batches of the projected schema.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatchOptions, new_null_array};
+use arrow::compute::cast;
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+use crate::csv_read;
+use crate::dataset::{Dataset, DatasetInner, OpenFormat};
+use crate::error::{IoError, Result};
+use crate::json_read::JsonFileReader;
+use crate::metrics::{MetricCounters, ReadMetrics};
+use crate::predicate::Predicate;
+
+/// What to read and how to cut it.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Indices into the dataset schema of the columns to produce; `None` for all.
+    pub projection: Option<Vec<usize>>,
+    /// A predicate used to skip partitions and row groups (rows are not filtered).
+    pub predicate: Option<Predicate>,
+    /// The maximum number of rows per batch.
+    pub batch_size: usize,
+    /// The most compressed bytes a read unit aims at: larger files are split by row groups,
+    /// smaller ones grouped.
+    pub target_split_bytes: u64,
+    /// How many units the caller would like at least (e.g. its thread count): the target
+    /// shrinks to `total bytes / parallelism` when that is smaller, but not below 1 MiB.
+    pub parallelism: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            projection: None,
+            predicate: None,
+            batch_size: 8192,
+            target_split_bytes: 128 * 1024 * 1024,
+            parallelism: 1,
+        }
+    }
+}
+
+/// A part of one file: some of its row groups (Parquet) or all of it (text formats).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePart {
+    /// Index of the file in [`Dataset::files`].
+    pub file: usize,
+    /// The row groups to decode; empty for text formats, which are read whole.
+    pub row_groups: Vec<usize>,
+}
+
+/// One task's worth of input: parts of one or more files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadUnit {
+    /// The file parts, read in order.
+    pub parts: Vec<FilePart>,
+}
+
+/// A planned scan; cheap to clone and shareable across threads.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    dataset: Dataset,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    units: Arc<Vec<ReadUnit>>,
+    batch_size: usize,
+    metrics: Arc<MetricCounters>,
+}
+
+impl Scan {
+    pub(crate) fn plan(dataset: Dataset, options: ScanOptions) -> Result<Self> {
+        let inner = &dataset.inner;
+        let full = &inner.schema;
+        let projection = options
+            .projection
+            .unwrap_or_else(|| (0..full.fields().len()).collect());
+        if let Some(bad) = projection.iter().find(|&&i| i >= full.fields().len()) {
+            return Err(IoError::Invalid(format!(
+                "projection index {bad} out of range for {} columns",
+                full.fields().len()
+            )));
+        }
+        let schema = Arc::new(
+            full.project(&projection)
+                .map_err(|e| IoError::arrow("", e))?,
+        );
+        let metrics = Arc::new(MetricCounters::default());
+        let files_total = inner.files.len();
+        MetricCounters::add(&metrics.files_total, files_total as u64);
+        let keep_files = match &options.predicate {
+            Some(predicate) => {
+                check_columns(predicate, full)?;
+                predicate
+                    .may_match(files_total, &|column| inner.partitioning.ranges(column))
+                    .map_err(|e| IoError::arrow("partition values", e))?
+            }
+            None => vec![true; files_total],
+        };
+        let mut pieces = Vec::new();
+        for (file, _) in keep_files.iter().enumerate().filter(|(_, keep)| **keep) {
+            MetricCounters::add(&metrics.files_matched, 1);
+            match &inner.format {
+                OpenFormat::Parquet(parquet) => {
+                    let meta = &parquet[file];
+                    let groups = meta.row_group_count();
+                    MetricCounters::add(&metrics.row_groups_total, groups as u64);
+                    let keep = match &options.predicate {
+                        Some(predicate) => meta.prune_row_groups(predicate),
+                        None => vec![true; groups],
+                    };
+                    for group in (0..groups).filter(|&g| keep[g]) {
+                        MetricCounters::add(&metrics.row_groups_matched, 1);
+                        pieces.push((file, Some(group), meta.row_group_bytes(group)));
+                    }
+                }
+                OpenFormat::Json(_) | OpenFormat::Csv(_) => {
+                    pieces.push((file, None, inner.files[file].size));
+                }
+            }
+        }
+        let total: u64 = pieces.iter().map(|(_, _, bytes)| bytes).sum();
+        let target = options
+            .target_split_bytes
+            .min((total / options.parallelism.max(1) as u64).max(1024 * 1024));
+        Ok(Scan {
+            units: Arc::new(cut_units(pieces, target)),
+            dataset: dataset.clone(),
+            projection,
+            schema,
+            batch_size: options.batch_size.max(1),
+            metrics,
+        })
+    }
+
+    /// The schema of the batches this scan produces.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The read units, one per task.
+    pub fn units(&self) -> &[ReadUnit] {
+        &self.units
+    }
+
+    /// The scan's counters so far.
+    pub fn metrics(&self) -> ReadMetrics {
+        self.metrics.snapshot()
+    }
+
+    /// A reader of read unit `unit`.
+    pub fn read(&self, unit: usize) -> Result<UnitReader> {
+        let parts = self
+            .units
+            .get(unit)
+            .ok_or_else(|| IoError::Invalid(format!("no read unit {unit}")))?
+            .parts
+            .clone();
+        Ok(UnitReader {
+            scan: self.clone(),
+            parts: parts.into(),
+            current: None,
+        })
+    }
+
+    /// Reads every unit in order and collects the batches.
+    pub fn collect(&self) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        for unit in 0..self.units.len() {
+            for batch in self.read(unit)? {
+                batches.push(batch?);
+            }
+        }
+        Ok(batches)
+    }
+
+    fn inner(&self) -> &DatasetInner {
+        &self.dataset.inner
+    }
+
+    /// Indices of the projected data (non-partition) columns.
+    fn data_columns(&self) -> Vec<usize> {
+        let data = self.inner().data_schema.fields().len();
+        self.projection
+            .iter()
+            .copied()
+            .filter(|&i| i < data)
+            .collect()
+    }
+
+    fn open_part(&self, part: &FilePart) -> Result<BatchIter> {
+        let inner = self.inner();
+        let file = &inner.files[part.file];
+        let data = self.data_columns();
+        match &inner.format {
+            OpenFormat::Parquet(parquet) => {
+                let names: Vec<String> = data
+                    .iter()
+                    .map(|&i| inner.data_schema.field(i).name().clone())
+                    .collect();
+                let reader = parquet[part.file].reader(
+                    file,
+                    &names,
+                    part.row_groups.clone(),
+                    self.batch_size,
+                )?;
+                MetricCounters::add(&self.metrics.row_groups_read, part.row_groups.len() as u64);
+                let name = file.source.name();
+                Ok(Box::new(reader.map(move |batch| {
+                    batch.map_err(|source| IoError::arrow(name.clone(), source))
+                })))
+            }
+            OpenFormat::Json(options) => {
+                let schema = Arc::new(
+                    inner
+                        .data_schema
+                        .project(&data)
+                        .map_err(|e| IoError::arrow(file.source.name(), e))?,
+                );
+                Ok(Box::new(JsonFileReader::open(
+                    file,
+                    schema,
+                    self.batch_size,
+                    options,
+                    self.metrics.bad_records.clone(),
+                )?))
+            }
+            OpenFormat::Csv(options) => {
+                let reader = csv_read::open(
+                    file,
+                    inner.data_schema.clone(),
+                    data,
+                    self.batch_size,
+                    options,
+                )?;
+                let name = file.source.name();
+                Ok(Box::new(reader.map(move |batch| {
+                    batch.map_err(|source| IoError::arrow(name.clone(), source))
+                })))
+            }
+        }
+    }
+
+    /// Turns a batch decoded from file `file` into a batch of the scan's schema: columns in
+    /// projection order, cast to the dataset types, missing ones null, partition values appended.
+    fn adapt(&self, file: usize, batch: RecordBatch) -> Result<RecordBatch> {
+        let inner = self.inner();
+        let rows = batch.num_rows();
+        let data = inner.data_schema.fields().len();
+        let name = || inner.files[file].source.name();
+        let columns =
+            self.projection
+                .iter()
+                .map(|&index| {
+                    if index >= data {
+                        return Ok(inner.partitioning.constant_column(index - data, file, rows));
+                    }
+                    let field = inner.data_schema.field(index);
+                    Ok(match batch.column_by_name(field.name()) {
+                        Some(column) if column.data_type() == field.data_type() => column.clone(),
+                        Some(column) => cast(column, field.data_type())
+                            .map_err(|e| IoError::arrow(name(), e))?,
+                        None => new_null_array(field.data_type(), rows),
+                    })
+                })
+                .collect::<Result<Vec<ArrayRef>>>()?;
+        MetricCounters::add(&self.metrics.rows_read, rows as u64);
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| IoError::arrow(name(), e))
+    }
+}
+
+type BatchIter = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
+/// Decodes the parts of one read unit, in order, into batches of the scan's schema.
+pub struct UnitReader {
+    scan: Scan,
+    parts: VecDeque<FilePart>,
+    current: Option<(usize, BatchIter)>,
+}
+
+impl Iterator for UnitReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((file, reader)) = &mut self.current {
+                match reader.next() {
+                    Some(Ok(batch)) => return Some(self.scan.adapt(*file, batch)),
+                    Some(Err(error)) => {
+                        self.current = None;
+                        self.parts.clear();
+                        return Some(Err(error));
+                    }
+                    None => self.current = None,
+                }
+            }
+            let part = self.parts.pop_front()?;
+            match self.scan.open_part(&part) {
+                Ok(reader) => self.current = Some((part.file, reader)),
+                Err(error) => {
+                    self.parts.clear();
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+}
+
+/// Errors when the predicate names a column that is not in `schema`.
+fn check_columns(predicate: &Predicate, schema: &Schema) -> Result<()> {
+    for column in predicate.columns() {
+        if schema.field_with_name(column).is_err() {
+            return Err(IoError::UnknownColumn {
+                column: column.to_string(),
+                valid: schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Greedily cuts `(file, row group, bytes)` pieces, in order, into units of about `target`
+/// bytes: consecutive row groups of a file share a part, and small files share a unit.
+fn cut_units(pieces: Vec<(usize, Option<usize>, u64)>, target: u64) -> Vec<ReadUnit> {
+    let mut units = Vec::new();
+    let mut unit = ReadUnit::default();
+    let mut bytes = 0u64;
+    for (file, group, size) in pieces {
+        match unit.parts.last_mut() {
+            Some(part) if part.file == file => part.row_groups.extend(group),
+            _ => unit.parts.push(FilePart {
+                file,
+                row_groups: group.into_iter().collect(),
+            }),
+        }
+        bytes += size;
+        if bytes >= target {
+            units.push(std::mem::take(&mut unit));
+            bytes = 0;
+        }
+    }
+    if !unit.parts.is_empty() {
+        units.push(unit);
+    }
+    units
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_files_split_and_small_files_group() {
+        let pieces = vec![
+            (0, Some(0), 60),
+            (0, Some(1), 60),
+            (0, Some(2), 60),
+            (1, Some(0), 10),
+            (2, Some(0), 10),
+        ];
+        let units = cut_units(pieces, 100);
+        let part = |file, groups: &[usize]| FilePart {
+            file,
+            row_groups: groups.to_vec(),
+        };
+        assert_eq!(
+            units,
+            vec![
+                ReadUnit {
+                    parts: vec![part(0, &[0, 1])]
+                },
+                ReadUnit {
+                    parts: vec![part(0, &[2]), part(1, &[0]), part(2, &[0])]
+                },
+            ]
+        );
+    }
+}

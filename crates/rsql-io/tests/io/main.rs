@@ -1,0 +1,11 @@
+//! Integration tests of rsql-io: one test binary, one module per concern.
+
+mod common;
+mod errors;
+mod fixtures;
+mod listing;
+mod pruning;
+mod roundtrip;
+mod s3;
+mod text;
+mod write;
