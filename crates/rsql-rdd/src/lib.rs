@@ -39,8 +39,8 @@ pub use output::SUCCESS_MARKER;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
 pub use rdd::{BoxIter, Data, Rdd, RddId};
 pub use scheduler::{
-    SchedulerEvent, SchedulerListener, StageId, StageInfo, StageKind, StageMetrics, TaskContext,
-    TaskMetrics,
+    RunTotals, SchedulerEvent, SchedulerListener, StageId, StageInfo, StageKind, StageMetrics,
+    TaskContext, TaskMetrics, TotalsListener,
 };
 pub use shared::{Accumulator, Broadcast};
 pub use shuffle::ShuffleId;

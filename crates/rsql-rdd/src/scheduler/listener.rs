@@ -1,6 +1,6 @@
 //! The listener bus: job, stage and task events for progress bars, metrics and tests.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::scheduler::{StageId, TaskMetrics};
@@ -116,6 +116,62 @@ impl ListenerBus {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for listener in listeners.iter() {
             listener.on_event(&event);
+        }
+    }
+}
+
+/// Totals of what the scheduler ran, accumulated from events; reset it between measurements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunTotals {
+    /// Shuffle map stages submitted.
+    pub shuffle_map_stages: usize,
+    /// Result stages submitted.
+    pub result_stages: usize,
+    /// Task attempts that failed.
+    pub failed_tasks: usize,
+    /// Metrics summed over every successful task.
+    pub tasks: TaskMetrics,
+}
+
+/// A listener that keeps [`RunTotals`], e.g. to count the shuffles a job ran.
+#[derive(Debug, Default)]
+pub struct TotalsListener {
+    totals: Mutex<RunTotals>,
+}
+
+impl TotalsListener {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RunTotals> {
+        self.totals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The totals so far.
+    pub fn totals(&self) -> RunTotals {
+        self.lock().clone()
+    }
+
+    /// Returns the totals so far and starts again from zero.
+    pub fn take(&self) -> RunTotals {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+impl SchedulerListener for TotalsListener {
+    fn on_event(&self, event: &SchedulerEvent) {
+        let mut totals = self.lock();
+        match event {
+            SchedulerEvent::StageSubmitted(stage) => match stage.kind {
+                StageKind::ShuffleMap { .. } => totals.shuffle_map_stages += 1,
+                StageKind::Result => totals.result_stages += 1,
+            },
+            SchedulerEvent::TaskEnded { error: Some(_), .. } => totals.failed_tasks += 1,
+            SchedulerEvent::TaskEnded {
+                metrics,
+                error: None,
+                ..
+            } => totals.tasks.add(metrics),
+            _ => {}
         }
     }
 }

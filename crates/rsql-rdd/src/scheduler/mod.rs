@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-pub use listener::{SchedulerEvent, SchedulerListener, StageInfo, StageKind, StageMetrics};
+pub use listener::{
+    RunTotals, SchedulerEvent, SchedulerListener, StageInfo, StageKind, StageMetrics,
+    TotalsListener,
+};
 pub use task::{TaskContext, TaskMetrics};
 
 use crate::Data;
@@ -233,7 +236,7 @@ impl Context {
                 match attempt {
                     Some(m) => {
                         metrics.tasks_succeeded += 1;
-                        add_metrics(&mut metrics.tasks, &m);
+                        metrics.tasks.add(&m);
                     }
                     None => metrics.tasks_failed += 1,
                 }
@@ -308,17 +311,6 @@ impl Context {
         };
         (Err(failure), attempts)
     }
-}
-
-fn add_metrics(total: &mut TaskMetrics, task: &TaskMetrics) {
-    total.records_read += task.records_read;
-    total.bytes_read += task.bytes_read;
-    total.records_written += task.records_written;
-    total.shuffle_bytes_written += task.shuffle_bytes_written;
-    total.shuffle_records_read += task.shuffle_records_read;
-    total.shuffle_bytes_read += task.shuffle_bytes_read;
-    total.cached_partitions_read += task.cached_partitions_read;
-    total.duration += task.duration;
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -27,6 +27,20 @@ pub struct TaskMetrics {
     pub duration: Duration,
 }
 
+impl TaskMetrics {
+    /// Adds another task's metrics to these (durations add up).
+    pub fn add(&mut self, other: &TaskMetrics) {
+        self.records_read += other.records_read;
+        self.bytes_read += other.bytes_read;
+        self.records_written += other.records_written;
+        self.shuffle_bytes_written += other.shuffle_bytes_written;
+        self.shuffle_records_read += other.shuffle_records_read;
+        self.shuffle_bytes_read += other.shuffle_bytes_read;
+        self.cached_partitions_read += other.cached_partitions_read;
+        self.duration += other.duration;
+    }
+}
+
 /// The context of one task attempt, handed to partition functions and RDD computations.
 pub struct TaskContext {
     stage_id: StageId,
