@@ -18,8 +18,7 @@ pub fn merge_schemas<'a>(
 ) -> Result<SchemaRef> {
     let mut fields: Vec<(Field, String)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut seen_files = 0usize;
-    for (file, schema) in schemas {
+    for (seen_files, (file, schema)) in schemas.into_iter().enumerate() {
         for field in schema.fields() {
             match index.get(field.name()) {
                 None => {
@@ -54,7 +53,6 @@ pub fn merge_schemas<'a>(
                 *merged = merged.clone().with_nullable(true);
             }
         }
-        seen_files += 1;
     }
     Ok(Arc::new(Schema::new(
         fields

@@ -15,7 +15,7 @@ fn parquet_round_trips_every_type() {
     write(
         &dir.path().join("out"),
         WriteFormat::parquet(),
-        &[batch.clone()],
+        std::slice::from_ref(&batch),
     );
     let read = concat(&read_all(
         &dir.path().join("out"),
@@ -34,7 +34,7 @@ fn parquet_round_trips_every_type() {
         .enumerate()
         .filter(|(i, _)| *i != s)
     {
-        assert_eq!(read.schema().field(index).as_ref(), field.as_ref());
+        assert_eq!(read.schema().field(index), field.as_ref());
         assert_eq!(read.column(index), batch.column(index), "{}", field.name());
     }
     assert_same_rows(&read, &batch);
@@ -49,7 +49,7 @@ fn parquet_round_trips_with_every_codec() {
             compression: parse_compression(codec).expect("codec"),
             row_group_size: 2,
         };
-        write(&dir.path().join("out"), format, &[batch.clone()]);
+        write(&dir.path().join("out"), format, std::slice::from_ref(&batch));
         let read = concat(&read_all(
             &dir.path().join("out"),
             DatasetOptions::parquet(),
@@ -66,7 +66,7 @@ fn ndjson_round_trips_every_type_with_explicit_schema() {
     let format = WriteFormat::Json {
         explicit_nulls: true,
     };
-    write(&dir.path().join("out"), format, &[batch.clone()]);
+    write(&dir.path().join("out"), format, std::slice::from_ref(&batch));
     let options = DatasetOptions::json().with_schema(batch.schema());
     let read = concat(&read_all(&dir.path().join("out"), options));
     assert_eq!(read.schema(), batch.schema());
@@ -134,7 +134,7 @@ fn csv_round_trips_every_flat_type_with_explicit_schema() {
     write(
         &dir.path().join("out"),
         WriteFormat::csv(),
-        &[batch.clone()],
+        std::slice::from_ref(&batch),
     );
     let options = DatasetOptions::csv().with_schema(batch.schema());
     let read = concat(&read_all(&dir.path().join("out"), options));
