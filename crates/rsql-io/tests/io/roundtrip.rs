@@ -49,7 +49,11 @@ fn parquet_round_trips_with_every_codec() {
             compression: parse_compression(codec).expect("codec"),
             row_group_size: 2,
         };
-        write(&dir.path().join("out"), format, std::slice::from_ref(&batch));
+        write(
+            &dir.path().join("out"),
+            format,
+            std::slice::from_ref(&batch),
+        );
         let read = concat(&read_all(
             &dir.path().join("out"),
             DatasetOptions::parquet(),
@@ -66,7 +70,11 @@ fn ndjson_round_trips_every_type_with_explicit_schema() {
     let format = WriteFormat::Json {
         explicit_nulls: true,
     };
-    write(&dir.path().join("out"), format, std::slice::from_ref(&batch));
+    write(
+        &dir.path().join("out"),
+        format,
+        std::slice::from_ref(&batch),
+    );
     let options = DatasetOptions::json().with_schema(batch.schema());
     let read = concat(&read_all(&dir.path().join("out"), options));
     assert_eq!(read.schema(), batch.schema());
