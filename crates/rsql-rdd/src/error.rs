@@ -51,6 +51,10 @@ pub enum RddError {
         map_partition: usize,
     },
 
+    /// An error raised by code running inside a task, e.g. an operator of a query plan.
+    #[error("{0}")]
+    External(#[source] Box<dyn std::error::Error + Send + Sync>),
+
     /// A fault injected by a test through [`crate::FaultInjector`].
     #[error("injected fault: attempt {attempt} of partition {partition}")]
     InjectedFault {

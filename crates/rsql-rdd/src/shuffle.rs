@@ -18,9 +18,10 @@ use crate::scheduler::TaskContext;
 /// Identifier of a shuffle within its context.
 pub type ShuffleId = usize;
 
-/// Turns one map partition into `num_buckets` buckets; the second argument is the map partition.
+/// Turns one map partition into `num_buckets` buckets (the last argument); routing errors are
+/// reported with [`TaskContext::fail`].
 pub type ShuffleWriter<T, U> =
-    Arc<dyn Fn(BoxIter<'_, T>, usize, usize) -> Vec<Vec<U>> + Send + Sync>;
+    Arc<dyn for<'a> Fn(BoxIter<'a, T>, &'a TaskContext, usize) -> Vec<Vec<U>> + Send + Sync>;
 
 /// One map task's output: a type-erased `Vec<U>` per reduce partition.
 pub(crate) struct MapOutput {
@@ -175,8 +176,16 @@ impl<T: Data, U: Data> ShuffleDependencyBase for ShuffleDependency<T, U> {
 
     fn run_map_task(&self, map_partition: usize, tc: &TaskContext) -> Result<()> {
         let items = self.parent.iterator(map_partition, tc)?;
-        let buckets = (self.writer)(items, map_partition, self.num_buckets);
+        let buckets = (self.writer)(items, tc, self.num_buckets);
         tc.check_failure()?;
+        if buckets.len() != self.num_buckets {
+            return Err(RddError::InvalidArgument(format!(
+                "shuffle {} routed map partition {map_partition} into {} buckets instead of {}",
+                self.id,
+                buckets.len(),
+                self.num_buckets
+            )));
+        }
         let records: usize = buckets.iter().map(Vec::len).sum();
         // Shallow estimate: heap data owned by the records is not counted.
         let bucket_bytes: Vec<u64> = buckets

@@ -5,6 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{EventLog, context, sorted};
+use rsql_rdd::Context;
 use rsql_rdd::{HashPartitioner, Partitioner, SchedulerEvent};
 
 fn pairs(n: usize) -> Vec<(u32, u64)> {
@@ -317,4 +318,49 @@ fn dropping_rdds_frees_shuffles_and_blocks() {
     }
     assert_eq!(ctx.live_shuffles(), 0);
     assert_eq!(ctx.cached_blocks(), 0);
+}
+
+#[test]
+fn custom_shuffle_splits_batches_by_key() {
+    let ctx = context();
+    // "Batches" of values, split per bucket as an Arrow batch would be split by key hash.
+    let batches: Vec<Vec<u32>> = (0..12).map(|b| (b * 10..b * 10 + 10).collect()).collect();
+    let split = ctx
+        .parallelize(batches, 3)
+        .shuffle(4, |batches, _, buckets| {
+            let mut out = vec![Vec::new(); buckets];
+            for batch in batches {
+                let mut parts = vec![Vec::new(); buckets];
+                for v in batch {
+                    parts[v as usize % buckets].push(v);
+                }
+                for (bucket, part) in parts.into_iter().enumerate() {
+                    if !part.is_empty() {
+                        out[bucket].push(part);
+                    }
+                }
+            }
+            out
+        });
+    let partitions = split.glom().collect().unwrap();
+    assert_eq!(partitions.len(), 4);
+    for (bucket, batches) in partitions.iter().enumerate() {
+        assert!(batches.iter().flatten().all(|v| *v as usize % 4 == bucket));
+    }
+    let all: Vec<u32> = partitions.into_iter().flatten().flatten().collect();
+    assert_eq!(sorted(all), (0..120).collect::<Vec<_>>());
+}
+
+#[test]
+fn shuffle_routing_into_the_wrong_number_of_buckets_is_an_error() {
+    let ctx = Context::builder()
+        .threads(2)
+        .max_task_attempts(1)
+        .build()
+        .unwrap();
+    let bad = ctx
+        .parallelize(vec![1, 2, 3], 2)
+        .shuffle(3, |items, _, _| vec![items.collect::<Vec<i32>>()]);
+    let error = bad.collect().unwrap_err().to_string();
+    assert!(error.contains("into 1 buckets instead of 3"), "{error}");
 }

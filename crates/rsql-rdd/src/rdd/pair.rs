@@ -12,9 +12,8 @@ use crate::partitioner::{
     HashPartitioner, Partitioner, PartitionerRef, RangePartitioner, StableHashMap,
     same_partitioning, stable_hasher,
 };
-use crate::rdd::nodes::{ShuffledRdd, ZipPartitionsRdd};
-use crate::rdd::{BoxIter, Rdd, RddMeta};
-use crate::shuffle::ShuffleDependency;
+use crate::rdd::nodes::ZipPartitionsRdd;
+use crate::rdd::{Rdd, RddMeta};
 
 /// The three functions of `combine_by_key`: start a combiner from a value, add a value to a
 /// combiner, merge two combiners.
@@ -143,22 +142,18 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
             return self.clone();
         }
         let router = Arc::clone(&partitioner);
-        let dependency = ShuffleDependency::new(
-            self,
+        self.shuffle_internal(
+            "partition_by",
             partitioner.num_partitions(),
-            Arc::new(move |items: BoxIter<'_, (K, V)>, _, buckets| {
+            Some(PartitionerRef::new(partitioner)),
+            move |items, _, buckets| {
                 let mut out: Vec<Vec<(K, V)>> = vec![Vec::new(); buckets];
                 for (k, v) in items {
                     out[router.partition(&k)].push((k, v));
                 }
                 out
-            }),
-        );
-        Rdd::new(ShuffledRdd {
-            meta: RddMeta::new(self.context(), "partition_by"),
-            dependency: Arc::new(dependency),
-            partitioner: Some(PartitionerRef::new(partitioner)),
-        })
+            },
+        )
     }
 
     /// The general keyed aggregation: `create` starts a combiner from a value, `merge_value`
@@ -203,22 +198,18 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
         }
         let router = Arc::clone(&partitioner);
         let map_side = Arc::clone(&aggregator);
-        let dependency = ShuffleDependency::new(
-            self,
+        let shuffled = self.shuffle_internal(
+            "shuffle",
             partitioner.num_partitions(),
-            Arc::new(move |items: BoxIter<'_, (K, V)>, _, buckets| {
+            Some(PartitionerRef::new(partitioner)),
+            move |items, _, buckets| {
                 let mut out: Vec<Vec<(K, C)>> = vec![Vec::new(); buckets];
                 for (k, c) in map_side.combine_values(items) {
                     out[router.partition(&k)].push((k, c));
                 }
                 out
-            }),
+            },
         );
-        let shuffled = Rdd::new(ShuffledRdd {
-            meta: RddMeta::new(self.context(), "shuffle"),
-            dependency: Arc::new(dependency),
-            partitioner: Some(PartitionerRef::new(partitioner)),
-        });
         shuffled.map_partitions_internal(operation, true, move |_, items, _| {
             Box::new(aggregator.merge_combiners(items).into_iter())
         })

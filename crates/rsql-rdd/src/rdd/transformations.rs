@@ -9,7 +9,7 @@ use rand_distr::{Distribution, Poisson};
 
 use crate::Data;
 use crate::error::{RddError, Result};
-use crate::partitioner::HashPartitioner;
+use crate::partitioner::{HashPartitioner, PartitionerRef};
 use crate::rdd::nodes::{CartesianRdd, CoalescedRdd, MapPartitionsRdd, ShuffledRdd, UnionRdd};
 use crate::rdd::{BoxIter, Rdd, RddMeta};
 use crate::scheduler::TaskContext;
@@ -175,21 +175,48 @@ impl<T: Data> Rdd<T> {
     /// Deals items round-robin over `partitions` buckets, each map partition starting elsewhere.
     #[track_caller]
     fn round_robin_shuffle(&self, partitions: usize) -> Rdd<T> {
-        let dependency = ShuffleDependency::new(
-            self,
-            partitions,
-            Arc::new(|items: BoxIter<'_, T>, map_partition, buckets| {
-                let mut out: Vec<Vec<T>> = vec![Vec::new(); buckets];
-                for (i, item) in items.enumerate() {
-                    out[(map_partition + i) % buckets].push(item);
-                }
-                out
-            }),
-        );
+        self.shuffle_internal("repartition", partitions, None, |items, tc, buckets| {
+            let mut out: Vec<Vec<T>> = vec![Vec::new(); buckets];
+            for (i, item) in items.enumerate() {
+                out[(tc.partition_id() + i) % buckets].push(item);
+            }
+            out
+        })
+    }
+
+    /// A shuffle with caller-defined routing: `route(items, task, buckets)` turns each map
+    /// partition into exactly `buckets` vectors (reporting errors with `task.fail`), and reduce
+    /// partition `i` reads bucket `i` of every map output. This is how an RDD of Arrow batches
+    /// splits each batch by key hash.
+    #[track_caller]
+    pub fn shuffle<U: Data>(
+        &self,
+        partitions: usize,
+        route: impl for<'a> Fn(BoxIter<'a, T>, &'a TaskContext, usize) -> Vec<Vec<U>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Rdd<U> {
+        self.shuffle_internal("shuffle", partitions.max(1), None, route)
+    }
+
+    /// The reduce side of a new shuffle of `self`; `partitioner` is what the routing guarantees.
+    #[track_caller]
+    pub(crate) fn shuffle_internal<U: Data>(
+        &self,
+        operation: &'static str,
+        partitions: usize,
+        partitioner: Option<PartitionerRef>,
+        route: impl for<'a> Fn(BoxIter<'a, T>, &'a TaskContext, usize) -> Vec<Vec<U>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Rdd<U> {
+        let dependency = ShuffleDependency::new(self, partitions, Arc::new(route));
         Rdd::new(ShuffledRdd {
-            meta: RddMeta::new(self.context(), "repartition"),
+            meta: RddMeta::new(self.context(), operation),
             dependency: Arc::new(dependency),
-            partitioner: None,
+            partitioner,
         })
     }
 
