@@ -1,1 +1,3 @@
 //! Shared helpers for rsql benchmarks and data generators.
+
+pub mod events;
