@@ -1,0 +1,132 @@
+//! `sum(x)`: integers sum to `Int64` (wrapping on overflow, as Spark without ANSI mode), floats
+//! to `Float64`; the sum of no non-null values is null.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, PrimitiveArray};
+use arrow::buffer::NullBuffer;
+use arrow::compute::cast;
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Float64Type, Int64Type};
+
+use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups};
+use crate::error::{Result, exec_err};
+
+/// The type `sum` accumulates an argument type in.
+pub(crate) fn sum_type(arg: &DataType) -> Result<DataType> {
+    match arg {
+        t if t.is_integer() => Ok(DataType::Int64),
+        t if t.is_floating() => Ok(DataType::Float64),
+        DataType::Null => Ok(DataType::Int64),
+        other => exec_err(format!("sum is not supported for {other}")),
+    }
+}
+
+/// Adds up numeric values per group.
+#[derive(Debug, Default)]
+pub struct Sum;
+
+impl AggregateUdf for Sum {
+    fn name(&self) -> &str {
+        "sum"
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        match args {
+            [arg] => sum_type(arg),
+            _ => exec_err(format!("sum takes one argument, got {}", args.len())),
+        }
+    }
+
+    fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>> {
+        Ok(vec![Field::new("sum", self.return_type(args)?, true)])
+    }
+
+    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
+        match self.return_type(args)? {
+            DataType::Float64 => Ok(Box::new(SumAccumulator::<Float64Type>::default())),
+            _ => Ok(Box::new(SumAccumulator::<Int64Type>::default())),
+        }
+    }
+}
+
+/// Per-group sums of one primitive type, with a flag for groups that saw a value.
+pub(crate) struct SumAccumulator<T: ArrowPrimitiveType> {
+    sums: Vec<T::Native>,
+    seen: Vec<bool>,
+}
+
+impl<T: ArrowPrimitiveType> Default for SumAccumulator<T> {
+    fn default() -> Self {
+        SumAccumulator {
+            sums: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+}
+
+impl<T: ArrowPrimitiveType> SumAccumulator<T> {
+    /// Adds `values` (cast to `T`) into their groups.
+    pub(crate) fn add(
+        &mut self,
+        values: &ArrayRef,
+        group_indices: &[usize],
+        total_groups: usize,
+    ) -> Result<()> {
+        ensure_groups(&mut self.sums, total_groups, T::Native::ZERO);
+        ensure_groups(&mut self.seen, total_groups, false);
+        let values = cast(values, &T::DATA_TYPE)?;
+        let values = values.as_primitive::<T>();
+        for (row, &group) in group_indices.iter().enumerate() {
+            if values.is_valid(row) {
+                self.sums[group] = self.sums[group].add_wrapping(values.value(row));
+                self.seen[group] = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sums of groups `0..total_groups`, null where a group saw no value; the accumulator
+    /// is emptied.
+    pub(crate) fn take(&mut self, total_groups: usize) -> PrimitiveArray<T> {
+        ensure_groups(&mut self.sums, total_groups, T::Native::ZERO);
+        ensure_groups(&mut self.seen, total_groups, false);
+        let nulls = NullBuffer::from(std::mem::take(&mut self.seen));
+        PrimitiveArray::<T>::new(std::mem::take(&mut self.sums).into(), Some(nulls))
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.sums.capacity() * std::mem::size_of::<T::Native>() + self.seen.capacity()
+    }
+}
+
+impl<T: ArrowPrimitiveType> GroupsAccumulator for SumAccumulator<T> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_groups: usize,
+    ) -> Result<()> {
+        self.add(&values[0], group_indices, total_groups)
+    }
+
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_groups: usize,
+    ) -> Result<()> {
+        self.add(&states[0], group_indices, total_groups)
+    }
+
+    fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
+        Ok(vec![self.evaluate(total_groups)?])
+    }
+
+    fn evaluate(&mut self, total_groups: usize) -> Result<ArrayRef> {
+        Ok(Arc::new(self.take(total_groups)))
+    }
+
+    fn size(&self) -> usize {
+        SumAccumulator::size(self)
+    }
+}

@@ -1,0 +1,13 @@
+//! `rsql-exec`: physical operators on Arrow record batches and their lowering onto the RDD
+//! runtime.
+//!
+//! Operators are plain functions of batches (hash aggregation, hash partitioning, ...); the
+//! [`lower`] module wires them into `Rdd<RecordBatch>` lineage, one stage per exchange.
+
+pub mod aggregate;
+mod error;
+pub mod lower;
+pub mod operators;
+mod rows;
+
+pub use error::{ExecError, Result};

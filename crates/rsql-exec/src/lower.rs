@@ -1,0 +1,85 @@
+//! Lowering operators onto `Rdd<RecordBatch>` lineage: narrow operators become per-partition
+//! transformations pipelined in one task, an exchange becomes a shuffle dependency.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use rsql_rdd::{BoxIter, Rdd, RddError, TaskContext};
+
+use crate::error::{ExecError, Result};
+use crate::operators::{HashAggregate, hash_split};
+
+/// Reports an operator error as the failure of the running task.
+fn fail_task(tc: &TaskContext, error: ExecError) {
+    let error = match error {
+        ExecError::Rdd(inner) => inner,
+        other => RddError::External(Box::new(other)),
+    };
+    tc.fail(error);
+}
+
+/// Applies a fallible batch function to every batch; `Ok(None)` drops the batch. The first
+/// error fails the task, naming the operator's stage and partition.
+#[track_caller]
+pub fn map_batches(
+    input: &Rdd<RecordBatch>,
+    f: impl Fn(RecordBatch) -> Result<Option<RecordBatch>> + Send + Sync + 'static,
+) -> Rdd<RecordBatch> {
+    let f = Arc::new(f);
+    input.map_partitions_with_context(move |batches: BoxIter<'_, RecordBatch>, tc| {
+        let f = Arc::clone(&f);
+        Box::new(
+            batches
+                .map_while(move |batch| match f(batch) {
+                    Ok(out) => Some(out),
+                    Err(error) => {
+                        fail_task(tc, error);
+                        None
+                    }
+                })
+                .flatten(),
+        )
+    })
+}
+
+/// Aggregates every partition into one batch (partial, final or single-phase per `plan`).
+#[track_caller]
+pub fn aggregate_partitions(
+    input: &Rdd<RecordBatch>,
+    plan: Arc<HashAggregate>,
+) -> Rdd<RecordBatch> {
+    input.map_partitions_with_context(move |batches, tc| match plan.aggregate(batches.map(Ok)) {
+        Ok(batch) if batch.num_rows() == 0 => Box::new(std::iter::empty()),
+        Ok(batch) => Box::new(std::iter::once(batch)),
+        Err(error) => {
+            fail_task(tc, error);
+            Box::new(std::iter::empty())
+        }
+    })
+}
+
+/// Repartitions batches by the hash of the columns at `keys` into `partitions` partitions.
+#[track_caller]
+pub fn hash_exchange(
+    input: &Rdd<RecordBatch>,
+    keys: Vec<usize>,
+    partitions: usize,
+) -> Rdd<RecordBatch> {
+    input.shuffle(partitions, move |batches, tc, buckets| {
+        let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); buckets];
+        for batch in batches {
+            match hash_split(&batch, &keys, buckets) {
+                Ok(parts) => {
+                    for (bucket, part) in parts.into_iter().enumerate() {
+                        out[bucket].extend(part);
+                    }
+                }
+                Err(error) => {
+                    fail_task(tc, error);
+                    break;
+                }
+            }
+        }
+        out
+    })
+}
