@@ -1,0 +1,148 @@
+//! `TreeNode` for expressions, so rules can use datafusion-common's `transform_up/down`,
+//! `apply` and `exists` on them.
+
+use datafusion_common::Result;
+use datafusion_common::tree_node::{
+    Transformed, TreeNode, TreeNodeContainer, TreeNodeRecursion, TreeNodeRefContainer,
+};
+
+use super::Expr;
+
+impl<'a> TreeNodeContainer<'a, Self> for Expr {
+    fn apply_elements<F: FnMut(&'a Self) -> Result<TreeNodeRecursion>>(
+        &'a self,
+        mut f: F,
+    ) -> Result<TreeNodeRecursion> {
+        f(self)
+    }
+
+    fn map_elements<F: FnMut(Self) -> Result<Transformed<Self>>>(
+        self,
+        mut f: F,
+    ) -> Result<Transformed<Self>> {
+        f(self)
+    }
+}
+
+impl TreeNode for Expr {
+    fn apply_children<'n, F: FnMut(&'n Self) -> Result<TreeNodeRecursion>>(
+        &'n self,
+        f: F,
+    ) -> Result<TreeNodeRecursion> {
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => Ok(TreeNodeRecursion::Continue),
+            Expr::Alias { expr, .. }
+            | Expr::Not(expr)
+            | Expr::Negative(expr)
+            | Expr::IsNull(expr)
+            | Expr::IsNotNull(expr)
+            | Expr::Cast { expr, .. }
+            | Expr::GetField { expr, .. } => expr.apply_elements(f),
+            Expr::BinaryExpr { left, right, .. } => (left, right).apply_ref_elements(f),
+            Expr::MapGet { expr, key } => (expr, key).apply_ref_elements(f),
+            Expr::Like { expr, pattern, .. } => (expr, pattern).apply_ref_elements(f),
+            Expr::Between {
+                expr, low, high, ..
+            } => (expr, low, high).apply_ref_elements(f),
+            Expr::InList { expr, list, .. } => (expr, list).apply_ref_elements(f),
+            Expr::Case {
+                operand,
+                when_then,
+                else_expr,
+            } => (operand, when_then, else_expr).apply_ref_elements(f),
+            Expr::ScalarFunction { args, .. } | Expr::AggregateFunction { args, .. } => {
+                args.apply_elements(f)
+            }
+        }
+    }
+
+    fn map_children<F: FnMut(Self) -> Result<Transformed<Self>>>(
+        self,
+        mut f: F,
+    ) -> Result<Transformed<Self>> {
+        Ok(match self {
+            Expr::Column(_) | Expr::Literal(_) => Transformed::no(self),
+            Expr::Alias { expr, name } => expr
+                .map_elements(&mut f)?
+                .update_data(|expr| Expr::Alias { expr, name }),
+            Expr::Not(expr) => expr.map_elements(&mut f)?.update_data(Expr::Not),
+            Expr::Negative(expr) => expr.map_elements(&mut f)?.update_data(Expr::Negative),
+            Expr::IsNull(expr) => expr.map_elements(&mut f)?.update_data(Expr::IsNull),
+            Expr::IsNotNull(expr) => expr.map_elements(&mut f)?.update_data(Expr::IsNotNull),
+            Expr::Cast { expr, data_type } => expr
+                .map_elements(&mut f)?
+                .update_data(|expr| Expr::Cast { expr, data_type }),
+            Expr::GetField { expr, name } => expr
+                .map_elements(&mut f)?
+                .update_data(|expr| Expr::GetField { expr, name }),
+            Expr::BinaryExpr { left, op, right } => (left, right)
+                .map_elements(&mut f)?
+                .update_data(|(left, right)| Expr::BinaryExpr { left, op, right }),
+            Expr::MapGet { expr, key } => (expr, key)
+                .map_elements(f)?
+                .update_data(|(expr, key)| Expr::MapGet { expr, key }),
+            Expr::Like {
+                negated,
+                expr,
+                pattern,
+                case_insensitive,
+            } => (expr, pattern)
+                .map_elements(f)?
+                .update_data(|(expr, pattern)| Expr::Like {
+                    negated,
+                    expr,
+                    pattern,
+                    case_insensitive,
+                }),
+            Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => (expr, low, high)
+                .map_elements(f)?
+                .update_data(|(expr, low, high)| Expr::Between {
+                    expr,
+                    negated,
+                    low,
+                    high,
+                }),
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => (expr, list)
+                .map_elements(f)?
+                .update_data(|(expr, list)| Expr::InList {
+                    expr,
+                    list,
+                    negated,
+                }),
+            Expr::Case {
+                operand,
+                when_then,
+                else_expr,
+            } => (operand, when_then, else_expr)
+                .map_elements(f)?
+                .update_data(|(operand, when_then, else_expr)| Expr::Case {
+                    operand,
+                    when_then,
+                    else_expr,
+                }),
+            Expr::ScalarFunction { name, args } => args
+                .map_elements(f)?
+                .update_data(|args| Expr::ScalarFunction { name, args }),
+            Expr::AggregateFunction {
+                name,
+                args,
+                distinct,
+            } => args
+                .map_elements(f)?
+                .update_data(|args| Expr::AggregateFunction {
+                    name,
+                    args,
+                    distinct,
+                }),
+        })
+    }
+}

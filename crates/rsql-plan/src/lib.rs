@@ -1,0 +1,23 @@
+//! The logical layer of rsql: expressions ([`Expr`]), logical plans ([`LogicalPlan`]) with
+//! their schemas, type coercion, the function registry's signatures ([`FunctionRegistry`]), the
+//! SQL binder ([`bind_sql`]) and the optimizer ([`Optimizer`]) with its rules.
+//!
+//! The flow: SQL text → sqlparser AST → [`bind_sql`] → [`Statement`] holding a
+//! [`LogicalPlan`] → [`Optimizer::optimize`] → an optimized plan for the physical planner.
+
+pub mod coercion;
+mod error;
+pub mod expr;
+pub mod function;
+pub mod plan;
+mod suggest;
+
+pub use error::{PlanError, Position, Result};
+pub use expr::{Expr, Operator, SortExpr, col, ident, lit};
+pub use function::{
+    AggregateFunctionSignature, Arity, FunctionRegistry, ScalarFunctionSignature,
+    SimpleScalarSignature,
+};
+pub use plan::{
+    Catalog, CopyFormat, LogicalPlan, SchemaSource, Statement, TableSource, TableSourceRef,
+};

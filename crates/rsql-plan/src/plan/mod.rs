@@ -1,0 +1,177 @@
+//! Logical plans: a tree of relational operators, each node carrying its output schema.
+
+mod display;
+mod nodes;
+mod source;
+mod statement;
+mod tree;
+
+use std::sync::Arc;
+
+use datafusion_common::DFSchemaRef;
+
+pub use nodes::{
+    Aggregate, Distinct, EmptyRelation, Explain, Filter, Join, Limit, Projection, Sort,
+    SubqueryAlias, TableScan, Union, Values,
+};
+pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
+pub use statement::{CopyFormat, Statement};
+
+use crate::error::Result;
+use crate::function::FunctionRegistry;
+
+/// A logical plan node.
+#[derive(Debug, Clone)]
+pub enum LogicalPlan {
+    /// Read a table.
+    TableScan(TableScan),
+    /// Compute expressions.
+    Projection(Projection),
+    /// Keep rows matching a predicate.
+    Filter(Filter),
+    /// Group and aggregate.
+    Aggregate(Aggregate),
+    /// Order rows.
+    Sort(Sort),
+    /// Skip / fetch rows.
+    Limit(Limit),
+    /// Join two inputs (a cross join when it has no condition).
+    Join(Join),
+    /// `UNION ALL`.
+    Union(Union),
+    /// Remove duplicate rows.
+    Distinct(Distinct),
+    /// Requalify the input's columns.
+    SubqueryAlias(SubqueryAlias),
+    /// No rows (or one empty row).
+    EmptyRelation(EmptyRelation),
+    /// Literal rows.
+    Values(Values),
+    /// `EXPLAIN [ANALYZE]`.
+    Explain(Explain),
+}
+
+impl LogicalPlan {
+    /// The output schema.
+    pub fn schema(&self) -> &DFSchemaRef {
+        match self {
+            LogicalPlan::TableScan(scan) => &scan.projected_schema,
+            LogicalPlan::Projection(p) => &p.schema,
+            LogicalPlan::Filter(Filter { input, .. })
+            | LogicalPlan::Sort(Sort { input, .. })
+            | LogicalPlan::Limit(Limit { input, .. })
+            | LogicalPlan::Distinct(Distinct { input }) => input.schema(),
+            LogicalPlan::Aggregate(a) => &a.schema,
+            LogicalPlan::Join(j) => &j.schema,
+            LogicalPlan::Union(u) => &u.schema,
+            LogicalPlan::SubqueryAlias(s) => &s.schema,
+            LogicalPlan::EmptyRelation(e) => &e.schema,
+            LogicalPlan::Values(v) => &v.schema,
+            LogicalPlan::Explain(e) => &e.schema,
+        }
+    }
+
+    /// The direct inputs, left to right.
+    pub fn inputs(&self) -> Vec<&Arc<LogicalPlan>> {
+        match self {
+            LogicalPlan::Projection(Projection { input, .. })
+            | LogicalPlan::Filter(Filter { input, .. })
+            | LogicalPlan::Aggregate(Aggregate { input, .. })
+            | LogicalPlan::Sort(Sort { input, .. })
+            | LogicalPlan::Limit(Limit { input, .. })
+            | LogicalPlan::Distinct(Distinct { input })
+            | LogicalPlan::SubqueryAlias(SubqueryAlias { input, .. })
+            | LogicalPlan::Explain(Explain { plan: input, .. }) => vec![input],
+            LogicalPlan::Join(j) => vec![&j.left, &j.right],
+            LogicalPlan::Union(u) => u.inputs.iter().collect(),
+            LogicalPlan::TableScan(_) | LogicalPlan::EmptyRelation(_) | LogicalPlan::Values(_) => {
+                vec![]
+            }
+        }
+    }
+
+    /// The same node over `inputs` (as many as [`LogicalPlan::inputs`] returned), with its
+    /// schema computed afresh, so inputs whose schemas changed are accounted for.
+    pub fn with_new_inputs(
+        &self,
+        mut inputs: Vec<Arc<LogicalPlan>>,
+        registry: &FunctionRegistry,
+    ) -> Result<LogicalPlan> {
+        let expected = self.inputs().len();
+        if inputs.len() != expected {
+            return Err(crate::PlanError::Internal(format!(
+                "{} inputs given to a node with {expected}",
+                inputs.len()
+            )));
+        }
+        let mut next = || inputs.remove(0);
+        Ok(match self {
+            LogicalPlan::TableScan(_) | LogicalPlan::EmptyRelation(_) | LogicalPlan::Values(_) => {
+                self.clone()
+            }
+            LogicalPlan::Projection(p) => {
+                LogicalPlan::Projection(Projection::try_new(p.exprs.clone(), next(), registry)?)
+            }
+            LogicalPlan::Filter(f) => {
+                LogicalPlan::Filter(Filter::try_new(f.predicate.clone(), next(), registry)?)
+            }
+            LogicalPlan::Aggregate(a) => LogicalPlan::Aggregate(Aggregate::try_new(
+                next(),
+                a.group_exprs.clone(),
+                a.aggr_exprs.clone(),
+                registry,
+            )?),
+            LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
+                exprs: s.exprs.clone(),
+                input: next(),
+                fetch: s.fetch,
+            }),
+            LogicalPlan::Limit(l) => LogicalPlan::Limit(Limit {
+                skip: l.skip,
+                fetch: l.fetch,
+                input: next(),
+            }),
+            LogicalPlan::Distinct(_) => LogicalPlan::Distinct(Distinct { input: next() }),
+            LogicalPlan::SubqueryAlias(s) => {
+                LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(next(), s.alias.clone())?)
+            }
+            LogicalPlan::Explain(e) => LogicalPlan::Explain(Explain::new(next(), e.analyze)),
+            LogicalPlan::Join(j) => {
+                let left = next();
+                let right = next();
+                LogicalPlan::Join(Join::try_new(
+                    left,
+                    right,
+                    j.on.clone(),
+                    j.filter.clone(),
+                    j.join_type,
+                )?)
+            }
+            LogicalPlan::Union(_) => LogicalPlan::Union(Union::try_new(inputs)?),
+        })
+    }
+
+    /// The expressions this node evaluates (not those of its inputs).
+    pub fn expressions(&self) -> Vec<&crate::Expr> {
+        match self {
+            LogicalPlan::TableScan(scan) => scan.filters.iter().collect(),
+            LogicalPlan::Projection(p) => p.exprs.iter().collect(),
+            LogicalPlan::Filter(f) => vec![&f.predicate],
+            LogicalPlan::Aggregate(a) => a.group_exprs.iter().chain(&a.aggr_exprs).collect(),
+            LogicalPlan::Sort(s) => s.exprs.iter().map(|s| &s.expr).collect(),
+            LogicalPlan::Join(j) => {
+                j.on.iter()
+                    .flat_map(|(l, r)| [l, r])
+                    .chain(j.filter.as_ref())
+                    .collect()
+            }
+            LogicalPlan::Values(v) => v.values.iter().flatten().collect(),
+            LogicalPlan::Limit(_)
+            | LogicalPlan::Union(_)
+            | LogicalPlan::Distinct(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::EmptyRelation(_)
+            | LogicalPlan::Explain(_) => vec![],
+        }
+    }
+}

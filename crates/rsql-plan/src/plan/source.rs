@@ -1,0 +1,76 @@
+//! Where tables come from: the `TableSource` a scan reads and the `Catalog` the binder asks.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow_schema::SchemaRef;
+
+use crate::error::Result;
+
+/// A table as the planner sees it: a schema, and which of its columns come from hive partition
+/// directories. The execution layer downcasts through [`TableSource::as_any`] to its own type.
+pub trait TableSource: Send + Sync + Debug {
+    /// The full schema; partition columns are its last fields.
+    fn schema(&self) -> SchemaRef;
+
+    /// Names of the hive partition columns (`year`, `customer`, ...), in path order. A scan
+    /// prunes directories with pushed-down predicates on them.
+    fn partition_columns(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The source as `Any`, for downcasting.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Tables and paths the binder can resolve.
+pub trait Catalog {
+    /// The registered table or view called `name` (a view is a source whose plan the catalog
+    /// expands; the binder only needs its schema), or `None`.
+    fn table(&self, name: &str) -> Option<Arc<dyn TableSource>>;
+
+    /// Names of the registered tables, for "did you mean" suggestions.
+    fn table_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// A source for a path in `FROM 'events/'` (`format` `None`) or `FROM parquet.\`dir\``
+    /// (`format` `Some("parquet")`, also `json`, `csv`).
+    fn resolve_path(&self, path: &str, format: Option<&str>) -> Result<Arc<dyn TableSource>>;
+}
+
+/// A source that is only a schema (and partition column names): for tests, and for plans made
+/// before data exists.
+#[derive(Debug, Clone)]
+pub struct SchemaSource {
+    schema: SchemaRef,
+    partition_columns: Vec<String>,
+}
+
+impl SchemaSource {
+    /// A source with `schema` whose last fields named in `partition_columns` are partitions.
+    pub fn new(schema: SchemaRef, partition_columns: Vec<String>) -> Self {
+        SchemaSource {
+            schema,
+            partition_columns,
+        }
+    }
+}
+
+impl TableSource for SchemaSource {
+    fn schema(&self) -> SchemaRef {
+        SchemaRef::clone(&self.schema)
+    }
+
+    fn partition_columns(&self) -> Vec<String> {
+        self.partition_columns.clone()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Shared handle to a source.
+pub type TableSourceRef = Arc<dyn TableSource>;

@@ -1,0 +1,137 @@
+//! `TreeNode` for plans, so rules can use datafusion-common's `transform_up/down` and `apply`.
+//!
+//! `map_children` swaps inputs but keeps each node's stored schema: rewrites that change a
+//! child's schema must rebuild the parent with [`LogicalPlan::with_new_inputs`].
+
+use std::sync::Arc;
+
+use datafusion_common::Result;
+use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeIterator, TreeNodeRecursion};
+
+use super::{
+    Aggregate, Distinct, Explain, Filter, Join, Limit, LogicalPlan, Projection, Sort,
+    SubqueryAlias, Union,
+};
+
+/// Applies `f` to an input held in an `Arc`, cloning it only if it is shared.
+fn map_arc<F: FnMut(LogicalPlan) -> Result<Transformed<LogicalPlan>>>(
+    input: Arc<LogicalPlan>,
+    f: &mut F,
+) -> Result<Transformed<Arc<LogicalPlan>>> {
+    Ok(f(Arc::unwrap_or_clone(input))?.update_data(Arc::new))
+}
+
+impl TreeNode for LogicalPlan {
+    fn apply_children<'n, F: FnMut(&'n Self) -> Result<TreeNodeRecursion>>(
+        &'n self,
+        f: F,
+    ) -> Result<TreeNodeRecursion> {
+        self.inputs()
+            .into_iter()
+            .map(|input| input.as_ref())
+            .apply_until_stop(f)
+    }
+
+    fn map_children<F: FnMut(Self) -> Result<Transformed<Self>>>(
+        self,
+        mut f: F,
+    ) -> Result<Transformed<Self>> {
+        Ok(match self {
+            LogicalPlan::TableScan(_) | LogicalPlan::EmptyRelation(_) | LogicalPlan::Values(_) => {
+                Transformed::no(self)
+            }
+            LogicalPlan::Projection(Projection {
+                exprs,
+                input,
+                schema,
+            }) => map_arc(input, &mut f)?.update_data(|input| {
+                LogicalPlan::Projection(Projection {
+                    exprs,
+                    input,
+                    schema,
+                })
+            }),
+            LogicalPlan::Filter(Filter { predicate, input }) => map_arc(input, &mut f)?
+                .update_data(|input| LogicalPlan::Filter(Filter { predicate, input })),
+            LogicalPlan::Aggregate(Aggregate {
+                input,
+                group_exprs,
+                aggr_exprs,
+                schema,
+            }) => map_arc(input, &mut f)?.update_data(|input| {
+                LogicalPlan::Aggregate(Aggregate {
+                    input,
+                    group_exprs,
+                    aggr_exprs,
+                    schema,
+                })
+            }),
+            LogicalPlan::Sort(Sort {
+                exprs,
+                input,
+                fetch,
+            }) => map_arc(input, &mut f)?.update_data(|input| {
+                LogicalPlan::Sort(Sort {
+                    exprs,
+                    input,
+                    fetch,
+                })
+            }),
+            LogicalPlan::Limit(Limit { skip, fetch, input }) => map_arc(input, &mut f)?
+                .update_data(|input| LogicalPlan::Limit(Limit { skip, fetch, input })),
+            LogicalPlan::Distinct(Distinct { input }) => map_arc(input, &mut f)?
+                .update_data(|input| LogicalPlan::Distinct(Distinct { input })),
+            LogicalPlan::SubqueryAlias(SubqueryAlias {
+                input,
+                alias,
+                schema,
+            }) => map_arc(input, &mut f)?.update_data(|input| {
+                LogicalPlan::SubqueryAlias(SubqueryAlias {
+                    input,
+                    alias,
+                    schema,
+                })
+            }),
+            LogicalPlan::Explain(Explain {
+                analyze,
+                plan,
+                schema,
+            }) => map_arc(plan, &mut f)?.update_data(|plan| {
+                LogicalPlan::Explain(Explain {
+                    analyze,
+                    plan,
+                    schema,
+                })
+            }),
+            LogicalPlan::Join(Join {
+                left,
+                right,
+                on,
+                filter,
+                join_type,
+                schema,
+            }) => {
+                let left = map_arc(left, &mut f)?;
+                let (right, transformed, tnr) = if left.tnr == TreeNodeRecursion::Stop {
+                    (right, left.transformed, left.tnr)
+                } else {
+                    let right = map_arc(right, &mut f)?;
+                    (right.data, left.transformed || right.transformed, right.tnr)
+                };
+                let join = Join {
+                    left: left.data,
+                    right,
+                    on,
+                    filter,
+                    join_type,
+                    schema,
+                };
+                Transformed::new(LogicalPlan::Join(join), transformed, tnr)
+            }
+            LogicalPlan::Union(Union { inputs, schema }) => inputs
+                .into_iter()
+                .map_until_stop_and_collect(|input| map_arc(input, &mut f))?
+                .update_data(|inputs| LogicalPlan::Union(Union { inputs, schema })),
+        })
+    }
+}
