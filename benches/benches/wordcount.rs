@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 
+use compact_str::CompactString;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -48,11 +49,15 @@ fn count_sequential(lines: &[String]) -> usize {
 }
 
 /// The RDD job: every word becomes a `(word, 1)` record, combined map-side, shuffled once.
-fn count_rdd(ctx: &Context, lines: &[String], partitions: usize) -> usize {
+/// `K` is the key type: `String` allocates per word, `CompactString` keeps short words inline.
+fn count_rdd<K>(ctx: &Context, lines: &[String], partitions: usize) -> usize
+where
+    K: for<'a> From<&'a str> + Clone + Eq + std::hash::Hash + Send + Sync + 'static,
+{
     ctx.parallelize(lines.to_vec(), partitions)
         .flat_map(|line| {
             line.split(' ')
-                .map(|word| (word.to_string(), 1u64))
+                .map(|word| (K::from(word), 1u64))
                 .collect::<Vec<_>>()
         })
         .reduce_by_key(|a, b| a + b)
@@ -65,12 +70,18 @@ fn wordcount(c: &mut Criterion) {
     let lines = generate_lines();
     let ctx = Context::builder().threads(2).build().expect("context");
     let distinct = count_sequential(&lines);
-    assert_eq!(count_rdd(&ctx, &lines, 8), distinct);
+    assert_eq!(count_rdd::<String>(&ctx, &lines, 8), distinct);
+    assert_eq!(count_rdd::<CompactString>(&ctx, &lines, 8), distinct);
 
     let mut group = c.benchmark_group("wordcount_10M");
     group.sample_size(10);
     group.bench_function("hashmap_1_thread", |b| b.iter(|| count_sequential(black_box(&lines))));
-    group.bench_function("rdd_2_threads", |b| b.iter(|| count_rdd(&ctx, black_box(&lines), 8)));
+    group.bench_function("rdd_2_threads_string_keys", |b| {
+        b.iter(|| count_rdd::<String>(&ctx, black_box(&lines), 8))
+    });
+    group.bench_function("rdd_2_threads_compact_keys", |b| {
+        b.iter(|| count_rdd::<CompactString>(&ctx, black_box(&lines), 8))
+    });
     group.finish();
 }
 
