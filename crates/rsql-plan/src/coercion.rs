@@ -175,6 +175,17 @@ pub fn cast_if_needed(expr: Expr, from: &DataType, target: &DataType) -> Expr {
     }
 }
 
+/// Like [`cast_if_needed`], for an operand of a comparison: a dictionary-encoded operand whose
+/// value type is `target` stays as it is (Arrow compares dictionaries with plain values), so
+/// `customer = 'a.com'` on a dictionary partition column keeps its `column = literal` shape.
+pub fn cast_for_comparison(expr: Expr, from: &DataType, target: &DataType) -> Expr {
+    if value_type(from) == target {
+        expr
+    } else {
+        cast_if_needed(expr, from, target)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +224,20 @@ mod tests {
         let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
         assert_eq!(common_type(&dict, &DataType::Utf8), Some(DataType::Utf8));
         assert_eq!(common_type(&DataType::Boolean, &ts), None);
+    }
+
+    #[test]
+    fn dictionary_operands_of_comparisons_stay_uncast() {
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let column = crate::col("customer");
+        assert_eq!(
+            cast_for_comparison(column.clone(), &dict, &DataType::Utf8),
+            column
+        );
+        assert_eq!(
+            cast_if_needed(column.clone(), &dict, &DataType::Utf8),
+            column.cast_to(DataType::Utf8)
+        );
     }
 
     #[test]

@@ -21,3 +21,6 @@ pub use function::{
 pub use plan::{
     Catalog, CopyFormat, LogicalPlan, SchemaSource, Statement, TableSource, TableSourceRef,
 };
+pub use sql::{SqlBinder, bind_sql, parse_statement};
+
+pub mod sql;

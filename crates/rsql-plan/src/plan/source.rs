@@ -30,7 +30,13 @@ pub trait Catalog {
     /// expands; the binder only needs its schema), or `None`.
     fn table(&self, name: &str) -> Option<Arc<dyn TableSource>>;
 
-    /// Names of the registered tables, for "did you mean" suggestions.
+    /// The plan of the temporary view called `name`, which the binder inlines, or `None`.
+    fn view(&self, name: &str) -> Option<crate::LogicalPlan> {
+        let _ = name;
+        None
+    }
+
+    /// Names of the registered tables and views, for "did you mean" suggestions.
     fn table_names(&self) -> Vec<String> {
         Vec::new()
     }

@@ -1,0 +1,336 @@
+//! Binding `FROM`: tables, views, CTEs, paths, subqueries and joins.
+
+use std::sync::Arc;
+
+use datafusion_common::{Column, JoinType};
+use sqlparser::ast::{self, Spanned};
+
+use super::SqlBinder;
+use super::expr::{Scope, sql_text};
+use super::ident::{find_column, unknown_column};
+use crate::error::{PlanError, Result};
+use crate::expr::{Expr, column_refs, conjunction, lookup_column, split_conjunction};
+use crate::plan::{EmptyRelation, Join, LogicalPlan, Projection, SubqueryAlias, TableScan};
+use crate::suggest;
+
+const FILE_FORMATS: &[&str] = &["parquet", "json", "csv"];
+
+/// Whether every column `expr` reads belongs to `plan`'s output.
+fn reads_only(expr: &Expr, plan: &LogicalPlan) -> bool {
+    column_refs(expr)
+        .iter()
+        .all(|c| lookup_column(plan.schema(), c).is_ok())
+}
+
+impl SqlBinder<'_> {
+    /// The cross product of the `FROM` items, or one empty row without `FROM`.
+    pub(super) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
+        let mut plan: Option<LogicalPlan> = None;
+        for item in from {
+            let next = self.bind_table_with_joins(item)?;
+            plan = Some(match plan {
+                None => next,
+                Some(left) => LogicalPlan::Join(Join::try_new(
+                    Arc::new(left),
+                    Arc::new(next),
+                    vec![],
+                    None,
+                    JoinType::Inner,
+                )?),
+            });
+        }
+        Ok(plan.unwrap_or_else(|| LogicalPlan::EmptyRelation(EmptyRelation::new(true))))
+    }
+
+    fn bind_table_with_joins(&mut self, item: &ast::TableWithJoins) -> Result<LogicalPlan> {
+        let mut plan = self.bind_table_factor(&item.relation)?;
+        for join in &item.joins {
+            let right = self.bind_table_factor(&join.relation)?;
+            plan = self
+                .bind_join(plan, right, &join.join_operator)
+                .map_err(|e| e.or_at(join.relation.span()))?;
+        }
+        Ok(plan)
+    }
+
+    fn alias(plan: LogicalPlan, alias: Option<&ast::TableAlias>) -> Result<LogicalPlan> {
+        match alias {
+            None => Ok(plan),
+            Some(alias) if alias.columns.is_empty() => Ok(LogicalPlan::SubqueryAlias(
+                SubqueryAlias::try_new(Arc::new(plan), alias.name.value.as_str())?,
+            )),
+            Some(_) => Err(PlanError::not_supported("column lists in table aliases")),
+        }
+    }
+
+    fn bind_table_factor(&mut self, factor: &ast::TableFactor) -> Result<LogicalPlan> {
+        match factor {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                with_hints,
+                version: None,
+                partitions,
+                ..
+            } if with_hints.is_empty() && partitions.is_empty() => {
+                let plan = self.bind_table_name(name)?;
+                Self::alias(plan, alias.as_ref())
+            }
+            ast::TableFactor::Derived {
+                lateral: false,
+                subquery,
+                alias,
+                ..
+            } => {
+                let plan = self.bind_query(subquery)?;
+                Self::alias(plan, alias.as_ref())
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                let plan = self.bind_table_with_joins(table_with_joins)?;
+                Self::alias(plan, alias.as_ref())
+            }
+            other => Err(
+                PlanError::not_supported(format!("the FROM item {}", sql_text(other)))
+                    .or_at(other.span()),
+            ),
+        }
+    }
+
+    fn cte(&self, name: &str) -> Option<LogicalPlan> {
+        let key = name.to_lowercase();
+        self.ctes
+            .iter()
+            .rev()
+            .find_map(|frame| frame.get(&key).cloned())
+    }
+
+    /// The name a path-backed scan is qualified by: its last segment (`s3://b/events/` is
+    /// `events`).
+    fn path_name(path: &str) -> &str {
+        path.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(path)
+    }
+
+    fn scan(&self, name: &str, source: crate::plan::TableSourceRef) -> Result<LogicalPlan> {
+        Ok(LogicalPlan::TableScan(TableScan::try_new(
+            name,
+            source,
+            None,
+            vec![],
+            None,
+        )?))
+    }
+
+    /// A CTE, a view, a registered table, `'path'`, or `format.\`path\``.
+    fn bind_table_name(&mut self, name: &ast::ObjectName) -> Result<LogicalPlan> {
+        let idents: Vec<&ast::Ident> = name
+            .0
+            .iter()
+            .map(|part| match part {
+                ast::ObjectNamePart::Identifier(ident) => Ok(ident),
+                _ => Err(PlanError::not_supported(format!("the table name {name}"))),
+            })
+            .collect::<Result<_>>()?;
+        let span = name.span();
+        match idents.as_slice() {
+            [path] if path.quote_style == Some('\'') => {
+                let source = self
+                    .catalog
+                    .resolve_path(&path.value, None)
+                    .map_err(|e| e.or_at(span))?;
+                self.scan(Self::path_name(&path.value), source)
+            }
+            [format, path]
+                if path.quote_style.is_some()
+                    && FILE_FORMATS.contains(&format.value.to_lowercase().as_str()) =>
+            {
+                let format = format.value.to_lowercase();
+                let source = self
+                    .catalog
+                    .resolve_path(&path.value, Some(&format))
+                    .map_err(|e| e.or_at(span))?;
+                self.scan(Self::path_name(&path.value), source)
+            }
+            _ => {
+                let parts: Vec<&str> = idents.iter().map(|i| i.value.as_str()).collect();
+                let table = parts.join(".");
+                if let Some(plan) = self.cte(&table) {
+                    return Ok(plan);
+                }
+                if let Some(plan) = self.catalog.view(&table) {
+                    return Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
+                        Arc::new(plan),
+                        table.as_str(),
+                    )?));
+                }
+                match self.catalog.table(&table) {
+                    Some(source) => self.scan(&table, source),
+                    None => {
+                        let mut names = self.catalog.table_names();
+                        names.extend(self.ctes.iter().flat_map(|f| f.keys().cloned()));
+                        Err(PlanError::UnknownTable {
+                            suggestions: suggest::closest(&table, names.iter().map(String::as_str)),
+                            name: table,
+                            position: None,
+                        }
+                        .or_at(span))
+                    }
+                }
+            }
+        }
+    }
+
+    fn bind_join(
+        &mut self,
+        left: LogicalPlan,
+        right: LogicalPlan,
+        operator: &ast::JoinOperator,
+    ) -> Result<LogicalPlan> {
+        use ast::JoinOperator as J;
+        let (join_type, constraint) = match operator {
+            J::Join(c) | J::Inner(c) => (JoinType::Inner, c),
+            J::Left(c) | J::LeftOuter(c) => (JoinType::Left, c),
+            J::Right(c) | J::RightOuter(c) => (JoinType::Right, c),
+            J::FullOuter(c) => (JoinType::Full, c),
+            J::CrossJoin(c @ ast::JoinConstraint::None) => (JoinType::Inner, c),
+            other => {
+                return Err(PlanError::not_supported(format!("the join {other:?}")));
+            }
+        };
+        let (left, right) = (Arc::new(left), Arc::new(right));
+        match constraint {
+            ast::JoinConstraint::None => Ok(LogicalPlan::Join(Join::try_new(
+                left,
+                right,
+                vec![],
+                None,
+                join_type,
+            )?)),
+            ast::JoinConstraint::On(on) => self.bind_join_on(left, right, on, join_type),
+            ast::JoinConstraint::Using(names) => {
+                self.bind_join_using(left, right, names, join_type)
+            }
+            ast::JoinConstraint::Natural => Err(PlanError::not_supported("NATURAL joins")),
+        }
+    }
+
+    /// `ON a = b AND ...`: equalities between one side and the other become join keys, the rest
+    /// the join filter.
+    fn bind_join_on(
+        &self,
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        on: &ast::Expr,
+        join_type: JoinType,
+    ) -> Result<LogicalPlan> {
+        let cross = Join::try_new(
+            Arc::clone(&left),
+            Arc::clone(&right),
+            vec![],
+            None,
+            join_type,
+        )?;
+        let scope = Scope::plain(&cross.schema);
+        let condition = self.bind_expr(on, &scope)?;
+        self.expect_boolean(&condition, &scope)
+            .map_err(|e| e.or_at(on.span()))?;
+        let mut keys = Vec::new();
+        let mut rest = Vec::new();
+        for conjunct in split_conjunction(&condition) {
+            match conjunct {
+                Expr::BinaryExpr {
+                    left: l,
+                    op: crate::Operator::Eq,
+                    right: r,
+                } => {
+                    if reads_only(l, &left) && reads_only(r, &right) {
+                        keys.push((l.as_ref().clone(), r.as_ref().clone()));
+                    } else if reads_only(l, &right) && reads_only(r, &left) {
+                        keys.push((r.as_ref().clone(), l.as_ref().clone()));
+                    } else {
+                        rest.push(conjunct.clone());
+                    }
+                }
+                other => rest.push(other.clone()),
+            }
+        }
+        Ok(LogicalPlan::Join(Join::try_new(
+            left,
+            right,
+            keys,
+            conjunction(rest),
+            join_type,
+        )?))
+    }
+
+    /// `USING (k)`: join on `left.k = right.k`, then project `k` once (first; the coalesce of
+    /// both sides for a full join, the right side's for a right join) followed by the other
+    /// columns of both sides, as Spark does.
+    fn bind_join_using(
+        &self,
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        names: &[ast::ObjectName],
+        join_type: JoinType,
+    ) -> Result<LogicalPlan> {
+        let mut keys: Vec<(Column, Column)> = Vec::new();
+        for name in names {
+            let ident = match name.0.as_slice() {
+                [ast::ObjectNamePart::Identifier(ident)] => ident,
+                _ => return Err(PlanError::not_supported(format!("USING ({name})"))),
+            };
+            let side = |plan: &LogicalPlan| -> Result<Column> {
+                find_column(plan.schema(), None, &ident.value, ident.span)?.ok_or_else(|| {
+                    unknown_column(plan.schema(), None, &ident.value, &[], ident.span)
+                })
+            };
+            keys.push((side(&left)?, side(&right)?));
+        }
+        let on = keys
+            .iter()
+            .map(|(l, r)| (Expr::Column(l.clone()), Expr::Column(r.clone())))
+            .collect();
+        let join = LogicalPlan::Join(Join::try_new(
+            Arc::clone(&left),
+            Arc::clone(&right),
+            on,
+            None,
+            join_type,
+        )?);
+        let scope = Scope::plain(join.schema());
+        let mut exprs = Vec::new();
+        for (l, r) in &keys {
+            exprs.push(match join_type {
+                JoinType::Right => Expr::Column(r.clone()),
+                JoinType::Full => self
+                    .scalar_call(
+                        "coalesce",
+                        vec![Expr::Column(l.clone()), Expr::Column(r.clone())],
+                        &scope,
+                    )?
+                    .alias(l.name.clone()),
+                _ => Expr::Column(l.clone()),
+            });
+        }
+        let is_key = |c: &Column| keys.iter().any(|(l, r)| c == l || c == r);
+        exprs.extend(
+            join.schema()
+                .columns()
+                .into_iter()
+                .filter(|c| !is_key(c))
+                .map(Expr::Column),
+        );
+        Ok(LogicalPlan::Projection(Projection::try_new(
+            exprs,
+            Arc::new(join),
+            self.registry,
+        )?))
+    }
+}

@@ -1,0 +1,454 @@
+//! Binding one `SELECT`: the select list, `WHERE`, `GROUP BY`, `HAVING`, `DISTINCT` and its
+//! `ORDER BY`. Aggregate calls are pulled out into an `Aggregate` node and the expressions above
+//! it refer to its output columns by name, as DataFusion does.
+
+use std::sync::Arc;
+
+use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion_common::{Column, DFSchema};
+use sqlparser::ast::{self, Spanned};
+
+use super::SqlBinder;
+use super::expr::{Scope, sql_text};
+use super::ident::find_column;
+use super::query::{order_keys, ordinal, ordinal_index, sort_options};
+use crate::error::{PlanError, Position, Result};
+use crate::expr::{Expr, SortExpr, column_refs, lookup_column};
+use crate::plan::{Aggregate, Distinct, Filter, LogicalPlan, Projection, Sort};
+
+/// An `ORDER BY` key of a SELECT: an output column, or an expression over the input.
+enum OrderKey {
+    Output(usize),
+    Input(Expr),
+}
+
+fn unsupported_select(select: &ast::Select) -> Option<&'static str> {
+    Some(if matches!(select.distinct, Some(ast::Distinct::On(_))) {
+        "DISTINCT ON"
+    } else if select.top.is_some() {
+        "TOP"
+    } else if select.into.is_some() {
+        "SELECT INTO"
+    } else if !select.lateral_views.is_empty() {
+        "LATERAL VIEW"
+    } else if select.prewhere.is_some() {
+        "PREWHERE"
+    } else if !select.connect_by.is_empty() {
+        "CONNECT BY"
+    } else if !select.cluster_by.is_empty() {
+        "CLUSTER BY"
+    } else if !select.distribute_by.is_empty() {
+        "DISTRIBUTE BY"
+    } else if !select.sort_by.is_empty() {
+        "SORT BY"
+    } else if !select.named_window.is_empty() {
+        "WINDOW clauses"
+    } else if select.qualify.is_some() {
+        "QUALIFY"
+    } else if select.value_table_mode.is_some() {
+        "SELECT AS VALUE/STRUCT"
+    } else if select.exclude.is_some() {
+        "SELECT * EXCLUDE"
+    } else if !matches!(select.flavor, ast::SelectFlavor::Standard) {
+        "FROM-first SELECT"
+    } else {
+        return None;
+    })
+}
+
+fn plain_wildcard(options: &ast::WildcardAdditionalOptions) -> Result<()> {
+    if options.opt_ilike.is_some()
+        || options.opt_exclude.is_some()
+        || options.opt_except.is_some()
+        || options.opt_replace.is_some()
+        || options.opt_rename.is_some()
+        || options.opt_alias.is_some()
+    {
+        return Err(PlanError::not_supported(
+            "wildcard modifiers (EXCEPT, REPLACE, ...)",
+        ));
+    }
+    Ok(())
+}
+
+/// The distinct aggregate calls in `exprs`, in first-seen order (not looking inside them).
+fn collect_aggregates<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Expr> {
+    let mut found: Vec<Expr> = Vec::new();
+    for expr in exprs {
+        // The closure never fails.
+        let _ = expr.apply(|e| {
+            if matches!(e, Expr::AggregateFunction { .. }) {
+                if !found.contains(e) {
+                    found.push(e.clone());
+                }
+                return Ok(TreeNodeRecursion::Jump);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+    }
+    found
+}
+
+/// `exprs` aliased where two would produce the same output name (the later ones take their
+/// qualified text, e.g. `count(u.a)`).
+fn distinct_names(exprs: &[Expr], taken: &mut Vec<String>) -> Vec<Expr> {
+    exprs
+        .iter()
+        .map(|e| {
+            let name = e.output_name();
+            if taken.contains(&name) {
+                let qualified = e.to_string();
+                taken.push(qualified.clone());
+                e.clone().alias(qualified)
+            } else {
+                taken.push(name);
+                e.clone()
+            }
+        })
+        .collect()
+}
+
+/// Replaces group keys and aggregate calls in `expr` by references to `schema` (the aggregate's
+/// output: group fields, then aggregate fields).
+fn over_aggregate(
+    expr: Expr,
+    groups: &[Expr],
+    aggregates: &[Expr],
+    schema: &DFSchema,
+) -> Result<Expr> {
+    let field_ref = |index: usize| {
+        let (qualifier, field) = schema.qualified_field(index);
+        Expr::Column(Column::new(qualifier.cloned(), field.name()))
+    };
+    let rewritten = expr.transform_down(|e| {
+        if let Some(i) = groups.iter().position(|g| g == &e) {
+            return Ok(Transformed::new(
+                field_ref(i),
+                true,
+                TreeNodeRecursion::Jump,
+            ));
+        }
+        if let Some(j) = aggregates.iter().position(|a| a == &e) {
+            let reference = field_ref(groups.len() + j);
+            return Ok(Transformed::new(reference, true, TreeNodeRecursion::Jump));
+        }
+        Ok(Transformed::no(e))
+    });
+    rewritten
+        .map(|t| t.data)
+        .map_err(PlanError::from_datafusion)
+}
+
+/// Fails if `expr` (already rewritten over the aggregate) still reads an input column.
+fn check_grouped(expr: &Expr, schema: &DFSchema) -> Result<()> {
+    for column in column_refs(expr) {
+        if lookup_column(schema, &column).is_err() {
+            let position = column.spans().first().map(|s| Position {
+                line: s.start.line,
+                column: s.start.column,
+            });
+            return Err(PlanError::Invalid {
+                message: format!(
+                    "column '{}' must appear in GROUP BY or be used in an aggregate function",
+                    column.flat_name()
+                ),
+                position,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `expr` named `name` (aliased if rewriting changed its name).
+fn named(expr: Expr, name: &str) -> Expr {
+    if expr.output_name() == name {
+        expr
+    } else {
+        expr.alias(name)
+    }
+}
+
+impl SqlBinder<'_> {
+    fn bind_select_items(&self, select: &ast::Select, scope: &Scope) -> Result<Vec<Expr>> {
+        let mut items = Vec::with_capacity(select.projection.len());
+        for item in &select.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => items.push(self.bind_expr(e, scope)?),
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    items.push(self.bind_expr(expr, scope)?.alias(alias.value.clone()))
+                }
+                ast::SelectItem::Wildcard(options) => {
+                    plain_wildcard(options)?;
+                    items.extend(scope.schema.columns().into_iter().map(Expr::Column));
+                }
+                ast::SelectItem::QualifiedWildcard(kind, options) => {
+                    plain_wildcard(options)?;
+                    let ast::SelectItemQualifiedWildcardKind::ObjectName(name) = kind else {
+                        return Err(PlanError::not_supported(sql_text(item)));
+                    };
+                    let relation = name.to_string().replace('`', "");
+                    let columns: Vec<Column> = scope
+                        .schema
+                        .iter()
+                        .filter(|(q, _)| {
+                            q.is_some_and(|q| q.to_string().eq_ignore_ascii_case(&relation))
+                        })
+                        .map(|(q, f)| Column::new(q.cloned(), f.name()))
+                        .collect();
+                    if columns.is_empty() {
+                        return Err(PlanError::UnknownTable {
+                            name: relation,
+                            position: None,
+                            suggestions: vec![],
+                        }
+                        .or_at(name.span()));
+                    }
+                    items.extend(columns.into_iter().map(Expr::Column));
+                }
+                ast::SelectItem::ExprWithAliases { .. } => {
+                    return Err(PlanError::not_supported(
+                        "multiple aliases for one expression",
+                    ));
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    fn bind_group_by(
+        &self,
+        group_by: &ast::GroupByExpr,
+        items: &[Expr],
+        aliases: &[(String, Expr)],
+        schema: &DFSchema,
+    ) -> Result<Vec<Expr>> {
+        let exprs = match group_by {
+            ast::GroupByExpr::All(_) => return Err(PlanError::not_supported("GROUP BY ALL")),
+            ast::GroupByExpr::Expressions(_, modifiers) if !modifiers.is_empty() => {
+                return Err(PlanError::not_supported(
+                    "GROUP BY modifiers (ROLLUP, CUBE, ...)",
+                ));
+            }
+            ast::GroupByExpr::Expressions(exprs, _) => exprs,
+        };
+        let mut groups: Vec<Expr> = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            let bound = if let Some(position) = ordinal(e) {
+                let index = ordinal_index(position, items.len(), "GROUP BY")
+                    .map_err(|err| err.or_at(e.span()))?;
+                items[index].unaliased().clone()
+            } else {
+                let alias = match e {
+                    ast::Expr::Identifier(ident)
+                        if find_column(schema, None, &ident.value, ident.span)?.is_none() =>
+                    {
+                        aliases
+                            .iter()
+                            .find(|(name, _)| name.eq_ignore_ascii_case(&ident.value))
+                    }
+                    _ => None,
+                };
+                match alias {
+                    Some((_, expr)) => expr.clone(),
+                    None => self.bind_expr(e, &Scope::plain(schema))?,
+                }
+            };
+            if bound.contains_aggregate() {
+                return Err(PlanError::invalid(format!(
+                    "aggregate functions are not allowed in GROUP BY: {bound}"
+                ))
+                .or_at(e.span()));
+            }
+            if !groups.contains(&bound) {
+                groups.push(bound);
+            }
+        }
+        Ok(groups)
+    }
+
+    fn bind_order_keys(
+        &self,
+        order_by: Option<&ast::OrderBy>,
+        items: &[Expr],
+        scope: &Scope,
+    ) -> Result<Vec<(OrderKey, bool, bool)>> {
+        let Some(order_by) = order_by else {
+            return Ok(vec![]);
+        };
+        let mut keys = Vec::new();
+        for key in order_keys(order_by)? {
+            let (asc, nulls_first) = sort_options(key)?;
+            let by_name = |name: &str| {
+                items
+                    .iter()
+                    .position(|i| i.output_name() == name)
+                    .or_else(|| {
+                        items
+                            .iter()
+                            .position(|i| i.output_name().eq_ignore_ascii_case(name))
+                    })
+            };
+            let bound = match &key.expr {
+                e if ordinal(e).is_some() => {
+                    let position = ordinal(e).unwrap_or_default();
+                    OrderKey::Output(
+                        ordinal_index(position, items.len(), "ORDER BY")
+                            .map_err(|err| err.or_at(e.span()))?,
+                    )
+                }
+                ast::Expr::Identifier(ident) if by_name(&ident.value).is_some() => {
+                    OrderKey::Output(by_name(&ident.value).unwrap_or_default())
+                }
+                e => OrderKey::Input(self.bind_expr(e, scope)?),
+            };
+            keys.push((bound, asc, nulls_first));
+        }
+        Ok(keys)
+    }
+
+    /// Binds a SELECT and, if given, the ORDER BY of the query around it.
+    pub(super) fn bind_select(
+        &mut self,
+        select: &ast::Select,
+        order_by: Option<&ast::OrderBy>,
+    ) -> Result<LogicalPlan> {
+        if let Some(construct) = unsupported_select(select) {
+            return Err(PlanError::not_supported(construct).or_at(select.span()));
+        }
+        let mut plan = self.bind_from(&select.from)?;
+        if let Some(selection) = &select.selection {
+            let scope = Scope::plain(plan.schema());
+            let predicate = self.bind_expr(selection, &scope)?;
+            self.expect_boolean(&predicate, &scope)
+                .map_err(|e| e.or_at(selection.span()))?;
+            plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan), self.registry)?);
+        }
+        let input_schema = Arc::clone(plan.schema());
+        let scope = Scope {
+            schema: &input_schema,
+            aliases: &[],
+            allow_aggregates: true,
+        };
+        let items = self.bind_select_items(select, &scope)?;
+        let aliases: Vec<(String, Expr)> = items
+            .iter()
+            .filter_map(|i| match i {
+                Expr::Alias { expr, name } => Some((name.clone(), expr.as_ref().clone())),
+                _ => None,
+            })
+            .collect();
+        let alias_scope = Scope {
+            schema: &input_schema,
+            aliases: &aliases,
+            allow_aggregates: true,
+        };
+        let groups = self.bind_group_by(&select.group_by, &items, &aliases, &input_schema)?;
+        let having = select
+            .having
+            .as_ref()
+            .map(|h| {
+                let bound = self.bind_expr(h, &alias_scope)?;
+                self.expect_boolean(&bound, &alias_scope)
+                    .map_err(|e| e.or_at(h.span()))?;
+                Ok::<_, PlanError>(bound)
+            })
+            .transpose()?;
+        let keys = self.bind_order_keys(order_by, &items, &alias_scope)?;
+
+        let names: Vec<String> = items.iter().map(Expr::output_name).collect();
+        let order_inputs = keys.iter().filter_map(|(k, _, _)| match k {
+            OrderKey::Input(e) => Some(e),
+            OrderKey::Output(_) => None,
+        });
+        let aggregates = collect_aggregates(items.iter().chain(having.iter()).chain(order_inputs));
+        let aggregated = !groups.is_empty() || !aggregates.is_empty() || having.is_some();
+
+        let (items, having, keys) = if aggregated {
+            let mut taken = Vec::new();
+            let group_exprs = distinct_names(&groups, &mut taken);
+            let aggr_exprs = distinct_names(&aggregates, &mut taken);
+            let aggregate =
+                Aggregate::try_new(Arc::new(plan), group_exprs, aggr_exprs, self.registry)?;
+            let schema = Arc::clone(&aggregate.schema);
+            plan = LogicalPlan::Aggregate(aggregate);
+            let rewrite = |e: Expr| -> Result<Expr> {
+                let e = over_aggregate(e, &groups, &aggregates, &schema)?;
+                check_grouped(&e, &schema)?;
+                Ok(e)
+            };
+            let items = items.into_iter().map(rewrite).collect::<Result<Vec<_>>>()?;
+            let having = having.map(rewrite).transpose()?;
+            let keys = keys
+                .into_iter()
+                .map(|(k, asc, nulls)| {
+                    Ok(match k {
+                        OrderKey::Input(e) => (OrderKey::Input(rewrite(e)?), asc, nulls),
+                        output => (output, asc, nulls),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            (items, having, keys)
+        } else {
+            (items, having, keys)
+        };
+        if let Some(having) = having {
+            plan = LogicalPlan::Filter(Filter::try_new(having, Arc::new(plan), self.registry)?);
+        }
+
+        let mut exprs: Vec<Expr> = items
+            .into_iter()
+            .zip(&names)
+            .map(|(e, name)| named(e, name))
+            .collect();
+        let visible = exprs.len();
+        let mut sort_exprs = Vec::with_capacity(keys.len());
+        for (key, asc, nulls_first) in keys {
+            let index = match key {
+                OrderKey::Output(i) => i,
+                OrderKey::Input(e) => match exprs.iter().position(|x| x.unaliased() == &e) {
+                    Some(i) => i,
+                    None => {
+                        exprs.push(e.alias(format!("__sort_key_{}", exprs.len())));
+                        exprs.len() - 1
+                    }
+                },
+            };
+            sort_exprs.push((index, asc, nulls_first));
+        }
+        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        if distinct && exprs.len() > visible {
+            return Err(PlanError::invalid(
+                "with SELECT DISTINCT, ORDER BY expressions must appear in the select list",
+            ));
+        }
+        let projection = Projection::try_new(exprs, Arc::new(plan), self.registry)?;
+        let output = Arc::clone(&projection.schema);
+        let column = |i: usize| {
+            let (qualifier, field) = output.qualified_field(i);
+            Expr::Column(Column::new(qualifier.cloned(), field.name()))
+        };
+        plan = LogicalPlan::Projection(projection);
+        if distinct {
+            plan = LogicalPlan::Distinct(Distinct {
+                input: Arc::new(plan),
+            });
+        }
+        if !sort_exprs.is_empty() {
+            let exprs = sort_exprs
+                .iter()
+                .map(|(i, asc, nulls_first)| SortExpr::new(column(*i), *asc, *nulls_first))
+                .collect();
+            plan = LogicalPlan::Sort(Sort {
+                exprs,
+                input: Arc::new(plan),
+                fetch: None,
+            });
+        }
+        if output.fields().len() > visible {
+            let exprs = (0..visible).map(column).collect();
+            plan =
+                LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan), self.registry)?);
+        }
+        Ok(plan)
+    }
+}
