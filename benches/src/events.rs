@@ -371,6 +371,102 @@ mod tests {
         assert_eq!(config(1_000_000_000).files_per_hour(), 20);
     }
 
+    /// Every file below `root` with its bytes, by relative path.
+    fn snapshot(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        rsql_io::list_files(&root.into())
+            .expect("list")
+            .into_iter()
+            .map(|file| {
+                let name = file.source.name();
+                let bytes = std::fs::read(&name).expect("read");
+                (name[root.display().to_string().len()..].to_string(), bytes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn generated_dataset_is_deterministic_and_reads_back_partitioned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = |out: PathBuf| EventsConfig {
+            records: 5000,
+            records_per_file: 100,
+            customers: 2,
+            sessions: None,
+            compression: Compression::GZIP(Default::default()),
+            seed: 3,
+            out,
+        };
+        let first = config(dir.path().join("a"));
+        let summary = generate(&first).expect("generate");
+        generate(&config(dir.path().join("b"))).expect("generate again");
+        assert_eq!(
+            snapshot(&dir.path().join("a")),
+            snapshot(&dir.path().join("b"))
+        );
+        assert_eq!((summary.records, summary.files), (5000, 2 * 24 * 2));
+
+        let dataset =
+            rsql_io::Dataset::open(first.out.as_path(), rsql_io::DatasetOptions::parquet())
+                .expect("open");
+        let names: Vec<&str> = dataset
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "url",
+                "referrer",
+                "session_id",
+                "ts",
+                "year",
+                "month",
+                "day",
+                "hour",
+                "customer"
+            ]
+        );
+        let batches = dataset
+            .scan(rsql_io::ScanOptions::default())
+            .expect("scan")
+            .collect()
+            .expect("read");
+        let mut rows = 0;
+        for batch in &batches {
+            rows += batch.num_rows();
+            let text = |name: &str| {
+                let column = batch.column_by_name(name).expect("column");
+                arrow::compute::cast(column, &DataType::Utf8).expect("cast")
+            };
+            let (url, customer, month, hour, ts) = (
+                text("url"),
+                text("customer"),
+                text("month"),
+                text("hour"),
+                text("ts"),
+            );
+            use arrow::array::AsArray;
+            for row in 0..batch.num_rows() {
+                let host = customer.as_string::<i32>().value(row);
+                assert!(
+                    url.as_string::<i32>()
+                        .value(row)
+                        .starts_with(&format!("http://{host}/articles/"))
+                );
+                assert_eq!(month.as_string::<i32>().value(row), "9");
+                let hour = hour.as_string::<i32>().value(row);
+                let stamp = ts.as_string::<i32>().value(row);
+                assert!(
+                    stamp.starts_with(&format!("2017-09-17T{hour:0>2}:")),
+                    "{stamp} in hour {hour}"
+                );
+            }
+        }
+        assert_eq!(rows, 5000);
+    }
+
     #[test]
     fn file_plan_covers_every_record_once() {
         let config = EventsConfig {
