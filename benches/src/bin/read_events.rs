@@ -22,6 +22,9 @@ struct Args {
     /// Runs per configuration; the best is reported.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Rows per decoded batch.
+    #[arg(long, default_value_t = 8192)]
+    batch_size: usize,
     /// The single column of the one-column runs.
     #[arg(long, default_value = "url")]
     column: String,
@@ -29,7 +32,12 @@ struct Args {
 
 /// Opens (footers included, as pyarrow does on every read) and reads the whole dataset once
 /// with `threads` threads; returns (rows, seconds).
-fn read_once(path: &Path, projection: Option<Vec<usize>>, threads: usize) -> Result<(u64, f64)> {
+fn read_once(
+    path: &Path,
+    projection: Option<Vec<usize>>,
+    threads: usize,
+    batch_size: usize,
+) -> Result<(u64, f64)> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
@@ -38,6 +46,7 @@ fn read_once(path: &Path, projection: Option<Vec<usize>>, threads: usize) -> Res
     let scan = dataset.scan(ScanOptions {
         projection,
         parallelism: threads * 4,
+        batch_size,
         ..ScanOptions::default()
     })?;
     let rows: Vec<Result<u64>> = pool.install(|| {
@@ -80,7 +89,12 @@ fn main() -> Result<()> {
             let mut best = f64::MAX;
             let mut rows = 0;
             for _ in 0..args.repeat {
-                let (n, seconds) = read_once(&args.path, Some(projection.clone()), threads)?;
+                let (n, seconds) = read_once(
+                    &args.path,
+                    Some(projection.clone()),
+                    threads,
+                    args.batch_size,
+                )?;
                 rows = n;
                 best = best.min(seconds);
             }
