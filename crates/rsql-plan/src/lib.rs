@@ -23,4 +23,6 @@ pub use plan::{
 };
 pub use sql::{SqlBinder, bind_sql, parse_statement};
 
+pub mod optimizer;
 pub mod sql;
+pub use optimizer::{Optimizer, OptimizerRule};

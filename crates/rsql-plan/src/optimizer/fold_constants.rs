@@ -1,0 +1,303 @@
+//! `fold_constants`: evaluates literal arithmetic and comparisons, `CAST(literal)`, `NOT`/`IS
+//! NULL` of literals, and simplifies `x AND true`, `x OR false` and friends. Output columns keep
+//! their names (a folded projection expression is aliased to its old name).
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use datafusion_common::ScalarValue;
+use datafusion_common::tree_node::{Transformed, TreeNode};
+
+use super::OptimizerRule;
+use crate::error::{PlanError, Result};
+use crate::expr::{Expr, Operator};
+use crate::function::FunctionRegistry;
+use crate::plan::{Aggregate, Filter, Join, LogicalPlan, Projection, Sort, TableScan};
+
+/// The `fold_constants` rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FoldConstants;
+
+fn boolean(value: &Expr) -> Option<bool> {
+    match value {
+        Expr::Literal(ScalarValue::Boolean(b)) => *b,
+        _ => None,
+    }
+}
+
+fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarValue> {
+    if a.is_null() || b.is_null() || a.data_type() != b.data_type() {
+        return None;
+    }
+    let zero = ScalarValue::new_zero(&b.data_type()).ok();
+    if matches!(op, Operator::Divide | Operator::Modulo) && zero.as_ref() == Some(b) {
+        // Division by zero is the executor's business (NULL, as Spark).
+        return None;
+    }
+    match op {
+        Operator::Plus => a.add_checked(b).ok(),
+        Operator::Minus => a.sub_checked(b).ok(),
+        Operator::Multiply => a.mul_checked(b).ok(),
+        Operator::Divide => a.div(b).ok(),
+        Operator::Modulo => a.rem(b).ok(),
+        _ => None,
+    }
+}
+
+fn comparison(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarValue> {
+    if a.is_null() || b.is_null() || a.data_type() != b.data_type() {
+        return None;
+    }
+    let ordering = a.partial_cmp(b)?;
+    let result = match op {
+        Operator::Eq => ordering == Ordering::Equal,
+        Operator::NotEq => ordering != Ordering::Equal,
+        Operator::Lt => ordering == Ordering::Less,
+        Operator::LtEq => ordering != Ordering::Greater,
+        Operator::Gt => ordering == Ordering::Greater,
+        Operator::GtEq => ordering != Ordering::Less,
+        _ => return None,
+    };
+    Some(ScalarValue::Boolean(Some(result)))
+}
+
+/// One folding step at the root of `expr` (children are already folded).
+fn fold(expr: Expr) -> Transformed<Expr> {
+    let folded = match &expr {
+        Expr::Cast {
+            expr: inner,
+            data_type,
+        } => match inner.as_ref() {
+            Expr::Literal(v) => v.cast_to(data_type).ok().map(Expr::Literal),
+            _ => None,
+        },
+        Expr::Not(inner) => boolean(inner).map(|b| Expr::Literal(ScalarValue::Boolean(Some(!b)))),
+        Expr::Negative(inner) => match inner.as_ref() {
+            Expr::Literal(v) if !v.is_null() => v.arithmetic_negate().ok().map(Expr::Literal),
+            _ => None,
+        },
+        Expr::IsNull(inner) | Expr::IsNotNull(inner) => match inner.as_ref() {
+            Expr::Literal(v) => {
+                let is_null = v.is_null();
+                let want_null = matches!(expr, Expr::IsNull(_));
+                Some(Expr::Literal(ScalarValue::Boolean(Some(
+                    is_null == want_null,
+                ))))
+            }
+            _ => None,
+        },
+        Expr::BinaryExpr { left, op, right } => match (left.as_ref(), right.as_ref()) {
+            (Expr::Literal(a), Expr::Literal(b)) if op.is_arithmetic() => {
+                arithmetic(a, *op, b).map(Expr::Literal)
+            }
+            (Expr::Literal(a), Expr::Literal(b)) if op.is_comparison() => {
+                comparison(a, *op, b).map(Expr::Literal)
+            }
+            (l, r) if *op == Operator::And => match (boolean(l), boolean(r)) {
+                (Some(true), _) => Some(r.clone()),
+                (_, Some(true)) => Some(l.clone()),
+                (Some(false), _) | (_, Some(false)) => {
+                    Some(Expr::Literal(ScalarValue::Boolean(Some(false))))
+                }
+                _ => None,
+            },
+            (l, r) if *op == Operator::Or => match (boolean(l), boolean(r)) {
+                (Some(false), _) => Some(r.clone()),
+                (_, Some(false)) => Some(l.clone()),
+                (Some(true), _) | (_, Some(true)) => {
+                    Some(Expr::Literal(ScalarValue::Boolean(Some(true))))
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    match folded {
+        Some(new) => Transformed::yes(new),
+        None => Transformed::no(expr),
+    }
+}
+
+/// Folds `expr` bottom-up.
+fn fold_expr(expr: Expr) -> Result<Transformed<Expr>> {
+    expr.transform_up(|e| Ok(fold(e)))
+        .map_err(PlanError::from_datafusion)
+}
+
+/// Folds expressions that name an output column, keeping the name.
+fn fold_named(exprs: Vec<Expr>, changed: &mut bool) -> Result<Vec<Expr>> {
+    exprs
+        .into_iter()
+        .map(|e| {
+            let name = e.output_name();
+            let folded = fold_expr(e)?;
+            *changed |= folded.transformed;
+            Ok(if folded.transformed && folded.data.output_name() != name {
+                folded.data.alias(name)
+            } else {
+                folded.data
+            })
+        })
+        .collect()
+}
+
+fn fold_all(exprs: Vec<Expr>, changed: &mut bool) -> Result<Vec<Expr>> {
+    exprs
+        .into_iter()
+        .map(|e| {
+            let folded = fold_expr(e)?;
+            *changed |= folded.transformed;
+            Ok(folded.data)
+        })
+        .collect()
+}
+
+/// Folds the expressions of one node.
+fn fold_node(plan: LogicalPlan, registry: &FunctionRegistry) -> Result<Transformed<LogicalPlan>> {
+    let mut changed = false;
+    let plan = match plan {
+        LogicalPlan::Projection(p) => {
+            let exprs = fold_named(p.exprs, &mut changed)?;
+            LogicalPlan::Projection(Projection::try_new(exprs, p.input, registry)?)
+        }
+        LogicalPlan::Filter(f) => {
+            let predicate = fold_all(vec![f.predicate], &mut changed)?;
+            match predicate.into_iter().next() {
+                // `WHERE true` filters nothing.
+                Some(Expr::Literal(ScalarValue::Boolean(Some(true)))) => {
+                    changed = true;
+                    Arc::unwrap_or_clone(f.input)
+                }
+                Some(predicate) => {
+                    LogicalPlan::Filter(Filter::try_new(predicate, f.input, registry)?)
+                }
+                None => return Err(PlanError::Internal("lost a filter predicate".into())),
+            }
+        }
+        LogicalPlan::Aggregate(a) => {
+            let group_exprs = fold_named(a.group_exprs, &mut changed)?;
+            let aggr_exprs = fold_named(a.aggr_exprs, &mut changed)?;
+            LogicalPlan::Aggregate(Aggregate::try_new(
+                a.input,
+                group_exprs,
+                aggr_exprs,
+                registry,
+            )?)
+        }
+        LogicalPlan::Sort(s) => {
+            let mut exprs = Vec::with_capacity(s.exprs.len());
+            for mut key in s.exprs {
+                let folded = fold_expr(key.expr)?;
+                changed |= folded.transformed;
+                key.expr = folded.data;
+                exprs.push(key);
+            }
+            LogicalPlan::Sort(Sort { exprs, ..s })
+        }
+        LogicalPlan::Join(j) => {
+            let mut on = Vec::with_capacity(j.on.len());
+            for (l, r) in j.on {
+                let folded = fold_all(vec![l, r], &mut changed)?;
+                let [l, r]: [Expr; 2] = folded
+                    .try_into()
+                    .map_err(|_| PlanError::Internal("lost a join key".into()))?;
+                on.push((l, r));
+            }
+            let filter = fold_all(j.filter.into_iter().collect(), &mut changed)?.pop();
+            LogicalPlan::Join(Join::try_new(j.left, j.right, on, filter, j.join_type)?)
+        }
+        LogicalPlan::TableScan(scan) => {
+            let filters = fold_all(scan.filters, &mut changed)?;
+            LogicalPlan::TableScan(TableScan { filters, ..scan })
+        }
+        other => other,
+    };
+    Ok(Transformed::new_transformed(plan, changed))
+}
+
+impl OptimizerRule for FoldConstants {
+    fn name(&self) -> &str {
+        "fold_constants"
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        registry: &FunctionRegistry,
+    ) -> Result<Transformed<LogicalPlan>> {
+        plan.transform_up(|node| fold_node(node, registry).map_err(Into::into))
+            .map_err(PlanError::from_datafusion)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::{apply, plan_of};
+
+    #[test]
+    fn folds_literal_arithmetic_casts_and_comparisons() {
+        let sql = "SELECT a + (1 + 2) * 3, c FROM t WHERE c BETWEEN 1 AND 2 AND 2 > 1";
+        assert_eq!(
+            plan_of(sql).display_indent(),
+            r#"Projection: t.a + (Int64(1) + Int64(2)) * Int64(3), t.c
+  Filter: t.c BETWEEN CAST(Int64(1) AS Float64) AND CAST(Int64(2) AS Float64) AND Int64(2) > Int64(1)
+    TableScan: t"#
+        );
+        let (after, changed) = apply(&FoldConstants, sql);
+        assert!(changed);
+        assert_eq!(
+            after,
+            r#"Projection: t.a + Int64(9) AS a + (Int64(1) + Int64(2)) * Int64(3), t.c
+  Filter: t.c BETWEEN Float64(1) AND Float64(2)
+    TableScan: t"#
+        );
+    }
+
+    #[test]
+    fn simplifies_boolean_connectives_and_drops_true_filters() {
+        let (after, _) = apply(
+            &FoldConstants,
+            "SELECT a FROM t WHERE (a > 1 OR false) AND NOT false",
+        );
+        assert_eq!(
+            after,
+            "Projection: t.a\n  Filter: t.a > Int64(1)\n    TableScan: t"
+        );
+        let (after, _) = apply(&FoldConstants, "SELECT a FROM t WHERE 1 = 1 OR a > 1");
+        assert_eq!(after, "Projection: t.a\n  TableScan: t");
+        let (after, _) = apply(
+            &FoldConstants,
+            "SELECT a FROM t WHERE a > 1 AND NULL IS NOT NULL",
+        );
+        assert_eq!(
+            after,
+            "Projection: t.a\n  Filter: Boolean(false)\n    TableScan: t"
+        );
+    }
+
+    #[test]
+    fn folds_string_literals_cast_to_timestamps() {
+        let (after, _) = apply(
+            &FoldConstants,
+            "SELECT url FROM events WHERE ts >= '2017-09-17 12:00:00'",
+        );
+        assert_eq!(
+            after,
+            r#"Projection: events.url
+  Filter: events.ts >= TimestampMicrosecond(1505649600000000, Some("UTC"))
+    TableScan: events"#
+        );
+    }
+
+    #[test]
+    fn leaves_division_by_zero_and_non_literals_alone() {
+        let (after, changed) = apply(&FoldConstants, "SELECT 1 % 0 AS z, a FROM t");
+        assert!(!changed);
+        assert_eq!(
+            after,
+            "Projection: Int64(1) % Int64(0) AS z, t.a\n  TableScan: t"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! The logical optimizer: rules that rewrite a plan into an equivalent, cheaper one, run in
+//! passes until none changes the plan (or a pass limit is hit). After every rule the driver
+//! checks that the plan's output schema (names and types) is unchanged.
+//!
+//! Each rule lives in its own module named as a verb phrase, and its [`OptimizerRule::name`] is
+//! that module name. Two-phase aggregation and exchanges are physical concerns, not here.
+
+mod fold_constants;
+mod push_down_filter;
+mod push_down_projection;
+#[cfg(test)]
+mod test_util;
+
+use std::sync::Arc;
+
+use datafusion_common::tree_node::Transformed;
+
+pub use fold_constants::FoldConstants;
+pub use push_down_filter::PushDownFilter;
+pub use push_down_projection::PushDownProjection;
+
+use crate::error::{PlanError, Result};
+use crate::function::FunctionRegistry;
+use crate::plan::LogicalPlan;
+
+/// One rewrite of logical plans.
+pub trait OptimizerRule: Send + Sync {
+    /// The rule's name, equal to its module's file name (`push_down_filter`).
+    fn name(&self) -> &str;
+
+    /// Rewrites `plan`, reporting whether anything changed. The output schema must stay the
+    /// same.
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        registry: &FunctionRegistry,
+    ) -> Result<Transformed<LogicalPlan>>;
+}
+
+/// Runs rules to a fixed point.
+#[derive(Clone)]
+pub struct Optimizer {
+    rules: Vec<Arc<dyn OptimizerRule>>,
+    max_passes: usize,
+}
+
+impl Default for Optimizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Field names and types of a schema, for the schema-kept check.
+fn shape(plan: &LogicalPlan) -> Vec<(String, arrow_schema::DataType)> {
+    plan.schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect()
+}
+
+impl Optimizer {
+    /// The default rules: fold constants, push filters down, then prune columns.
+    pub fn new() -> Self {
+        Self::with_rules(vec![
+            Arc::new(FoldConstants),
+            Arc::new(PushDownFilter),
+            Arc::new(PushDownProjection),
+        ])
+    }
+
+    /// An optimizer running `rules` in order, at most 8 passes.
+    pub fn with_rules(rules: Vec<Arc<dyn OptimizerRule>>) -> Self {
+        Optimizer {
+            rules,
+            max_passes: 8,
+        }
+    }
+
+    /// The names of the rules, in the order they run.
+    pub fn rule_names(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.name()).collect()
+    }
+
+    /// Optimizes `plan`; fails if a rule fails or changes the output schema.
+    pub fn optimize(
+        &self,
+        mut plan: LogicalPlan,
+        registry: &FunctionRegistry,
+    ) -> Result<LogicalPlan> {
+        for _ in 0..self.max_passes {
+            let mut changed = false;
+            for rule in &self.rules {
+                let before = shape(&plan);
+                let result = rule.rewrite(plan, registry)?;
+                let after = shape(&result.data);
+                if before != after {
+                    return Err(PlanError::Internal(format!(
+                        "rule {} changed the output schema from {before:?} to {after:?}",
+                        rule.name()
+                    )));
+                }
+                changed |= result.transformed;
+                plan = result.data;
+            }
+            if !changed {
+                break;
+            }
+        }
+        Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::plan_of;
+
+    #[derive(Debug)]
+    struct DropEverything;
+
+    impl OptimizerRule for DropEverything {
+        fn name(&self) -> &str {
+            "drop_everything"
+        }
+
+        fn rewrite(
+            &self,
+            _plan: LogicalPlan,
+            _: &FunctionRegistry,
+        ) -> Result<Transformed<LogicalPlan>> {
+            Ok(Transformed::yes(LogicalPlan::EmptyRelation(
+                crate::plan::EmptyRelation::new(false),
+            )))
+        }
+    }
+
+    #[test]
+    fn a_rule_that_changes_the_schema_is_an_internal_error() {
+        let optimizer = Optimizer::with_rules(vec![Arc::new(DropEverything)]);
+        let err = optimizer
+            .optimize(plan_of("SELECT a FROM t"), &FunctionRegistry::new())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("rule drop_everything changed the output schema"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn all_rules_together_reach_a_fixed_point() {
+        let registry = FunctionRegistry::new();
+        let plan = plan_of(
+            "SELECT url, count(*) FROM (SELECT url, customer, ts FROM events) e \
+             WHERE customer = 'a.com' AND 1 + 1 = 2 GROUP BY url",
+        );
+        let optimized = Optimizer::new().optimize(plan, &registry).unwrap();
+        assert_eq!(
+            optimized.display_indent(),
+            r#"Projection: e.url, count(*)
+  Aggregate: groupBy=[[e.url]], aggr=[[count(*)]]
+    SubqueryAlias: e
+      Projection: events.url
+        Filter: events.customer = Utf8("a.com")
+          TableScan: events projection=[url, customer], filters=[events.customer = Utf8("a.com")]"#
+        );
+        let again = Optimizer::new()
+            .optimize(optimized.clone(), &registry)
+            .unwrap();
+        assert_eq!(again.display_indent(), optimized.display_indent());
+        assert_eq!(
+            Optimizer::new().rule_names(),
+            ["fold_constants", "push_down_filter", "push_down_projection"]
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! `push_down_filter`: moves filter conjuncts towards the scans — through projections (column
+//! references replaced by the projected expressions), subquery aliases, sorts, distincts,
+//! aggregates (conjuncts on group keys only) and joins (to the side whose columns a conjunct
+//! reads, on the preserved side of outer joins) — and copies them into `TableScan.filters`,
+//! where the scan uses them to prune hive partitions and row groups. The `Filter` above a scan
+//! stays: a scan's use of its filters is not exact.
+
+use std::sync::Arc;
+
+use datafusion_common::JoinType;
+use datafusion_common::tree_node::{Transformed, TreeNode};
+
+use super::OptimizerRule;
+use crate::error::{PlanError, Result};
+use crate::expr::{Expr, column_refs, conjunction, split_conjunction};
+use crate::function::FunctionRegistry;
+use crate::plan::{
+    Aggregate, Distinct, Filter, Join, LogicalPlan, Projection, Sort, SubqueryAlias, TableScan,
+};
+
+/// The `push_down_filter` rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PushDownFilter;
+
+/// `expr` with every column of `schema`'s field `i` replaced by `replacements[i]`, or `None` if
+/// it reads a column that has no replacement.
+fn substitute(expr: &Expr, plan: &LogicalPlan, replacements: &[Expr]) -> Option<Expr> {
+    let schema = plan.schema();
+    let mut ok = true;
+    let rewritten = expr
+        .clone()
+        .transform_up(|e| {
+            if let Expr::Column(column) = &e {
+                match schema.index_of_column_by_name(column.relation.as_ref(), &column.name) {
+                    Some(i) if i < replacements.len() => {
+                        return Ok(Transformed::yes(replacements[i].clone()));
+                    }
+                    _ => ok = false,
+                }
+            }
+            Ok(Transformed::no(e))
+        })
+        .ok()?;
+    ok.then_some(rewritten.data)
+}
+
+/// Whether every column `expr` reads is an output column of `plan`.
+fn reads_only(expr: &Expr, plan: &LogicalPlan) -> bool {
+    column_refs(expr).iter().all(|c| {
+        plan.schema()
+            .index_of_column_by_name(c.relation.as_ref(), &c.name)
+            .is_some()
+    })
+}
+
+fn filter(
+    conjuncts: Vec<Expr>,
+    input: Arc<LogicalPlan>,
+    registry: &FunctionRegistry,
+) -> Result<Arc<LogicalPlan>> {
+    Ok(match conjunction(conjuncts) {
+        Some(predicate) => Arc::new(LogicalPlan::Filter(Filter::try_new(
+            predicate, input, registry,
+        )?)),
+        None => input,
+    })
+}
+
+/// The new plan for `Filter(conjuncts)` over `input`, or `None` if nothing moves.
+fn push(
+    conjuncts: Vec<Expr>,
+    input: &LogicalPlan,
+    registry: &FunctionRegistry,
+) -> Result<Option<LogicalPlan>> {
+    Ok(Some(match input {
+        LogicalPlan::Filter(inner) => {
+            let mut all: Vec<Expr> = split_conjunction(&inner.predicate)
+                .into_iter()
+                .cloned()
+                .collect();
+            all.extend(conjuncts);
+            let predicate =
+                conjunction(all).ok_or_else(|| PlanError::Internal("empty filter".into()))?;
+            LogicalPlan::Filter(Filter::try_new(
+                predicate,
+                Arc::clone(&inner.input),
+                registry,
+            )?)
+        }
+        LogicalPlan::Projection(p) => {
+            let replacements: Vec<Expr> = p.exprs.iter().map(|e| e.unaliased().clone()).collect();
+            let (mut below, mut above) = (Vec::new(), Vec::new());
+            for c in conjuncts {
+                match substitute(&c, input, &replacements) {
+                    Some(rewritten) if !rewritten.contains_aggregate() => below.push(rewritten),
+                    _ => above.push(c),
+                }
+            }
+            if below.is_empty() {
+                return Ok(None);
+            }
+            let projection = LogicalPlan::Projection(Projection {
+                exprs: p.exprs.clone(),
+                input: filter(below, Arc::clone(&p.input), registry)?,
+                schema: Arc::clone(&p.schema),
+            });
+            Arc::unwrap_or_clone(filter(above, Arc::new(projection), registry)?)
+        }
+        LogicalPlan::SubqueryAlias(s) => {
+            let replacements: Vec<Expr> = s
+                .input
+                .schema()
+                .columns()
+                .into_iter()
+                .map(Expr::Column)
+                .collect();
+            let below = conjuncts
+                .iter()
+                .map(|c| substitute(c, input, &replacements))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    PlanError::Internal("filter above an alias reads unknown columns".into())
+                })?;
+            LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
+                filter(below, Arc::clone(&s.input), registry)?,
+                s.alias.clone(),
+            )?)
+        }
+        LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
+            exprs: s.exprs.clone(),
+            input: filter(conjuncts, Arc::clone(&s.input), registry)?,
+            fetch: s.fetch,
+        }),
+        LogicalPlan::Distinct(d) => LogicalPlan::Distinct(Distinct {
+            input: filter(conjuncts, Arc::clone(&d.input), registry)?,
+        }),
+        LogicalPlan::Aggregate(a) => {
+            let mut replacements: Vec<Expr> = a
+                .group_exprs
+                .iter()
+                .map(|e| e.unaliased().clone())
+                .collect();
+            // Aggregate outputs have no replacement: conjuncts reading them stay above.
+            replacements.truncate(a.group_exprs.len());
+            let (mut below, mut above) = (Vec::new(), Vec::new());
+            for c in conjuncts {
+                match substitute(&c, input, &replacements) {
+                    Some(rewritten) => below.push(rewritten),
+                    None => above.push(c),
+                }
+            }
+            if below.is_empty() {
+                return Ok(None);
+            }
+            let aggregate = LogicalPlan::Aggregate(Aggregate {
+                input: filter(below, Arc::clone(&a.input), registry)?,
+                ..a.clone()
+            });
+            Arc::unwrap_or_clone(filter(above, Arc::new(aggregate), registry)?)
+        }
+        LogicalPlan::Join(j) => {
+            let (to_left, to_right) = match j.join_type {
+                JoinType::Inner => (true, true),
+                JoinType::Left => (true, false),
+                JoinType::Right => (false, true),
+                _ => (false, false),
+            };
+            let (mut left, mut right, mut above) = (Vec::new(), Vec::new(), Vec::new());
+            for c in conjuncts {
+                if to_left && reads_only(&c, &j.left) {
+                    left.push(c);
+                } else if to_right && reads_only(&c, &j.right) {
+                    right.push(c);
+                } else {
+                    above.push(c);
+                }
+            }
+            if left.is_empty() && right.is_empty() {
+                return Ok(None);
+            }
+            let join = LogicalPlan::Join(Join {
+                left: filter(left, Arc::clone(&j.left), registry)?,
+                right: filter(right, Arc::clone(&j.right), registry)?,
+                ..j.clone()
+            });
+            Arc::unwrap_or_clone(filter(above, Arc::new(join), registry)?)
+        }
+        LogicalPlan::TableScan(scan) => {
+            let new: Vec<Expr> = conjuncts
+                .iter()
+                .filter(|c| !scan.filters.contains(c))
+                .cloned()
+                .collect();
+            if new.is_empty() {
+                return Ok(None);
+            }
+            let mut filters = scan.filters.clone();
+            filters.extend(new);
+            let scan = LogicalPlan::TableScan(TableScan {
+                filters,
+                ..scan.clone()
+            });
+            Arc::unwrap_or_clone(filter(conjuncts, Arc::new(scan), registry)?)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+impl OptimizerRule for PushDownFilter {
+    fn name(&self) -> &str {
+        "push_down_filter"
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        registry: &FunctionRegistry,
+    ) -> Result<Transformed<LogicalPlan>> {
+        plan.transform_down(|node| {
+            let LogicalPlan::Filter(f) = &node else {
+                return Ok(Transformed::no(node));
+            };
+            let conjuncts: Vec<Expr> = split_conjunction(&f.predicate)
+                .into_iter()
+                .cloned()
+                .collect();
+            Ok(match push(conjuncts, &f.input, registry)? {
+                Some(pushed) => Transformed::yes(pushed),
+                None => Transformed::no(node),
+            })
+        })
+        .map_err(PlanError::from_datafusion)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::{apply, plan_of};
+
+    #[test]
+    fn through_projections_and_aliases_into_the_scan() {
+        let sql = "SELECT x FROM (SELECT a + 1 AS x, b FROM t) s WHERE x > 2 AND s.b = 'k'";
+        assert_eq!(
+            plan_of(sql).display_indent(),
+            r#"Projection: s.x
+  Filter: s.x > Int64(2) AND s.b = Utf8("k")
+    SubqueryAlias: s
+      Projection: t.a + Int64(1) AS x, t.b
+        TableScan: t"#
+        );
+        let (after, changed) = apply(&PushDownFilter, sql);
+        assert!(changed);
+        assert_eq!(
+            after,
+            r#"Projection: s.x
+  SubqueryAlias: s
+    Projection: t.a + Int64(1) AS x, t.b
+      Filter: t.a + Int64(1) > Int64(2) AND t.b = Utf8("k")
+        TableScan: t filters=[t.a + Int64(1) > Int64(2), t.b = Utf8("k")]"#
+        );
+    }
+
+    #[test]
+    fn partition_predicates_reach_the_scan_and_the_filter_stays() {
+        let sql = "SELECT url FROM events WHERE customer = 'a.com'";
+        let (after, changed) = apply(&PushDownFilter, sql);
+        assert!(changed);
+        assert_eq!(
+            after,
+            r#"Projection: events.url
+  Filter: events.customer = Utf8("a.com")
+    TableScan: events filters=[events.customer = Utf8("a.com")]"#
+        );
+        let registry = FunctionRegistry::new();
+        let once = PushDownFilter
+            .rewrite(plan_of(sql), &registry)
+            .unwrap()
+            .data;
+        let twice = PushDownFilter.rewrite(once, &registry).unwrap();
+        assert!(!twice.transformed, "pushing again must be a no-op");
+    }
+
+    #[test]
+    fn into_the_matching_side_of_joins() {
+        let sql =
+            "SELECT t.a FROM t JOIN u ON t.a = u.a WHERE t.c > 1.0 AND u.d = 'x' AND t.b = u.d";
+        let (after, _) = apply(&PushDownFilter, sql);
+        assert_eq!(
+            after,
+            r#"Projection: t.a
+  Filter: t.b = u.d
+    Inner Join: t.a = u.a
+      Filter: t.c > Float64(1)
+        TableScan: t filters=[t.c > Float64(1)]
+      Filter: u.d = Utf8("x")
+        TableScan: u filters=[u.d = Utf8("x")]"#
+        );
+        let (after, _) = apply(
+            &PushDownFilter,
+            "SELECT t.a FROM t LEFT JOIN u ON t.a = u.a WHERE u.d = 'x'",
+        );
+        assert_eq!(
+            after,
+            r#"Projection: t.a
+  Filter: u.d = Utf8("x")
+    Left Join: t.a = u.a
+      TableScan: t
+      TableScan: u"#
+        );
+    }
+
+    #[test]
+    fn below_aggregates_only_on_group_keys() {
+        let (after, _) = apply(
+            &PushDownFilter,
+            "SELECT b, count(*) AS n FROM t GROUP BY b HAVING b = 'x' AND count(*) > 1",
+        );
+        assert_eq!(
+            after,
+            r#"Projection: t.b, count(*) AS n
+  Filter: count(*) > Int64(1)
+    Aggregate: groupBy=[[t.b]], aggr=[[count(*)]]
+      Filter: t.b = Utf8("x")
+        TableScan: t filters=[t.b = Utf8("x")]"#
+        );
+    }
+}

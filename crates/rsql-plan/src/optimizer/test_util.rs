@@ -1,0 +1,86 @@
+//! A catalog and helpers for the rules' plan-shape tests.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+use super::OptimizerRule;
+use crate::function::FunctionRegistry;
+use crate::plan::{Catalog, LogicalPlan, SchemaSource, Statement, TableSource};
+use crate::{PlanError, Result, bind_sql};
+
+struct TestCatalog;
+
+fn source(fields: Vec<Field>, partitions: &[&str]) -> Arc<dyn TableSource> {
+    let partitions = partitions.iter().map(|p| p.to_string()).collect();
+    Arc::new(SchemaSource::new(Arc::new(Schema::new(fields)), partitions))
+}
+
+impl Catalog for TestCatalog {
+    fn table(&self, name: &str) -> Option<Arc<dyn TableSource>> {
+        let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        match name {
+            "events" => Some(source(
+                vec![
+                    Field::new("url", DataType::Utf8, true),
+                    Field::new("referrer", DataType::Utf8, true),
+                    Field::new("session_id", DataType::Utf8, true),
+                    Field::new("ts", ts, true),
+                    Field::new("customer", dict, false),
+                ],
+                &["customer"],
+            )),
+            "t" => Some(source(
+                vec![
+                    Field::new("a", DataType::Int64, false),
+                    Field::new("b", DataType::Utf8, true),
+                    Field::new("c", DataType::Float64, true),
+                ],
+                &[],
+            )),
+            "u" => Some(source(
+                vec![
+                    Field::new("a", DataType::Int64, false),
+                    Field::new("d", DataType::Utf8, true),
+                ],
+                &[],
+            )),
+            _ => None,
+        }
+    }
+
+    fn resolve_path(&self, path: &str, _: Option<&str>) -> Result<Arc<dyn TableSource>> {
+        Err(PlanError::invalid(format!("no path {path} in tests")))
+    }
+}
+
+/// The bound plan of a query (panics on bind errors: test input is fixed).
+pub fn plan_of(sql: &str) -> LogicalPlan {
+    match bind_sql(sql, &TestCatalog, &FunctionRegistry::new()) {
+        Ok(Statement::Query(plan)) => plan,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+/// The plan text after one application of `rule`, and whether it reported a change.
+pub fn apply(rule: &dyn OptimizerRule, sql: &str) -> (String, bool) {
+    let registry = FunctionRegistry::new();
+    let plan = plan_of(sql);
+    let before: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let result = rule.rewrite(plan, &registry).unwrap();
+    let after: Vec<String> = result
+        .data
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(before, after, "{} changed the schema", rule.name());
+    (result.data.display_indent(), result.transformed)
+}
