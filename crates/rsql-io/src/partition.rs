@@ -7,12 +7,41 @@ use arrow::array::{Array, ArrayRef, DictionaryArray, Int32Array, StringArray, UI
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, FieldRef, Int32Type, Schema};
 
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+
 use crate::error::{IoError, Result};
 use crate::listing::ListedFile;
 use crate::predicate::ValueRanges;
 
 /// The directory value Hive and Spark write for a null partition value.
 pub const HIVE_DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// The characters Spark percent-escapes in partition directory values.
+const ESCAPED: &AsciiSet = &CONTROLS
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'\'')
+    .add(b'*')
+    .add(b'/')
+    .add(b':')
+    .add(b'=')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'{')
+    .add(b'[')
+    .add(b']')
+    .add(b'^');
+
+/// A partition value as written in a `key=value` directory name.
+pub fn escape_value(value: &str) -> String {
+    utf8_percent_encode(value, ESCAPED).to_string()
+}
+
+/// The partition value a `key=value` directory name stands for.
+fn unescape_value(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
 
 /// The partition columns of a dataset and each file's values for them.
 #[derive(Debug, Clone, Default)]
@@ -60,7 +89,7 @@ impl Partitioning {
                 .iter()
                 .map(|file| {
                     let value = file.partition_segments[index].1.as_str();
-                    (value != HIVE_DEFAULT_PARTITION).then_some(value)
+                    (value != HIVE_DEFAULT_PARTITION).then(|| unescape_value(value))
                 })
                 .collect();
             let value_type = match overrides.field_with_name(key) {

@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use super::WriteOptions;
 use super::file_writer::NamedWriter;
 use crate::error::{IoError, Result};
-use crate::partition::HIVE_DEFAULT_PARTITION;
+use crate::partition::{HIVE_DEFAULT_PARTITION, escape_value};
 
 /// Writes the batches of one part: one file per partition folder it touches.
 pub struct PartWriter {
@@ -98,9 +98,9 @@ impl PartWriter {
                     key.push('/');
                 }
                 let value = if values.is_null(row) {
-                    HIVE_DEFAULT_PARTITION
+                    HIVE_DEFAULT_PARTITION.to_string()
                 } else {
-                    values.value(row)
+                    escape_value(values.value(row))
                 };
                 key.push_str(&format!("{column_name}={value}"));
             }

@@ -23,6 +23,46 @@ fn people() -> RecordBatch {
 }
 
 #[test]
+fn partition_values_with_special_characters_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("odd");
+    let teams = ["a/b", "x=y", "50%", "plain"];
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as _),
+        ("team", Arc::new(StringArray::from(teams.to_vec())) as _),
+    ])
+    .expect("batch");
+    write_batches(
+        &target,
+        batch.schema(),
+        [Ok(batch)],
+        WriteOptions::new(WriteFormat::parquet()).with_partition_by(&["team"]),
+    )
+    .expect("write");
+    assert!(target.join("team=a%2Fb").is_dir());
+    let dataset = Dataset::open(&target, rsql_io::DatasetOptions::parquet()).expect("open");
+    let mut read: Vec<(i64, String)> = Vec::new();
+    for batch in dataset
+        .scan(ScanOptions::default())
+        .expect("scan")
+        .collect()
+        .expect("read")
+    {
+        let team =
+            arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Utf8).expect("cast");
+        for row in 0..batch.num_rows() {
+            read.push((
+                batch.column(0).as_primitive::<Int64Type>().value(row),
+                team.as_string::<i32>().value(row).to_string(),
+            ));
+        }
+    }
+    read.sort();
+    let expected: Vec<(i64, String)> = (1..=4).zip(teams.iter().map(|t| t.to_string())).collect();
+    assert_eq!(read, expected);
+}
+
+#[test]
 fn partitioned_text_datasets_read_back_projected() {
     for (format, options) in [
         (WriteFormat::json(), DatasetOptions::json()),
