@@ -6,6 +6,8 @@
 
 pub mod aggregate;
 mod error;
+pub mod expr;
+mod functions;
 pub mod lower;
 pub mod operators;
 mod rows;

@@ -1,0 +1,91 @@
+//! Binary operators with SQL null semantics, on Arrow kernels.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Datum, Int8Array, RecordBatch, Scalar};
+use arrow::compute::kernels::{boolean, cmp, numeric};
+use arrow::compute::{cast, nullif};
+use arrow::datatypes::DataType;
+use rsql_plan::Operator;
+
+use crate::error::Result;
+use crate::expr::{ColumnarValue, PhysicalExpr};
+
+/// `left op right`; operands arrive coerced to a common type by the binder.
+#[derive(Debug)]
+pub(crate) struct BinaryExpr {
+    pub(crate) left: Arc<dyn PhysicalExpr>,
+    pub(crate) op: Operator,
+    pub(crate) right: Arc<dyn PhysicalExpr>,
+    pub(crate) data_type: DataType,
+}
+
+/// A columnar value as an Arrow `Datum`: scalars stay one-row arrays.
+fn datum(value: ColumnarValue) -> Result<Box<dyn Datum>> {
+    Ok(match value {
+        ColumnarValue::Array(array) => Box::new(array),
+        ColumnarValue::Scalar(scalar) => Box::new(Scalar::new(scalar.to_array_of_size(1)?)),
+    })
+}
+
+/// The divisor with zeros replaced by null, so that `x / 0` and `x % 0` are null, as in Spark.
+fn divisor(value: ColumnarValue, rows: usize) -> Result<Box<dyn Datum>> {
+    let divisor = value.into_array(rows)?;
+    let zero: ArrayRef = Arc::new(Int8Array::from(vec![0]));
+    let is_zero = cmp::eq(&divisor, &Scalar::new(cast(&zero, divisor.data_type())?))?;
+    Ok(Box::new(nullif(&divisor, &is_zero)?))
+}
+
+/// Three-valued `AND` / `OR`.
+fn logical(
+    left: ColumnarValue,
+    right: ColumnarValue,
+    rows: usize,
+    kernel: fn(&BooleanArray, &BooleanArray) -> Result<BooleanArray, arrow::error::ArrowError>,
+) -> Result<ArrayRef> {
+    let (l, r) = (left.into_array(rows)?, right.into_array(rows)?);
+    Ok(Arc::new(kernel(l.as_boolean(), r.as_boolean())?))
+}
+
+impl PhysicalExpr for BinaryExpr {
+    fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        let rows = batch.num_rows();
+        let left = self.left.evaluate(batch)?;
+        let right = self.right.evaluate(batch)?;
+        let result: ArrayRef = match self.op {
+            Operator::And => logical(left, right, rows, boolean::and_kleene)?,
+            Operator::Or => logical(left, right, rows, boolean::or_kleene)?,
+            Operator::Divide => {
+                let (l, r) = (datum(left)?, divisor(right, rows)?);
+                numeric::div(l.as_ref(), r.as_ref())?
+            }
+            Operator::Modulo => {
+                let (l, r) = (datum(left)?, divisor(right, rows)?);
+                numeric::rem(l.as_ref(), r.as_ref())?
+            }
+            Operator::Plus => numeric::add_wrapping(datum(left)?.as_ref(), datum(right)?.as_ref())?,
+            Operator::Minus => {
+                numeric::sub_wrapping(datum(left)?.as_ref(), datum(right)?.as_ref())?
+            }
+            Operator::Multiply => {
+                numeric::mul_wrapping(datum(left)?.as_ref(), datum(right)?.as_ref())?
+            }
+            Operator::Eq => Arc::new(cmp::eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+            Operator::NotEq => Arc::new(cmp::neq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+            Operator::Lt => Arc::new(cmp::lt(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+            Operator::LtEq => Arc::new(cmp::lt_eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+            Operator::Gt => Arc::new(cmp::gt(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+            Operator::GtEq => Arc::new(cmp::gt_eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+        };
+        // Two scalar operands give a one-row result: widen it to the batch.
+        if result.len() != rows && result.len() == 1 {
+            let scalar = datafusion_common::ScalarValue::try_from_array(&result, 0)?;
+            return Ok(ColumnarValue::Scalar(scalar));
+        }
+        Ok(ColumnarValue::Array(result))
+    }
+}

@@ -1,0 +1,149 @@
+//! Compiling logical expressions into physical ones for an input schema.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion_common::DFSchema;
+use rsql_plan::{Expr, FunctionRegistry, Operator};
+
+use crate::error::{ExecError, Result, exec_err};
+use crate::expr::binary::BinaryExpr;
+use crate::expr::case::CaseExpr;
+use crate::expr::like::{GetFieldExpr, LikeExpr};
+use crate::expr::scalar_function::ScalarFunctionExpr;
+use crate::expr::unary::{ColumnExpr, LiteralExpr, UnaryExpr, UnaryOp};
+use crate::expr::{PhysicalExpr, ScalarUdf};
+
+/// Scalar function implementations by lower-case name.
+pub type ScalarFunctions = HashMap<String, Arc<dyn ScalarUdf>>;
+
+/// Compiles `expr`, bound against `schema`, into an expression over batches of that schema.
+pub fn create_physical_expr(
+    expr: &Expr,
+    schema: &DFSchema,
+    registry: &FunctionRegistry,
+    functions: &ScalarFunctions,
+) -> Result<Arc<dyn PhysicalExpr>> {
+    let compile = |e: &Expr| create_physical_expr(e, schema, registry, functions);
+    let data_type = || {
+        expr.get_type(schema, registry)
+            .map_err(|e| ExecError::Execution(e.to_string()))
+    };
+    let unary = |op: UnaryOp, input: &Expr| -> Result<Arc<dyn PhysicalExpr>> {
+        Ok(Arc::new(UnaryExpr {
+            op,
+            input: compile(input)?,
+            data_type: data_type()?,
+        }))
+    };
+    Ok(match expr {
+        Expr::Column(column) => Arc::new(ColumnExpr {
+            index: schema.index_of_column(column)?,
+            data_type: data_type()?,
+        }),
+        Expr::Literal(value) => Arc::new(LiteralExpr {
+            value: value.clone(),
+            data_type: value.data_type(),
+        }),
+        Expr::Alias { expr, .. } => compile(expr)?,
+        Expr::BinaryExpr { left, op, right } => Arc::new(BinaryExpr {
+            left: compile(left)?,
+            op: *op,
+            right: compile(right)?,
+            data_type: data_type()?,
+        }),
+        Expr::Not(input) => unary(UnaryOp::Not, input)?,
+        Expr::Negative(input) => unary(UnaryOp::Negative, input)?,
+        Expr::IsNull(input) => unary(UnaryOp::IsNull, input)?,
+        Expr::IsNotNull(input) => unary(UnaryOp::IsNotNull, input)?,
+        Expr::Cast { expr: input, .. } => unary(UnaryOp::Cast, input)?,
+        Expr::InList {
+            expr: tested,
+            list,
+            negated,
+        } => {
+            let any = list
+                .iter()
+                .map(|candidate| (**tested).clone().eq(candidate.clone()))
+                .reduce(Expr::or)
+                .ok_or_else(|| ExecError::Execution("IN needs at least one value".into()))?;
+            compile(&if *negated {
+                Expr::Not(Box::new(any))
+            } else {
+                any
+            })?
+        }
+        Expr::Between {
+            expr: tested,
+            negated,
+            low,
+            high,
+        } => {
+            let inside = (**tested)
+                .clone()
+                .gt_eq((**low).clone())
+                .and((**tested).clone().lt_eq((**high).clone()));
+            compile(&if *negated {
+                Expr::Not(Box::new(inside))
+            } else {
+                inside
+            })?
+        }
+        Expr::Like {
+            negated,
+            expr: tested,
+            pattern,
+            case_insensitive,
+        } => Arc::new(LikeExpr {
+            expr: compile(tested)?,
+            pattern: compile(pattern)?,
+            negated: *negated,
+            case_insensitive: *case_insensitive,
+        }),
+        Expr::Case {
+            operand,
+            when_then,
+            else_expr,
+        } => {
+            let when_then = when_then
+                .iter()
+                .map(|(when, then)| {
+                    let condition = match operand {
+                        Some(operand) => Expr::BinaryExpr {
+                            left: operand.clone(),
+                            op: Operator::Eq,
+                            right: Box::new(when.clone()),
+                        },
+                        None => when.clone(),
+                    };
+                    Ok((compile(&condition)?, compile(then)?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let else_expr = else_expr.as_deref().map(compile).transpose()?;
+            Arc::new(CaseExpr {
+                when_then,
+                else_expr,
+                data_type: data_type()?,
+            })
+        }
+        Expr::ScalarFunction { name, args } => {
+            let Some(function) = functions.get(name) else {
+                return exec_err(format!("no implementation of function '{name}'"));
+            };
+            Arc::new(ScalarFunctionExpr {
+                function: Arc::clone(function),
+                args: args.iter().map(compile).collect::<Result<Vec<_>>>()?,
+                data_type: data_type()?,
+            })
+        }
+        Expr::GetField { expr: input, name } => Arc::new(GetFieldExpr {
+            expr: compile(input)?,
+            name: name.clone(),
+            data_type: data_type()?,
+        }),
+        Expr::AggregateFunction { name, .. } => {
+            return exec_err(format!("aggregate function {name} outside an aggregation"));
+        }
+        Expr::MapGet { .. } => return exec_err("not supported yet: map subscript in execution"),
+    })
+}

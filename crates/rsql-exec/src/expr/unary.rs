@@ -1,0 +1,80 @@
+//! Column references, literals and one-operand expressions.
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::kernels::numeric::neg_wrapping;
+use arrow::compute::{cast, is_not_null, is_null, not};
+use arrow::datatypes::DataType;
+use datafusion_common::ScalarValue;
+
+use crate::error::Result;
+use crate::expr::{ColumnarValue, PhysicalExpr};
+
+/// The column at `index` of the input batch.
+#[derive(Debug)]
+pub(crate) struct ColumnExpr {
+    pub(crate) index: usize,
+    pub(crate) data_type: DataType,
+}
+
+impl PhysicalExpr for ColumnExpr {
+    fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Array(batch.column(self.index).clone()))
+    }
+}
+
+/// A constant.
+#[derive(Debug)]
+pub(crate) struct LiteralExpr {
+    pub(crate) value: ScalarValue,
+    pub(crate) data_type: DataType,
+}
+
+impl PhysicalExpr for LiteralExpr {
+    fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    fn evaluate(&self, _batch: &RecordBatch) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(self.value.clone()))
+    }
+}
+
+/// What a [`UnaryExpr`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UnaryOp {
+    Not,
+    Negative,
+    IsNull,
+    IsNotNull,
+    Cast,
+}
+
+/// `NOT x`, `-x`, `x IS [NOT] NULL`, `CAST(x AS type)`.
+#[derive(Debug)]
+pub(crate) struct UnaryExpr {
+    pub(crate) op: UnaryOp,
+    pub(crate) input: std::sync::Arc<dyn PhysicalExpr>,
+    pub(crate) data_type: DataType,
+}
+
+impl PhysicalExpr for UnaryExpr {
+    fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        let input = self.input.evaluate(batch)?.into_array(batch.num_rows())?;
+        let output = match self.op {
+            UnaryOp::Not => std::sync::Arc::new(not(input.as_boolean())?) as _,
+            UnaryOp::Negative => neg_wrapping(&input)?,
+            UnaryOp::IsNull => std::sync::Arc::new(is_null(&input)?) as _,
+            UnaryOp::IsNotNull => std::sync::Arc::new(is_not_null(&input)?) as _,
+            UnaryOp::Cast => cast(&input, &self.data_type)?,
+        };
+        Ok(ColumnarValue::Array(output))
+    }
+}

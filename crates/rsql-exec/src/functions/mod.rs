@@ -1,0 +1,70 @@
+//! Built-in scalar functions.
+
+mod datetime;
+mod strings;
+mod structs;
+
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+
+use crate::error::{Result, exec_err};
+use crate::expr::{ColumnarValue, ScalarUdf};
+
+/// Every built-in scalar function implementation.
+pub fn builtin_scalar_functions() -> Vec<Arc<dyn ScalarUdf>> {
+    let mut all = strings::functions();
+    all.extend(datetime::functions());
+    all.extend(structs::functions());
+    all
+}
+
+/// A built-in whose body is a plain function of the argument arrays.
+struct ArrayFunction {
+    name: &'static str,
+    body: fn(&[ArrayRef], &DataType) -> Result<ArrayRef>,
+}
+
+impl std::fmt::Debug for ArrayFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArrayFunction")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl ScalarUdf for ArrayFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn invoke(
+        &self,
+        args: &[ColumnarValue],
+        num_rows: usize,
+        return_type: &DataType,
+    ) -> Result<ColumnarValue> {
+        let arrays = args
+            .iter()
+            .map(|a| a.clone().into_array(num_rows))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ColumnarValue::Array((self.body)(&arrays, return_type)?))
+    }
+}
+
+/// Wraps a function body as a registered built-in.
+fn function(
+    name: &'static str,
+    body: fn(&[ArrayRef], &DataType) -> Result<ArrayRef>,
+) -> Arc<dyn ScalarUdf> {
+    Arc::new(ArrayFunction { name, body })
+}
+
+/// The argument at `index`, or an error naming the function.
+fn argument<'a>(name: &str, args: &'a [ArrayRef], index: usize) -> Result<&'a ArrayRef> {
+    match args.get(index) {
+        Some(arg) => Ok(arg),
+        None => exec_err(format!("{name}: missing argument {}", index + 1)),
+    }
+}
