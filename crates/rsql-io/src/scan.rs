@@ -87,7 +87,7 @@ impl Scan {
         }
         let schema = Arc::new(
             full.project(&projection)
-                .map_err(|e| IoError::arrow("", e))?,
+                .map_err(|e| IoError::Invalid(format!("bad projection: {e}")))?,
         );
         let metrics = Arc::new(MetricCounters::default());
         let files_total = inner.files.len();
@@ -97,7 +97,7 @@ impl Scan {
                 check_columns(predicate, full)?;
                 predicate
                     .may_match(files_total, &|column| inner.partitioning.ranges(column))
-                    .map_err(|e| IoError::arrow("partition values", e))?
+                    .map_err(|e| IoError::Invalid(format!("cannot prune partitions: {e}")))?
             }
             None => vec![true; files_total],
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, StringArray, UInt32Array};
 use arrow::compute::{cast, take_record_batch};
-use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::WriteOptions;
@@ -53,7 +53,7 @@ impl PartWriter {
             options,
             partition_columns,
             data_columns,
-            file_schema: Arc::new(Schema::new(file_schema.fields().clone())),
+            file_schema,
             writers: BTreeMap::new(),
         })
     }
