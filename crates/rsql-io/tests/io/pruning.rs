@@ -206,6 +206,24 @@ fn projection_decodes_only_requested_columns_in_order() {
 }
 
 #[test]
+fn partition_only_and_empty_projections_keep_row_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dataset = Dataset::open(hourly(dir.path()), DatasetOptions::parquet()).expect("open");
+    for projection in [vec![1], vec![]] {
+        let scan = dataset
+            .scan(ScanOptions {
+                projection: Some(projection.clone()),
+                ..Default::default()
+            })
+            .expect("scan");
+        let batches = scan.collect().expect("read");
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 510, "projection {projection:?}");
+        assert!(batches.iter().all(|b| b.num_columns() == projection.len()));
+    }
+}
+
+#[test]
 fn splits_cover_every_row_exactly_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dataset = Dataset::open(sorted_file(dir.path()), DatasetOptions::parquet()).expect("open");
