@@ -75,7 +75,9 @@ fn wordcount(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("wordcount_10M");
     group.sample_size(10);
-    group.bench_function("hashmap_1_thread", |b| b.iter(|| count_sequential(black_box(&lines))));
+    group.bench_function("hashmap_1_thread", |b| {
+        b.iter(|| count_sequential(black_box(&lines)))
+    });
     group.bench_function("rdd_2_threads_string_keys", |b| {
         b.iter(|| count_rdd::<String>(&ctx, black_box(&lines), 8))
     });
