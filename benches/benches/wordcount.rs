@@ -69,6 +69,7 @@ where
 fn wordcount(c: &mut Criterion) {
     let lines = generate_lines();
     let ctx = Context::builder().threads(2).build().expect("context");
+    let ctx_one = Context::builder().threads(1).build().expect("context");
     let distinct = count_sequential(&lines);
     assert_eq!(count_rdd::<String>(&ctx, &lines, 8), distinct);
     assert_eq!(count_rdd::<CompactString>(&ctx, &lines, 8), distinct);
@@ -83,6 +84,10 @@ fn wordcount(c: &mut Criterion) {
     });
     group.bench_function("rdd_2_threads_compact_keys", |b| {
         b.iter(|| count_rdd::<CompactString>(&ctx, black_box(&lines), 8))
+    });
+    // The same job on one worker: how the runtime itself scales on this machine.
+    group.bench_function("rdd_1_thread_compact_keys", |b| {
+        b.iter(|| count_rdd::<CompactString>(&ctx_one, black_box(&lines), 8))
     });
     group.finish();
 }
