@@ -338,41 +338,22 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
     /// Pairs of values for every key present in both RDDs.
     #[track_caller]
     pub fn join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, W))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
-            vs.into_iter()
-                .flat_map(move |v| ws.clone().into_iter().map(move |w| (v.clone(), w)))
-                .collect::<Vec<_>>()
-        })
+        self.cogroup(other)
+            .flat_map_values(|(vs, ws)| all_pairs(vs, ws))
     }
 
     /// Every record of `self`, with the matching values of `other` or `None`.
     #[track_caller]
     pub fn left_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (V, Option<W>))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
-            let ws: Vec<Option<W>> = if ws.is_empty() {
-                vec![None]
-            } else {
-                ws.into_iter().map(Some).collect()
-            };
-            vs.into_iter()
-                .flat_map(move |v| ws.clone().into_iter().map(move |w| (v.clone(), w)))
-                .collect::<Vec<_>>()
-        })
+        self.cogroup(other)
+            .flat_map_values(|(vs, ws)| all_pairs(vs, or_none(ws)))
     }
 
     /// Every record of `other`, with the matching values of `self` or `None`.
     #[track_caller]
     pub fn right_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, W))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
-            let vs: Vec<Option<V>> = if vs.is_empty() {
-                vec![None]
-            } else {
-                vs.into_iter().map(Some).collect()
-            };
-            vs.into_iter()
-                .flat_map(move |v| ws.clone().into_iter().map(move |w| (v.clone(), w)))
-                .collect::<Vec<_>>()
-        })
+        self.cogroup(other)
+            .flat_map_values(|(vs, ws)| all_pairs(or_none(vs), ws))
     }
 
     /// Every record of both sides, matched where keys agree.
@@ -381,21 +362,8 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
         &self,
         other: &Rdd<(K, W)>,
     ) -> Rdd<(K, (Option<V>, Option<W>))> {
-        self.cogroup(other).flat_map_values(|(vs, ws)| {
-            let vs: Vec<Option<V>> = if vs.is_empty() {
-                vec![None]
-            } else {
-                vs.into_iter().map(Some).collect()
-            };
-            let ws: Vec<Option<W>> = if ws.is_empty() {
-                vec![None]
-            } else {
-                ws.into_iter().map(Some).collect()
-            };
-            vs.into_iter()
-                .flat_map(move |v| ws.clone().into_iter().map(move |w| (v.clone(), w)))
-                .collect::<Vec<_>>()
-        })
+        self.cogroup(other)
+            .flat_map_values(|(vs, ws)| all_pairs(or_none(vs), or_none(ws)))
     }
 
     /// The records of `self` whose key does not occur in `other`.
@@ -449,6 +417,22 @@ impl<K: Data + Eq + Hash + Ord + std::fmt::Debug, V: Data> Rdd<(K, V)> {
                 Box::new(records.into_iter())
             },
         ))
+    }
+}
+
+/// Every `(a, b)` with `a` from `left` and `b` from `right`: the matches of one key.
+fn all_pairs<A: Clone, B: Clone>(left: Vec<A>, right: Vec<B>) -> Vec<(A, B)> {
+    left.into_iter()
+        .flat_map(|a| right.iter().map(move |b| (a.clone(), b.clone())))
+        .collect()
+}
+
+/// The values as options, or a single `None` when there are none (the outer side of a join).
+fn or_none<T>(values: Vec<T>) -> Vec<Option<T>> {
+    if values.is_empty() {
+        vec![None]
+    } else {
+        values.into_iter().map(Some).collect()
     }
 }
 
