@@ -8,8 +8,12 @@ pub mod aggregate;
 mod error;
 pub mod expr;
 mod functions;
+mod listing_table;
 pub mod lower;
 pub mod operators;
+mod planner;
 mod rows;
 
 pub use error::{ExecError, Result};
+pub use listing_table::ListingTable;
+pub use planner::{PlannedRdd, PlannerContext, plan_rdd};

@@ -153,6 +153,15 @@ impl Dataset {
         &self.inner.schema
     }
 
+    /// Names of the hive partition columns (the last fields of [`Dataset::schema`]).
+    pub fn partition_columns(&self) -> Vec<String> {
+        let data_columns = self.inner.data_schema.fields().len();
+        self.inner.schema.fields()[data_columns..]
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
     /// The listed data files.
     pub fn files(&self) -> &[ListedFile] {
         &self.inner.files
