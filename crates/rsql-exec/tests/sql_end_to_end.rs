@@ -111,12 +111,11 @@ fn reference(rows: &[Event]) -> Groups {
     groups
 }
 
-#[test]
-fn events_aggregation_matches_an_independent_computation() {
+/// Runs `sql` over the events in `rows` and returns the result batches.
+fn run_events_query(rows: &[Event], sql: &str) -> Vec<RecordBatch> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events");
-    let rows = events();
-    write_dataset(&path, &rows);
+    write_dataset(&path, rows);
 
     let table = ListingTable::new(
         Dataset::open(path.to_str().unwrap(), DatasetOptions::parquet()).unwrap(),
@@ -126,9 +125,6 @@ fn events_aggregation_matches_an_independent_computation() {
         Arc::new(table) as Arc<dyn TableSource>,
     )]));
     let registry = FunctionRegistry::new();
-    let sql = "SELECT customer, url, date_format(window(ts, '1 hour').start, 'yyyy-MM-dd''T''HH:mm:ss') AS hour, \
-               count(*) AS page_views, count(DISTINCT session_id) AS visitors, count_values(referrer) AS referrers \
-               FROM events GROUP BY customer, url, window(ts, '1 hour')";
     let Statement::Query(plan) = bind_sql(sql, &catalog, &registry).unwrap() else {
         panic!("not a query");
     };
@@ -151,8 +147,45 @@ fn events_aggregation_matches_an_independent_computation() {
         shuffle_partitions: 3,
     };
     let planned = plan_rdd(&plan, &cx).unwrap();
-    let batches = planned.rdd.collect().unwrap();
+    planned.rdd.collect().unwrap()
+}
 
+/// Text of column `c` at every row (dictionary and partition columns included).
+fn text_column(batch: &RecordBatch, c: usize) -> Vec<String> {
+    let column = arrow::compute::cast(batch.column(c), &DataType::Utf8).unwrap();
+    column
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The referrer counts of every row of a `count_values` column.
+fn referrer_maps(column: &ArrayRef) -> Vec<BTreeMap<String, i64>> {
+    let maps = column.as_map();
+    (0..maps.len())
+        .map(|row| {
+            let map = maps.value(row);
+            let (keys, counts) = (
+                map.column(0).as_string::<i32>(),
+                map.column(1).as_primitive::<Int64Type>(),
+            );
+            (0..map.len())
+                .map(|i| (keys.value(i).to_string(), counts.value(i)))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn events_aggregation_matches_an_independent_computation() {
+    let rows = events();
+    let batches = run_events_query(
+        &rows,
+        "SELECT customer, url, date_format(window(ts, '1 hour').start, 'yyyy-MM-dd''T''HH:mm:ss') AS hour, \
+         count(*) AS page_views, count(DISTINCT session_id) AS visitors, count_values(referrer) AS referrers \
+         FROM events GROUP BY customer, url, window(ts, '1 hour')",
+    );
     let mut got = Groups::new();
     for batch in &batches {
         // Partition and dictionary-encoded columns stay dictionaries through the aggregation.
@@ -196,4 +229,58 @@ fn events_aggregation_matches_an_independent_computation() {
         "too few groups to be meaningful: {}",
         got.len()
     );
+}
+
+#[test]
+fn committed_job_sql_builds_the_nested_records() {
+    let rows = events();
+    let batches = run_events_query(&rows, include_str!("../../../benches/events/job.sql"));
+    let expected = reference(&rows);
+    let mut seen = 0;
+    for batch in &batches {
+        let schema = batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "_id",
+                "customer",
+                "url",
+                "freq",
+                "ts",
+                "metrics",
+                "referrers"
+            ]
+        );
+        let (id, customer, url, freq, ts) = (
+            text_column(batch, 0),
+            text_column(batch, 1),
+            text_column(batch, 2),
+            text_column(batch, 3),
+            text_column(batch, 4),
+        );
+        let metrics = batch.column(5).as_struct();
+        let views = metrics
+            .column_by_name("page_views")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let visitors = metrics
+            .column_by_name("visitors")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        for (row, referrers) in referrer_maps(batch.column(6)).into_iter().enumerate() {
+            assert_eq!(
+                id[row],
+                format!("{}|{}|{}", url[row], customer[row], ts[row])
+            );
+            assert_eq!(freq[row], "1hour");
+            let want = &expected[&(customer[row].clone(), url[row].clone(), ts[row].clone())];
+            assert_eq!(
+                (views.value(row), visitors.value(row) as usize, referrers),
+                want.clone()
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, expected.len());
 }
