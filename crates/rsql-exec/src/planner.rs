@@ -22,6 +22,9 @@ use crate::listing_table::ListingTable;
 use crate::lower::{aggregate_partitions, hash_exchange, map_batches};
 use crate::operators::{AggregateCall, AggregateMode, HashAggregate};
 
+/// The batches of one read unit, as its reader yields them.
+type BatchResults = Box<dyn Iterator<Item = rsql_io::Result<RecordBatch>>>;
+
 /// What planning needs: the runtime and every registered function.
 pub struct PlannerContext<'a> {
     /// The RDD runtime jobs run on.
@@ -72,9 +75,12 @@ pub fn plan_rdd(plan: &LogicalPlan, cx: &PlannerContext<'_>) -> Result<PlannedRd
                     let scan = Arc::clone(&scan);
                     Box::new(
                         units
-                            .flat_map(move |unit| match scan.read(unit) {
-                                Ok(reader) => reader.collect::<Vec<_>>(),
-                                Err(error) => vec![Err(error)],
+                            // Batches stream out of each unit's reader, one at a time.
+                            .flat_map(move |unit| -> BatchResults {
+                                match scan.read(unit) {
+                                    Ok(reader) => Box::new(reader),
+                                    Err(error) => Box::new(std::iter::once(Err(error))),
+                                }
                             })
                             .map_while(move |batch| match batch {
                                 Ok(batch) => Some(batch),
