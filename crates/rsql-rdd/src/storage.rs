@@ -135,23 +135,44 @@ impl BlockStore {
         bytes: usize,
         persistence: Persistence,
     ) -> Result<()> {
-        let fits = {
-            let blocks = self.lock();
-            blocks.memory_bytes + bytes <= self.memory_limit
-        };
-        let block = match persistence {
-            Persistence::Memory | Persistence::MemoryAndDisk(_) if fits => {
-                Block::Memory { data, bytes }
-            }
-            Persistence::Memory => return Ok(()),
-            Persistence::MemoryAndDisk(codec) | Persistence::Disk(codec) => {
-                self.write_to_disk(rdd_id, partition, &data, codec)?
+        let codec = match persistence {
+            Persistence::Memory => None,
+            Persistence::MemoryAndDisk(codec) => Some(codec),
+            Persistence::Disk(codec) => {
+                return self.insert_on_disk(rdd_id, partition, &data, codec);
             }
         };
-        let mut blocks = self.lock();
-        if let Block::Memory { bytes, .. } = &block {
-            blocks.memory_bytes += bytes;
+        {
+            // Checking the budget and taking the memory happen under one lock, so that
+            // concurrent tasks cannot overshoot the budget together.
+            let mut blocks = self.lock();
+            if blocks.memory_bytes + bytes <= self.memory_limit {
+                blocks.memory_bytes += bytes;
+                if let Some(old) = blocks
+                    .by_id
+                    .insert((rdd_id, partition), Block::Memory { data, bytes })
+                {
+                    Self::release(&mut blocks, old);
+                }
+                return Ok(());
+            }
         }
+        match codec {
+            Some(codec) => self.insert_on_disk(rdd_id, partition, &data, codec),
+            // MemoryOnly: a block that does not fit is recomputed when needed, as in Spark.
+            None => Ok(()),
+        }
+    }
+
+    fn insert_on_disk(
+        &self,
+        rdd_id: RddId,
+        partition: usize,
+        data: &ErasedBlock,
+        codec: BlockCodec,
+    ) -> Result<()> {
+        let block = self.write_to_disk(rdd_id, partition, data, codec)?;
+        let mut blocks = self.lock();
         if let Some(old) = blocks.by_id.insert((rdd_id, partition), block) {
             Self::release(&mut blocks, old);
         }
