@@ -12,6 +12,7 @@ pub mod function;
 pub mod plan;
 mod suggest;
 
+pub use coercion::{TypeCoercion, coerce_expr};
 pub use error::{PlanError, Position, Result};
 pub use expr::{Expr, Operator, SortExpr, col, ident, lit};
 pub use function::{

@@ -10,7 +10,7 @@ use arrow_schema::DataType;
 use datafusion_common::{Column, ScalarValue};
 
 pub use builder::{col, ident, lit};
-pub use schema::{lookup_column, struct_field};
+pub use schema::{lookup_column, map_entry_types, struct_field};
 pub use utils::{column_refs, conjunction, split_conjunction};
 
 /// A binary operator.

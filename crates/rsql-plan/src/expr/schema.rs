@@ -75,6 +75,23 @@ pub fn struct_field<'a>(data_type: &'a DataType, name: &str) -> Result<&'a Field
         })
 }
 
+/// The key and value types of a map type.
+pub fn map_entry_types(data_type: &DataType) -> Result<(&DataType, &DataType)> {
+    match data_type {
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(fields) if fields.len() == 2 => {
+                Ok((fields[0].data_type(), fields[1].data_type()))
+            }
+            other => Err(PlanError::Internal(format!(
+                "malformed map entries {other}"
+            ))),
+        },
+        other => Err(PlanError::type_mismatch(format!(
+            "cannot subscript a value of type {other}"
+        ))),
+    }
+}
+
 impl Expr {
     /// The type this expression evaluates to over rows of `schema`.
     pub fn get_type(&self, schema: &DFSchema, registry: &FunctionRegistry) -> Result<DataType> {
@@ -120,21 +137,7 @@ impl Expr {
                 registry.aggregate_return_type(name, &types)?
             }
             Expr::GetField { expr, name } => struct_field(&ty(expr)?, name)?.data_type().clone(),
-            Expr::MapGet { expr, .. } => match ty(expr)? {
-                DataType::Map(entries, _) => match entries.data_type() {
-                    DataType::Struct(fields) if fields.len() == 2 => fields[1].data_type().clone(),
-                    other => {
-                        return Err(PlanError::Internal(format!(
-                            "malformed map entries {other}"
-                        )));
-                    }
-                },
-                other => {
-                    return Err(PlanError::type_mismatch(format!(
-                        "cannot subscript a value of type {other}"
-                    )));
-                }
-            },
+            Expr::MapGet { expr, .. } => map_entry_types(&ty(expr)?)?.1.clone(),
         })
     }
 

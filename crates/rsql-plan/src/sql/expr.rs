@@ -7,11 +7,9 @@ use sqlparser::ast::{self, Spanned};
 use super::SqlBinder;
 use super::ident::{find_column, has_relation, unknown_column};
 use super::types::arrow_type;
-use crate::coercion::{
-    binary_types, cast_for_comparison, cast_if_needed, common_type, is_string, value_type,
-};
+use crate::coercion::TypeCoercion;
 use crate::error::{PlanError, Result};
-use crate::expr::{Expr, Operator, struct_field};
+use crate::expr::{Expr, Operator};
 
 /// What an expression may refer to.
 pub(super) struct Scope<'s> {
@@ -93,6 +91,11 @@ impl SqlBinder<'_> {
         expr.get_type(scope.schema, self.registry)
     }
 
+    /// Coercion over the scope's input, for nodes built from bound operands.
+    pub(super) fn coercion<'s>(&'s self, scope: &'s Scope) -> TypeCoercion<'s> {
+        TypeCoercion::new(scope.schema, self.registry)
+    }
+
     /// Binds `expr`; errors without a position get the position of the innermost node that
     /// failed.
     pub(super) fn bind_expr(&self, expr: &ast::Expr, scope: &Scope) -> Result<Expr> {
@@ -100,48 +103,16 @@ impl SqlBinder<'_> {
             .map_err(|err| err.or_at(expr.span()))
     }
 
-    /// Binds every expression of `exprs` and casts them all to the type they meet at; with
-    /// `compared`, dictionary operands of that value type stay uncast.
-    pub(super) fn bind_common(
+    /// Binds every expression of `exprs`, in order.
+    fn bind_all<'e>(
         &self,
-        exprs: &[&ast::Expr],
-        compared: bool,
+        exprs: impl IntoIterator<Item = &'e ast::Expr>,
         scope: &Scope,
     ) -> Result<Vec<Expr>> {
-        let bound = exprs
-            .iter()
-            .map(|e| self.bind_expr(e, scope))
-            .collect::<Result<Vec<_>>>()?;
-        self.coerce_common(bound, compared, scope)
-    }
-
-    /// Casts bound expressions to the type they all meet at (see [`Self::bind_common`]).
-    pub(super) fn coerce_common(
-        &self,
-        exprs: Vec<Expr>,
-        compared: bool,
-        scope: &Scope,
-    ) -> Result<Vec<Expr>> {
-        let cast = if compared {
-            cast_for_comparison
-        } else {
-            cast_if_needed
-        };
-        let types = exprs
-            .iter()
-            .map(|e| self.type_of(e, scope))
-            .collect::<Result<Vec<_>>>()?;
-        let mut target = DataType::Null;
-        for t in &types {
-            target = common_type(&target, t).ok_or_else(|| {
-                PlanError::type_mismatch(format!("cannot compare {target} with {t}"))
-            })?;
-        }
-        Ok(exprs
+        exprs
             .into_iter()
-            .zip(&types)
-            .map(|(e, t)| cast(e, t, &target))
-            .collect())
+            .map(|e| self.bind_expr(e, scope))
+            .collect()
     }
 
     fn bind_binary(
@@ -152,25 +123,14 @@ impl SqlBinder<'_> {
         scope: &Scope,
     ) -> Result<Expr> {
         if matches!(op, ast::BinaryOperator::StringConcat) {
-            let args = vec![self.bind_expr(left, scope)?, self.bind_expr(right, scope)?];
-            return self.scalar_call("concat", args, scope);
+            let args = self.bind_all([left, right], scope)?;
+            return self.coercion(scope).scalar_call("concat", args);
         }
         let op =
             operator(op).ok_or_else(|| PlanError::not_supported(format!("the operator {op}")))?;
         let left = self.bind_expr(left, scope)?;
         let right = self.bind_expr(right, scope)?;
-        let (lt, rt) = (self.type_of(&left, scope)?, self.type_of(&right, scope)?);
-        let (operand, _) = binary_types(&lt, op, &rt)?;
-        let cast = if op.is_comparison() {
-            cast_for_comparison
-        } else {
-            cast_if_needed
-        };
-        Ok(Expr::BinaryExpr {
-            left: Box::new(cast(left, &lt, &operand)),
-            op,
-            right: Box::new(cast(right, &rt, &operand)),
-        })
+        self.coercion(scope).binary(left, op, right)
     }
 
     fn bind_identifier(&self, ident: &ast::Ident, scope: &Scope) -> Result<Expr> {
@@ -235,17 +195,11 @@ impl SqlBinder<'_> {
         let mut expr = Expr::Column(column);
         for field in fields {
             expr = self
-                .get_field(expr, &field.value, scope)
+                .coercion(scope)
+                .get_field(expr, &field.value)
                 .map_err(|e| e.or_at(field.span))?;
         }
         Ok(expr)
-    }
-
-    /// `expr.name` with the struct's own spelling of the field name.
-    pub(super) fn get_field(&self, expr: Expr, name: &str, scope: &Scope) -> Result<Expr> {
-        let data_type = self.type_of(&expr, scope)?;
-        let field = struct_field(&data_type, name)?;
-        Ok(expr.field(field.name()))
     }
 
     fn bind_access(
@@ -258,7 +212,8 @@ impl SqlBinder<'_> {
         for access in chain {
             expr = match access {
                 ast::AccessExpr::Dot(ast::Expr::Identifier(ident)) => self
-                    .get_field(expr, &ident.value, scope)
+                    .coercion(scope)
+                    .get_field(expr, &ident.value)
                     .map_err(|e| e.or_at(ident.span))?,
                 ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
                     self.subscript(expr, index, scope)?
@@ -278,26 +233,14 @@ impl SqlBinder<'_> {
     fn subscript(&self, expr: Expr, index: &ast::Expr, scope: &Scope) -> Result<Expr> {
         let key = self.bind_expr(index, scope)?;
         match self.type_of(&expr, scope)? {
-            DataType::Map(entries, _) => {
-                let key_type = match entries.data_type() {
-                    DataType::Struct(fields) if !fields.is_empty() => fields[0].data_type().clone(),
-                    other => {
-                        return Err(PlanError::Internal(format!(
-                            "malformed map entries {other}"
-                        )));
-                    }
-                };
-                let given = self.type_of(&key, scope)?;
-                if common_type(&given, &key_type).is_none() {
-                    return Err(PlanError::type_mismatch(format!(
-                        "a map with {key_type} keys cannot be indexed by {given}"
-                    ))
-                    .or_at(index.span()));
-                }
-                Ok(expr.map_get(cast_if_needed(key, &given, &key_type)))
-            }
+            DataType::Map(..) => self
+                .coercion(scope)
+                .map_get(expr, key)
+                .map_err(|e| e.or_at(index.span())),
             DataType::Struct(_) => match key {
-                Expr::Literal(ScalarValue::Utf8(Some(name))) => self.get_field(expr, &name, scope),
+                Expr::Literal(ScalarValue::Utf8(Some(name))) => {
+                    self.coercion(scope).get_field(expr, &name)
+                }
                 _ => Err(PlanError::not_supported(
                     "struct subscripts other than string literals",
                 )),
@@ -313,44 +256,27 @@ impl SqlBinder<'_> {
         else_result: Option<&ast::Expr>,
         scope: &Scope,
     ) -> Result<Expr> {
-        let (operand, whens) = match operand {
-            Some(operand) => {
-                let mut all = vec![operand];
-                all.extend(conditions.iter().map(|c| &c.condition));
-                let mut bound = self.bind_common(&all, true, scope)?;
-                let operand = bound.remove(0);
-                (Some(Box::new(operand)), bound)
+        let coercion = self.coercion(scope);
+        let operand = operand.map(|o| self.bind_expr(o, scope)).transpose()?;
+        let mut whens = Vec::with_capacity(conditions.len());
+        for c in conditions {
+            let when = self.bind_expr(&c.condition, scope)?;
+            if operand.is_none() {
+                coercion
+                    .expect_boolean(&when)
+                    .map_err(|e| e.or_at(c.condition.span()))?;
             }
-            None => {
-                let mut whens = Vec::with_capacity(conditions.len());
-                for c in conditions {
-                    let when = self.bind_expr(&c.condition, scope)?;
-                    self.expect_boolean(&when, scope)
-                        .map_err(|e| e.or_at(c.condition.span()))?;
-                    whens.push(when);
-                }
-                (None, whens)
-            }
-        };
-        let mut results: Vec<&ast::Expr> = conditions.iter().map(|c| &c.result).collect();
-        results.extend(else_result);
-        let mut results = self.bind_common(&results, false, scope)?;
-        let else_expr = else_result.and_then(|_| results.pop()).map(Box::new);
-        Ok(Expr::Case {
-            operand,
-            when_then: whens.into_iter().zip(results).collect(),
-            else_expr,
-        })
-    }
-
-    /// Fails unless `expr` is boolean (or NULL).
-    pub(super) fn expect_boolean(&self, expr: &Expr, scope: &Scope) -> Result<()> {
-        match self.type_of(expr, scope)? {
-            DataType::Boolean | DataType::Null => Ok(()),
-            other => Err(PlanError::type_mismatch(format!(
-                "expected a boolean condition, got {other}: {expr}"
-            ))),
+            whens.push(when);
         }
+        let (operand, whens) = coercion.case_whens(operand, whens)?;
+        let thens = self.bind_all(conditions.iter().map(|c| &c.result), scope)?;
+        let else_expr = else_result.map(|e| self.bind_expr(e, scope)).transpose()?;
+        let (thens, else_expr) = coercion.case_results(thens, else_expr)?;
+        Ok(Expr::Case {
+            operand: operand.map(Box::new),
+            when_then: whens.into_iter().zip(thens).collect(),
+            else_expr: else_expr.map(Box::new),
+        })
     }
 
     fn bind_like(
@@ -363,15 +289,9 @@ impl SqlBinder<'_> {
     ) -> Result<Expr> {
         let string = |e: &ast::Expr| -> Result<Expr> {
             let bound = self.bind_expr(e, scope)?;
-            let t = self.type_of(&bound, scope)?;
-            if is_string(value_type(&t)) || t == DataType::Null {
-                Ok(cast_if_needed(bound, &t, &DataType::Utf8))
-            } else {
-                Err(
-                    PlanError::type_mismatch(format!("LIKE needs strings, got {t}"))
-                        .or_at(e.span()),
-                )
-            }
+            self.coercion(scope)
+                .like_operand(bound)
+                .map_err(|err| err.or_at(e.span()))
         };
         Ok(Expr::Like {
             negated,
@@ -407,17 +327,12 @@ impl SqlBinder<'_> {
                 }
                 (ast::UnaryOperator::Minus, _) => {
                     let bound = self.bind_expr(inner, scope)?;
-                    let t = self.type_of(&bound, scope)?;
-                    if !t.is_numeric() && t != DataType::Null {
-                        return Err(PlanError::type_mismatch(format!("cannot negate {t}")));
-                    }
-                    Ok(-bound)
+                    self.coercion(scope).negative(bound)
                 }
                 (ast::UnaryOperator::Plus, _) => self.bind_expr(inner, scope),
                 (ast::UnaryOperator::Not, _) => {
                     let bound = self.bind_expr(inner, scope)?;
-                    self.expect_boolean(&bound, scope)?;
-                    Ok(!bound)
+                    self.coercion(scope).not(bound)
                 }
                 (other, _) => Err(PlanError::not_supported(format!("the operator {other}"))),
             },
@@ -428,15 +343,9 @@ impl SqlBinder<'_> {
                 list,
                 negated,
             } => {
-                let mut all = vec![inner.as_ref()];
-                all.extend(list.iter());
-                let mut bound = self.bind_common(&all, true, scope)?;
-                let value = bound.remove(0);
-                Ok(Expr::InList {
-                    expr: Box::new(value),
-                    list: bound,
-                    negated: *negated,
-                })
+                let value = self.bind_expr(inner, scope)?;
+                let list = self.bind_all(list, scope)?;
+                self.coercion(scope).in_list(value, list, *negated)
             }
             E::Between {
                 expr: inner,
@@ -444,16 +353,10 @@ impl SqlBinder<'_> {
                 low,
                 high,
             } => {
-                let bound = self.bind_common(&[inner, low, high], true, scope)?;
-                let [value, low, high]: [Expr; 3] = bound
-                    .try_into()
-                    .map_err(|_| PlanError::Internal("BETWEEN arity".into()))?;
-                Ok(Expr::Between {
-                    expr: Box::new(value),
-                    negated: *negated,
-                    low: Box::new(low),
-                    high: Box::new(high),
-                })
+                let value = self.bind_expr(inner, scope)?;
+                let low = self.bind_expr(low, scope)?;
+                let high = self.bind_expr(high, scope)?;
+                self.coercion(scope).between(value, *negated, low, high)
             }
             E::Like {
                 negated,
@@ -500,7 +403,7 @@ impl SqlBinder<'_> {
                         other => self.bind_expr(other, scope),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                self.scalar_call("struct", args, scope)
+                self.coercion(scope).scalar_call("struct", args)
             }
             E::Substring {
                 expr: inner,
@@ -512,7 +415,7 @@ impl SqlBinder<'_> {
                 if let Some(length) = substring_for {
                     args.push(self.bind_expr(length, scope)?);
                 }
-                self.scalar_call("substring", args, scope)
+                self.coercion(scope).scalar_call("substring", args)
             }
             E::Trim {
                 expr: inner,
@@ -521,7 +424,7 @@ impl SqlBinder<'_> {
                 trim_characters: None,
             } => {
                 let arg = self.bind_expr(inner, scope)?;
-                self.scalar_call("trim", vec![arg], scope)
+                self.coercion(scope).scalar_call("trim", vec![arg])
             }
             E::Subquery(_) | E::InSubquery { .. } | E::Exists { .. } => {
                 Err(PlanError::not_supported("subqueries in expressions"))

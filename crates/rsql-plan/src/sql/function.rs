@@ -1,14 +1,12 @@
-//! Binding function calls: scalar calls coerced to their signatures, aggregate calls (with
-//! `DISTINCT` and `count(*)`), and Spark's `struct(a, b)` naming its fields after columns.
+//! Binding function calls: scalar and aggregate calls (with `DISTINCT` and `count(*)`),
+//! coerced to their signatures by [`TypeCoercion`](crate::coercion::TypeCoercion).
 
-use datafusion_common::ScalarValue;
 use sqlparser::ast::{self, Spanned};
 
 use super::SqlBinder;
 use super::expr::{Scope, sql_text};
-use crate::coercion::cast_if_needed;
 use crate::error::{PlanError, Result};
-use crate::expr::{Expr, lit};
+use crate::expr::Expr;
 
 /// The last part of a function name, lower-cased (`ns.Lower` calls `lower`).
 fn function_name(name: &ast::ObjectName) -> Result<String> {
@@ -21,31 +19,7 @@ fn function_name(name: &ast::ObjectName) -> Result<String> {
 }
 
 impl SqlBinder<'_> {
-    /// A scalar call with arguments cast to the signature's types; literal-dependent checks
-    /// (`window` durations, `named_struct` names) run here, at bind time.
-    pub(super) fn scalar_call(&self, name: &str, args: Vec<Expr>, scope: &Scope) -> Result<Expr> {
-        let (name, args) = match name {
-            "struct" => ("named_struct", struct_to_named(args)),
-            other => (other, args),
-        };
-        let types = args
-            .iter()
-            .map(|a| self.type_of(a, scope))
-            .collect::<Result<Vec<_>>>()?;
-        let targets = self.registry.coerce_scalar_args(name, &types)?;
-        let args = args
-            .into_iter()
-            .zip(types.iter().zip(&targets))
-            .map(|(arg, (from, to))| cast_if_needed(arg, from, to))
-            .collect();
-        let call = Expr::ScalarFunction {
-            name: name.to_string(),
-            args,
-        };
-        self.type_of(&call, scope)?;
-        Ok(call)
-    }
-
+    /// An aggregate call, where the scope allows one.
     fn aggregate_call(
         &self,
         name: &str,
@@ -58,33 +32,7 @@ impl SqlBinder<'_> {
                 "aggregate function '{name}' is not allowed here (only in SELECT, HAVING and ORDER BY)"
             )));
         }
-        if let Some(nested) = args.iter().find(|a| a.contains_aggregate()) {
-            return Err(PlanError::invalid(format!(
-                "aggregate calls cannot be nested: {nested}"
-            )));
-        }
-        if distinct && args.is_empty() {
-            return Err(PlanError::invalid(format!(
-                "{name}(DISTINCT *) is not valid"
-            )));
-        }
-        let types = args
-            .iter()
-            .map(|a| self.type_of(a, scope))
-            .collect::<Result<Vec<_>>>()?;
-        let targets = self.registry.coerce_aggregate_args(name, &types)?;
-        let args = args
-            .into_iter()
-            .zip(types.iter().zip(&targets))
-            .map(|(arg, (from, to))| cast_if_needed(arg, from, to))
-            .collect();
-        let call = Expr::AggregateFunction {
-            name: name.to_string(),
-            args,
-            distinct,
-        };
-        self.type_of(&call, scope)?;
-        Ok(call)
+        self.coercion(scope).aggregate_call(name, args, distinct)
     }
 
     /// Binds `name(args)`: an aggregate if the registry has one by that name, else a scalar.
@@ -150,24 +98,9 @@ impl SqlBinder<'_> {
             ))
             .or_at(span))
         } else {
-            self.scalar_call(&name, args, scope)
+            self.coercion(scope)
+                .scalar_call(&name, args)
                 .map_err(|e| e.or_at(span))
         }
     }
-}
-
-/// `struct(a, b + 1)` as `named_struct('a', a, 'col2', b + 1)`: Spark names fields after
-/// column arguments and `colN` otherwise.
-fn struct_to_named(args: Vec<Expr>) -> Vec<Expr> {
-    args.into_iter()
-        .enumerate()
-        .flat_map(|(i, arg)| {
-            let name = match &arg {
-                Expr::Column(column) => column.name.clone(),
-                Expr::Alias { name, .. } => name.clone(),
-                _ => format!("col{}", i + 1),
-            };
-            [lit(ScalarValue::Utf8(Some(name))), arg.unalias()]
-        })
-        .collect()
 }

@@ -307,7 +307,7 @@ impl SqlBinder<'_> {
         }
         let columns = columns
             .into_iter()
-            .map(|column| self.coerce_common(column, false, &scope))
+            .map(|column| self.coercion(&scope).common(column, false))
             .collect::<Result<Vec<_>>>()?;
         let height = columns.first().map_or(0, Vec::len);
         let mut rows: Vec<Vec<Expr>> = vec![Vec::with_capacity(width); height];

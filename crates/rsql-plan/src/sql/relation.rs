@@ -239,7 +239,8 @@ impl SqlBinder<'_> {
         )?;
         let scope = Scope::plain(&cross.schema);
         let condition = self.bind_expr(on, &scope)?;
-        self.expect_boolean(&condition, &scope)
+        self.coercion(&scope)
+            .expect_boolean(&condition)
             .map_err(|e| e.or_at(on.span()))?;
         let mut keys = Vec::new();
         let mut rest = Vec::new();
@@ -310,10 +311,10 @@ impl SqlBinder<'_> {
             exprs.push(match join_type {
                 JoinType::Right => Expr::Column(r.clone()),
                 JoinType::Full => self
+                    .coercion(&scope)
                     .scalar_call(
                         "coalesce",
                         vec![Expr::Column(l.clone()), Expr::Column(r.clone())],
-                        &scope,
                     )?
                     .alias(l.name.clone()),
                 _ => Expr::Column(l.clone()),

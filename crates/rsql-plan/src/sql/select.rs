@@ -319,7 +319,8 @@ impl SqlBinder<'_> {
         if let Some(selection) = &select.selection {
             let scope = Scope::plain(plan.schema());
             let predicate = self.bind_expr(selection, &scope)?;
-            self.expect_boolean(&predicate, &scope)
+            self.coercion(&scope)
+                .expect_boolean(&predicate)
                 .map_err(|e| e.or_at(selection.span()))?;
             plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan), self.registry)?);
         }
@@ -348,7 +349,8 @@ impl SqlBinder<'_> {
             .as_ref()
             .map(|h| {
                 let bound = self.bind_expr(h, &alias_scope)?;
-                self.expect_boolean(&bound, &alias_scope)
+                self.coercion(&alias_scope)
+                    .expect_boolean(&bound)
                     .map_err(|e| e.or_at(h.span()))?;
                 Ok::<_, PlanError>(bound)
             })

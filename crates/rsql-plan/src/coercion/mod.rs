@@ -7,11 +7,18 @@
 //! - A string meets a timestamp or a date as that timestamp or date (so
 //!   `ts >= '2017-09-17 12:00:00'` compares instants), and a number as that number.
 //! - Dictionary-encoded values meet others as their value type; `NULL` meets anything as it.
+//!
+//! The functions here decide types; [`TypeCoercion`] applies them to expressions, node by node
+//! for the SQL binder and over whole trees ([`coerce_expr`]) for expressions built in code.
+
+mod expr;
 
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
+
+pub use expr::{TypeCoercion, coerce_expr};
 
 /// Whether `data_type` is an integer, float or decimal type.
 pub fn is_numeric(data_type: &DataType) -> bool {

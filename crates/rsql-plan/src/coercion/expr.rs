@@ -1,0 +1,343 @@
+//! Coercing expressions: the casts and checks the SQL binder applies, for expressions built any
+//! way.
+//!
+//! [`TypeCoercion`] coerces one node whose operands are already coerced; the binder calls it as
+//! it builds each node from SQL, and [`coerce_expr`] calls it bottom-up over a whole tree (the
+//! DataFrame API's `col("a").gt(lit(5))`). Both therefore insert exactly the same casts, and
+//! coercing an already coerced expression changes nothing.
+
+use arrow_schema::DataType;
+use datafusion_common::tree_node::{Transformed, TreeNode};
+use datafusion_common::{DFSchema, ScalarValue};
+
+use super::{
+    binary_types, cast_for_comparison, cast_if_needed, common_type, is_string, value_type,
+};
+use crate::error::{PlanError, Result};
+use crate::expr::{Expr, Operator, lit, map_entry_types, struct_field};
+use crate::function::FunctionRegistry;
+
+/// Casts `expr` (and everything under it) the way the SQL binder would: operands of operators
+/// to the type they meet at, function arguments to their signatures' types, `struct(..)` to
+/// `named_struct`, field names to the struct's spelling. Fails like the binder on operands that
+/// do not fit.
+pub fn coerce_expr(expr: Expr, schema: &DFSchema, registry: &FunctionRegistry) -> Result<Expr> {
+    TypeCoercion::new(schema, registry).coerce(expr)
+}
+
+/// Coercion of expressions over rows of one schema, node by node.
+///
+/// Every method takes operands that are already coerced and returns the node with its operands
+/// cast (or an error naming the types that do not fit, without a position: the binder adds it).
+#[derive(Debug, Clone, Copy)]
+pub struct TypeCoercion<'a> {
+    schema: &'a DFSchema,
+    registry: &'a FunctionRegistry,
+}
+
+impl<'a> TypeCoercion<'a> {
+    /// Coercion over rows of `schema`, with function signatures from `registry`.
+    pub fn new(schema: &'a DFSchema, registry: &'a FunctionRegistry) -> Self {
+        TypeCoercion { schema, registry }
+    }
+
+    fn type_of(&self, expr: &Expr) -> Result<DataType> {
+        expr.get_type(self.schema, self.registry)
+    }
+
+    /// Coerces every node of `expr`, innermost first.
+    pub fn coerce(&self, expr: Expr) -> Result<Expr> {
+        expr.transform_up(|node| Ok(Transformed::yes(self.coerce_node(node)?)))
+            .map(|transformed| transformed.data)
+            .map_err(PlanError::from_datafusion)
+    }
+
+    /// Coerces one node whose children are coerced.
+    fn coerce_node(&self, expr: Expr) -> Result<Expr> {
+        Ok(match expr {
+            Expr::BinaryExpr { left, op, right } => self.binary(*left, op, *right)?,
+            Expr::Not(expr) => self.not(*expr)?,
+            Expr::Negative(expr) => self.negative(*expr)?,
+            Expr::Case {
+                operand,
+                when_then,
+                else_expr,
+            } => {
+                let (whens, thens) = when_then.into_iter().unzip();
+                let (operand, whens) = self.case_whens(operand.map(|o| *o), whens)?;
+                let (thens, else_expr) = self.case_results(thens, else_expr.map(|e| *e))?;
+                Expr::Case {
+                    operand: operand.map(Box::new),
+                    when_then: whens.into_iter().zip(thens).collect(),
+                    else_expr: else_expr.map(Box::new),
+                }
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => self.in_list(*expr, list, negated)?,
+            Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => self.between(*expr, negated, *low, *high)?,
+            Expr::Like {
+                negated,
+                expr,
+                pattern,
+                case_insensitive,
+            } => Expr::Like {
+                negated,
+                expr: Box::new(self.like_operand(*expr)?),
+                pattern: Box::new(self.like_operand(*pattern)?),
+                case_insensitive,
+            },
+            Expr::ScalarFunction { name, args } => self.scalar_call(&name, args)?,
+            Expr::AggregateFunction {
+                name,
+                args,
+                distinct,
+            } => self.aggregate_call(&name, args, distinct)?,
+            Expr::GetField { expr, name } => self.get_field(*expr, &name)?,
+            Expr::MapGet { expr, key } => self.map_get(*expr, *key)?,
+            leaf_or_cast @ (Expr::Column(_)
+            | Expr::Literal(_)
+            | Expr::Alias { .. }
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::Cast { .. }) => leaf_or_cast,
+        })
+    }
+
+    /// `left op right` with both operands cast to the type the operator works in; operands of
+    /// comparisons that are dictionaries of that type stay as they are.
+    pub fn binary(&self, left: Expr, op: Operator, right: Expr) -> Result<Expr> {
+        let (lt, rt) = (self.type_of(&left)?, self.type_of(&right)?);
+        let (operand, _) = binary_types(&lt, op, &rt)?;
+        let cast = if op.is_comparison() {
+            cast_for_comparison
+        } else {
+            cast_if_needed
+        };
+        Ok(Expr::BinaryExpr {
+            left: Box::new(cast(left, &lt, &operand)),
+            op,
+            right: Box::new(cast(right, &rt, &operand)),
+        })
+    }
+
+    /// `exprs` cast to the type they all meet at; with `compared`, dictionary operands of that
+    /// value type stay uncast (see [`cast_for_comparison`]).
+    pub fn common(&self, exprs: Vec<Expr>, compared: bool) -> Result<Vec<Expr>> {
+        let cast = if compared {
+            cast_for_comparison
+        } else {
+            cast_if_needed
+        };
+        let types = exprs
+            .iter()
+            .map(|e| self.type_of(e))
+            .collect::<Result<Vec<_>>>()?;
+        let mut target = DataType::Null;
+        for t in &types {
+            target = common_type(&target, t).ok_or_else(|| {
+                PlanError::type_mismatch(format!("cannot compare {target} with {t}"))
+            })?;
+        }
+        Ok(exprs
+            .into_iter()
+            .zip(&types)
+            .map(|(e, t)| cast(e, t, &target))
+            .collect())
+    }
+
+    /// `expr [NOT] IN (list)`, the value and the candidates compared at their common type.
+    pub fn in_list(&self, expr: Expr, list: Vec<Expr>, negated: bool) -> Result<Expr> {
+        let mut all = self.common(std::iter::once(expr).chain(list).collect(), true)?;
+        let expr = all.remove(0);
+        Ok(Expr::InList {
+            expr: Box::new(expr),
+            list: all,
+            negated,
+        })
+    }
+
+    /// `expr [NOT] BETWEEN low AND high`, the three compared at their common type.
+    pub fn between(&self, expr: Expr, negated: bool, low: Expr, high: Expr) -> Result<Expr> {
+        let [expr, low, high]: [Expr; 3] = self
+            .common(vec![expr, low, high], true)?
+            .try_into()
+            .map_err(|_| PlanError::Internal("BETWEEN arity".into()))?;
+        Ok(Expr::Between {
+            expr: Box::new(expr),
+            negated,
+            low: Box::new(low),
+            high: Box::new(high),
+        })
+    }
+
+    /// The operand and `WHEN` values of a CASE: with an operand, all compared at their common
+    /// type; without one, each `WHEN` must be a boolean condition.
+    pub fn case_whens(
+        &self,
+        operand: Option<Expr>,
+        whens: Vec<Expr>,
+    ) -> Result<(Option<Expr>, Vec<Expr>)> {
+        match operand {
+            Some(operand) => {
+                let mut all = self.common(std::iter::once(operand).chain(whens).collect(), true)?;
+                let operand = all.remove(0);
+                Ok((Some(operand), all))
+            }
+            None => {
+                for when in &whens {
+                    self.expect_boolean(when)?;
+                }
+                Ok((None, whens))
+            }
+        }
+    }
+
+    /// The `THEN` values and the `ELSE` value of a CASE, cast to the type they all meet at.
+    pub fn case_results(
+        &self,
+        thens: Vec<Expr>,
+        else_expr: Option<Expr>,
+    ) -> Result<(Vec<Expr>, Option<Expr>)> {
+        let has_else = else_expr.is_some();
+        let mut results = self.common(thens.into_iter().chain(else_expr).collect(), false)?;
+        let else_expr = if has_else { results.pop() } else { None };
+        Ok((results, else_expr))
+    }
+
+    /// An operand of `LIKE`: a string (dictionaries and NULL cast to `Utf8`).
+    pub fn like_operand(&self, expr: Expr) -> Result<Expr> {
+        let t = self.type_of(&expr)?;
+        if is_string(value_type(&t)) || t == DataType::Null {
+            Ok(cast_if_needed(expr, &t, &DataType::Utf8))
+        } else {
+            Err(PlanError::type_mismatch(format!(
+                "LIKE needs strings, got {t}"
+            )))
+        }
+    }
+
+    /// `-expr`, for numbers (and NULL).
+    pub fn negative(&self, expr: Expr) -> Result<Expr> {
+        let t = self.type_of(&expr)?;
+        if !t.is_numeric() && t != DataType::Null {
+            return Err(PlanError::type_mismatch(format!("cannot negate {t}")));
+        }
+        Ok(-expr)
+    }
+
+    /// `NOT expr`, for a boolean condition.
+    pub fn not(&self, expr: Expr) -> Result<Expr> {
+        self.expect_boolean(&expr)?;
+        Ok(!expr)
+    }
+
+    /// Fails unless `expr` is boolean (or NULL).
+    pub fn expect_boolean(&self, expr: &Expr) -> Result<()> {
+        match self.type_of(expr)? {
+            DataType::Boolean | DataType::Null => Ok(()),
+            other => Err(PlanError::type_mismatch(format!(
+                "expected a boolean condition, got {other}: {expr}"
+            ))),
+        }
+    }
+
+    /// A call of the scalar function `name` with its arguments cast to the signature's types;
+    /// `struct(a, b)` becomes `named_struct('a', a, 'b', b)`. Literal-dependent checks (`window`
+    /// durations, `named_struct` field names) run here too.
+    pub fn scalar_call(&self, name: &str, args: Vec<Expr>) -> Result<Expr> {
+        let name = name.to_lowercase();
+        let (name, args) = match name.as_str() {
+            "struct" => ("named_struct".to_string(), struct_to_named(args)),
+            _ => (name, args),
+        };
+        let types = self.types_of(&args)?;
+        let targets = self.registry.coerce_scalar_args(&name, &types)?;
+        let call = Expr::ScalarFunction {
+            name,
+            args: cast_all(args, &types, &targets),
+        };
+        self.type_of(&call)?;
+        Ok(call)
+    }
+
+    /// A call of the aggregate function `name` with its arguments cast to the signature's types.
+    /// Aggregate calls cannot be nested, and `DISTINCT` needs an argument.
+    pub fn aggregate_call(&self, name: &str, args: Vec<Expr>, distinct: bool) -> Result<Expr> {
+        if let Some(nested) = args.iter().find(|a| a.contains_aggregate()) {
+            return Err(PlanError::invalid(format!(
+                "aggregate calls cannot be nested: {nested}"
+            )));
+        }
+        if distinct && args.is_empty() {
+            return Err(PlanError::invalid(format!(
+                "{name}(DISTINCT *) is not valid"
+            )));
+        }
+        let name = name.to_lowercase();
+        let types = self.types_of(&args)?;
+        let targets = self.registry.coerce_aggregate_args(&name, &types)?;
+        let call = Expr::AggregateFunction {
+            name,
+            args: cast_all(args, &types, &targets),
+            distinct,
+        };
+        self.type_of(&call)?;
+        Ok(call)
+    }
+
+    /// `expr.name` on a struct, with the struct's own spelling of the field name.
+    pub fn get_field(&self, expr: Expr, name: &str) -> Result<Expr> {
+        let data_type = self.type_of(&expr)?;
+        let field = struct_field(&data_type, name)?;
+        Ok(expr.field(field.name()))
+    }
+
+    /// `map[key]` with the key cast to the map's key type.
+    pub fn map_get(&self, map: Expr, key: Expr) -> Result<Expr> {
+        let map_type = self.type_of(&map)?;
+        let (key_type, _) = map_entry_types(&map_type)?;
+        let given = self.type_of(&key)?;
+        if common_type(&given, key_type).is_none() {
+            return Err(PlanError::type_mismatch(format!(
+                "a map with {key_type} keys cannot be indexed by {given}"
+            )));
+        }
+        Ok(map.map_get(cast_if_needed(key, &given, key_type)))
+    }
+
+    fn types_of(&self, exprs: &[Expr]) -> Result<Vec<DataType>> {
+        exprs.iter().map(|e| self.type_of(e)).collect()
+    }
+}
+
+/// `args` cast from `types` to `targets`, pairwise.
+fn cast_all(args: Vec<Expr>, types: &[DataType], targets: &[DataType]) -> Vec<Expr> {
+    args.into_iter()
+        .zip(types.iter().zip(targets))
+        .map(|(arg, (from, to))| cast_if_needed(arg, from, to))
+        .collect()
+}
+
+/// `struct(a, b + 1)` as `named_struct('a', a, 'col2', b + 1)`: Spark names fields after
+/// column arguments (or aliases) and `colN` otherwise.
+fn struct_to_named(args: Vec<Expr>) -> Vec<Expr> {
+    args.into_iter()
+        .enumerate()
+        .flat_map(|(i, arg)| {
+            let name = match &arg {
+                Expr::Column(column) => column.name.clone(),
+                Expr::Alias { name, .. } => name.clone(),
+                _ => format!("col{}", i + 1),
+            };
+            [lit(ScalarValue::Utf8(Some(name))), arg.unalias()]
+        })
+        .collect()
+}
