@@ -20,6 +20,10 @@ pub enum ExecError {
     #[error(transparent)]
     Rdd(#[from] rsql_rdd::RddError),
 
+    /// A function signature of the logical layer rejected its arguments (count or types).
+    #[error(transparent)]
+    Plan(#[from] rsql_plan::PlanError),
+
     /// An operator or function got input it cannot handle.
     #[error("{0}")]
     Execution(String),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
-use rsql_exec::aggregate::builtin_aggregates;
+use rsql_exec::aggregate::register_builtin_aggregates;
 use rsql_exec::expr::{ScalarFunctions, builtin_scalar_functions};
 use rsql_exec::{ListingTable, PlannerContext, plan_rdd};
 use rsql_io::{Dataset, DatasetOptions, WriteFormat, WriteOptions, write_batches};
@@ -124,7 +124,8 @@ fn run_events_query(rows: &[Event], sql: &str) -> Vec<RecordBatch> {
         "events".to_string(),
         Arc::new(table) as Arc<dyn TableSource>,
     )]));
-    let registry = FunctionRegistry::new();
+    let mut registry = FunctionRegistry::new();
+    let aggregate_functions = register_builtin_aggregates(&mut registry);
     let Statement::Query(plan) = bind_sql(sql, &catalog, &registry).unwrap() else {
         panic!("not a query");
     };
@@ -132,10 +133,6 @@ fn run_events_query(rows: &[Event], sql: &str) -> Vec<RecordBatch> {
 
     let context = Context::builder().threads(2).build().unwrap();
     let scalar_functions: ScalarFunctions = builtin_scalar_functions()
-        .into_iter()
-        .map(|f| (f.name().to_string(), f))
-        .collect();
-    let aggregate_functions = builtin_aggregates()
         .into_iter()
         .map(|f| (f.name().to_string(), f))
         .collect();

@@ -16,7 +16,7 @@ pub use coercion::{TypeCoercion, coerce_expr};
 pub use error::{PlanError, Position, Result};
 pub use expr::{Expr, Operator, SortExpr, col, ident, lit};
 pub use function::{
-    AggregateFunctionSignature, Arity, FunctionRegistry, ScalarFunctionSignature,
+    AggregateFunctionSignature, Arity, BuiltinAggregate, FunctionRegistry, ScalarFunctionSignature,
     SimpleScalarSignature,
 };
 pub use plan::{

@@ -3,45 +3,15 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array};
-use arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
+use arrow::datatypes::{Float64Type, Int64Type};
 
 use crate::aggregate::sum::SumAccumulator;
-use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups};
-use crate::error::{Result, exec_err};
+use crate::aggregate::{GroupsAccumulator, ensure_groups};
+use crate::error::Result;
 
 /// The arithmetic mean of numeric values per group; null for groups without values.
-#[derive(Debug, Default)]
-pub struct Average;
-
-impl AggregateUdf for Average {
-    fn name(&self) -> &str {
-        "avg"
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        match args {
-            [arg] if arg.is_numeric() || *arg == DataType::Null => Ok(DataType::Float64),
-            [other] => exec_err(format!("avg is not supported for {other}")),
-            _ => exec_err(format!("avg takes one argument, got {}", args.len())),
-        }
-    }
-
-    fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>> {
-        self.return_type(args)?;
-        Ok(vec![
-            Field::new("sum", DataType::Float64, true),
-            Field::new("count", DataType::Int64, false),
-        ])
-    }
-
-    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
-        self.return_type(args)?;
-        Ok(Box::new(AverageAccumulator::default()))
-    }
-}
-
 #[derive(Default)]
-struct AverageAccumulator {
+pub(crate) struct AverageAccumulator {
     sums: SumAccumulator<Float64Type>,
     counts: Vec<i64>,
 }

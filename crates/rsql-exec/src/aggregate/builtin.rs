@@ -1,26 +1,108 @@
-//! The built-in aggregate functions.
+//! The built-in aggregate functions, and registering aggregates with both layers.
+//!
+//! The built-ins' signatures are rsql-plan's [`BuiltinAggregate`] (the binder needs them without
+//! depending on this crate); their implementations are here, on that same type, so a built-in is
+//! one object whichever layer asks.
 
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::aggregate::AggregateUdf;
-use crate::aggregate::average::Average;
-use crate::aggregate::count::Count;
-use crate::aggregate::count_values::CountValues;
-use crate::aggregate::min_max::MinMax;
-use crate::aggregate::row_sets::RowSetAggregate;
-use crate::aggregate::sum::Sum;
+use arrow::datatypes::DataType;
+use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry};
 
-/// Every built-in aggregate; `count(DISTINCT x)` is the aggregate named `count_distinct`.
+use crate::aggregate::average::AverageAccumulator;
+use crate::aggregate::count::CountAccumulator;
+use crate::aggregate::count_values::CountValuesAccumulator;
+use crate::aggregate::min_max::min_max_accumulator;
+use crate::aggregate::row_sets::{CountDistinct, Output, row_set_accumulator};
+use crate::aggregate::sum::sum_accumulator;
+use crate::aggregate::{AggregateUdf, GroupsAccumulator};
+use crate::error::Result;
+
+/// Aggregate implementations by registered (lower-case) name, as
+/// [`PlannerContext::aggregate_functions`](crate::PlannerContext::aggregate_functions) takes
+/// them.
+pub type AggregateFunctions = HashMap<String, Arc<dyn AggregateUdf>>;
+
+impl AggregateUdf for BuiltinAggregate {
+    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
+        self.arity().check(self.name(), args.len())?;
+        match self {
+            BuiltinAggregate::Count => Ok(Box::<CountAccumulator>::default()),
+            BuiltinAggregate::Sum => sum_accumulator(&self.return_type(args)?),
+            BuiltinAggregate::Avg => Ok(Box::<AverageAccumulator>::default()),
+            BuiltinAggregate::Min => min_max_accumulator(&args[0], Ordering::Less),
+            BuiltinAggregate::Max => min_max_accumulator(&args[0], Ordering::Greater),
+            BuiltinAggregate::CollectList => row_set_accumulator(&args[0], Output::List),
+            BuiltinAggregate::CollectSet => row_set_accumulator(&args[0], Output::Set),
+            BuiltinAggregate::CountValues => Ok(Box::<CountValuesAccumulator>::default()),
+        }
+    }
+}
+
+/// Every built-in aggregate, and `count_distinct`, which runs `count(DISTINCT x)`.
 pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
-    vec![
-        Arc::new(Count),
-        Arc::new(Sum),
-        Arc::new(Average),
-        Arc::new(MinMax::min()),
-        Arc::new(MinMax::max()),
-        Arc::new(RowSetAggregate::count_distinct()),
-        Arc::new(RowSetAggregate::collect_list()),
-        Arc::new(RowSetAggregate::collect_set()),
-        Arc::new(CountValues),
-    ]
+    BuiltinAggregate::ALL
+        .into_iter()
+        .map(|function| Arc::new(function) as Arc<dyn AggregateUdf>)
+        .chain([Arc::new(CountDistinct) as Arc<dyn AggregateUdf>])
+        .collect()
+}
+
+/// Registers `function` with both layers: its signature in `registry`, for binding and typing
+/// calls, and the same object in `functions`, for running them. Replaces a function of the same
+/// name in both.
+pub fn register_aggregate(
+    registry: &mut FunctionRegistry,
+    functions: &mut AggregateFunctions,
+    function: Arc<dyn AggregateUdf>,
+) {
+    registry.register_aggregate(Arc::clone(&function) as Arc<dyn AggregateFunctionSignature>);
+    functions.insert(function.name().to_lowercase(), function);
+}
+
+/// Registers every [built-in aggregate](builtin_aggregates) with both layers (see
+/// [`register_aggregate`]) and returns the implementations by name.
+pub fn register_builtin_aggregates(registry: &mut FunctionRegistry) -> AggregateFunctions {
+    let mut functions = AggregateFunctions::new();
+    for function in builtin_aggregates() {
+        register_aggregate(registry, &mut functions, function);
+    }
+    functions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The address of the object behind an `Arc`, whatever trait it is seen through.
+    fn address<T: ?Sized>(function: &Arc<T>) -> *const () {
+        Arc::as_ptr(function).cast()
+    }
+
+    #[test]
+    fn one_object_serves_the_planner_and_the_executor() {
+        let mut registry = FunctionRegistry::new();
+        let functions = register_builtin_aggregates(&mut registry);
+        assert_eq!(functions.len(), BuiltinAggregate::ALL.len() + 1);
+        for (name, function) in &functions {
+            let signature = registry.aggregate(name).unwrap();
+            assert_eq!(address(signature), address(function), "{name}");
+        }
+        assert_eq!(
+            registry
+                .aggregate_return_type("count_distinct", &[DataType::Utf8])
+                .unwrap(),
+            DataType::Int64
+        );
+    }
+
+    #[test]
+    fn accumulators_check_the_argument_count() {
+        let err = BuiltinAggregate::Min.accumulator(&[]).err().unwrap();
+        assert_eq!(err.to_string(), "function 'min' expects 1 argument, got 0");
+        assert!(CountDistinct.accumulator(&[]).is_err());
+        assert!(BuiltinAggregate::Count.accumulator(&[]).is_ok());
+    }
 }

@@ -3,38 +3,14 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::datatypes::{DataType, Field, Int64Type};
+use arrow::datatypes::Int64Type;
 
-use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups};
-use crate::error::{Result, exec_err};
+use crate::aggregate::{GroupsAccumulator, ensure_groups};
+use crate::error::Result;
 
-/// Counts rows (no argument) or non-null values (one argument).
-#[derive(Debug, Default)]
-pub struct Count;
-
-impl AggregateUdf for Count {
-    fn name(&self) -> &str {
-        "count"
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        match args.len() {
-            0 | 1 => Ok(DataType::Int64),
-            n => exec_err(format!("count takes at most one argument, got {n}")),
-        }
-    }
-
-    fn state_fields(&self, _args: &[DataType]) -> Result<Vec<Field>> {
-        Ok(vec![Field::new("count", DataType::Int64, false)])
-    }
-
-    fn accumulator(&self, _args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(CountAccumulator::default()))
-    }
-}
-
+/// Counts rows (no argument) or non-null values (one argument) per group.
 #[derive(Default)]
-struct CountAccumulator {
+pub(crate) struct CountAccumulator {
     counts: Vec<i64>,
 }
 

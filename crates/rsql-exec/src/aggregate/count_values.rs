@@ -1,6 +1,5 @@
-//! `count_values(x)`: how often each value occurs in a group, as `map<string, bigint>` — the
-//! user-defined aggregate of the Spark-vs-Dask talk, written on the public [`AggregateUdf`] trait
-//! to prove the trait is enough.
+//! `count_values(x)`: how often each string occurs in a group, as `map<string, bigint>` — the
+//! user-defined aggregate of the Spark-vs-Dask talk.
 //!
 //! Values are interned once per accumulator; dictionary-encoded input (as Parquet gives it) maps
 //! each batch's dictionary to interned ids once, so the per-row work is two array lookups and a
@@ -12,64 +11,16 @@ use arrow::array::{
     Array, ArrayRef, AsArray, Int64Builder, MapBuilder, MapFieldNames, StringBuilder,
 };
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Fields, Int64Type};
+use arrow::datatypes::{DataType, Int64Type};
 use hashbrown::HashMap;
 
-use crate::aggregate::{AggregateUdf, GroupsAccumulator};
-use crate::error::{Result, exec_err};
+use crate::aggregate::GroupsAccumulator;
+use crate::error::Result;
 
-/// `count_values(x)` over string-like values.
-#[derive(Debug, Default)]
-pub struct CountValues;
-
-/// The result and state type: `Map<Utf8, Int64>` with entries `{key, value}`.
-pub fn count_values_type() -> DataType {
-    let entries = Fields::from(vec![
-        Field::new("key", DataType::Utf8, false),
-        Field::new("value", DataType::Int64, true),
-    ]);
-    DataType::Map(
-        Arc::new(Field::new("entries", DataType::Struct(entries), false)),
-        false,
-    )
-}
-
-fn is_string_like(data_type: &DataType) -> bool {
-    match data_type {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, values) => is_string_like(values),
-        _ => false,
-    }
-}
-
-impl AggregateUdf for CountValues {
-    fn name(&self) -> &str {
-        "count_values"
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        match args {
-            [arg] if is_string_like(arg) => Ok(count_values_type()),
-            [other] => exec_err(format!("count_values takes a string argument, got {other}")),
-            _ => exec_err(format!(
-                "count_values takes one argument, got {}",
-                args.len()
-            )),
-        }
-    }
-
-    fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>> {
-        Ok(vec![Field::new("counts", self.return_type(args)?, true)])
-    }
-
-    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
-        self.return_type(args)?;
-        Ok(Box::new(CountValuesAccumulator::default()))
-    }
-}
-
+/// Counts the string values of each group; evaluates to
+/// [`count_values_type`](rsql_plan::function::count_values_type)`(Utf8)`.
 #[derive(Default)]
-struct CountValuesAccumulator {
+pub(crate) struct CountValuesAccumulator {
     /// Interned value -> id.
     ids: HashMap<String, u32>,
     /// Id -> value.

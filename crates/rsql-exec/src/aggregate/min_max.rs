@@ -3,66 +3,24 @@
 use std::cmp::Ordering;
 
 use arrow::array::{ArrayRef, new_null_array};
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::DataType;
 
-use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups};
-use crate::error::{Result, exec_err};
+use crate::aggregate::{GroupsAccumulator, ensure_groups};
+use crate::error::Result;
 use crate::rows::RowCodec;
 
-/// The smallest (`Less`) or largest (`Greater`) non-null value per group.
-#[derive(Debug)]
-pub struct MinMax {
-    name: &'static str,
+/// Keeps the smallest (`keep` is `Less`) or largest (`Greater`) non-null value of
+/// `data_type` per group.
+pub(crate) fn min_max_accumulator(
+    data_type: &DataType,
     keep: Ordering,
-}
-
-impl MinMax {
-    /// `min`.
-    pub fn min() -> Self {
-        MinMax {
-            name: "min",
-            keep: Ordering::Less,
-        }
-    }
-
-    /// `max`.
-    pub fn max() -> Self {
-        MinMax {
-            name: "max",
-            keep: Ordering::Greater,
-        }
-    }
-}
-
-impl AggregateUdf for MinMax {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        match args {
-            [arg] => Ok(arg.clone()),
-            _ => exec_err(format!(
-                "{} takes one argument, got {}",
-                self.name,
-                args.len()
-            )),
-        }
-    }
-
-    fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>> {
-        Ok(vec![Field::new(self.name, self.return_type(args)?, true)])
-    }
-
-    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
-        let data_type = self.return_type(args)?;
-        Ok(Box::new(MinMaxAccumulator {
-            codec: RowCodec::new(std::slice::from_ref(&data_type))?,
-            data_type,
-            keep: self.keep,
-            best: Vec::new(),
-        }))
-    }
+) -> Result<Box<dyn GroupsAccumulator>> {
+    Ok(Box::new(MinMaxAccumulator {
+        codec: RowCodec::new(std::slice::from_ref(data_type))?,
+        data_type: data_type.clone(),
+        keep,
+        best: Vec::new(),
+    }))
 }
 
 struct MinMaxAccumulator {

@@ -6,6 +6,10 @@
 //! ([`GroupsAccumulator::merge_batch`]) and produces one value per group
 //! ([`GroupsAccumulator::evaluate`]). Every call handles a whole batch: no per-row dynamic
 //! dispatch.
+//!
+//! An [`AggregateUdf`] is the function's [`AggregateFunctionSignature`] (what the planner
+//! binds and types calls with) plus its accumulator, so one object serves both layers;
+//! [`register_builtin_aggregates`] registers the built-ins with both.
 
 mod average;
 mod builtin;
@@ -15,13 +19,14 @@ mod min_max;
 mod row_sets;
 mod sum;
 
-use std::fmt::Debug;
-
 use arrow::array::ArrayRef;
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::DataType;
+use rsql_plan::AggregateFunctionSignature;
 
-pub use builtin::builtin_aggregates;
-pub use count_values::{CountValues, count_values_type};
+pub use builtin::{
+    AggregateFunctions, builtin_aggregates, register_aggregate, register_builtin_aggregates,
+};
+pub use row_sets::CountDistinct;
 
 use crate::error::Result;
 
@@ -36,7 +41,8 @@ pub trait GroupsAccumulator: Send {
         total_groups: usize,
     ) -> Result<()>;
 
-    /// Merges partial states (columns as [`AggregateUdf::state_fields`] describes) into groups.
+    /// Merges partial states (columns as [`AggregateFunctionSignature::state_fields`] describes)
+    /// into groups.
     fn merge_batch(
         &mut self,
         states: &[ArrayRef],
@@ -55,18 +61,12 @@ pub trait GroupsAccumulator: Send {
     fn size(&self) -> usize;
 }
 
-/// A user-defined (or built-in) aggregate function, registered by name.
-pub trait AggregateUdf: Debug + Send + Sync {
-    /// The name SQL and DataFrames call it by (lower case).
-    fn name(&self) -> &str;
-
-    /// The type of the final value for the given argument types.
-    fn return_type(&self, args: &[DataType]) -> Result<DataType>;
-
-    /// The columns of the partial state for the given argument types.
-    fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>>;
-
-    /// A fresh accumulator for the given argument types.
+/// A user-defined (or built-in) aggregate function: its signature (name, argument coercion,
+/// result type, partial state), which the planner uses, and its accumulator.
+pub trait AggregateUdf: AggregateFunctionSignature {
+    /// A fresh accumulator for the given (coerced) argument types; its state and value have the
+    /// signature's [`state_fields`](AggregateFunctionSignature::state_fields) and
+    /// [`return_type`](AggregateFunctionSignature::return_type) for them.
     fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>>;
 }
 

@@ -8,14 +8,15 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use hashbrown::HashSet;
+use rsql_plan::{AggregateFunctionSignature, Arity, BuiltinAggregate};
 
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
-use crate::error::{Result, exec_err};
+use crate::error::Result;
 use crate::rows::RowCodec;
 
 /// What a row-set aggregate returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Output {
+pub(crate) enum Output {
     /// The number of distinct values.
     DistinctCount,
     /// Every non-null value, duplicates included.
@@ -24,84 +25,52 @@ enum Output {
     Set,
 }
 
-/// `count(DISTINCT x)`, `collect_list(x)` or `collect_set(x)`.
-#[derive(Debug)]
-pub struct RowSetAggregate {
-    name: &'static str,
+/// An accumulator keeping the values of type `item` per group, for `output`.
+pub(crate) fn row_set_accumulator(
+    item: &DataType,
     output: Output,
+) -> Result<Box<dyn GroupsAccumulator>> {
+    Ok(Box::new(RowSetAccumulator {
+        codec: RowCodec::new(std::slice::from_ref(item))?,
+        item: item.clone(),
+        output,
+        groups: Vec::new(),
+        bytes: 0,
+    }))
 }
 
-impl RowSetAggregate {
-    /// `count(DISTINCT x)`: registered under the name `count_distinct`.
-    pub fn count_distinct() -> Self {
-        RowSetAggregate {
-            name: "count_distinct",
-            output: Output::DistinctCount,
-        }
-    }
+/// `count(DISTINCT x)`, registered as `count_distinct`: the planner runs every
+/// `count(DISTINCT ..)` call as this function. It returns what `count` returns, and its
+/// partial state is `collect_set`'s: the group's distinct values.
+#[derive(Debug, Default)]
+pub struct CountDistinct;
 
-    /// `collect_list(x)`.
-    pub fn collect_list() -> Self {
-        RowSetAggregate {
-            name: "collect_list",
-            output: Output::List,
-        }
-    }
-
-    /// `collect_set(x)`.
-    pub fn collect_set() -> Self {
-        RowSetAggregate {
-            name: "collect_set",
-            output: Output::Set,
-        }
-    }
-
-    fn argument<'a>(&self, args: &'a [DataType]) -> Result<&'a DataType> {
-        match args {
-            [arg] => Ok(arg),
-            _ => exec_err(format!(
-                "{} takes one argument, got {}",
-                self.name,
-                args.len()
-            )),
-        }
-    }
-}
-
-fn list_of(item: &DataType) -> DataType {
-    DataType::List(Arc::new(Field::new("item", item.clone(), true)))
-}
-
-impl AggregateUdf for RowSetAggregate {
+impl AggregateFunctionSignature for CountDistinct {
     fn name(&self) -> &str {
-        self.name
+        "count_distinct"
     }
 
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        let arg = self.argument(args)?;
-        Ok(match self.output {
-            Output::DistinctCount => DataType::Int64,
-            Output::List | Output::Set => list_of(arg),
-        })
+    fn arity(&self) -> Arity {
+        Arity::Exact(1)
     }
 
-    fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>> {
-        Ok(vec![Field::new(
-            "values",
-            list_of(self.argument(args)?),
-            true,
-        )])
+    fn coerce_types(&self, args: &[DataType]) -> rsql_plan::Result<Vec<DataType>> {
+        BuiltinAggregate::CollectSet.coerce_types(args)
     }
 
+    fn return_type(&self, args: &[DataType]) -> rsql_plan::Result<DataType> {
+        BuiltinAggregate::Count.return_type(args)
+    }
+
+    fn state_fields(&self, args: &[DataType]) -> rsql_plan::Result<Vec<Field>> {
+        BuiltinAggregate::CollectSet.state_fields(args)
+    }
+}
+
+impl AggregateUdf for CountDistinct {
     fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
-        let item = self.argument(args)?.clone();
-        Ok(Box::new(RowSetAccumulator {
-            codec: RowCodec::new(std::slice::from_ref(&item))?,
-            item,
-            output: self.output,
-            groups: Vec::new(),
-            bytes: 0,
-        }))
+        self.arity().check(self.name(), args.len())?;
+        row_set_accumulator(&args[0], Output::DistinctCount)
     }
 }
 

@@ -6,46 +6,17 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, PrimitiveArray};
 use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
-use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Float64Type, Int64Type};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type};
 
-use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups};
+use crate::aggregate::{GroupsAccumulator, ensure_groups};
 use crate::error::{Result, exec_err};
 
-/// The type `sum` accumulates an argument type in.
-pub(crate) fn sum_type(arg: &DataType) -> Result<DataType> {
-    match arg {
-        t if t.is_integer() => Ok(DataType::Int64),
-        t if t.is_floating() => Ok(DataType::Float64),
-        DataType::Null => Ok(DataType::Int64),
-        other => exec_err(format!("sum is not supported for {other}")),
-    }
-}
-
-/// Adds up numeric values per group.
-#[derive(Debug, Default)]
-pub struct Sum;
-
-impl AggregateUdf for Sum {
-    fn name(&self) -> &str {
-        "sum"
-    }
-
-    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        match args {
-            [arg] => sum_type(arg),
-            _ => exec_err(format!("sum takes one argument, got {}", args.len())),
-        }
-    }
-
-    fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>> {
-        Ok(vec![Field::new("sum", self.return_type(args)?, true)])
-    }
-
-    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
-        match self.return_type(args)? {
-            DataType::Float64 => Ok(Box::new(SumAccumulator::<Float64Type>::default())),
-            _ => Ok(Box::new(SumAccumulator::<Int64Type>::default())),
-        }
+/// An accumulator adding values up in `sum_type` (the type the signature says `sum` returns).
+pub(crate) fn sum_accumulator(sum_type: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    match sum_type {
+        DataType::Int64 => Ok(Box::new(SumAccumulator::<Int64Type>::default())),
+        DataType::Float64 => Ok(Box::new(SumAccumulator::<Float64Type>::default())),
+        other => exec_err(format!("sum in {other} is not supported yet")),
     }
 }
 

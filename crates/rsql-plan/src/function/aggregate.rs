@@ -1,51 +1,123 @@
 //! Signatures of the built-in aggregate functions.
+//!
+//! [`BuiltinAggregate`] is the one object per built-in aggregate: the planner registers it for
+//! binding and typing, and the execution layer implements the aggregation itself on the same
+//! type, so result types and partial states are declared here only.
 
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields};
 
 use super::{AggregateFunctionSignature, Arity};
-use crate::coercion::{is_numeric, value_type};
+use crate::coercion::{is_numeric, is_string, value_type};
 use crate::error::{PlanError, Result};
 
-type Coerce = fn(&str, &[DataType]) -> Result<Vec<DataType>>;
-type Returns = fn(&[DataType]) -> DataType;
-type State = fn(&[DataType]) -> Vec<Field>;
-
-/// A built-in aggregate: name, arity, and plain functions for coercion, result and state.
-struct Builtin {
-    name: &'static str,
-    arity: Arity,
-    coerce: Coerce,
-    returns: Returns,
-    state: State,
+/// A built-in aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BuiltinAggregate {
+    /// `count(*)` counts rows, `count(x)` non-null values, as `Int64`.
+    Count,
+    /// `sum(x)`: integers add as `Int64`, floats as `Float64`, decimals in their own type.
+    Sum,
+    /// `avg(x)`: the mean of numbers as `Float64`.
+    Avg,
+    /// `min(x)`: the smallest non-null value, of any orderable type.
+    Min,
+    /// `max(x)`: the largest non-null value, of any orderable type.
+    Max,
+    /// `collect_list(x)`: every non-null value, as a list.
+    CollectList,
+    /// `collect_set(x)`: the distinct non-null values, as a list.
+    CollectSet,
+    /// `count_values(x)`: how often each string occurs, as `Map<Utf8, Int64>`.
+    CountValues,
 }
 
-impl std::fmt::Debug for Builtin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Builtin({})", self.name)
-    }
+impl BuiltinAggregate {
+    /// Every built-in aggregate, in registration order.
+    pub const ALL: [BuiltinAggregate; 8] = [
+        BuiltinAggregate::Count,
+        BuiltinAggregate::Sum,
+        BuiltinAggregate::Avg,
+        BuiltinAggregate::Min,
+        BuiltinAggregate::Max,
+        BuiltinAggregate::CollectList,
+        BuiltinAggregate::CollectSet,
+        BuiltinAggregate::CountValues,
+    ];
 }
 
-impl AggregateFunctionSignature for Builtin {
+impl AggregateFunctionSignature for BuiltinAggregate {
     fn name(&self) -> &str {
-        self.name
+        match self {
+            BuiltinAggregate::Count => "count",
+            BuiltinAggregate::Sum => "sum",
+            BuiltinAggregate::Avg => "avg",
+            BuiltinAggregate::Min => "min",
+            BuiltinAggregate::Max => "max",
+            BuiltinAggregate::CollectList => "collect_list",
+            BuiltinAggregate::CollectSet => "collect_set",
+            BuiltinAggregate::CountValues => "count_values",
+        }
     }
 
     fn arity(&self) -> Arity {
-        self.arity
+        match self {
+            BuiltinAggregate::Count => Arity::Range(0, 1),
+            _ => Arity::Exact(1),
+        }
     }
 
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
-        (self.coerce)(self.name, args)
+        let coerce = |t: &DataType| match self {
+            BuiltinAggregate::Sum => sum_type(self.name(), t),
+            BuiltinAggregate::Avg => match value_type(t) {
+                t if is_numeric(t) || t == &DataType::Null => Ok(DataType::Float64),
+                other => Err(not_numeric(self.name(), other)),
+            },
+            BuiltinAggregate::CountValues => match value_type(t) {
+                t if is_string(t) || t == &DataType::Null => Ok(DataType::Utf8),
+                other => Err(PlanError::type_mismatch(format!(
+                    "function '{}' needs a string argument, got {other}",
+                    self.name()
+                ))),
+            },
+            BuiltinAggregate::Count
+            | BuiltinAggregate::Min
+            | BuiltinAggregate::Max
+            | BuiltinAggregate::CollectList
+            | BuiltinAggregate::CollectSet => Ok(value_type(t).clone()),
+        };
+        args.iter().map(coerce).collect()
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        Ok((self.returns)(args))
+        Ok(match self {
+            BuiltinAggregate::Count => DataType::Int64,
+            BuiltinAggregate::Sum => sum_type(self.name(), &first(args))?,
+            BuiltinAggregate::Avg => DataType::Float64,
+            BuiltinAggregate::Min | BuiltinAggregate::Max => first(args),
+            BuiltinAggregate::CollectList | BuiltinAggregate::CollectSet => list_of(first(args)),
+            BuiltinAggregate::CountValues => count_values_type(&DataType::Utf8),
+        })
     }
 
     fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>> {
-        Ok((self.state)(args))
+        let state = |name| -> Result<Vec<Field>> {
+            Ok(vec![Field::new(name, self.return_type(args)?, true)])
+        };
+        match self {
+            BuiltinAggregate::Count => Ok(vec![Field::new("count", DataType::Int64, false)]),
+            BuiltinAggregate::Avg => Ok(vec![
+                Field::new("sum", DataType::Float64, true),
+                Field::new("count", DataType::Int64, false),
+            ]),
+            BuiltinAggregate::Sum => state("sum"),
+            BuiltinAggregate::Min => state("min"),
+            BuiltinAggregate::Max => state("max"),
+            BuiltinAggregate::CollectList | BuiltinAggregate::CollectSet => state("values"),
+            BuiltinAggregate::CountValues => state("counts"),
+        }
     }
 }
 
@@ -53,49 +125,25 @@ fn first(args: &[DataType]) -> DataType {
     args.first().cloned().unwrap_or(DataType::Null)
 }
 
-/// Arguments as their value type (dictionaries decoded), any type accepted.
-fn values(_: &str, args: &[DataType]) -> Result<Vec<DataType>> {
-    Ok(args.iter().map(|t| value_type(t).clone()).collect())
+fn list_of(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(item, true)))
 }
 
-/// `sum`: integers add as `Int64`, floats as `Float64`, decimals keep their type.
-fn sum_args(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
-    args.iter()
-        .map(|t| match value_type(t) {
-            t if t.is_integer() || t == &DataType::Null => Ok(DataType::Int64),
-            t if t.is_floating() => Ok(DataType::Float64),
-            t @ (DataType::Decimal128(_, _) | DataType::Decimal256(_, _)) => Ok(t.clone()),
-            other => Err(not_numeric(function, other)),
-        })
-        .collect()
-}
-
-/// `avg`: any number, averaged as `Float64`.
-fn float_args(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
-    args.iter()
-        .map(|t| match value_type(t) {
-            t if is_numeric(t) || t == &DataType::Null => Ok(DataType::Float64),
-            other => Err(not_numeric(function, other)),
-        })
-        .collect()
+/// The type `sum` adds values of `arg` in (and returns): integers as `Int64`, floats as
+/// `Float64`, decimals as they are.
+fn sum_type(function: &str, arg: &DataType) -> Result<DataType> {
+    match value_type(arg) {
+        t if t.is_integer() || t == &DataType::Null => Ok(DataType::Int64),
+        t if t.is_floating() => Ok(DataType::Float64),
+        t @ (DataType::Decimal128(_, _) | DataType::Decimal256(_, _)) => Ok(t.clone()),
+        other => Err(not_numeric(function, other)),
+    }
 }
 
 fn not_numeric(function: &str, data_type: &DataType) -> PlanError {
     PlanError::type_mismatch(format!(
         "function '{function}' needs a numeric argument, got {data_type}"
     ))
-}
-
-fn int64(_: &[DataType]) -> DataType {
-    DataType::Int64
-}
-
-fn float64(_: &[DataType]) -> DataType {
-    DataType::Float64
-}
-
-fn list_of_first(args: &[DataType]) -> DataType {
-    DataType::List(Arc::new(Field::new_list_field(first(args), true)))
 }
 
 /// The type `count_values(x)` returns: `Map<x, Int64>` with entries `{key, value}`, keys not
@@ -109,82 +157,6 @@ pub fn count_values_type(key: &DataType) -> DataType {
         Arc::new(Field::new("entries", DataType::Struct(entries), false)),
         false,
     )
-}
-
-fn count_values_return(args: &[DataType]) -> DataType {
-    count_values_type(&first(args))
-}
-
-fn count_state(_: &[DataType]) -> Vec<Field> {
-    vec![Field::new("count", DataType::Int64, false)]
-}
-
-fn sum_state(args: &[DataType]) -> Vec<Field> {
-    vec![Field::new("sum", first(args), true)]
-}
-
-fn avg_state(_: &[DataType]) -> Vec<Field> {
-    vec![
-        Field::new("sum", DataType::Float64, true),
-        Field::new("count", DataType::Int64, false),
-    ]
-}
-
-fn min_state(args: &[DataType]) -> Vec<Field> {
-    vec![Field::new("min", first(args), true)]
-}
-
-fn max_state(args: &[DataType]) -> Vec<Field> {
-    vec![Field::new("max", first(args), true)]
-}
-
-fn list_state(args: &[DataType]) -> Vec<Field> {
-    vec![Field::new("values", list_of_first(args), true)]
-}
-
-fn count_values_state(args: &[DataType]) -> Vec<Field> {
-    vec![Field::new("counts", count_values_return(args), true)]
-}
-
-/// The built-in aggregate signatures.
-pub(super) fn builtins() -> Vec<Arc<dyn AggregateFunctionSignature>> {
-    let b = |name, arity, coerce: Coerce, returns: Returns, state: State| {
-        Arc::new(Builtin {
-            name,
-            arity,
-            coerce,
-            returns,
-            state,
-        }) as Arc<dyn AggregateFunctionSignature>
-    };
-    vec![
-        b("count", Arity::Range(0, 1), values, int64, count_state),
-        b("sum", Arity::Exact(1), sum_args, first, sum_state),
-        b("avg", Arity::Exact(1), float_args, float64, avg_state),
-        b("min", Arity::Exact(1), values, first, min_state),
-        b("max", Arity::Exact(1), values, first, max_state),
-        b(
-            "collect_list",
-            Arity::Exact(1),
-            values,
-            list_of_first,
-            list_state,
-        ),
-        b(
-            "collect_set",
-            Arity::Exact(1),
-            values,
-            list_of_first,
-            list_state,
-        ),
-        b(
-            "count_values",
-            Arity::Exact(1),
-            values,
-            count_values_return,
-            count_values_state,
-        ),
-    ]
 }
 
 #[cfg(test)]
@@ -247,6 +219,37 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "type mismatch: function 'sum' needs a numeric argument, got Utf8"
+        );
+    }
+
+    #[test]
+    fn count_values_counts_strings_only() {
+        let registry = FunctionRegistry::new();
+        let err = registry
+            .coerce_aggregate_args("count_values", &[DataType::Int64])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "type mismatch: function 'count_values' needs a string argument, got Int64"
+        );
+    }
+
+    #[test]
+    fn result_types_do_not_depend_on_prior_coercion() {
+        let sum = BuiltinAggregate::Sum;
+        assert_eq!(
+            sum.return_type(&[DataType::Int32]).unwrap(),
+            DataType::Int64
+        );
+        let decimal = DataType::Decimal128(12, 2);
+        assert_eq!(
+            sum.return_type(std::slice::from_ref(&decimal)).unwrap(),
+            decimal
+        );
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        assert_eq!(
+            BuiltinAggregate::CountValues.return_type(&[dict]).unwrap(),
+            count_values_type(&DataType::Utf8)
         );
     }
 

@@ -1,6 +1,8 @@
 //! The function registry: signatures (argument counts, argument coercion, return types, partial
 //! aggregation state) of scalar and aggregate functions, looked up by case-insensitive name.
-//! Implementations live in the execution layer, which registers its UDFs and UDAFs here too.
+//! Implementations live in the execution layer, which registers its UDFs and UDAFs here too;
+//! an aggregate's implementation extends its [`AggregateFunctionSignature`], so one object
+//! serves both layers (the built-ins' is [`BuiltinAggregate`]).
 
 mod aggregate;
 mod interval;
@@ -16,7 +18,7 @@ use datafusion_common::ScalarValue;
 use crate::error::{PlanError, Result};
 use crate::suggest;
 
-pub use aggregate::count_values_type;
+pub use aggregate::{BuiltinAggregate, count_values_type};
 pub use interval::parse_interval_micros;
 pub use scalar::window_type;
 
@@ -174,8 +176,8 @@ impl FunctionRegistry {
         for signature in scalar::builtins() {
             registry.register_scalar(signature);
         }
-        for signature in aggregate::builtins() {
-            registry.register_aggregate(signature);
+        for function in BuiltinAggregate::ALL {
+            registry.register_aggregate(Arc::new(function));
         }
         registry
     }
