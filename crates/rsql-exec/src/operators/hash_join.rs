@@ -1,0 +1,527 @@
+//! Equi hash join of record batches: the right input is built into a hash table over its join
+//! keys, then every left batch probes it.
+//!
+//! A built [`JoinTable`] can be shared by several threads probing it at once (a broadcast join
+//! probes one table from every partition); which build rows found a match is recorded with
+//! atomics, so that a right or full join emits the build rows nobody matched exactly once, after
+//! all probes are done.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array,
+    UInt32Builder, new_null_array,
+};
+use arrow::buffer::NullBuffer;
+use arrow::compute::{cast, concat_batches, filter, take};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
+use arrow::row::{RowConverter, Rows, SortField};
+use datafusion_common::hash_utils::RandomState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+
+use crate::error::{ExecError, Result, exec_err};
+use crate::expr::{PhysicalExpr, evaluate_to_array};
+
+/// Which rows a join keeps besides the matching pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Only matching pairs.
+    Inner,
+    /// Matching pairs, and left rows without a match with nulls for the right columns.
+    Left,
+    /// Matching pairs, and right rows without a match with nulls for the left columns.
+    Right,
+    /// Matching pairs, and the rows of either side without a match, null-extended.
+    Full,
+}
+
+impl JoinKind {
+    /// Whether left rows without a match are kept.
+    pub fn preserves_left(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
+
+    /// Whether right rows without a match are kept.
+    pub fn preserves_right(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
+}
+
+/// Ends a chain of build rows with equal keys.
+const END: u32 = u32::MAX;
+
+/// An equi join of a left (probe) and a right (build) input on pairs of key columns, with an
+/// optional extra condition on the joined row.
+#[derive(Debug)]
+pub struct HashJoin {
+    left_schema: SchemaRef,
+    right_schema: SchemaRef,
+    left_keys: Vec<usize>,
+    right_keys: Vec<usize>,
+    /// The type both sides' key columns are cast to before they are encoded.
+    key_types: Vec<DataType>,
+    /// Encodes key columns of `key_types` as byte rows, equal exactly when the keys are equal.
+    converter: RowConverter,
+    kind: JoinKind,
+    filter: Option<Arc<dyn PhysicalExpr>>,
+    output_schema: SchemaRef,
+}
+
+impl HashJoin {
+    /// Plans the join of batches of `left` with batches of `right` where every
+    /// `left_keys[i]` equals `right_keys[i]` (no keys make a cross join) and `filter`, if any,
+    /// holds on the joined row (left columns, then right columns). As for SQL `ON`, a pair the
+    /// filter rejects is no match, so an outer join null-extends its rows instead.
+    ///
+    /// Key columns of different types are compared as a common type: dictionaries by value,
+    /// integers and floats widened, string and binary encodings in their large form. Other
+    /// differing types are an error.
+    pub fn try_new(
+        left: SchemaRef,
+        right: SchemaRef,
+        left_keys: Vec<usize>,
+        right_keys: Vec<usize>,
+        kind: JoinKind,
+        filter: Option<Arc<dyn PhysicalExpr>>,
+    ) -> Result<Self> {
+        if left_keys.len() != right_keys.len() {
+            return exec_err(format!(
+                "join has {} left keys but {} right keys",
+                left_keys.len(),
+                right_keys.len()
+            ));
+        }
+        let key_types = left_keys
+            .iter()
+            .zip(&right_keys)
+            .map(|(&l, &r)| {
+                let left_type = key_field(&left, l, "left")?.data_type();
+                let right_type = key_field(&right, r, "right")?.data_type();
+                common_key_type(left_type, right_type)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let converter = RowConverter::new(key_types.iter().cloned().map(SortField::new).collect())?;
+        let fields = nullable_if(&left, kind.preserves_right())
+            .chain(nullable_if(&right, kind.preserves_left()))
+            .collect::<Vec<_>>();
+        Ok(HashJoin {
+            left_schema: left,
+            right_schema: right,
+            left_keys,
+            right_keys,
+            key_types,
+            converter,
+            kind,
+            filter,
+            output_schema: Arc::new(Schema::new(fields)),
+        })
+    }
+
+    /// The schema of joined batches: the left fields, then the right fields; the fields of a side
+    /// that is null-extended for the other side's unmatched rows are nullable.
+    pub fn output_schema(&self) -> &SchemaRef {
+        &self.output_schema
+    }
+
+    /// The kind of join.
+    pub fn kind(&self) -> JoinKind {
+        self.kind
+    }
+
+    /// Builds the hash table over all right (build side) batches of one partition.
+    pub fn build(&self, right_batches: Vec<RecordBatch>) -> Result<JoinTable> {
+        let batch = concat_batches(&self.right_schema, &right_batches)?;
+        drop(right_batches);
+        let num_rows = batch.num_rows();
+        if num_rows >= END as usize {
+            return exec_err(format!(
+                "hash join build side has {num_rows} rows, more than the {} one table holds",
+                END - 1
+            ));
+        }
+        let hasher = RandomState::with_seed(0);
+        let index = if self.right_keys.is_empty() {
+            KeyIndex::All
+        } else {
+            let (keys, nulls) = self.encode_keys(&batch, &self.right_keys)?;
+            let mut heads: HashTable<u32> = HashTable::new();
+            let mut next = vec![END; num_rows];
+            // Rows are prepended to their chain, last row first, so chains run in row order.
+            for row in (0..num_rows).rev() {
+                if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                    continue;
+                }
+                let bytes = keys.row(row).data();
+                let hash = hasher.hash_one(bytes);
+                let entry = heads.entry(
+                    hash,
+                    |&head| keys.row(head as usize).data() == bytes,
+                    |&head| hasher.hash_one(keys.row(head as usize).data()),
+                );
+                match entry {
+                    Entry::Occupied(mut head) => {
+                        next[row] = *head.get();
+                        *head.get_mut() = row as u32;
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(row as u32);
+                    }
+                }
+            }
+            KeyIndex::Hashed { keys, heads, next }
+        };
+        Ok(JoinTable {
+            matched: self
+                .kind
+                .preserves_right()
+                .then(|| MatchedRows::new(num_rows)),
+            batch,
+            index,
+            hasher,
+        })
+    }
+
+    /// Probes `table` with one left batch: the joined pairs, and for a left or full join also
+    /// the batch's rows without a match, null-extended. `None` if that makes no rows.
+    pub fn probe(
+        &self,
+        table: &JoinTable,
+        left_batch: &RecordBatch,
+    ) -> Result<Option<RecordBatch>> {
+        let (mut probe_rows, mut build_rows) = self.candidate_pairs(table, left_batch)?;
+        if let Some(condition) = &self.filter
+            && !probe_rows.is_empty()
+        {
+            let candidates = self.assemble(left_batch, &probe_rows, &table.batch, &build_rows)?;
+            let keep = evaluate_to_array(condition.as_ref(), &candidates)?;
+            let Some(keep) = keep.as_boolean_opt() else {
+                return exec_err(format!(
+                    "join filter must be boolean, not {}",
+                    keep.data_type()
+                ));
+            };
+            probe_rows = retain(&probe_rows, keep)?;
+            build_rows = retain(&build_rows, keep)?;
+        }
+        if let Some(matched) = &table.matched {
+            build_rows.values().iter().for_each(|&row| matched.set(row));
+        }
+        if self.kind.preserves_left() {
+            let mut has_match = vec![false; left_batch.num_rows()];
+            for &row in probe_rows.values() {
+                has_match[row as usize] = true;
+            }
+            let unmatched: Vec<u32> = (0..left_batch.num_rows() as u32)
+                .filter(|&row| !has_match[row as usize])
+                .collect();
+            if !unmatched.is_empty() {
+                let mut build = UInt32Builder::with_capacity(build_rows.len() + unmatched.len());
+                build.append_slice(build_rows.values());
+                build.append_nulls(unmatched.len());
+                build_rows = build.finish();
+                let mut probe = probe_rows.values().to_vec();
+                probe.extend(unmatched);
+                probe_rows = probe.into();
+            }
+        }
+        if probe_rows.is_empty() {
+            return Ok(None);
+        }
+        self.assemble(left_batch, &probe_rows, &table.batch, &build_rows)
+            .map(Some)
+    }
+
+    /// For a right or full join, once every left batch of the partition has probed `table`:
+    /// the build rows no probe matched, with nulls for the left columns. `None` for an inner or
+    /// left join, or when every build row matched.
+    pub fn unmatched_build_rows(&self, table: &JoinTable) -> Result<Option<RecordBatch>> {
+        let Some(matched) = &table.matched else {
+            return Ok(None);
+        };
+        let build_rows: UInt32Array = (0..table.batch.num_rows() as u32)
+            .filter(|&row| !matched.is_set(row))
+            .collect();
+        if build_rows.is_empty() {
+            return Ok(None);
+        }
+        let probe_rows = UInt32Array::new_null(build_rows.len());
+        let no_left_rows = RecordBatch::new_empty(Arc::clone(&self.left_schema));
+        self.assemble(&no_left_rows, &probe_rows, &table.batch, &build_rows)
+            .map(Some)
+    }
+
+    /// Every pair of a `left_batch` row and a build row with equal, non-null keys, as row
+    /// indices into either side.
+    fn candidate_pairs(
+        &self,
+        table: &JoinTable,
+        left_batch: &RecordBatch,
+    ) -> Result<(UInt32Array, UInt32Array)> {
+        let mut probe_rows: Vec<u32> = Vec::new();
+        let mut build_rows: Vec<u32> = Vec::new();
+        match &table.index {
+            KeyIndex::All => {
+                let build_len = table.batch.num_rows() as u32;
+                for row in 0..left_batch.num_rows() as u32 {
+                    probe_rows.extend(std::iter::repeat_n(row, build_len as usize));
+                    build_rows.extend(0..build_len);
+                }
+            }
+            KeyIndex::Hashed { keys, heads, next } => {
+                let (probe_keys, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
+                for (row, key) in probe_keys.iter().enumerate() {
+                    if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                        continue;
+                    }
+                    let bytes = key.data();
+                    let hash = table.hasher.hash_one(bytes);
+                    let Some(&head) =
+                        heads.find(hash, |&head| keys.row(head as usize).data() == bytes)
+                    else {
+                        continue;
+                    };
+                    let mut build_row = head;
+                    while build_row != END {
+                        probe_rows.push(row as u32);
+                        build_rows.push(build_row);
+                        build_row = next[build_row as usize];
+                    }
+                }
+            }
+        }
+        Ok((probe_rows.into(), build_rows.into()))
+    }
+
+    /// The key columns of `batch` at `columns`, cast to the common key types and encoded as
+    /// rows, and which rows have a null key (those match nothing).
+    fn encode_keys(
+        &self,
+        batch: &RecordBatch,
+        columns: &[usize],
+    ) -> Result<(Rows, Option<NullBuffer>)> {
+        let keys = columns
+            .iter()
+            .zip(&self.key_types)
+            .map(|(&column, key_type)| {
+                let Some(array) = batch.columns().get(column) else {
+                    return exec_err(format!(
+                        "join key column {column} is out of range for a batch of {} columns",
+                        batch.num_columns()
+                    ));
+                };
+                if array.data_type() == key_type {
+                    Ok(Arc::clone(array))
+                } else {
+                    Ok(cast(array, key_type)?)
+                }
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let nulls = keys.iter().fold(None, |nulls: Option<NullBuffer>, key| {
+            NullBuffer::union(nulls.as_ref(), key.logical_nulls().as_ref())
+        });
+        Ok((self.converter.convert_columns(&keys)?, nulls))
+    }
+
+    /// The joined rows pairing `left_rows` of `left` with `right_rows` of `right`; a null index
+    /// makes that side's columns null.
+    fn assemble(
+        &self,
+        left: &RecordBatch,
+        left_rows: &UInt32Array,
+        right: &RecordBatch,
+        right_rows: &UInt32Array,
+    ) -> Result<RecordBatch> {
+        let mut columns = gather(left, left_rows)?;
+        columns.extend(gather(right, right_rows)?);
+        let options = RecordBatchOptions::new().with_row_count(Some(left_rows.len()));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.output_schema),
+            columns,
+            &options,
+        )?)
+    }
+}
+
+/// The hash table over the build side of a [`HashJoin`], shared by the probes of its build
+/// side's partition (or, in a broadcast join, of every partition).
+#[derive(Debug)]
+pub struct JoinTable {
+    /// Every build row, in one batch.
+    batch: RecordBatch,
+    index: KeyIndex,
+    /// Build rows some probe matched: kept for right and full joins only.
+    matched: Option<MatchedRows>,
+    hasher: RandomState,
+}
+
+impl JoinTable {
+    /// The number of build rows.
+    pub fn num_rows(&self) -> usize {
+        self.batch.num_rows()
+    }
+}
+
+/// How a probe row finds its build rows.
+#[derive(Debug)]
+enum KeyIndex {
+    /// Every build row matches (a join without keys).
+    All,
+    /// Build rows with equal keys are chained, the chain's first row kept in a hash table.
+    Hashed {
+        /// The encoded key of every build row.
+        keys: Rows,
+        /// The first build row of every distinct non-null key.
+        heads: HashTable<u32>,
+        /// The next build row with the same key as a build row, or [`END`].
+        next: Vec<u32>,
+    },
+}
+
+/// A bitmap of build rows, set concurrently by probes.
+#[derive(Debug)]
+struct MatchedRows(Vec<AtomicU64>);
+
+impl MatchedRows {
+    fn new(rows: usize) -> Self {
+        MatchedRows((0..rows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn set(&self, row: u32) {
+        let word = &self.0[row as usize / 64];
+        let mask = 1 << (row % 64);
+        // Relaxed suffices: the bits are read only once every probe finished, and whatever tells
+        // the reader so (a thread join, a channel, a lock) orders the probes' stores before it. Loading first spares the cache line a write
+        // when the row matched already, the common case for skewed keys.
+        if word.load(Ordering::Relaxed) & mask == 0 {
+            word.fetch_or(mask, Ordering::Relaxed);
+        }
+    }
+
+    fn is_set(&self, row: u32) -> bool {
+        self.0[row as usize / 64].load(Ordering::Relaxed) & (1 << (row % 64)) != 0
+    }
+}
+
+/// The field of `schema` at key `column`, or an error naming the `side`.
+fn key_field<'a>(schema: &'a Schema, column: usize, side: &str) -> Result<&'a Field> {
+    schema
+        .fields()
+        .get(column)
+        .map(|f| f.as_ref())
+        .ok_or_else(|| {
+            ExecError::Execution(format!(
+                "{side} join key column {column} is out of range for {} columns",
+                schema.fields().len()
+            ))
+        })
+}
+
+/// The fields of `schema`, made nullable if `null_extended`.
+fn nullable_if(schema: &Schema, null_extended: bool) -> impl Iterator<Item = Field> + '_ {
+    schema.fields().iter().map(move |f| {
+        f.as_ref()
+            .clone()
+            .with_nullable(f.is_nullable() || null_extended)
+    })
+}
+
+/// The type key columns of types `left` and `right` are compared as.
+fn common_key_type(left: &DataType, right: &DataType) -> Result<DataType> {
+    if left == right {
+        // The row format encodes dictionaries by value, so equal types need no cast.
+        return Ok(left.clone());
+    }
+    let (l, r) = (value_type(left), value_type(right));
+    if l == r {
+        return Ok(l.clone());
+    }
+    let common = match (integer_kind(l), integer_kind(r)) {
+        (Some(a), Some(b)) => Some(wider_integer(a, b)),
+        _ if l.is_floating() && r.is_floating() => Some(
+            if l.primitive_width() > r.primitive_width() {
+                l
+            } else {
+                r
+            }
+            .clone(),
+        ),
+        _ if l.is_string() && r.is_string() => Some(DataType::LargeUtf8),
+        _ if l.is_binary() && r.is_binary() => Some(DataType::LargeBinary),
+        _ => None,
+    };
+    common.ok_or_else(|| {
+        ExecError::Execution(format!(
+            "join keys of types {left} and {right} cannot be compared"
+        ))
+    })
+}
+
+/// The type of a dictionary's values, or the type itself.
+fn value_type(data_type: &DataType) -> &DataType {
+    match data_type {
+        DataType::Dictionary(_, values) => values,
+        other => other,
+    }
+}
+
+/// Signedness and bit width of an integer type.
+fn integer_kind(data_type: &DataType) -> Option<(bool, u32)> {
+    Some(match data_type {
+        DataType::Int8 => (true, 8),
+        DataType::Int16 => (true, 16),
+        DataType::Int32 => (true, 32),
+        DataType::Int64 => (true, 64),
+        DataType::UInt8 => (false, 8),
+        DataType::UInt16 => (false, 16),
+        DataType::UInt32 => (false, 32),
+        DataType::UInt64 => (false, 64),
+        _ => return None,
+    })
+}
+
+/// The narrowest integer type holding both kinds' values; a signed and an unsigned 64-bit key
+/// meet as `Int64`, where the unsigned values above `i64::MAX` cast to null and so match
+/// nothing, as no signed value equals them.
+fn wider_integer((l_signed, l_bits): (bool, u32), (r_signed, r_bits): (bool, u32)) -> DataType {
+    let (signed, bits) = match (l_signed, r_signed) {
+        (true, true) | (false, false) => (l_signed, l_bits.max(r_bits)),
+        (true, false) => (true, l_bits.max(r_bits * 2).min(64)),
+        (false, true) => (true, r_bits.max(l_bits * 2).min(64)),
+    };
+    match (signed, bits) {
+        (true, 8) => DataType::Int8,
+        (true, 16) => DataType::Int16,
+        (true, 32) => DataType::Int32,
+        (true, _) => DataType::Int64,
+        (false, 8) => DataType::UInt8,
+        (false, 16) => DataType::UInt16,
+        (false, 32) => DataType::UInt32,
+        (false, _) => DataType::UInt64,
+    }
+}
+
+/// The rows of `rows` that `keep` is true for (null counts as false).
+fn retain(rows: &UInt32Array, keep: &BooleanArray) -> Result<UInt32Array> {
+    Ok(filter(rows, keep)?.as_primitive::<UInt32Type>().clone())
+}
+
+/// The columns of `batch` at `rows`; a null index makes a null value.
+fn gather(batch: &RecordBatch, rows: &UInt32Array) -> Result<Vec<ArrayRef>> {
+    if rows.null_count() == rows.len() {
+        // All null, possibly of an empty batch `take` cannot index.
+        return Ok(batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| new_null_array(f.data_type(), rows.len()))
+            .collect());
+    }
+    batch
+        .columns()
+        .iter()
+        .map(|column| Ok(take(column, rows, None)?))
+        .collect()
+}
