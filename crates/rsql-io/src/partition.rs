@@ -135,6 +135,13 @@ impl Partitioning {
         Arc::new(DictionaryArray::<Int32Type>::new(keys, value))
     }
 
+    /// File `file`'s value of partition column `name` as a one-row array of its value type;
+    /// `None` when `name` is not a partition column.
+    pub fn value(&self, name: &str, file: usize) -> Option<ArrayRef> {
+        let index = self.fields.iter().position(|f| f.name() == name)?;
+        Some(self.values[index].slice(file, 1))
+    }
+
     /// Value ranges of partition column `name` over the files (min = max = the value), for
     /// pruning whole files; `None` when `name` is not a partition column.
     pub fn ranges(&self, name: &str) -> Option<ValueRanges> {

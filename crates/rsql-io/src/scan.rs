@@ -31,6 +31,9 @@ pub struct ScanOptions {
     /// How many units the caller would like at least (e.g. its thread count): the target
     /// shrinks to `total bytes / parallelism` when that is smaller, but not below 1 MiB.
     pub parallelism: usize,
+    /// Partition columns whose values a read unit never mixes: every unit reads files of one
+    /// combination of their values, so a planner can place whole partition-value groups.
+    pub cluster_by: Vec<String>,
 }
 
 impl Default for ScanOptions {
@@ -41,6 +44,7 @@ impl Default for ScanOptions {
             batch_size: 8192,
             target_split_bytes: 128 * 1024 * 1024,
             parallelism: 1,
+            cluster_by: Vec::new(),
         }
     }
 }
@@ -101,8 +105,10 @@ impl Scan {
             }
             None => vec![true; files_total],
         };
+        let cluster_of_file = cluster_ids(inner, &options.cluster_by)?;
         let mut pieces = Vec::new();
         for (file, _) in keep_files.iter().enumerate().filter(|(_, keep)| **keep) {
+            let cluster = cluster_of_file[file];
             MetricCounters::add(&metrics.files_matched, 1);
             match &inner.format {
                 OpenFormat::Parquet(parquet) => {
@@ -115,15 +121,27 @@ impl Scan {
                     };
                     for group in (0..groups).filter(|&g| keep[g]) {
                         MetricCounters::add(&metrics.row_groups_matched, 1);
-                        pieces.push((file, Some(group), meta.row_group_bytes(group)));
+                        pieces.push(Piece {
+                            cluster,
+                            file,
+                            row_group: Some(group),
+                            bytes: meta.row_group_bytes(group),
+                        });
                     }
                 }
                 OpenFormat::Json(_) | OpenFormat::Csv(_) => {
-                    pieces.push((file, None, inner.files[file].size));
+                    pieces.push(Piece {
+                        cluster,
+                        file,
+                        row_group: None,
+                        bytes: inner.files[file].size,
+                    });
                 }
             }
         }
-        let total: u64 = pieces.iter().map(|(_, _, bytes)| bytes).sum();
+        // Files of one cluster become contiguous; the sort is stable, so file order is kept.
+        pieces.sort_by_key(|piece| piece.cluster);
+        let total: u64 = pieces.iter().map(|piece| piece.bytes).sum();
         let target = options
             .target_split_bytes
             .min((total / options.parallelism.max(1) as u64).max(1024 * 1024));
@@ -150,6 +168,14 @@ impl Scan {
     /// The scan's counters so far.
     pub fn metrics(&self) -> ReadMetrics {
         self.metrics.snapshot()
+    }
+
+    /// The value (a one-row array of the column's value type) of partition column `column` for
+    /// the files of read unit `unit`; `None` if `column` is not a partition column. Meaningful
+    /// for every file of the unit when `column` is in [`ScanOptions::cluster_by`].
+    pub fn partition_value(&self, unit: usize, column: &str) -> Option<ArrayRef> {
+        let file = self.units.get(unit)?.parts.first()?.file;
+        self.inner().partitioning.value(column, file)
     }
 
     /// A reader of read unit `unit`.
@@ -333,21 +359,73 @@ fn check_columns(predicate: &Predicate, schema: &Schema) -> Result<()> {
     Ok(())
 }
 
-/// Greedily cuts `(file, row group, bytes)` pieces, in order, into units of about `target`
-/// bytes: consecutive row groups of a file share a part, and small files share a unit.
-fn cut_units(pieces: Vec<(usize, Option<usize>, u64)>, target: u64) -> Vec<ReadUnit> {
+/// Numbers the distinct combinations of the `cluster_by` partition values, per file (all 0
+/// when `cluster_by` is empty).
+fn cluster_ids(inner: &DatasetInner, cluster_by: &[String]) -> Result<Vec<usize>> {
+    let fields = inner.partitioning.fields();
+    if let Some(bad) = cluster_by
+        .iter()
+        .find(|c| !fields.iter().any(|f| f.name() == *c))
+    {
+        return Err(IoError::UnknownColumn {
+            column: bad.clone(),
+            valid: fields
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let mut ids: std::collections::HashMap<Vec<&str>, usize> = Default::default();
+    Ok(inner
+        .files
+        .iter()
+        .map(|file| {
+            let key: Vec<&str> = cluster_by
+                .iter()
+                .map(|column| {
+                    file.partition_segments
+                        .iter()
+                        .find(|(name, _)| name == column)
+                        .map_or("", |(_, value)| value.as_str())
+                })
+                .collect();
+            let next = ids.len();
+            *ids.entry(key).or_insert(next)
+        })
+        .collect())
+}
+
+/// A piece of input: one row group of a Parquet file, or a whole text file.
+struct Piece {
+    /// Which `cluster_by` value group the file belongs to.
+    cluster: usize,
+    file: usize,
+    row_group: Option<usize>,
+    bytes: u64,
+}
+
+/// Greedily cuts pieces, in order, into units of about `target` bytes: consecutive row groups
+/// of a file share a part, and small files of one cluster share a unit.
+fn cut_units(pieces: Vec<Piece>, target: u64) -> Vec<ReadUnit> {
     let mut units = Vec::new();
     let mut unit = ReadUnit::default();
     let mut bytes = 0u64;
-    for (file, group, size) in pieces {
+    let mut cluster = pieces.first().map_or(0, |piece| piece.cluster);
+    for piece in pieces {
+        if piece.cluster != cluster && !unit.parts.is_empty() {
+            units.push(std::mem::take(&mut unit));
+            bytes = 0;
+        }
+        cluster = piece.cluster;
         match unit.parts.last_mut() {
-            Some(part) if part.file == file => part.row_groups.extend(group),
+            Some(part) if part.file == piece.file => part.row_groups.extend(piece.row_group),
             _ => unit.parts.push(FilePart {
-                file,
-                row_groups: group.into_iter().collect(),
+                file: piece.file,
+                row_groups: piece.row_group.into_iter().collect(),
             }),
         }
-        bytes += size;
+        bytes += piece.bytes;
         if bytes >= target {
             units.push(std::mem::take(&mut unit));
             bytes = 0;
@@ -365,12 +443,18 @@ mod tests {
 
     #[test]
     fn large_files_split_and_small_files_group() {
+        let piece = |cluster, file, group, bytes| Piece {
+            cluster,
+            file,
+            row_group: Some(group),
+            bytes,
+        };
         let pieces = vec![
-            (0, Some(0), 60),
-            (0, Some(1), 60),
-            (0, Some(2), 60),
-            (1, Some(0), 10),
-            (2, Some(0), 10),
+            piece(0, 0, 0, 60),
+            piece(0, 0, 1, 60),
+            piece(0, 0, 2, 60),
+            piece(0, 1, 0, 10),
+            piece(0, 2, 0, 10),
         ];
         let units = cut_units(pieces, 100);
         let part = |file, groups: &[usize]| FilePart {

@@ -256,3 +256,44 @@ fn splits_cover_every_row_exactly_once() {
     assert_eq!(grouped.units().len(), 1, "small files share a unit");
     assert_eq!(grouped.units()[0].parts.len(), 6);
 }
+
+#[test]
+fn cluster_by_keeps_each_unit_within_one_partition_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = hourly(dir.path());
+    let dataset = Dataset::open(&path, DatasetOptions::parquet()).expect("open");
+    let scan = dataset
+        .scan(ScanOptions {
+            cluster_by: vec!["hour".to_string()],
+            ..Default::default()
+        })
+        .expect("scan");
+    // Without clustering, the six small files would share one unit.
+    assert_eq!(scan.units().len(), 6);
+    let mut rows = 0;
+    for unit in 0..scan.units().len() {
+        let value = scan
+            .partition_value(unit, "hour")
+            .expect("partition column");
+        let value = value.as_primitive::<Int32Type>();
+        for batch in scan.read(unit).expect("reader") {
+            let batch = batch.expect("batch");
+            rows += batch.num_rows();
+            let hours = batch.column_by_name("hour").expect("hour");
+            let hours = hours.as_dictionary::<Int32Type>();
+            let values = hours.values().as_primitive::<Int32Type>();
+            for key in hours.keys() {
+                let hour = key.map(|k| values.value(k as usize));
+                assert_eq!(hour, value.iter().next().flatten());
+            }
+        }
+    }
+    assert_eq!(rows, 510);
+    let error = dataset
+        .scan(ScanOptions {
+            cluster_by: vec!["v".to_string()],
+            ..Default::default()
+        })
+        .expect_err("v is not a partition column");
+    assert!(error.to_string().contains("hour"), "{error}");
+}
