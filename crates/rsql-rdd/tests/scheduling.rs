@@ -240,6 +240,11 @@ fn debug_string_indents_by_stage() {
     let text = counts.to_debug_string();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "{text}");
+    let named = counts.set_name("word counts").to_debug_string();
+    assert!(
+        named.lines().next().is_some_and(|l| l.contains("] word counts")),
+        "{named}"
+    );
     assert!(
         lines[0].starts_with("(2) MapPartitionsRDD[") && lines[0].contains("reduce_by_key at "),
         "{text}"

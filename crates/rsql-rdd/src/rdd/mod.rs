@@ -8,7 +8,7 @@ pub(crate) mod sources;
 pub(crate) mod transformations;
 
 use std::panic::Location;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,6 +45,8 @@ pub(crate) struct RddMeta {
     pub(crate) context: Context,
     pub(crate) operation: &'static str,
     pub(crate) call_site: &'static Location<'static>,
+    /// A name set by [`Rdd::set_name`], shown instead of `operation at file:line`.
+    name: OnceLock<String>,
     persistence: Mutex<Option<Persistence>>,
 }
 
@@ -57,6 +59,7 @@ impl RddMeta {
             context: context.clone(),
             operation,
             call_site: Location::caller(),
+            name: OnceLock::new(),
             persistence: Mutex::new(None),
         }
     }
@@ -71,8 +74,12 @@ impl RddMeta {
         *self.persistence_lock()
     }
 
-    /// `operation at file:line`, as stage names and lineage dumps show it.
+    /// The name set by [`Rdd::set_name`], else `operation at file:line`, as stage names and
+    /// lineage dumps show it.
     pub(crate) fn describe(&self) -> String {
+        if let Some(name) = self.name.get() {
+            return name.clone();
+        }
         format!(
             "{} at {}:{}",
             self.operation,
@@ -183,6 +190,13 @@ impl<T: Data> Rdd<T> {
 
     fn set_persistence(&self, persistence: Persistence) -> Self {
         *self.node.meta().persistence_lock() = Some(persistence);
+        self.clone()
+    }
+
+    /// Names this RDD (for example after the query operator it computes); lineage dumps and
+    /// stage names show the name instead of the call site. The first name set sticks.
+    pub fn set_name(&self, name: impl Into<String>) -> Self {
+        let _ = self.node.meta().name.set(name.into());
         self.clone()
     }
 
