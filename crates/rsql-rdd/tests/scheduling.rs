@@ -242,7 +242,10 @@ fn debug_string_indents_by_stage() {
     assert_eq!(lines.len(), 5, "{text}");
     let named = counts.set_name("word counts").to_debug_string();
     assert!(
-        named.lines().next().is_some_and(|l| l.contains("] word counts")),
+        named
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("] word counts")),
         "{named}"
     );
     assert!(
@@ -368,4 +371,39 @@ fn shuffle_routing_into_the_wrong_number_of_buckets_is_an_error() {
         .shuffle(3, |items, _, _| vec![items.collect::<Vec<i32>>()]);
     let error = bad.collect().unwrap_err().to_string();
     assert!(error.contains("into 1 buckets instead of 3"), "{error}");
+}
+
+#[test]
+fn zip_partitions_pairs_partitions_or_broadcasts_a_single_one() {
+    let ctx = context();
+    let left = ctx.parallelize((0..8).collect::<Vec<i32>>(), 4);
+    let right = ctx.parallelize((100..108).collect::<Vec<i32>>(), 4);
+    let sums = left
+        .zip_partitions(&right, |l, r, _| {
+            let (l, r): (Vec<i32>, Vec<i32>) = (l.collect(), r.collect());
+            Box::new(std::iter::once(
+                l.iter().sum::<i32>() + r.iter().sum::<i32>(),
+            ))
+        })
+        .expect("same partition counts");
+    assert_eq!(sums.collect().unwrap(), vec![202, 210, 218, 226]);
+
+    let small = ctx.parallelize(vec![1000], 1);
+    let broadcast = left
+        .zip_partitions(&small, |l, r, _| {
+            let extra: i32 = r.sum();
+            Box::new(l.map(move |x| x + extra))
+        })
+        .expect("one partition is broadcast");
+    assert_eq!(broadcast.num_partitions(), 4);
+    assert_eq!(
+        broadcast.collect().unwrap(),
+        (1000..1008).collect::<Vec<i32>>()
+    );
+
+    let three = ctx.parallelize(vec![1, 2, 3], 3);
+    match left.zip_partitions(&three, |l, _, _| l) {
+        Ok(_) => panic!("3 partitions cannot pair with 4"),
+        Err(error) => assert!(error.to_string().contains("got 3"), "{error}"),
+    }
 }

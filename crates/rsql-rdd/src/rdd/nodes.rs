@@ -51,13 +51,15 @@ impl<T: Data, U: Data> RddNode<U> for MapPartitionsRdd<T, U> {
     }
 }
 
-/// Combines the same-numbered partitions of parents with equal partition counts (no shuffle):
-/// the basis of co-partitioned cogroups and joins.
+/// Combines the same-numbered partitions of parents (no shuffle): the basis of co-partitioned
+/// cogroups and joins. A parent with a single partition is read whole by every partition (a
+/// broadcast); every other parent has the first parent's partition count.
 pub(crate) struct ZipPartitionsRdd<T, U> {
     pub(crate) meta: RddMeta,
     pub(crate) parents: Vec<Rdd<T>>,
     #[allow(clippy::type_complexity)]
-    pub(crate) f: Arc<dyn for<'a> Fn(Vec<BoxIter<'a, T>>) -> BoxIter<'a, U> + Send + Sync>,
+    pub(crate) f:
+        Arc<dyn for<'a> Fn(Vec<BoxIter<'a, T>>, &'a TaskContext) -> BoxIter<'a, U> + Send + Sync>,
     pub(crate) partitioner: Option<PartitionerRef>,
 }
 
@@ -87,9 +89,12 @@ impl<T: Data, U: Data> RddNode<U> for ZipPartitionsRdd<T, U> {
         let inputs = self
             .parents
             .iter()
-            .map(|p| p.iterator(partition, tc))
+            .map(|p| {
+                let broadcast = p.num_partitions() == 1;
+                p.iterator(if broadcast { 0 } else { partition }, tc)
+            })
             .collect::<Result<Vec<_>>>()?;
-        Ok((self.f)(inputs))
+        Ok((self.f)(inputs, tc))
     }
 }
 

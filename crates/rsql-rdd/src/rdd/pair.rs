@@ -319,7 +319,7 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
         Rdd::new(ZipPartitionsRdd {
             meta: RddMeta::new(self.context(), "cogroup"),
             parents: vec![left, right],
-            f: Arc::new(|inputs| {
+            f: Arc::new(|inputs, _| {
                 let mut groups: StableHashMap<K, (Vec<V>, Vec<W>)> =
                     StableHashMap::with_hasher(stable_hasher());
                 for (key, value) in inputs.into_iter().flatten() {

@@ -10,7 +10,9 @@ use rand_distr::{Distribution, Poisson};
 use crate::Data;
 use crate::error::{RddError, Result};
 use crate::partitioner::{HashPartitioner, PartitionerRef};
-use crate::rdd::nodes::{CartesianRdd, CoalescedRdd, MapPartitionsRdd, ShuffledRdd, UnionRdd};
+use crate::rdd::nodes::{
+    CartesianRdd, CoalescedRdd, MapPartitionsRdd, ShuffledRdd, UnionRdd, ZipPartitionsRdd,
+};
 use crate::rdd::{BoxIter, Rdd, RddMeta};
 use crate::scheduler::TaskContext;
 use crate::shuffle::ShuffleDependency;
@@ -97,6 +99,36 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_internal("map_partitions_with_context", false, move |_, items, tc| {
             f(items, tc)
         })
+    }
+
+    /// Combines partition `i` of `self` with partition `i` of `other` (no shuffle), or with the
+    /// only partition of `other` when it has one (every partition of `self` then reads it: a
+    /// broadcast). Errors unless `other` has one partition or as many as `self`.
+    #[track_caller]
+    pub fn zip_partitions<U: Data>(
+        &self,
+        other: &Rdd<T>,
+        f: impl for<'a> Fn(BoxIter<'a, T>, BoxIter<'a, T>, &'a TaskContext) -> BoxIter<'a, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<Rdd<U>> {
+        let (mine, theirs) = (self.num_partitions(), other.num_partitions());
+        if theirs != 1 && theirs != mine {
+            return Err(RddError::InvalidArgument(format!(
+                "zip_partitions needs 1 or {mine} partitions on the other side, got {theirs}"
+            )));
+        }
+        Ok(Rdd::new(ZipPartitionsRdd {
+            meta: RddMeta::new(self.context(), "zip_partitions"),
+            parents: vec![self.clone(), other.clone()],
+            f: Arc::new(move |mut inputs, tc| {
+                let other = inputs.pop().unwrap_or_else(|| Box::new(std::iter::empty()));
+                let this = inputs.pop().unwrap_or_else(|| Box::new(std::iter::empty()));
+                f(this, other, tc)
+            }),
+            partitioner: None,
+        }))
     }
 
     /// A random sample: each item kept with probability `fraction`, or, with replacement, a
