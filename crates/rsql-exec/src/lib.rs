@@ -11,9 +11,9 @@ mod functions;
 mod listing_table;
 pub mod lower;
 pub mod operators;
-mod planner;
+pub mod physical;
 mod rows;
 
 pub use error::{ExecError, Result};
 pub use listing_table::ListingTable;
-pub use planner::{PlannedRdd, PlannerContext, plan_rdd};
+pub use physical::{PhysicalPlan, PlannerContext, create_physical_plan};

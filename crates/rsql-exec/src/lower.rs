@@ -10,7 +10,7 @@ use crate::error::{ExecError, Result};
 use crate::operators::{HashAggregate, hash_split};
 
 /// Reports an operator error as the failure of the running task.
-fn fail_task(tc: &TaskContext, error: ExecError) {
+pub(crate) fn fail_task(tc: &TaskContext, error: ExecError) {
     let error = match error {
         ExecError::Rdd(inner) => inner,
         other => RddError::External(Box::new(other)),

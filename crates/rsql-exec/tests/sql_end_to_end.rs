@@ -8,7 +8,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, Timestamp
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
 use rsql_exec::aggregate::register_builtin_aggregates;
 use rsql_exec::expr::{ScalarFunctions, builtin_scalar_functions};
-use rsql_exec::{ListingTable, PlannerContext, plan_rdd};
+use rsql_exec::{ListingTable, PlannerContext, create_physical_plan};
 use rsql_io::{Dataset, DatasetOptions, WriteFormat, WriteOptions, write_batches};
 use rsql_plan::{Catalog, FunctionRegistry, Optimizer, Statement, TableSource, bind_sql};
 use rsql_rdd::Context;
@@ -142,9 +142,10 @@ fn run_events_query(rows: &[Event], sql: &str) -> Vec<RecordBatch> {
         scalar_functions: &scalar_functions,
         aggregate_functions: &aggregate_functions,
         shuffle_partitions: 3,
+        broadcast_threshold: 10 << 20,
     };
-    let planned = plan_rdd(&plan, &cx).unwrap();
-    planned.rdd.collect().unwrap()
+    let physical = create_physical_plan(&plan, &cx).unwrap();
+    physical.lower(&context).unwrap().collect().unwrap()
 }
 
 /// Text of column `c` at every row (dictionary and partition columns included).

@@ -55,6 +55,11 @@ pub trait PhysicalExpr: Debug + Send + Sync {
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue>;
 }
 
+/// The column at `index` (of type `data_type`) of every batch, as an expression.
+pub fn column(index: usize, data_type: DataType) -> std::sync::Arc<dyn PhysicalExpr> {
+    std::sync::Arc::new(unary::ColumnExpr { index, data_type })
+}
+
 /// Evaluates `expr` over `batch` as an array.
 pub fn evaluate_to_array(expr: &dyn PhysicalExpr, batch: &RecordBatch) -> Result<ArrayRef> {
     expr.evaluate(batch)?.into_array(batch.num_rows())

@@ -89,6 +89,11 @@ impl HashAggregate {
         &self.output_schema
     }
 
+    /// How many leading output columns are group keys.
+    pub fn group_count(&self) -> usize {
+        self.group_columns.len()
+    }
+
     /// The mode.
     pub fn mode(&self) -> AggregateMode {
         self.mode

@@ -1,0 +1,137 @@
+//! Text forms of physical plans for `EXPLAIN`: one line per operator with its partitioning,
+//! indented by depth, optionally with the counters of a run (`EXPLAIN ANALYZE`).
+
+use std::fmt::Write;
+
+use super::{PhysicalNode, PhysicalPlan};
+use crate::operators::JoinKind;
+
+impl PhysicalPlan {
+    /// One line naming the operator and what it does.
+    pub fn describe(&self) -> String {
+        let what = match &self.node {
+            PhysicalNode::Scan {
+                table,
+                scan,
+                partitions,
+                pruning,
+            } => {
+                let columns: Vec<&str> = scan
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect();
+                let mut line = format!(
+                    "Scan: {table} [{}], {} read units",
+                    columns.join(", "),
+                    partitions.iter().map(Vec::len).sum::<usize>()
+                );
+                if let Some(pruning) = pruning {
+                    let _ = write!(line, ", pruning {pruning}");
+                }
+                line
+            }
+            PhysicalNode::Values { batch } => format!("Values: {} rows", batch.num_rows()),
+            PhysicalNode::Filter { text, .. } => format!("Filter: {text}"),
+            PhysicalNode::Projection { .. } => {
+                let names: Vec<&str> = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect();
+                format!("Projection: {}", names.join(", "))
+            }
+            PhysicalNode::Aggregate { aggregate, .. } => {
+                let fields = aggregate.output_schema().fields();
+                let groups = aggregate.group_count();
+                let names = |range: std::ops::Range<usize>| {
+                    fields[range]
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "HashAggregate({:?}): groups=[{}], aggregates=[{}]",
+                    aggregate.mode(),
+                    names(0..groups),
+                    names(groups..fields.len())
+                )
+            }
+            PhysicalNode::HashJoin {
+                join, broadcast, ..
+            } => {
+                let kind = match join.kind() {
+                    JoinKind::Inner => "Inner",
+                    JoinKind::Left => "Left",
+                    JoinKind::Right => "Right",
+                    JoinKind::Full => "Full",
+                };
+                let how = if *broadcast {
+                    "broadcast"
+                } else {
+                    "partitioned"
+                };
+                format!("HashJoin({kind}, {how})")
+            }
+            PhysicalNode::Sort { keys, fetch, .. } => {
+                let keys: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        let order = if k.descending { "DESC" } else { "ASC" };
+                        let nulls = if k.nulls_first { "FIRST" } else { "LAST" };
+                        format!("#{} {order} NULLS {nulls}", k.column)
+                    })
+                    .collect();
+                match fetch {
+                    Some(fetch) => format!("Sort: {} (top {fetch})", keys.join(", ")),
+                    None => format!("Sort: {}", keys.join(", ")),
+                }
+            }
+            PhysicalNode::Limit { skip, fetch, .. } => match fetch {
+                Some(fetch) => format!("Limit: skip={skip}, fetch={fetch}"),
+                None => format!("Limit: skip={skip}"),
+            },
+            PhysicalNode::Union { .. } => "Union".to_string(),
+            PhysicalNode::Exchange { .. } => "Exchange".to_string(),
+        };
+        format!("{what} -> {}", self.partitioning)
+    }
+
+    /// The plan, one operator per line, children indented below their parent.
+    pub fn display_indent(&self) -> String {
+        self.render(false)
+    }
+
+    /// As [`Self::display_indent`], each line followed by the operator's counters from the
+    /// last run.
+    pub fn display_with_metrics(&self) -> String {
+        self.render(true)
+    }
+
+    fn render(&self, metrics: bool) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out, 0, metrics);
+        out
+    }
+
+    fn render_into(&self, out: &mut String, depth: usize, metrics: bool) {
+        let _ = write!(out, "{:indent$}{}", "", self.describe(), indent = depth * 2);
+        if metrics {
+            let m = &self.metrics;
+            let _ = write!(
+                out,
+                " [rows={}, batches={}, time={:.3?}]",
+                m.rows(),
+                m.batches(),
+                m.elapsed()
+            );
+        }
+        out.push('\n');
+        for input in self.inputs() {
+            input.render_into(out, depth + 1, metrics);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Physical plans: the operators that run, each knowing how its output is partitioned, with an
+//! `Exchange` wherever an operator's required distribution was not already met.
+//!
+//! [`create_physical_plan`] turns an optimized [`LogicalPlan`](rsql_plan::LogicalPlan) into a
+//! [`PhysicalPlan`]; [`PhysicalPlan::lower`] turns that into `Rdd<RecordBatch>` lineage with
+//! one shuffle per exchange.
+
+mod display;
+mod execute;
+mod metrics;
+mod partitioning;
+mod planner;
+mod pruning;
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+pub use metrics::OperatorMetrics;
+pub use partitioning::{Distribution, Partitioning};
+pub use planner::{PlannerContext, create_physical_plan};
+
+use crate::expr::PhysicalExpr;
+use crate::operators::{HashAggregate, HashJoin, SortKey};
+
+/// A physical operator with its output schema, partitioning and runtime counters.
+#[derive(Debug)]
+pub struct PhysicalPlan {
+    /// What the operator does.
+    pub node: PhysicalNode,
+    /// The schema of its batches.
+    pub schema: SchemaRef,
+    /// How its output rows are placed over partitions.
+    pub partitioning: Partitioning,
+    /// Rows, batches and time, filled in while it runs (for `EXPLAIN ANALYZE`).
+    pub metrics: Arc<OperatorMetrics>,
+}
+
+/// The physical operators.
+#[derive(Debug)]
+pub enum PhysicalNode {
+    /// Reads a dataset: `partitions[i]` lists the read units partition `i` reads.
+    Scan {
+        /// The table name, for display.
+        table: String,
+        /// The planned scan (pruned files and row groups).
+        scan: Arc<rsql_io::Scan>,
+        /// Read units per output partition.
+        partitions: Vec<Vec<usize>>,
+        /// The pushed-down predicate used for pruning, for display.
+        pruning: Option<String>,
+    },
+    /// Literal rows, in one partition.
+    Values {
+        /// The rows.
+        batch: RecordBatch,
+    },
+    /// Keeps the rows for which the predicate is true.
+    Filter {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// A boolean expression over the input.
+        predicate: Arc<dyn PhysicalExpr>,
+        /// The predicate as SQL-ish text, for display.
+        text: String,
+    },
+    /// Computes one output column per expression.
+    Projection {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// The expressions, in output order.
+        exprs: Vec<Arc<dyn PhysicalExpr>>,
+    },
+    /// A hash aggregation of each partition (partial, final or single-phase).
+    Aggregate {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// The aggregation.
+        aggregate: Arc<HashAggregate>,
+    },
+    /// A hash join: the build side is the right input, or the whole right input broadcast to
+    /// every left partition.
+    HashJoin {
+        /// The probe side.
+        left: Arc<PhysicalPlan>,
+        /// The build side.
+        right: Arc<PhysicalPlan>,
+        /// The join.
+        join: Arc<HashJoin>,
+        /// Whether the right side is collected once and shared by all left partitions.
+        broadcast: bool,
+    },
+    /// Sorts each partition; with `fetch`, keeps its first rows only (top-k).
+    Sort {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// The sort keys.
+        keys: Vec<SortKey>,
+        /// Rows to keep per partition.
+        fetch: Option<usize>,
+    },
+    /// Skips then keeps rows of each partition, in order.
+    Limit {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// Rows to skip.
+        skip: usize,
+        /// Rows to keep after skipping.
+        fetch: Option<usize>,
+    },
+    /// The partitions of every input, one after another.
+    Union {
+        /// The inputs, with the union's schema.
+        inputs: Vec<Arc<PhysicalPlan>>,
+    },
+    /// Repartitions rows to the plan's partitioning: a shuffle, hence a stage boundary.
+    Exchange {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+    },
+}
+
+impl PhysicalPlan {
+    /// A plan node with fresh metrics.
+    pub fn new(node: PhysicalNode, schema: SchemaRef, partitioning: Partitioning) -> Self {
+        PhysicalPlan {
+            node,
+            schema,
+            partitioning,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// The direct inputs, left to right.
+    pub fn inputs(&self) -> Vec<&Arc<PhysicalPlan>> {
+        match &self.node {
+            PhysicalNode::Scan { .. } | PhysicalNode::Values { .. } => Vec::new(),
+            PhysicalNode::Filter { input, .. }
+            | PhysicalNode::Projection { input, .. }
+            | PhysicalNode::Aggregate { input, .. }
+            | PhysicalNode::Sort { input, .. }
+            | PhysicalNode::Limit { input, .. }
+            | PhysicalNode::Exchange { input } => vec![input],
+            PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
+            PhysicalNode::Union { inputs } => inputs.iter().collect(),
+        }
+    }
+
+    /// How many exchanges (shuffles) the plan contains.
+    pub fn exchange_count(&self) -> usize {
+        let own = usize::from(matches!(self.node, PhysicalNode::Exchange { .. }));
+        own + self
+            .inputs()
+            .iter()
+            .map(|input| input.exchange_count())
+            .sum::<usize>()
+    }
+}
