@@ -10,10 +10,12 @@ pub mod expr;
 mod functions;
 mod listing_table;
 pub mod lower;
+mod memory_table;
 pub mod operators;
 pub mod physical;
 mod rows;
 
 pub use error::{ExecError, Result};
 pub use listing_table::ListingTable;
+pub use memory_table::MemoryTable;
 pub use physical::{PhysicalPlan, PlannerContext, create_physical_plan};

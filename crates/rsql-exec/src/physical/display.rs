@@ -32,7 +32,10 @@ impl PhysicalPlan {
                 }
                 line
             }
-            PhysicalNode::Values { batch } => format!("Values: {} rows", batch.num_rows()),
+            PhysicalNode::Values { partitions } => {
+                let rows: usize = partitions.iter().flatten().map(|b| b.num_rows()).sum();
+                format!("Values: {rows} rows")
+            }
             PhysicalNode::Filter { text, .. } => format!("Filter: {text}"),
             PhysicalNode::Projection { .. } => {
                 let names: Vec<&str> = self

@@ -30,7 +30,13 @@ impl PhysicalPlan {
             PhysicalNode::Scan {
                 scan, partitions, ..
             } => scan_rdd(context, Arc::clone(scan), partitions.clone()),
-            PhysicalNode::Values { batch } => context.parallelize(vec![batch.clone()], 1),
+            PhysicalNode::Values { partitions } => {
+                let partitions = Arc::clone(partitions);
+                let count = partitions.len().max(1);
+                context
+                    .parallelize((0..partitions.len()).collect(), count)
+                    .flat_map(move |p| partitions[p].clone())
+            }
             PhysicalNode::Filter {
                 input, predicate, ..
             } => {

@@ -51,10 +51,10 @@ pub enum PhysicalNode {
         /// The pushed-down predicate used for pruning, for display.
         pruning: Option<String>,
     },
-    /// Literal rows, in one partition.
+    /// Batches held in memory (literal rows, persisted results), one list per partition.
     Values {
-        /// The rows.
-        batch: RecordBatch,
+        /// The batches of each partition, already in the node's schema.
+        partitions: Arc<Vec<Vec<RecordBatch>>>,
     },
     /// Keeps the rows for which the predicate is true.
     Filter {

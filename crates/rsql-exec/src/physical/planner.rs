@@ -26,6 +26,7 @@ use crate::aggregate::{AggregateFunctions, AggregateUdf};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::{PhysicalExpr, ScalarFunctions, create_physical_expr, evaluate_to_array};
 use crate::listing_table::ListingTable;
+use crate::memory_table::MemoryTable;
 use crate::operators::{AggregateCall, AggregateMode, HashAggregate, HashJoin, JoinKind, SortKey};
 
 /// What planning needs: the runtime, every registered function and the planner's settings.
@@ -143,8 +144,11 @@ impl Planner<'_, '_> {
     }
 
     fn scan(&self, scan: &TableScan, cluster_hint: &[String]) -> Result<PlanRef> {
+        if let Some(table) = scan.source.as_any().downcast_ref::<MemoryTable>() {
+            return memory_scan(scan, table);
+        }
         let Some(table) = scan.source.as_any().downcast_ref::<ListingTable>() else {
-            return exec_err(format!("table {} is not a file dataset", scan.table_name));
+            return exec_err(format!("table {} has no known source", scan.table_name));
         };
         let dataset = table.dataset();
         let predicate = pruning_predicate(&scan.filters, dataset.schema());
@@ -751,10 +755,46 @@ fn scan_node(
 fn values_node(batch: RecordBatch) -> PlanRef {
     let schema = batch.schema();
     Arc::new(PhysicalPlan::new(
-        PhysicalNode::Values { batch },
+        PhysicalNode::Values {
+            partitions: Arc::new(vec![vec![batch]]),
+        },
         schema,
         Partitioning::SINGLE,
     ))
+}
+
+/// A scan of batches in memory, projected now (the batches are shared, not copied).
+fn memory_scan(scan: &TableScan, table: &MemoryTable) -> Result<PlanRef> {
+    let schema: SchemaRef = Arc::new(scan.projected_schema.as_arrow().clone());
+    let partitions = match &scan.projection {
+        None => Arc::clone(table.partitions()),
+        Some(indices) => Arc::new(
+            table
+                .partitions()
+                .iter()
+                .map(|batches| {
+                    batches
+                        .iter()
+                        .map(|b| {
+                            let columns =
+                                indices.iter().map(|&i| Arc::clone(b.column(i))).collect();
+                            RecordBatch::try_new_with_options(
+                                Arc::clone(&schema),
+                                columns,
+                                &RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+                            )
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+        ),
+    };
+    let count = partitions.len().max(1);
+    Ok(Arc::new(PhysicalPlan::new(
+        PhysicalNode::Values { partitions },
+        schema,
+        Partitioning::Unknown(count),
+    )))
 }
 
 fn aggregate_node(input: PlanRef, aggregate: HashAggregate, partitioning: Partitioning) -> PlanRef {

@@ -1,0 +1,40 @@
+//! A table of batches held in memory: what `DataFrame::persist` and registered batches scan.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use rsql_plan::TableSource;
+
+/// Batches in memory, kept in their partitions so a scan keeps the parallelism they had.
+#[derive(Debug, Clone)]
+pub struct MemoryTable {
+    schema: SchemaRef,
+    partitions: Arc<Vec<Vec<RecordBatch>>>,
+}
+
+impl MemoryTable {
+    /// A table of `partitions` (each a list of batches of `schema`).
+    pub fn new(schema: SchemaRef, partitions: Vec<Vec<RecordBatch>>) -> Self {
+        MemoryTable {
+            schema,
+            partitions: Arc::new(partitions),
+        }
+    }
+
+    /// The batches, per partition.
+    pub fn partitions(&self) -> &Arc<Vec<Vec<RecordBatch>>> {
+        &self.partitions
+    }
+}
+
+impl TableSource for MemoryTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,36 @@
+//! rsql: SQL and DataFrames over Apache Arrow, planned with partition-aware rules and run as
+//! RDD stages on a local thread pool.
+//!
+//! ```no_run
+//! use rsql::functions::{count_star, count_distinct};
+//! use rsql::{Session, col};
+//!
+//! # fn main() -> rsql::Result<()> {
+//! let session = Session::new()?;
+//! let events = session.read_parquet("events/")?;
+//! let per_customer = events
+//!     .group_by([col("customer")])
+//!     .agg([count_star().alias("views"), count_distinct(col("session_id")).alias("visitors")])?;
+//! per_customer.show()?;
+//! session.register_table("events", &events);
+//! session.sql("SELECT customer, count(*) FROM events GROUP BY customer")?.show()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod dataframe;
+mod error;
+pub mod functions;
+mod session;
+mod stages;
+
+pub use dataframe::{DataFrame, GroupedData};
+pub use datafusion_common::JoinType;
+pub use error::{Error, Result};
+pub use rsql_exec::aggregate::{AggregateUdf, GroupsAccumulator};
+pub use rsql_exec::expr::{ColumnarValue, ScalarUdf};
+pub use rsql_plan::{
+    AggregateFunctionSignature, Arity, Expr, ScalarFunctionSignature, SimpleScalarSignature,
+    SortExpr, col, lit,
+};
+pub use session::{Session, SessionConfig};
