@@ -32,6 +32,9 @@ pub struct SessionConfig {
     /// A join side whose input files total at most this many bytes is broadcast (default
     /// 10 MiB, as Spark's `autoBroadcastJoinThreshold`).
     pub broadcast_threshold: u64,
+    /// The most compressed file bytes one scan partition reads (default 128 MiB, as Spark's
+    /// `maxPartitionBytes`); scans also split so every thread gets work.
+    pub max_partition_bytes: u64,
 }
 
 impl Default for SessionConfig {
@@ -41,6 +44,7 @@ impl Default for SessionConfig {
             threads,
             shuffle_partitions: threads * 2,
             broadcast_threshold: 10 << 20,
+            max_partition_bytes: 128 << 20,
         }
     }
 }
@@ -257,6 +261,7 @@ impl Session {
             aggregate_functions: &functions.aggregate,
             shuffle_partitions: self.state.config.shuffle_partitions,
             broadcast_threshold: self.state.config.broadcast_threshold,
+            max_partition_bytes: self.state.config.max_partition_bytes,
         };
         Ok(create_physical_plan(optimized, &cx)?)
     }

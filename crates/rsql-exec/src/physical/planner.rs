@@ -43,6 +43,8 @@ pub struct PlannerContext<'a> {
     pub shuffle_partitions: usize,
     /// A join side whose files are at most this many bytes is broadcast.
     pub broadcast_threshold: u64,
+    /// The most compressed bytes one scan partition reads (Spark's `maxPartitionBytes`).
+    pub max_partition_bytes: u64,
 }
 
 /// Plans `plan` (optimized, without `EXPLAIN`) into physical operators.
@@ -167,6 +169,7 @@ impl Planner<'_, '_> {
                     predicate: predicate.clone(),
                     parallelism,
                     cluster_by,
+                    target_split_bytes: self.cx.max_partition_bytes,
                     ..ScanOptions::default()
                 })
                 .map_err(|e| ExecError::Execution(e.to_string()))

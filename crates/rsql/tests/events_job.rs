@@ -1,36 +1,18 @@
-//! SQL bound by rsql-plan, optimized, lowered onto RDDs and run: the events job's aggregation
-//! against an independent computation over the same records.
+//! The events job end to end through the public API, SQL and DataFrame forms, against an
+//! independent computation over the same records; and the shape of its plans.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
-use rsql_exec::aggregate::register_builtin_aggregates;
-use rsql_exec::expr::{ScalarFunctions, builtin_scalar_functions};
-use rsql_exec::{ListingTable, PlannerContext, create_physical_plan};
-use rsql_io::{Dataset, DatasetOptions, WriteFormat, WriteOptions, write_batches};
-use rsql_plan::{Catalog, FunctionRegistry, Optimizer, Statement, TableSource, bind_sql};
-use rsql_rdd::Context;
+use rsql::{Session, SessionConfig};
+use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
-struct Tables(HashMap<String, Arc<dyn TableSource>>);
+#[path = "../examples/events_job/job.rs"]
+mod job;
 
-impl Catalog for Tables {
-    fn table(&self, name: &str) -> Option<Arc<dyn TableSource>> {
-        self.0.get(name).cloned()
-    }
-
-    fn resolve_path(
-        &self,
-        path: &str,
-        _format: Option<&str>,
-    ) -> rsql_plan::Result<Arc<dyn TableSource>> {
-        Err(rsql_plan::PlanError::NotSupported {
-            construct: format!("path {path}"),
-            position: None,
-        })
-    }
-}
+const JOB_SQL: &str = include_str!("../../../benches/events/job.sql");
 
 type Event = (&'static str, String, &'static str, String, i64);
 
@@ -111,41 +93,29 @@ fn reference(rows: &[Event]) -> Groups {
     groups
 }
 
-/// Runs `sql` over the events in `rows` and returns the result batches.
-fn run_events_query(rows: &[Event], sql: &str) -> Vec<RecordBatch> {
+/// A session with `threads` workers over the events in `rows`, registered as `events`; the
+/// directory lives as long as the returned guard.
+fn events_session(rows: &[Event], threads: usize) -> (Session, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events");
     write_dataset(&path, rows);
-
-    let table = ListingTable::new(
-        Dataset::open(path.to_str().unwrap(), DatasetOptions::parquet()).unwrap(),
-    );
-    let catalog = Tables(HashMap::from([(
-        "events".to_string(),
-        Arc::new(table) as Arc<dyn TableSource>,
-    )]));
-    let mut registry = FunctionRegistry::new();
-    let aggregate_functions = register_builtin_aggregates(&mut registry);
-    let Statement::Query(plan) = bind_sql(sql, &catalog, &registry).unwrap() else {
-        panic!("not a query");
-    };
-    let plan = Optimizer::new().optimize(plan, &registry).unwrap();
-
-    let context = Context::builder().threads(2).build().unwrap();
-    let scalar_functions: ScalarFunctions = builtin_scalar_functions()
-        .into_iter()
-        .map(|f| (f.name().to_string(), f))
-        .collect();
-    let cx = PlannerContext {
-        context: &context,
-        registry: &registry,
-        scalar_functions: &scalar_functions,
-        aggregate_functions: &aggregate_functions,
+    let path = path.to_str().unwrap().to_string();
+    let session = Session::with_config(SessionConfig {
+        threads,
         shuffle_partitions: 3,
-        broadcast_threshold: 10 << 20,
-    };
-    let physical = create_physical_plan(&plan, &cx).unwrap();
-    physical.lower(&context).unwrap().collect().unwrap()
+        // One scan partition per file, so that even this small input is spread out.
+        max_partition_bytes: 1,
+        ..SessionConfig::default()
+    })
+    .unwrap();
+    session.register_parquet("events", &path).unwrap();
+    (session, dir, path)
+}
+
+/// Runs `sql` over the events in `rows` and returns the result batches.
+fn run_events_query(rows: &[Event], sql: &str) -> Vec<RecordBatch> {
+    let (session, _dir, _) = events_session(rows, 2);
+    session.sql(sql).unwrap().collect().unwrap()
 }
 
 /// Text of column `c` at every row (dictionary and partition columns included).
@@ -232,7 +202,7 @@ fn events_aggregation_matches_an_independent_computation() {
 #[test]
 fn committed_job_sql_builds_the_nested_records() {
     let rows = events();
-    let batches = run_events_query(&rows, include_str!("../../../benches/events/job.sql"));
+    let batches = run_events_query(&rows, JOB_SQL);
     let expected = reference(&rows);
     let mut seen = 0;
     for batch in &batches {
@@ -281,4 +251,136 @@ fn committed_job_sql_builds_the_nested_records() {
         }
     }
     assert_eq!(seen, expected.len());
+}
+
+/// The NDJSON lines under `dir`, as a set.
+fn output_records(dir: &std::path::Path) -> BTreeSet<String> {
+    assert!(
+        dir.join("_SUCCESS").exists(),
+        "no _SUCCESS in {}",
+        dir.display()
+    );
+    let mut lines = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with('_') {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            lines.insert(line.to_string());
+        }
+    }
+    lines
+}
+
+#[test]
+fn sql_and_dataframe_forms_write_the_same_records() {
+    let rows = events();
+    let (session, dir, path) = events_session(&rows, 2);
+    let (sql_out, df_out) = (dir.path().join("sql"), dir.path().join("df"));
+    session
+        .sql(JOB_SQL)
+        .unwrap()
+        .write_json(sql_out.to_str().unwrap())
+        .unwrap();
+    job::dataframe_job(&session, &path)
+        .unwrap()
+        .write_json(df_out.to_str().unwrap())
+        .unwrap();
+    let (sql_records, df_records) = (output_records(&sql_out), output_records(&df_out));
+    assert_eq!(sql_records.len(), reference(&rows).len());
+    assert_eq!(sql_records, df_records);
+    let first = sql_records.iter().next().unwrap();
+    assert!(
+        first.contains(r#""freq":"1hour""#) && first.contains(r#""metrics":{"page_views":"#),
+        "{first}"
+    );
+}
+
+#[test]
+fn events_job_needs_no_shuffle_when_each_customer_is_read_whole() {
+    let rows = events();
+    // Two customers feed two workers: each partition reads whole `customer=` folders.
+    let (session, _dir, path) = events_session(&rows, 2);
+    for job in [
+        session.sql(JOB_SQL).unwrap(),
+        job::dataframe_job(&session, &path).unwrap(),
+    ] {
+        let (physical, _) = job.physical_plan().unwrap();
+        assert_eq!(
+            physical.exchange_count(),
+            0,
+            "{}",
+            physical.display_indent()
+        );
+        let explain = job.explain(false).unwrap();
+        assert!(explain.contains("HashAggregate(Single)"), "{explain}");
+        assert!(
+            explain.contains("== RDD Lineage (1 stages) =="),
+            "{explain}"
+        );
+    }
+}
+
+#[test]
+fn events_job_shuffles_once_after_a_partial_aggregate_otherwise() {
+    let rows = events();
+    // Four workers but two customers: placing folders whole would idle half the workers.
+    let (session, _dir, _) = events_session(&rows, 4);
+    let job = session.sql(JOB_SQL).unwrap();
+    let (physical, _) = job.physical_plan().unwrap();
+    assert_eq!(
+        physical.exchange_count(),
+        1,
+        "{}",
+        physical.display_indent()
+    );
+    let explain = job.explain(false).unwrap();
+    let partial = explain
+        .find("HashAggregate(Partial)")
+        .expect("a partial aggregate");
+    let exchange = explain.find("Exchange -> hash(").expect("a hash exchange");
+    let final_aggregate = explain
+        .find("HashAggregate(Final)")
+        .expect("a final aggregate");
+    // Parents print above their inputs: final, then the exchange, then the partial.
+    assert!(
+        final_aggregate < exchange && exchange < partial,
+        "{explain}"
+    );
+    assert!(
+        explain.contains("== RDD Lineage (2 stages) =="),
+        "{explain}"
+    );
+}
+
+#[test]
+fn explain_analyze_reports_rows_per_operator_and_stages() {
+    let rows = events();
+    let (session, _dir, _) = events_session(&rows, 4);
+    let batches = session
+        .sql(&format!("EXPLAIN ANALYZE {JOB_SQL}"))
+        .unwrap()
+        .collect()
+        .unwrap();
+    let text: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let lines = b.column(0).as_string::<i32>();
+            (0..lines.len())
+                .map(|i| lines.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let text = text.join("\n");
+    let scan = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Scan: events") && l.contains("[rows="))
+        .expect("scan line");
+    assert!(scan.contains(&format!("rows={}", rows.len())), "{text}");
+    assert!(
+        text.contains(&format!("{} rows in", reference(&rows).len())),
+        "{text}"
+    );
+    assert_eq!(text.matches("stage ").count(), 2, "{text}");
 }
