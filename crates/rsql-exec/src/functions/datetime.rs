@@ -20,11 +20,9 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
         function("hour", |args, _| part("hour", args, DatePart::Hour)),
         function("date_trunc", date_trunc),
         function("date_format", date_format),
-        function("to_timestamp", |args, _| {
-            Ok(cast(
-                argument("to_timestamp", args, 0)?,
-                &DataType::Timestamp(TimeUnit::Microsecond, None),
-            )?)
+        // Text is read in the zone the planner typed the result with (UTC).
+        function("to_timestamp", |args, return_type| {
+            Ok(cast(argument("to_timestamp", args, 0)?, return_type)?)
         }),
         function("window", window),
     ]
