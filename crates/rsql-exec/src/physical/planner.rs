@@ -801,12 +801,13 @@ fn memory_scan(scan: &TableScan, table: &MemoryTable) -> Result<PlanRef> {
 }
 
 fn aggregate_node(input: PlanRef, aggregate: HashAggregate, partitioning: Partitioning) -> PlanRef {
+    let schema = Arc::clone(aggregate.output_schema());
     Arc::new(PhysicalPlan::new(
         PhysicalNode::Aggregate {
             input,
-            aggregate: Arc::new(aggregate.clone()),
+            aggregate: Arc::new(aggregate),
         },
-        Arc::clone(aggregate.output_schema()),
+        schema,
         partitioning,
     ))
 }
