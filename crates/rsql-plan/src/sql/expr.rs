@@ -407,13 +407,14 @@ impl SqlBinder<'_> {
             }
             E::Substring {
                 expr: inner,
-                substring_from: Some(from),
+                substring_from,
                 substring_for,
                 ..
             } => {
-                let mut args = vec![self.bind_expr(inner, scope)?, self.bind_expr(from, scope)?];
-                if let Some(length) = substring_for {
-                    args.push(self.bind_expr(length, scope)?);
+                // Every given argument is bound, so a missing start is reported by the arity check.
+                let mut args = vec![self.bind_expr(inner, scope)?];
+                for arg in [substring_from, substring_for].into_iter().flatten() {
+                    args.push(self.bind_expr(arg, scope)?);
                 }
                 self.coercion(scope).scalar_call("substring", args)
             }

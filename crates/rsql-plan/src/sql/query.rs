@@ -95,16 +95,10 @@ impl SqlBinder<'_> {
                 return Err(PlanError::not_supported("WITH RECURSIVE"));
             }
             for cte in &with.cte_tables {
-                if !cte.alias.columns.is_empty() {
-                    return Err(
-                        PlanError::not_supported("column lists in WITH").or_at(cte.alias.name.span)
-                    );
-                }
-                let name = cte.alias.name.value.clone();
                 let plan = self.bind_query(&cte.query)?;
-                let aliased = SubqueryAlias::try_new(Arc::new(plan), name.as_str())?;
+                let aliased = self.aliased(plan, &cte.alias)?;
                 if let Some(frame) = self.ctes.last_mut() {
-                    frame.insert(name.to_lowercase(), LogicalPlan::SubqueryAlias(aliased));
+                    frame.insert(cte.alias.name.value.to_lowercase(), aliased);
                 }
             }
         }

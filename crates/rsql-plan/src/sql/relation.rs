@@ -53,14 +53,46 @@ impl SqlBinder<'_> {
         Ok(plan)
     }
 
-    fn alias(plan: LogicalPlan, alias: Option<&ast::TableAlias>) -> Result<LogicalPlan> {
+    fn alias(&self, plan: LogicalPlan, alias: Option<&ast::TableAlias>) -> Result<LogicalPlan> {
         match alias {
             None => Ok(plan),
-            Some(alias) if alias.columns.is_empty() => Ok(LogicalPlan::SubqueryAlias(
-                SubqueryAlias::try_new(Arc::new(plan), alias.name.value.as_str())?,
-            )),
-            Some(_) => Err(PlanError::not_supported("column lists in table aliases")),
+            Some(alias) => self.aliased(plan, alias),
         }
+    }
+
+    /// `plan AS name` or `plan AS name(a, b, ..)`: the column list renames the columns in order.
+    pub(super) fn aliased(
+        &self,
+        plan: LogicalPlan,
+        alias: &ast::TableAlias,
+    ) -> Result<LogicalPlan> {
+        let plan = if alias.columns.is_empty() {
+            plan
+        } else {
+            let columns = plan.schema().columns();
+            if alias.columns.len() != columns.len() {
+                return Err(PlanError::invalid(format!(
+                    "the alias {} names {} columns but the relation has {}",
+                    alias.name.value,
+                    alias.columns.len(),
+                    columns.len()
+                ))
+                .or_at(alias.name.span));
+            }
+            if let Some(typed) = alias.columns.iter().find(|c| c.data_type.is_some()) {
+                return Err(PlanError::not_supported("typed column aliases").or_at(typed.name.span));
+            }
+            let exprs = columns
+                .into_iter()
+                .zip(&alias.columns)
+                .map(|(column, name)| Expr::Column(column).alias(name.name.value.clone()))
+                .collect();
+            LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan), self.registry)?)
+        };
+        Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
+            Arc::new(plan),
+            alias.name.value.as_str(),
+        )?))
     }
 
     fn bind_table_factor(&mut self, factor: &ast::TableFactor) -> Result<LogicalPlan> {
@@ -75,7 +107,7 @@ impl SqlBinder<'_> {
                 ..
             } if with_hints.is_empty() && partitions.is_empty() => {
                 let plan = self.bind_table_name(name)?;
-                Self::alias(plan, alias.as_ref())
+                self.alias(plan, alias.as_ref())
             }
             ast::TableFactor::Derived {
                 lateral: false,
@@ -84,14 +116,14 @@ impl SqlBinder<'_> {
                 ..
             } => {
                 let plan = self.bind_query(subquery)?;
-                Self::alias(plan, alias.as_ref())
+                self.alias(plan, alias.as_ref())
             }
             ast::TableFactor::NestedJoin {
                 table_with_joins,
                 alias,
             } => {
                 let plan = self.bind_table_with_joins(table_with_joins)?;
-                Self::alias(plan, alias.as_ref())
+                self.alias(plan, alias.as_ref())
             }
             other => Err(
                 PlanError::not_supported(format!("the FROM item {}", sql_text(other)))
