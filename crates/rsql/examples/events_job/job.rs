@@ -12,21 +12,25 @@ const HOUR_FORMAT: &str = "yyyy-MM-dd'T'HH:mm:ss";
 /// The job through the DataFrame API.
 pub fn dataframe_job(session: &Session, input: &str) -> Result<DataFrame> {
     let events = session.read_parquet(input)?;
-    let hour = date_format(window(col("ts"), "1 hour").field("start"), HOUR_FORMAT);
+    // Group by the window struct and format its start once per group, not once per row.
     let grouped = events
-        .with_column("hour", hour)?
-        .group_by([col("customer"), col("url"), col("hour")])
+        .group_by([
+            col("customer"),
+            col("url"),
+            window(col("ts"), "1 hour").alias("window"),
+        ])
         .agg([
             count_star().alias("page_views"),
             count_distinct(col("session_id")).alias("visitors"),
             count_values(col("referrer")).alias("referrers"),
         ])?;
+    let hour = date_format(col("window").field("start"), HOUR_FORMAT);
     Ok(grouped.select([
-        concat_ws("|", [col("url"), col("customer"), col("hour")]).alias("_id"),
+        concat_ws("|", [col("url"), col("customer"), hour.clone()]).alias("_id"),
         col("customer"),
         col("url"),
         lit("1hour").alias("freq"),
-        col("hour").alias("ts"),
+        hour.alias("ts"),
         named_struct([
             ("page_views", col("page_views")),
             ("visitors", col("visitors")),
