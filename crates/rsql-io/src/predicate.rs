@@ -51,6 +51,35 @@ impl Literal {
     }
 }
 
+impl std::fmt::Display for CmpOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CmpOp::Eq => "=",
+            CmpOp::Lt => "<",
+            CmpOp::LtEq => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::GtEq => ">=",
+        })
+    }
+}
+
+/// SQL-style text of the value: strings quoted, others as Arrow prints them.
+impl std::fmt::Display for Literal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let options = arrow::util::display::FormatOptions::default().with_null("NULL");
+        let text = arrow::util::display::ArrayFormatter::try_new(self.0.as_ref(), &options)
+            .map_err(|_| std::fmt::Error)?
+            .value(0)
+            .to_string();
+        match self.0.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View if !self.0.is_null(0) => {
+                write!(f, "'{text}'")
+            }
+            _ => f.write_str(&text),
+        }
+    }
+}
+
 macro_rules! literal_from {
     ($($native:ty => $array:ty),* $(,)?) => {
         $(impl From<$native> for Literal {
@@ -96,6 +125,24 @@ pub enum Predicate {
     },
     /// All of the given predicates hold.
     And(Vec<Predicate>),
+}
+
+/// SQL-style text, for plan displays: `k = 'a' AND x IN (1, 2)`.
+impl std::fmt::Display for Predicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Predicate::Compare { column, op, value } => write!(f, "{column} {op} {value}"),
+            Predicate::In { column, values } => {
+                let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+                write!(f, "{column} IN ({})", values.join(", "))
+            }
+            Predicate::IsNull { column } => write!(f, "{column} IS NULL"),
+            Predicate::And(parts) => {
+                let parts: Vec<String> = parts.iter().map(ToString::to_string).collect();
+                f.write_str(&parts.join(" AND "))
+            }
+        }
+    }
 }
 
 impl Predicate {

@@ -35,6 +35,9 @@ pub struct SessionConfig {
     /// The most compressed file bytes one scan partition reads (default 128 MiB, as Spark's
     /// `maxPartitionBytes`); scans also split so every thread gets work.
     pub max_partition_bytes: u64,
+    /// Logical optimizer rules to skip, by name (as Spark's `spark.sql.optimizer.excludedRules`):
+    /// for isolating a rule while debugging a plan.
+    pub excluded_rules: Vec<String>,
 }
 
 impl Default for SessionConfig {
@@ -45,6 +48,7 @@ impl Default for SessionConfig {
             shuffle_partitions: threads * 2,
             broadcast_threshold: 10 << 20,
             max_partition_bytes: 128 << 20,
+            excluded_rules: Vec::new(),
         }
     }
 }
@@ -60,6 +64,7 @@ enum CatalogEntry {
 struct SessionState {
     context: Context,
     config: SessionConfig,
+    optimizer: Optimizer,
     tables: RwLock<HashMap<String, CatalogEntry>>,
     functions: RwLock<Functions>,
 }
@@ -85,6 +90,7 @@ impl Session {
 
     /// A session with `config`.
     pub fn with_config(config: SessionConfig) -> Result<Session> {
+        let optimizer = Optimizer::new().excluding(&config.excluded_rules)?;
         let context = Context::builder().threads(config.threads).build()?;
         let mut registry = FunctionRegistry::new();
         let aggregate = register_builtin_aggregates(&mut registry);
@@ -96,6 +102,7 @@ impl Session {
             state: Arc::new(SessionState {
                 context,
                 config,
+                optimizer,
                 tables: RwLock::default(),
                 functions: RwLock::new(Functions {
                     registry,
@@ -248,7 +255,10 @@ impl Session {
 
     /// `plan` optimized by the session's rules.
     pub(crate) fn optimize(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
-        Ok(Optimizer::new().optimize(plan, &self.functions().registry)?)
+        Ok(self
+            .state
+            .optimizer
+            .optimize(plan, &self.functions().registry)?)
     }
 
     /// The physical plan of an optimized logical plan.

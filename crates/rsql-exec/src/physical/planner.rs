@@ -154,7 +154,7 @@ impl Planner<'_, '_> {
         };
         let dataset = table.dataset();
         let predicate = pruning_predicate(&scan.filters, dataset.schema());
-        let pruning = predicate.as_ref().map(|p| format!("{p:?}"));
+        let pruning = predicate.as_ref().map(ToString::to_string);
         let partition_columns = dataset.partition_columns();
         let cluster_by: Vec<String> = partition_columns
             .iter()

@@ -77,6 +77,23 @@ impl Optimizer {
         }
     }
 
+    /// This optimizer without the rules named in `names` (as Spark's
+    /// `spark.sql.optimizer.excludedRules`); an unknown name is an error that lists the rules.
+    pub fn excluding(mut self, names: &[String]) -> Result<Self> {
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| !self.rule_names().contains(&n.as_str()))
+        {
+            return Err(PlanError::invalid(format!(
+                "unknown optimizer rule '{unknown}'; the rules are {}",
+                self.rule_names().join(", ")
+            )));
+        }
+        self.rules
+            .retain(|rule| !names.iter().any(|n| n == rule.name()));
+        Ok(self)
+    }
+
     /// The names of the rules, in the order they run.
     pub fn rule_names(&self) -> Vec<&str> {
         self.rules.iter().map(|r| r.name()).collect()
@@ -172,6 +189,26 @@ mod tests {
         assert_eq!(
             Optimizer::new().rule_names(),
             ["fold_constants", "push_down_filter", "push_down_projection"]
+        );
+    }
+
+    #[test]
+    fn excluding_drops_named_rules_and_rejects_unknown_names() {
+        let optimizer = Optimizer::new()
+            .excluding(&["push_down_filter".to_string()])
+            .unwrap();
+        assert_eq!(
+            optimizer.rule_names(),
+            ["fold_constants", "push_down_projection"]
+        );
+        let err = Optimizer::new()
+            .excluding(&["push_down_filters".to_string()])
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("unknown optimizer rule 'push_down_filters'"),
+            "{err}"
         );
     }
 }

@@ -11,7 +11,7 @@ use super::expr::{Scope, sql_text};
 use crate::coercion::{cast_if_needed, common_type};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, SortExpr};
-use crate::plan::{Distinct, Limit, LogicalPlan, Projection, Sort, SubqueryAlias, Union, Values};
+use crate::plan::{Distinct, Limit, LogicalPlan, Projection, Sort, Union, Values};
 
 /// `ORDER BY 2`: the 1-based position, if the key is an integer literal.
 pub(super) fn ordinal(expr: &ast::Expr) -> Option<i64> {
