@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::Data;
 use crate::error::{RddError, Result};
 use crate::fault::FaultInjector;
+use crate::memory::MemoryPool;
 use crate::rdd::Rdd;
 use crate::rdd::sources::{ParallelCollectionRdd, RangeRdd, TextFileRdd};
 use crate::scheduler::listener::{ListenerBus, SchedulerListener};
@@ -21,6 +22,7 @@ pub struct ContextBuilder {
     pub(crate) max_task_attempts: usize,
     pub(crate) max_stage_attempts: usize,
     pub(crate) memory_store_bytes: usize,
+    pub(crate) memory_limit: Option<usize>,
 }
 
 impl Default for ContextBuilder {
@@ -30,6 +32,7 @@ impl Default for ContextBuilder {
             max_task_attempts: 4,
             max_stage_attempts: 4,
             memory_store_bytes: 1 << 30,
+            memory_limit: None,
         }
     }
 }
@@ -59,6 +62,13 @@ impl ContextBuilder {
         self
     }
 
+    /// Caps the bytes that buffering operators (aggregations, sorts, join tables, shuffle
+    /// outputs) hold at once; past it they spill to disk (default: no limit).
+    pub fn memory_limit(mut self, bytes: Option<usize>) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
     /// Starts the worker pool and creates the context.
     pub fn build(self) -> Result<Context> {
         if self.threads == 0 || self.max_task_attempts == 0 || self.max_stage_attempts == 0 {
@@ -72,6 +82,7 @@ impl ContextBuilder {
             .build()
             .map_err(|e| RddError::ThreadPool(e.to_string()))?;
         let blocks = BlockStore::new(self.memory_store_bytes)?;
+        let memory = Arc::new(MemoryPool::new(self.memory_limit)?);
         Ok(Context {
             inner: Arc::new(ContextInner {
                 config: self,
@@ -82,6 +93,7 @@ impl ContextBuilder {
                 next_job_id: AtomicUsize::new(0),
                 shuffles: ShuffleStore::default(),
                 blocks,
+                memory,
                 listeners: ListenerBus::default(),
                 faults: FaultInjector::default(),
             }),
@@ -107,6 +119,7 @@ pub(crate) struct ContextInner {
     next_job_id: AtomicUsize,
     pub(crate) shuffles: ShuffleStore,
     pub(crate) blocks: BlockStore,
+    pub(crate) memory: Arc<MemoryPool>,
     pub(crate) listeners: ListenerBus,
     pub(crate) faults: FaultInjector,
 }
@@ -206,6 +219,11 @@ impl Context {
         merge: impl Fn(&mut T, T) + Send + Sync + 'static,
     ) -> Accumulator<T> {
         Accumulator::new(name, zero, merge)
+    }
+
+    /// The memory pool buffering operators reserve from.
+    pub fn memory_pool(&self) -> &Arc<MemoryPool> {
+        &self.inner.memory
     }
 
     /// Registers a listener for job, stage and task events (the CLI's progress bar is one).

@@ -75,6 +75,21 @@ pub enum RddError {
         message: String,
     },
 
+    /// The memory pool refused a reservation that could not be spilled.
+    #[error(
+        "memory limit reached: {consumer} needs {requested} more bytes but the pool has {used} of {limit} in use; raise the memory limit"
+    )]
+    ResourcesExhausted {
+        /// The operator that asked.
+        consumer: String,
+        /// Bytes it asked for.
+        requested: usize,
+        /// Bytes reserved in the pool at the time.
+        used: usize,
+        /// The pool's limit.
+        limit: usize,
+    },
+
     /// An output directory already exists.
     #[error("output path {0} already exists")]
     OutputExists(PathBuf),

@@ -24,6 +24,7 @@
 mod context;
 mod error;
 mod fault;
+mod memory;
 mod output;
 mod partitioner;
 mod rdd;
@@ -35,6 +36,7 @@ mod storage;
 pub use context::{Context, ContextBuilder};
 pub use error::{RddError, Result};
 pub use fault::FaultInjector;
+pub use memory::{MemoryPool, MemoryReservation};
 pub use output::SUCCESS_MARKER;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
 pub use rdd::{BoxIter, Data, Rdd, RddId};

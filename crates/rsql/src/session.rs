@@ -38,6 +38,9 @@ pub struct SessionConfig {
     /// Logical optimizer rules to skip, by name (as Spark's `spark.sql.optimizer.excludedRules`):
     /// for isolating a rule while debugging a plan.
     pub excluded_rules: Vec<String>,
+    /// Bytes that aggregations, sorts, join tables and shuffle outputs may hold at once; past
+    /// it they spill to disk as Arrow IPC (default: no limit).
+    pub memory_limit: Option<usize>,
 }
 
 impl Default for SessionConfig {
@@ -49,6 +52,7 @@ impl Default for SessionConfig {
             broadcast_threshold: 10 << 20,
             max_partition_bytes: 128 << 20,
             excluded_rules: Vec::new(),
+            memory_limit: None,
         }
     }
 }
@@ -91,7 +95,10 @@ impl Session {
     /// A session with `config`.
     pub fn with_config(config: SessionConfig) -> Result<Session> {
         let optimizer = Optimizer::new().excluding(&config.excluded_rules)?;
-        let context = Context::builder().threads(config.threads).build()?;
+        let context = Context::builder()
+            .threads(config.threads)
+            .memory_limit(config.memory_limit)
+            .build()?;
         let mut registry = FunctionRegistry::new();
         let aggregate = register_builtin_aggregates(&mut registry);
         let scalar = builtin_scalar_functions()

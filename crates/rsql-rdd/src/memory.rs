@@ -1,0 +1,195 @@
+//! The memory pool: operators that buffer data reserve bytes from one pool per context and
+//! spill to disk when it refuses, so a job over the limit slows down instead of dying of OOM.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{RddError, Result};
+
+/// Bytes that buffering operators may hold at once, shared by every task of a context.
+#[derive(Debug)]
+pub struct MemoryPool {
+    limit: Option<usize>,
+    used: AtomicUsize,
+    peak: AtomicUsize,
+    spill_dir: tempfile::TempDir,
+}
+
+impl MemoryPool {
+    /// A pool of at most `limit` bytes (`None`: unbounded), spilling into a fresh temporary
+    /// directory that is removed with the pool.
+    pub(crate) fn new(limit: Option<usize>) -> Result<Self> {
+        let spill_dir = tempfile::Builder::new()
+            .prefix("rsql-spill-")
+            .tempdir()
+            .map_err(|e| RddError::io(std::env::temp_dir(), e))?;
+        Ok(MemoryPool {
+            limit,
+            used: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            spill_dir,
+        })
+    }
+
+    /// The limit in bytes, if any.
+    pub fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    /// Bytes reserved right now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes ever reserved at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Where operators write their spill files.
+    pub fn spill_dir(&self) -> &Path {
+        self.spill_dir.path()
+    }
+
+    /// An empty reservation for `consumer` (named in errors).
+    pub fn reservation(self: &Arc<Self>, consumer: impl Into<String>) -> MemoryReservation {
+        MemoryReservation {
+            pool: Arc::clone(self),
+            consumer: consumer.into(),
+            size: 0,
+        }
+    }
+
+    fn try_add(&self, bytes: usize) -> bool {
+        let granted = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                let wanted = used.checked_add(bytes)?;
+                match self.limit {
+                    Some(limit) if wanted > limit => None,
+                    _ => Some(wanted),
+                }
+            });
+        match granted {
+            Ok(before) => {
+                self.peak.fetch_max(before + bytes, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn add(&self, bytes: usize) {
+        let before = self.used.fetch_add(bytes, Ordering::AcqRel);
+        self.peak.fetch_max(before + bytes, Ordering::Relaxed);
+    }
+
+    fn release(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// Bytes one operator holds from a [`MemoryPool`]; returned to the pool when dropped.
+#[derive(Debug)]
+pub struct MemoryReservation {
+    pool: Arc<MemoryPool>,
+    consumer: String,
+    size: usize,
+}
+
+impl MemoryReservation {
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Holds `bytes` more, or fails with [`RddError::ResourcesExhausted`] when the pool is full
+    /// (the caller then spills and frees what it holds).
+    pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
+        if self.pool.try_add(bytes) {
+            self.size += bytes;
+            Ok(())
+        } else {
+            Err(RddError::ResourcesExhausted {
+                consumer: self.consumer.clone(),
+                requested: bytes,
+                used: self.pool.used(),
+                limit: self.pool.limit.unwrap_or(usize::MAX),
+            })
+        }
+    }
+
+    /// Holds `bytes` more even past the limit: for the little memory an operator needs to make
+    /// progress after spilling everything it can.
+    pub fn grow(&mut self, bytes: usize) {
+        self.pool.add(bytes);
+        self.size += bytes;
+    }
+
+    /// Holds exactly `size` bytes, growing with [`MemoryReservation::try_grow`] or shrinking.
+    pub fn try_resize(&mut self, size: usize) -> Result<()> {
+        if size > self.size {
+            self.try_grow(size - self.size)
+        } else {
+            self.shrink(self.size - size);
+            Ok(())
+        }
+    }
+
+    /// Returns `bytes` (at most what is held) to the pool.
+    pub fn shrink(&mut self, bytes: usize) {
+        let bytes = bytes.min(self.size);
+        self.pool.release(bytes);
+        self.size -= bytes;
+    }
+
+    /// Returns everything held to the pool.
+    pub fn free(&mut self) {
+        self.shrink(self.size);
+    }
+}
+
+impl Drop for MemoryReservation {
+    fn drop(&mut self) {
+        self.free();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_share_the_limit_and_return_bytes_when_dropped() {
+        let pool = Arc::new(MemoryPool::new(Some(100)).unwrap());
+        let mut a = pool.reservation("a");
+        let mut b = pool.reservation("b");
+        a.try_grow(60).unwrap();
+        let err = b.try_grow(50).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("b needs 50 more bytes but the pool has 60 of 100 in use"),
+            "{err}"
+        );
+        b.try_grow(40).unwrap();
+        assert_eq!(pool.used(), 100);
+        a.try_resize(10).unwrap();
+        assert_eq!(pool.used(), 50);
+        drop(b);
+        assert_eq!(pool.used(), 10);
+        a.grow(500);
+        assert_eq!(pool.used(), 510);
+        drop(a);
+        assert_eq!(pool.used(), 0);
+        assert_eq!(pool.peak(), 510);
+    }
+
+    #[test]
+    fn an_unbounded_pool_never_refuses() {
+        let pool = Arc::new(MemoryPool::new(None).unwrap());
+        let mut r = pool.reservation("r");
+        r.try_grow(usize::MAX / 2).unwrap();
+        assert!(pool.spill_dir().is_dir());
+    }
+}
