@@ -14,6 +14,7 @@ mod memory_table;
 pub mod operators;
 pub mod physical;
 mod rows;
+pub mod spill;
 
 pub use error::{ExecError, Result};
 pub use listing_table::ListingTable;

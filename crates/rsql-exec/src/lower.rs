@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use rsql_rdd::{BoxIter, Rdd, RddError, TaskContext};
+use rsql_rdd::{BoxIter, MemoryPool, Rdd, RddError, TaskContext};
 
 use crate::error::{ExecError, Result};
 use crate::operators::{HashAggregate, hash_split};
@@ -42,18 +42,21 @@ pub fn map_batches(
     })
 }
 
-/// Aggregates every partition into one batch (partial, final or single-phase per `plan`).
+/// Aggregates every partition (partial, final or single-phase per `plan`) within the
+/// memory `pool`, spilling past it.
 #[track_caller]
 pub fn aggregate_partitions(
     input: &Rdd<RecordBatch>,
     plan: Arc<HashAggregate>,
+    pool: Arc<MemoryPool>,
 ) -> Rdd<RecordBatch> {
-    input.map_partitions_with_context(move |batches, tc| match plan.aggregate(batches.map(Ok)) {
-        Ok(batch) if batch.num_rows() == 0 => Box::new(std::iter::empty()),
-        Ok(batch) => Box::new(std::iter::once(batch)),
-        Err(error) => {
-            fail_task(tc, error);
-            Box::new(std::iter::empty())
+    input.map_partitions_with_context(move |batches, tc| {
+        match plan.aggregate_bounded(batches.map(Ok), &pool) {
+            Ok(batches) => Box::new(batches.into_iter().filter(|b| b.num_rows() > 0)),
+            Err(error) => {
+                fail_task(tc, error);
+                Box::new(std::iter::empty())
+            }
         }
     })
 }

@@ -1,5 +1,6 @@
 //! Hash aggregation, single-phase and two-phase around a hash exchange, checked against a
-//! row-at-a-time reference on random data with nulls, empty inputs and skewed keys.
+//! row-at-a-time reference on random data with nulls, empty inputs and skewed keys; also with
+//! memory limits small enough to make every mode flush early or spill.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRe
 use proptest::prelude::*;
 use rsql_exec::aggregate::{AggregateUdf, builtin_aggregates};
 use rsql_exec::operators::{AggregateCall, AggregateMode, HashAggregate, hash_split};
+use rsql_rdd::MemoryPool;
 
 type Row = (Option<u8>, Option<i64>, Option<String>);
 
@@ -168,7 +170,18 @@ fn reference(rows: &[Row]) -> BTreeMap<Option<u8>, Vec<String>> {
         .collect()
 }
 
-fn single_phase(batches: &[RecordBatch]) -> BTreeMap<Option<u8>, Vec<String>> {
+/// Runs `plan` within `pool` and concatenates its output batches.
+fn run(plan: &HashAggregate, input: Vec<RecordBatch>, pool: &Arc<MemoryPool>) -> RecordBatch {
+    let out = plan
+        .aggregate_bounded(input.into_iter().map(Ok), pool)
+        .unwrap();
+    concat_batches(plan.output_schema(), &out).unwrap()
+}
+
+fn single_phase(
+    batches: &[RecordBatch],
+    pool: &Arc<MemoryPool>,
+) -> BTreeMap<Option<u8>, Vec<String>> {
     let plan = HashAggregate::try_new(
         &schema(),
         AggregateMode::Single,
@@ -176,7 +189,7 @@ fn single_phase(batches: &[RecordBatch]) -> BTreeMap<Option<u8>, Vec<String>> {
         calls(AggregateMode::Single),
     )
     .unwrap();
-    render(&plan.aggregate(batches.iter().cloned().map(Ok)).unwrap())
+    render(&run(&plan, batches.to_vec(), pool))
 }
 
 /// Partial per map partition, hash exchange on the key, final per reduce partition.
@@ -184,6 +197,7 @@ fn two_phase(
     batches: &[RecordBatch],
     maps: usize,
     reduces: usize,
+    pool: &Arc<MemoryPool>,
 ) -> BTreeMap<Option<u8>, Vec<String>> {
     let partial = HashAggregate::try_new(
         &schema(),
@@ -202,7 +216,7 @@ fn two_phase(
     let mut buckets: Vec<Vec<RecordBatch>> = vec![Vec::new(); reduces];
     for map in 0..maps {
         let input: Vec<RecordBatch> = batches.iter().skip(map).step_by(maps).cloned().collect();
-        let states = partial.aggregate(input.into_iter().map(Ok)).unwrap();
+        let states = run(&partial, input, pool);
         for (bucket, part) in hash_split(&states, &[0], reduces)
             .unwrap()
             .into_iter()
@@ -213,7 +227,7 @@ fn two_phase(
     }
     let outputs: Vec<RecordBatch> = buckets
         .into_iter()
-        .map(|input| final_plan.aggregate(input.into_iter().map(Ok)).unwrap())
+        .map(|input| run(&final_plan, input, pool))
         .collect();
     render(&concat_batches(final_plan.output_schema(), &outputs).unwrap())
 }
@@ -222,11 +236,19 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn aggregates_match_reference(rows in rows(), batch_size in 1usize..20, maps in 1usize..4, reduces in 1usize..4) {
+    fn aggregates_match_reference(
+        rows in rows(),
+        batch_size in 1usize..20,
+        maps in 1usize..4,
+        reduces in 1usize..4,
+        limit in prop_oneof![Just(None), (0usize..20_000).prop_map(Some)],
+    ) {
         let batches = to_batches(&rows, batch_size);
         let expected = reference(&rows);
-        prop_assert_eq!(single_phase(&batches), expected.clone());
-        prop_assert_eq!(two_phase(&batches, maps, reduces), expected);
+        let pool = Arc::new(MemoryPool::new(limit).unwrap());
+        prop_assert_eq!(single_phase(&batches, &pool), expected.clone());
+        prop_assert_eq!(two_phase(&batches, maps, reduces, &pool), expected);
+        prop_assert_eq!(pool.used(), 0, "every reservation is returned");
     }
 }
 

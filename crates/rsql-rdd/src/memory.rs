@@ -19,7 +19,7 @@ pub struct MemoryPool {
 impl MemoryPool {
     /// A pool of at most `limit` bytes (`None`: unbounded), spilling into a fresh temporary
     /// directory that is removed with the pool.
-    pub(crate) fn new(limit: Option<usize>) -> Result<Self> {
+    pub fn new(limit: Option<usize>) -> Result<Self> {
         let spill_dir = tempfile::Builder::new()
             .prefix("rsql-spill-")
             .tempdir()

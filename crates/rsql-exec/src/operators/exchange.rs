@@ -16,12 +16,19 @@ pub fn bucket_of_rows(
     num_rows: usize,
     buckets: usize,
 ) -> Result<Vec<usize>> {
+    bucket_of_rows_seeded(key_columns, num_rows, buckets, EXCHANGE_SEED)
+}
+
+/// [`bucket_of_rows`] with another hash seed: rows that an exchange placed together (equal
+/// exchange hash modulo the partition count) still spread over all buckets.
+fn bucket_of_rows_seeded(
+    key_columns: &[ArrayRef],
+    num_rows: usize,
+    buckets: usize,
+    seed: u64,
+) -> Result<Vec<usize>> {
     let mut hashes = vec![0u64; num_rows];
-    create_hashes(
-        key_columns,
-        &RandomState::with_seed(EXCHANGE_SEED),
-        &mut hashes,
-    )?;
+    create_hashes(key_columns, &RandomState::with_seed(seed), &mut hashes)?;
     Ok(hashes
         .into_iter()
         .map(|h| (h % buckets as u64) as usize)
@@ -35,8 +42,18 @@ pub fn hash_split(
     keys: &[usize],
     buckets: usize,
 ) -> Result<Vec<Option<RecordBatch>>> {
+    hash_split_seeded(batch, keys, buckets, EXCHANGE_SEED)
+}
+
+/// [`hash_split`] with the hash seeded by `seed` (see [`bucket_of_rows_seeded`]).
+pub(crate) fn hash_split_seeded(
+    batch: &RecordBatch,
+    keys: &[usize],
+    buckets: usize,
+    seed: u64,
+) -> Result<Vec<Option<RecordBatch>>> {
     let key_columns: Vec<ArrayRef> = keys.iter().map(|&k| batch.column(k).clone()).collect();
-    let bucket_of_row = bucket_of_rows(&key_columns, batch.num_rows(), buckets)?;
+    let bucket_of_row = bucket_of_rows_seeded(&key_columns, batch.num_rows(), buckets, seed)?;
     let mut rows_of_bucket: Vec<Vec<u32>> = vec![Vec::new(); buckets];
     for (row, bucket) in bucket_of_row.into_iter().enumerate() {
         rows_of_bucket[bucket].push(row as u32);

@@ -47,6 +47,9 @@ pub struct HashAggregate {
     group_columns: Vec<usize>,
     aggregates: Vec<AggregateCall>,
     output_schema: SchemaRef,
+    /// Group keys then every aggregate's state columns: the partial output, and the layout of
+    /// spilled groups.
+    state_schema: SchemaRef,
 }
 
 impl HashAggregate {
@@ -58,30 +61,65 @@ impl HashAggregate {
         group_columns: Vec<usize>,
         aggregates: Vec<AggregateCall>,
     ) -> Result<Self> {
-        let mut fields: Vec<Field> = Vec::new();
+        let mut key_fields: Vec<Field> = Vec::new();
         for &column in &group_columns {
             match input.fields().get(column) {
-                Some(field) => fields.push(field.as_ref().clone()),
+                Some(field) => key_fields.push(field.as_ref().clone()),
                 None => return exec_err(format!("group column {column} is out of range")),
             }
         }
+        let mut state_fields = key_fields.clone();
+        let mut value_fields = key_fields;
         for call in &aggregates {
-            if mode == AggregateMode::Partial {
-                for state in call.function.state_fields(&call.argument_types)? {
-                    let name = format!("{}[{}]", call.name, state.name());
-                    fields.push(state.with_name(name));
-                }
-            } else {
-                let data_type = call.function.return_type(&call.argument_types)?;
-                fields.push(Field::new(&call.name, data_type, true));
+            for state in call.function.state_fields(&call.argument_types)? {
+                let name = format!("{}[{}]", call.name, state.name());
+                state_fields.push(state.with_name(name));
             }
+            let data_type = call.function.return_type(&call.argument_types)?;
+            value_fields.push(Field::new(&call.name, data_type, true));
         }
+        let state_schema = Arc::new(Schema::new(state_fields));
+        let output_schema = match mode {
+            AggregateMode::Partial => Arc::clone(&state_schema),
+            AggregateMode::Final | AggregateMode::Single => Arc::new(Schema::new(value_fields)),
+        };
         Ok(HashAggregate {
             mode,
             group_columns,
             aggregates,
-            output_schema: Arc::new(Schema::new(fields)),
+            output_schema,
+            state_schema,
         })
+    }
+
+    /// The `Final` aggregation that merges this one's states (laid out as its
+    /// [`HashAggregate::state_schema`]) into final values.
+    pub fn merging(&self) -> Result<HashAggregate> {
+        let mut next_state = self.group_columns.len();
+        let calls = self
+            .aggregates
+            .iter()
+            .map(|call| {
+                let states = call.function.state_fields(&call.argument_types)?.len();
+                let input_columns = (next_state..next_state + states).collect();
+                next_state += states;
+                Ok(AggregateCall {
+                    input_columns,
+                    ..call.clone()
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        HashAggregate::try_new(
+            &self.state_schema,
+            AggregateMode::Final,
+            (0..self.group_columns.len()).collect(),
+            calls,
+        )
+    }
+
+    /// Group keys then state columns: the schema of partial results and spilled groups.
+    pub fn state_schema(&self) -> &SchemaRef {
+        &self.state_schema
     }
 
     /// The schema of the batch [`HashAggregate::aggregate`] returns.
@@ -194,7 +232,12 @@ pub struct AggregationState<'a> {
     accumulators: Vec<Box<dyn GroupsAccumulator>>,
 }
 
-impl AggregationState<'_> {
+impl<'a> AggregationState<'a> {
+    /// The aggregation this state belongs to.
+    pub fn plan(&self) -> &'a HashAggregate {
+        self.plan
+    }
+
     /// Folds one input batch into the groups.
     pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
         let keys: Vec<ArrayRef> = self
@@ -228,10 +271,25 @@ impl AggregationState<'_> {
             + self.accumulators.iter().map(|a| a.size()).sum::<usize>()
     }
 
-    /// One row per group: keys, then states or values.
-    pub fn finish(mut self) -> Result<RecordBatch> {
+    /// One row per group: keys, then states (`Partial`) or values.
+    pub fn finish(self) -> Result<RecordBatch> {
+        let states = self.plan.mode == AggregateMode::Partial;
+        self.emit(states)
+    }
+
+    /// One row per group: keys, then states, in every mode (to spill the groups and merge
+    /// them later).
+    pub fn finish_states(self) -> Result<RecordBatch> {
+        self.emit(true)
+    }
+
+    fn emit(mut self, states: bool) -> Result<RecordBatch> {
         let total_groups = self.groups.len();
-        let schema = Arc::clone(&self.plan.output_schema);
+        let schema = if states {
+            Arc::clone(&self.plan.state_schema)
+        } else {
+            Arc::clone(&self.plan.output_schema)
+        };
         let mut columns: Vec<ArrayRef> = if self.groups.global {
             Vec::new()
         } else {
@@ -243,11 +301,10 @@ impl AggregationState<'_> {
             }
         }
         for accumulator in &mut self.accumulators {
-            match self.plan.mode {
-                AggregateMode::Partial => columns.extend(accumulator.state(total_groups)?),
-                AggregateMode::Final | AggregateMode::Single => {
-                    columns.push(accumulator.evaluate(total_groups)?)
-                }
+            if states {
+                columns.extend(accumulator.state(total_groups)?);
+            } else {
+                columns.push(accumulator.evaluate(total_groups)?);
             }
         }
         Ok(RecordBatch::try_new(schema, columns)?)

@@ -1,5 +1,6 @@
 //! Physical operators on record batches.
 
+mod bounded_aggregate;
 pub mod exchange;
 pub mod hash_aggregate;
 pub mod hash_join;

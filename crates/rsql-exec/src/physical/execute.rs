@@ -61,9 +61,11 @@ impl PhysicalPlan {
                     Ok(Some(with_schema(&schema, columns, batch.num_rows())?))
                 })
             }
-            PhysicalNode::Aggregate { input, aggregate } => {
-                aggregate_partitions(&input.lower(context)?, Arc::clone(aggregate))
-            }
+            PhysicalNode::Aggregate { input, aggregate } => aggregate_partitions(
+                &input.lower(context)?,
+                Arc::clone(aggregate),
+                Arc::clone(context.memory_pool()),
+            ),
             PhysicalNode::HashJoin {
                 left, right, join, ..
             } => join_rdd(&left.lower(context)?, &right.lower(context)?, join)?,

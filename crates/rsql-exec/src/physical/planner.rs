@@ -344,25 +344,7 @@ impl Planner<'_, '_> {
             group_columns.clone(),
             calls.clone(),
         )?;
-        let mut next_state = group_count;
-        let final_calls = calls
-            .into_iter()
-            .map(|call| {
-                let states = call.function.state_fields(&call.argument_types)?.len();
-                let input_columns = (next_state..next_state + states).collect();
-                next_state += states;
-                Ok(AggregateCall {
-                    input_columns,
-                    ..call
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let final_aggregate = HashAggregate::try_new(
-            partial.output_schema(),
-            AggregateMode::Final,
-            group_columns.clone(),
-            final_calls,
-        )?;
+        let final_aggregate = partial.merging()?;
         let partial_partitioning = Partitioning::Unknown(pre.partitioning.partition_count());
         let partial = aggregate_node(pre, partial, partial_partitioning);
         let target = if group_count == 0 {
