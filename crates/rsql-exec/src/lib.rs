@@ -14,6 +14,7 @@ mod memory_table;
 pub mod operators;
 pub mod physical;
 mod rows;
+mod shuffle_spill;
 pub mod spill;
 
 pub use error::{ExecError, Result};

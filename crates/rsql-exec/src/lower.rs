@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use rsql_rdd::{BoxIter, MemoryPool, Rdd, RddError, TaskContext};
+use rsql_rdd::{BoxIter, MemoryPool, MemoryReservation, Rdd, RddError, TaskContext};
 
 use crate::error::{ExecError, Result};
-use crate::operators::{HashAggregate, hash_split};
+use crate::operators::HashAggregate;
 
 /// Reports an operator error as the failure of the running task.
 pub(crate) fn fail_task(tc: &TaskContext, error: ExecError) {
@@ -61,28 +61,17 @@ pub fn aggregate_partitions(
     })
 }
 
-/// Repartitions batches by the hash of the columns at `keys` into `partitions` partitions.
-#[track_caller]
-pub fn hash_exchange(
-    input: &Rdd<RecordBatch>,
-    keys: Vec<usize>,
-    partitions: usize,
-) -> Rdd<RecordBatch> {
-    input.shuffle(partitions, move |batches, tc, buckets| {
-        let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); buckets];
-        for batch in batches {
-            match hash_split(&batch, &keys, buckets) {
-                Ok(parts) => {
-                    for (bucket, part) in parts.into_iter().enumerate() {
-                        out[bucket].extend(part);
-                    }
-                }
-                Err(error) => {
-                    fail_task(tc, error);
-                    break;
-                }
-            }
-        }
-        out
-    })
+/// Collects `batches`, holding their size in `reservation`. For operators that cannot spill
+/// yet (a sort's input, a join's build side): past the limit the query fails with a message
+/// naming the operator and the limit, instead of the process being killed for lack of memory.
+pub(crate) fn collect_reserved(
+    batches: impl Iterator<Item = RecordBatch>,
+    reservation: &mut MemoryReservation,
+) -> Result<Vec<RecordBatch>> {
+    batches
+        .map(|batch| {
+            reservation.try_grow(batch.get_array_memory_size())?;
+            Ok(batch)
+        })
+        .collect()
 }

@@ -10,6 +10,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
+use rsql_rdd::MemoryPool;
 use tempfile::TempPath;
 
 use crate::error::{ExecError, Result};
@@ -19,11 +20,14 @@ pub struct SpillWriter {
     writer: StreamWriter<BufWriter<File>>,
     path: TempPath,
     rows: usize,
+    pool: Arc<MemoryPool>,
 }
 
 impl SpillWriter {
-    /// A new, empty spill file in `dir`.
-    pub fn create(dir: &Path, schema: &SchemaRef) -> Result<Self> {
+    /// A new, empty spill file in `pool`'s spill directory; its size is counted in the pool's
+    /// spilled bytes when it is finished.
+    pub fn create(pool: &Arc<MemoryPool>, schema: &SchemaRef) -> Result<Self> {
+        let dir = pool.spill_dir();
         let (file, path) = tempfile::Builder::new()
             .prefix("spill-")
             .suffix(".arrow")
@@ -35,6 +39,7 @@ impl SpillWriter {
             writer,
             path,
             rows: 0,
+            pool: Arc::clone(pool),
         })
     }
 
@@ -51,6 +56,8 @@ impl SpillWriter {
             .into_inner()?
             .into_inner()
             .map_err(|e| spill_io(&self.path, e.into_error()))?;
+        let bytes = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        self.pool.record_spill(bytes as usize);
         Ok(SpillFile {
             path: Arc::new(self.path),
             rows: self.rows,
@@ -97,7 +104,7 @@ mod tests {
 
     #[test]
     fn batches_come_back_in_order_and_the_file_goes_with_its_last_handle() {
-        let dir = tempfile::tempdir().unwrap();
+        let pool = Arc::new(MemoryPool::new(None).unwrap());
         let schema = Arc::new(Schema::new(vec![
             Field::new("n", DataType::Int64, true),
             Field::new("s", DataType::Utf8, true),
@@ -112,11 +119,12 @@ mod tests {
             )
             .unwrap()
         };
-        let mut writer = SpillWriter::create(dir.path(), &schema).unwrap();
+        let mut writer = SpillWriter::create(&pool, &schema).unwrap();
         writer.write(&batch(1)).unwrap();
         writer.write(&batch(2)).unwrap();
         let file = writer.finish().unwrap();
         assert_eq!(file.rows(), 4);
+        assert!(pool.spilled_bytes() > 0);
         for _ in 0..2 {
             let read: Vec<RecordBatch> = file.read().unwrap().map(Result::unwrap).collect();
             assert_eq!(read, vec![batch(1), batch(2)]);

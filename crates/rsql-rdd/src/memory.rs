@@ -13,6 +13,7 @@ pub struct MemoryPool {
     limit: Option<usize>,
     used: AtomicUsize,
     peak: AtomicUsize,
+    spilled_bytes: AtomicUsize,
     spill_dir: tempfile::TempDir,
 }
 
@@ -28,6 +29,7 @@ impl MemoryPool {
             limit,
             used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            spilled_bytes: AtomicUsize::new(0),
             spill_dir,
         })
     }
@@ -45,6 +47,16 @@ impl MemoryPool {
     /// The most bytes ever reserved at once.
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written to spill files so far.
+    pub fn spilled_bytes(&self) -> usize {
+        self.spilled_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Counts `bytes` written to a spill file.
+    pub fn record_spill(&self, bytes: usize) {
+        self.spilled_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Where operators write their spill files.

@@ -94,10 +94,7 @@ impl SpilledGroups {
             let Some(part) = part else { continue };
             let writer = match writer {
                 Some(writer) => writer,
-                None => writer.insert(SpillWriter::create(
-                    self.pool.spill_dir(),
-                    plan.state_schema(),
-                )?),
+                None => writer.insert(SpillWriter::create(&self.pool, plan.state_schema())?),
             };
             writer.write(&part)?;
         }

@@ -6,15 +6,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::SchemaRef;
-use rsql_rdd::{BoxIter, Context, Rdd, RddError};
+use rsql_rdd::{BoxIter, Context, MemoryPool, MemoryReservation, Rdd, RddError};
 
 use super::{Partitioning, PhysicalNode, PhysicalPlan};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
-use crate::lower::{aggregate_partitions, fail_task, hash_exchange, map_batches};
+use crate::lower::{aggregate_partitions, collect_reserved, fail_task, map_batches};
 use crate::operators::{
-    HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, sample_keys, sort_batches,
+    HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, hash_split, sample_keys, sort_batches,
 };
+use crate::shuffle_spill::shuffle_batches;
 
 /// The batches of one read unit, as its reader yields them.
 type BatchResults = Box<dyn Iterator<Item = rsql_io::Result<RecordBatch>>>;
@@ -68,14 +69,30 @@ impl PhysicalPlan {
             ),
             PhysicalNode::HashJoin {
                 left, right, join, ..
-            } => join_rdd(&left.lower(context)?, &right.lower(context)?, join)?,
+            } => join_rdd(
+                &left.lower(context)?,
+                &right.lower(context)?,
+                join,
+                context.memory_pool(),
+            )?,
             PhysicalNode::Sort { input, keys, fetch } => {
                 let (keys, fetch) = (keys.clone(), *fetch);
                 let schema = Arc::clone(&self.schema);
+                let pool = Arc::clone(context.memory_pool());
                 input
                     .lower(context)?
                     .map_partitions_with_context(move |batches, tc| {
-                        match sort_batches(&schema, batches, &keys, fetch) {
+                        // A top-k keeps only k rows; a full sort holds its whole input.
+                        let mut reservation = pool.reservation("Sort");
+                        let sorted = match fetch {
+                            Some(_) => sort_batches(&schema, batches, &keys, fetch),
+                            None => {
+                                collect_reserved(batches, &mut reservation).and_then(|batches| {
+                                    sort_batches(&schema, batches.into_iter(), &keys, None)
+                                })
+                            }
+                        };
+                        match sorted {
                             Ok(sorted) => Box::new(sorted.into_iter()),
                             Err(error) => {
                                 fail_task(tc, error);
@@ -114,9 +131,12 @@ impl PhysicalPlan {
                     .unwrap_or_else(|| Ok(context.parallelize(Vec::new(), 1)));
                 lowered.try_fold(first?, |all, next| Ok::<_, ExecError>(all.union(&next?)))?
             }
-            PhysicalNode::Exchange { input } => {
-                exchange_rdd(&input.lower(context)?, &self.partitioning)?
-            }
+            PhysicalNode::Exchange { input } => exchange_rdd(
+                context,
+                &input.lower(context)?,
+                &self.schema,
+                &self.partitioning,
+            )?,
         };
         let metrics = Arc::clone(&self.metrics);
         let observed = rdd.map_partitions(move |batches| Box::new(metrics.observe(batches)));
@@ -184,23 +204,45 @@ fn limit_rdd(input: &Rdd<RecordBatch>, skip: usize, fetch: Option<usize>) -> Rdd
     })
 }
 
-/// A shuffle placing rows as `target` says.
-fn exchange_rdd(input: &Rdd<RecordBatch>, target: &Partitioning) -> Result<Rdd<RecordBatch>> {
+/// A shuffle placing rows as `target` says, its map outputs held within the memory pool.
+fn exchange_rdd(
+    context: &Context,
+    input: &Rdd<RecordBatch>,
+    schema: &SchemaRef,
+    target: &Partitioning,
+) -> Result<Rdd<RecordBatch>> {
+    let pool = Arc::clone(context.memory_pool());
+    let schema = Arc::clone(schema);
     Ok(match target {
-        Partitioning::Hash(keys, n) => hash_exchange(input, keys.clone(), *n),
-        Partitioning::Range(keys, n) => range_exchange(input, keys.clone(), *n)?,
-        Partitioning::Unknown(1) => input.shuffle(1, |batches, _, _| vec![batches.collect()]),
+        Partitioning::Hash(keys, n) => {
+            let keys = keys.clone();
+            shuffle_batches(input, schema, *n, pool, move |batch, buckets| {
+                hash_split(batch, &keys, buckets)
+            })
+        }
+        Partitioning::Range(keys, n) => {
+            let bounds = Arc::new(range_bounds(input, keys, *n)?);
+            let keys = keys.clone();
+            let partitions = bounds.partitions();
+            shuffle_batches(input, schema, partitions, pool, move |batch, _| {
+                bounds.split(batch, &keys)
+            })
+        }
+        Partitioning::Unknown(1) => shuffle_batches(input, schema, 1, pool, |batch, _| {
+            Ok(vec![Some(batch.clone())])
+        }),
         other => return exec_err(format!("cannot exchange to {other}")),
     })
 }
 
-/// Samples the sort keys of every partition (one job), then shuffles rows into key ranges.
-fn range_exchange(
+/// Range bounds for `partitions` partitions, from the sort keys sampled in every partition
+/// (one job).
+fn range_bounds(
     input: &Rdd<RecordBatch>,
-    keys: Vec<SortKey>,
+    keys: &[SortKey],
     partitions: usize,
-) -> Result<Rdd<RecordBatch>> {
-    let sample_keys_of = keys.clone();
+) -> Result<RangeBounds> {
+    let sample_keys_of = keys.to_vec();
     let samples = input
         .map_partitions_with_context(move |batches, tc| {
             let keys = sample_keys_of.clone();
@@ -215,26 +257,13 @@ fn range_exchange(
             }))
         })
         .collect()?;
-    let bounds = Arc::new(RangeBounds::from_samples(&samples, &keys, partitions)?);
-    Ok(
-        input.shuffle(bounds.partitions(), move |batches, tc, buckets| {
-            let mut out: Vec<Vec<RecordBatch>> = vec![Vec::new(); buckets];
-            for batch in batches {
-                match bounds.split(&batch, &keys) {
-                    Ok(parts) => {
-                        for (bucket, part) in parts.into_iter().enumerate() {
-                            out[bucket].extend(part);
-                        }
-                    }
-                    Err(error) => {
-                        fail_task(tc, error);
-                        break;
-                    }
-                }
-            }
-            out
-        }),
-    )
+    RangeBounds::from_samples(&samples, keys, partitions)
+}
+
+/// A join table and the memory it holds from the pool.
+struct BuiltTable {
+    table: JoinTable,
+    _reserved: MemoryReservation,
 }
 
 /// Probes every left partition against a table built from the matching right partition (or
@@ -243,23 +272,30 @@ fn join_rdd(
     left: &Rdd<RecordBatch>,
     right: &Rdd<RecordBatch>,
     join: &Arc<HashJoin>,
+    pool: &Arc<MemoryPool>,
 ) -> Result<Rdd<RecordBatch>> {
     let join = Arc::clone(join);
+    let join_for_build = Arc::clone(&join);
+    let pool = Arc::clone(pool);
     let broadcast = right.num_partitions() == 1 && left.num_partitions() > 1;
-    let shared: Arc<Mutex<Option<Arc<JoinTable>>>> = Arc::default();
+    let shared: Arc<Mutex<Option<Arc<BuiltTable>>>> = Arc::default();
+    let build_table = move |build: BoxIter<'_, RecordBatch>| -> Result<Arc<BuiltTable>> {
+        let mut reserved = pool.reservation("HashJoin build side");
+        let batches = collect_reserved(build, &mut reserved)?;
+        Ok(Arc::new(BuiltTable {
+            table: join_for_build.build(batches)?,
+            _reserved: reserved,
+        }))
+    };
     Ok(left.zip_partitions(right, move |probe, build, tc| {
         let table = if broadcast {
             let mut slot = shared.lock().unwrap_or_else(PoisonError::into_inner);
             match &*slot {
                 Some(table) => Ok(Arc::clone(table)),
-                None => join.build(build.collect()).map(|table| {
-                    let table = Arc::new(table);
-                    *slot = Some(Arc::clone(&table));
-                    table
-                }),
+                None => build_table(build).inspect(|table| *slot = Some(Arc::clone(table))),
             }
         } else {
-            join.build(build.collect()).map(Arc::new)
+            build_table(build)
         };
         let table = match table {
             Ok(table) => table,
@@ -272,7 +308,7 @@ fn join_rdd(
         let unmatched_join = Arc::clone(&join);
         let unmatched_table = Arc::clone(&table);
         let emits_unmatched = matches!(join.kind(), JoinKind::Right | JoinKind::Full);
-        let probed = probe.map_while(move |batch| match join.probe(&table, &batch) {
+        let probed = probe.map_while(move |batch| match join.probe(&table.table, &batch) {
             Ok(out) => Some(out),
             Err(error) => {
                 fail_task(tc, error);
@@ -284,7 +320,7 @@ fn join_rdd(
             if !emits_unmatched {
                 return None;
             }
-            match unmatched_join.unmatched_build_rows(&unmatched_table) {
+            match unmatched_join.unmatched_build_rows(&unmatched_table.table) {
                 Ok(rows) => rows,
                 Err(error) => {
                     fail_task(tc, error);

@@ -1,0 +1,157 @@
+//! Shuffles of record batches within the memory pool: a map task keeps its buckets in memory
+//! while the pool grants their size and, once it refuses, writes them (and everything it routes
+//! after) to one spill file per bucket. Reduce tasks read memory and file blocks alike.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use rsql_rdd::{MemoryPool, MemoryReservation, Rdd};
+
+use crate::error::Result;
+use crate::lower::fail_task;
+use crate::spill::{SpillFile, SpillWriter};
+
+/// One piece of a map task's output for one reduce partition.
+#[derive(Clone)]
+enum ShuffleBlock {
+    /// A batch held in memory; the map task's reservation is returned when the shuffle's
+    /// outputs are dropped.
+    Memory {
+        batch: RecordBatch,
+        _reserved: Arc<MemoryReservation>,
+    },
+    /// Batches written to disk.
+    Spilled(SpillFile),
+}
+
+/// The buckets of one map task while it routes its batches.
+struct MapBuckets {
+    schema: SchemaRef,
+    memory: Vec<Vec<RecordBatch>>,
+    files: Vec<Option<SpillWriter>>,
+    reservation: MemoryReservation,
+    pool: Arc<MemoryPool>,
+    spilling: bool,
+}
+
+impl MapBuckets {
+    fn new(buckets: usize, schema: SchemaRef, pool: &Arc<MemoryPool>) -> Self {
+        MapBuckets {
+            schema,
+            memory: vec![Vec::new(); buckets],
+            files: (0..buckets).map(|_| None).collect(),
+            reservation: pool.reservation("Exchange"),
+            pool: Arc::clone(pool),
+            spilling: false,
+        }
+    }
+
+    /// Adds `batch` to `bucket`: in memory while the pool grants it, on disk after.
+    fn push(&mut self, bucket: usize, batch: RecordBatch) -> Result<()> {
+        if !self.spilling {
+            if self
+                .reservation
+                .try_grow(batch.get_array_memory_size())
+                .is_ok()
+            {
+                self.memory[bucket].push(batch);
+                return Ok(());
+            }
+            self.spill_memory()?;
+        }
+        self.file(bucket)?.write(&batch)
+    }
+
+    fn file(&mut self, bucket: usize) -> Result<&mut SpillWriter> {
+        Ok(match &mut self.files[bucket] {
+            Some(writer) => writer,
+            slot => slot.insert(SpillWriter::create(&self.pool, &self.schema)?),
+        })
+    }
+
+    /// Moves every bucket held in memory to its file and frees the reservation.
+    fn spill_memory(&mut self) -> Result<()> {
+        self.spilling = true;
+        for bucket in 0..self.memory.len() {
+            for batch in std::mem::take(&mut self.memory[bucket]) {
+                self.file(bucket)?.write(&batch)?;
+            }
+        }
+        self.reservation.free();
+        Ok(())
+    }
+
+    /// The blocks of every bucket: the memory batches, then the bucket's file if any.
+    fn finish(self) -> Result<Vec<Vec<ShuffleBlock>>> {
+        let reservation = Arc::new(self.reservation);
+        self.memory
+            .into_iter()
+            .zip(self.files)
+            .map(|(batches, file)| {
+                let mut blocks: Vec<ShuffleBlock> = batches
+                    .into_iter()
+                    .map(|batch| ShuffleBlock::Memory {
+                        batch,
+                        _reserved: Arc::clone(&reservation),
+                    })
+                    .collect();
+                if let Some(file) = file {
+                    blocks.push(ShuffleBlock::Spilled(file.finish()?));
+                }
+                Ok(blocks)
+            })
+            .collect()
+    }
+}
+
+/// Shuffles `input` into `partitions` partitions; `route` splits a batch into one optional
+/// batch per partition. Map outputs stay within `pool` and spill past it.
+#[track_caller]
+pub fn shuffle_batches(
+    input: &Rdd<RecordBatch>,
+    schema: SchemaRef,
+    partitions: usize,
+    pool: Arc<MemoryPool>,
+    route: impl Fn(&RecordBatch, usize) -> Result<Vec<Option<RecordBatch>>> + Send + Sync + 'static,
+) -> Rdd<RecordBatch> {
+    let shuffled = input.shuffle(partitions, move |batches, tc, buckets| {
+        let mut out = MapBuckets::new(buckets, Arc::clone(&schema), &pool);
+        let routed = batches.into_iter().try_for_each(|batch| {
+            for (bucket, part) in route(&batch, buckets)?.into_iter().enumerate() {
+                if let Some(part) = part {
+                    out.push(bucket, part)?;
+                }
+            }
+            Ok(())
+        });
+        match routed.and_then(|()| out.finish()) {
+            Ok(blocks) => blocks,
+            Err(error) => {
+                fail_task(tc, error);
+                vec![Vec::new(); buckets]
+            }
+        }
+    });
+    shuffled.map_partitions_with_context(|blocks, tc| {
+        Box::new(
+            blocks
+                .flat_map(|block| -> Box<dyn Iterator<Item = Result<RecordBatch>>> {
+                    match block {
+                        ShuffleBlock::Memory { batch, .. } => Box::new(std::iter::once(Ok(batch))),
+                        ShuffleBlock::Spilled(file) => match file.read() {
+                            Ok(batches) => Box::new(batches),
+                            Err(error) => Box::new(std::iter::once(Err(error))),
+                        },
+                    }
+                })
+                .map_while(move |batch| match batch {
+                    Ok(batch) => Some(batch),
+                    Err(error) => {
+                        fail_task(tc, error);
+                        None
+                    }
+                }),
+        )
+    })
+}

@@ -1,0 +1,131 @@
+//! Queries under a memory limit far below their working set spill to disk and return the same
+//! rows as without a limit; every reserved byte is returned when the job ends.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use rsql::{Session, SessionConfig};
+use rsql_io::{WriteFormat, WriteOptions, write_batches};
+
+const ROWS: i64 = 60_000;
+
+/// `t(k, g, s, v)`: 20 000 keys `k`, 7 groups `g`, strings `s` and values `v`.
+fn write_table(dir: &Path) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Int64, false),
+        Field::new("g", DataType::Int64, false),
+        Field::new("s", DataType::Utf8, true),
+        Field::new("v", DataType::Int64, true),
+    ]));
+    let batches: Vec<_> = (0..6)
+        .map(|chunk| {
+            let rows = (chunk * ROWS / 6)..((chunk + 1) * ROWS / 6);
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(Int64Array::from_iter_values(
+                        rows.clone().map(|i| (i * 7919) % 20_000),
+                    )),
+                    Arc::new(Int64Array::from_iter_values(rows.clone().map(|i| i % 7))),
+                    Arc::new(StringArray::from_iter(rows.clone().map(|i| {
+                        (i % 11 != 0).then(|| format!("session-{}", (i * 31) % 997))
+                    }))),
+                    Arc::new(Int64Array::from_iter(
+                        rows.map(|i| (i % 13 != 0).then_some(i % 1000)),
+                    )),
+                ],
+            )
+            .unwrap()
+        })
+        .collect();
+    // Row groups of 10 000 rows, so that the scan has several partitions.
+    let mut parquet = WriteFormat::parquet();
+    if let WriteFormat::Parquet { row_group_size, .. } = &mut parquet {
+        *row_group_size = 10_000;
+    }
+    let batches = batches.into_iter().map(Ok);
+    write_batches(dir, schema, batches, WriteOptions::new(parquet)).unwrap();
+}
+
+fn session(dir: &Path, memory_limit: Option<usize>) -> Session {
+    let session = Session::with_config(SessionConfig {
+        threads: 2,
+        shuffle_partitions: 3,
+        memory_limit,
+        max_partition_bytes: 64 << 10,
+        ..SessionConfig::default()
+    })
+    .unwrap();
+    session.register_parquet("t", dir.to_str().unwrap()).unwrap();
+    session
+}
+
+/// Rows as text, sorted unless the query orders them.
+fn rows(session: &Session, sql: &str) -> Vec<String> {
+    let batches = session.sql(sql).unwrap().collect().unwrap();
+    let options = FormatOptions::default().with_null("NULL");
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let formatters: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = formatters.iter().map(|f| f.value(row).to_string()).collect();
+            rows.push(cells.join("|"));
+        }
+    }
+    if !sql.contains("ORDER BY") {
+        rows.sort();
+    }
+    rows
+}
+
+#[test]
+fn queries_over_the_memory_limit_spill_and_return_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write_table(&table);
+    let unlimited = session(&table, None);
+    let limited = session(&table, Some(256 << 10));
+    let queries = [
+        // Partial aggregates flush, the shuffle spills, final aggregates spill and merge.
+        "SELECT k, count(*), count(DISTINCT s), sum(v), min(s), max(v) FROM t GROUP BY k",
+        "SELECT g, count(DISTINCT k), count_values(s) FROM t GROUP BY g",
+        // A top-k holds k rows per partition.
+        "SELECT k, v, s FROM t ORDER BY v DESC, k, s LIMIT 50",
+        "SELECT count(*), count(DISTINCT s) FROM t",
+    ];
+    for sql in queries {
+        let expected = rows(&unlimited, sql);
+        assert!(!expected.is_empty(), "{sql}");
+        assert_eq!(rows(&limited, sql), expected, "{sql}");
+    }
+    let pool = limited.context().memory_pool();
+    assert!(pool.spilled_bytes() > 0, "nothing spilled");
+    assert_eq!(pool.used(), 0, "every reservation is returned");
+    assert_eq!(unlimited.context().memory_pool().spilled_bytes(), 0);
+}
+
+/// A sort holds its whole partition (it does not spill yet): past the limit the query fails
+/// with an error that names the operator and the limit, and the pool is left empty.
+#[test]
+fn a_sort_over_the_limit_fails_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write_table(&table);
+    let limited = session(&table, Some(64 << 10));
+    let err = limited
+        .sql("SELECT k, v, s FROM t ORDER BY s, k")
+        .unwrap()
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("memory limit reached: Sort needs"), "{err}");
+    assert!(err.contains(&format!("of {} in use", 64 << 10)), "{err}");
+    assert_eq!(limited.context().memory_pool().used(), 0);
+}
