@@ -15,9 +15,10 @@ use proptest::prelude::*;
 use rsql_exec::ExecError;
 use rsql_exec::expr::{PhysicalExpr, ScalarFunctions, create_physical_expr};
 use rsql_exec::operators::{
-    HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, sample_keys, sort_batches,
+    HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, sample_keys, sort_batches, sort_bounded,
 };
 use rsql_plan::{FunctionRegistry, col};
+use rsql_rdd::MemoryPool;
 
 /// A row of either input: an integer key, a string key, a value.
 type Row = (Option<i64>, Option<String>, Option<i64>);
@@ -456,11 +457,23 @@ proptest! {
         keys in sort_keys(),
         batch_size in 1usize..16,
         fetch in prop_oneof![9 => 0usize..70, 1 => Just(usize::MAX)],
+        limit in prop_oneof![Just(None), (0usize..4000).prop_map(Some)],
     ) {
         let input = sort_input(&values);
         let batches = sort_batches_of(&input, batch_size);
         let mut expected = input.clone();
         expected.sort_by(|x, y| compare_rows(x, y, &keys));
+
+        // Within a memory limit: sorted runs spilled and merged.
+        let pool = Arc::new(MemoryPool::new(limit).unwrap());
+        let merged: Vec<RecordBatch> = sort_bounded(&sort_schema(), batches.iter().cloned(), &keys, &pool)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let merged: Vec<SortRow> = merged.iter().flat_map(|b| sort_rows_of(Some(b))).collect();
+        prop_assert_eq!(key_values(&merged, &keys), key_values(&expected, &keys));
+        prop_assert_eq!(sorted_by_id(merged), input.clone());
+        prop_assert_eq!(pool.used(), 0);
 
         let sorted = sort_batches(&sort_schema(), batches.iter().cloned(), &keys, None).unwrap();
         prop_assert_eq!(sorted.is_none(), input.is_empty());

@@ -96,7 +96,9 @@ fn queries_over_the_memory_limit_spill_and_return_the_same_rows() {
         // Partial aggregates flush, the shuffle spills, final aggregates spill and merge.
         "SELECT k, count(*), count(DISTINCT s), sum(v), min(s), max(v) FROM t GROUP BY k",
         "SELECT g, count(DISTINCT k), count_values(s) FROM t GROUP BY g",
-        // A top-k holds k rows per partition.
+        // A range exchange and a sort of every row (sorted runs spilled and merged), and a
+        // top-k.
+        "SELECT k, v, s FROM t WHERE v IS NOT NULL ORDER BY v DESC, k, s",
         "SELECT k, v, s FROM t ORDER BY v DESC, k, s LIMIT 50",
         "SELECT count(*), count(DISTINCT s) FROM t",
     ];
@@ -111,21 +113,24 @@ fn queries_over_the_memory_limit_spill_and_return_the_same_rows() {
     assert_eq!(unlimited.context().memory_pool().spilled_bytes(), 0);
 }
 
-/// A sort holds its whole partition (it does not spill yet): past the limit the query fails
+/// A join's build side is held whole (it does not spill yet): past the limit the query fails
 /// with an error that names the operator and the limit, and the pool is left empty.
 #[test]
-fn a_sort_over_the_limit_fails_with_a_clear_error() {
+fn a_join_build_side_over_the_limit_fails_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     write_table(&table);
     let limited = session(&table, Some(64 << 10));
     let err = limited
-        .sql("SELECT k, v, s FROM t ORDER BY s, k")
+        .sql("SELECT a.k, b.v FROM t a JOIN t b ON a.k = b.k")
         .unwrap()
         .collect()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("memory limit reached: Sort needs"), "{err}");
+    assert!(
+        err.contains("memory limit reached: HashJoin build side needs"),
+        "{err}"
+    );
     assert!(err.contains(&format!("of {} in use", 64 << 10)), "{err}");
     assert_eq!(limited.context().memory_pool().used(), 0);
 }

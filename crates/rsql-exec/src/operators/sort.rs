@@ -24,7 +24,8 @@ pub struct SortKey {
 }
 
 impl SortKey {
-    fn options(&self) -> SortOptions {
+    /// The arrow sort options of this key.
+    pub fn options(&self) -> SortOptions {
         SortOptions {
             descending: self.descending,
             nulls_first: self.nulls_first,

@@ -13,7 +13,8 @@ use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
 use crate::lower::{aggregate_partitions, collect_reserved, fail_task, map_batches};
 use crate::operators::{
-    HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, hash_split, sample_keys, sort_batches,
+    HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, SortedBatches, hash_split, sample_keys,
+    sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::shuffle_batches;
 
@@ -82,23 +83,22 @@ impl PhysicalPlan {
                 input
                     .lower(context)?
                     .map_partitions_with_context(move |batches, tc| {
-                        // A top-k keeps only k rows; a full sort holds its whole input.
-                        let mut reservation = pool.reservation("Sort");
+                        // A top-k holds O(k) rows; a full sort spills sorted runs past the pool.
                         let sorted = match fetch {
-                            Some(_) => sort_batches(&schema, batches, &keys, fetch),
-                            None => {
-                                collect_reserved(batches, &mut reservation).and_then(|batches| {
-                                    sort_batches(&schema, batches.into_iter(), &keys, None)
-                                })
-                            }
+                            Some(_) => sort_batches(&schema, batches, &keys, fetch)
+                                .map(|top| Box::new(top.into_iter().map(Ok)) as SortedBatches),
+                            None => sort_bounded(&schema, batches, &keys, &pool),
                         };
-                        match sorted {
-                            Ok(sorted) => Box::new(sorted.into_iter()),
+                        let sorted = sorted.unwrap_or_else(|error| {
+                            Box::new(std::iter::once(Err(error))) as SortedBatches
+                        });
+                        Box::new(sorted.map_while(move |batch| match batch {
+                            Ok(batch) => Some(batch),
                             Err(error) => {
                                 fail_task(tc, error);
-                                Box::new(std::iter::empty())
+                                None
                             }
-                        }
+                        }))
                     })
             }
             PhysicalNode::Limit { input, skip, fetch } => {
