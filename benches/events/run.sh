@@ -122,11 +122,13 @@ elif [[ -z ${RSQL_MODE:-} ]]; then
     if [[ -x $BIN/rsql ]]; then RSQL_MODE=cli; else RSQL_MODE=example; fi
 fi
 
-# How rsql runs the job, INPUT OUTPUT -> the command in CMD. The CLI is the final form; the
-# example from the engine issue runs the same benches/events/job.sql.
+# How rsql runs the job, INPUT OUTPUT -> the command in CMD. The CLI is the final form (the
+# trailing `/` asks it for a directory of part files); the example from the engine issue runs
+# the same benches/events/job.sql.
 run_rsql() {
     case "$RSQL_MODE" in
-        cli) CMD=("$BIN/rsql" --table "events=$1" -f benches/events/job.sql --format ndjson --output "$2") ;;
+        cli) CMD=("$BIN/rsql" --table "events=$1" -f benches/events/job.sql --format ndjson
+                  --output "$2/") ;;
         example) CMD=("$BIN/examples/events_job" --sql "$1" "$2") ;;
         *) echo "RSQL_MODE must be cli or example" >&2; exit 2 ;;
     esac
