@@ -36,7 +36,7 @@ impl AggregateUdf for BuiltinAggregate {
             BuiltinAggregate::Max => min_max_accumulator(&args[0], Ordering::Greater),
             BuiltinAggregate::CollectList => row_set_accumulator(&args[0], Output::List),
             BuiltinAggregate::CollectSet => row_set_accumulator(&args[0], Output::Set),
-            BuiltinAggregate::CountValues => Ok(Box::<CountValuesAccumulator>::default()),
+            BuiltinAggregate::CountValues => Ok(Box::new(CountValuesAccumulator::try_new()?)),
         }
     }
 }

@@ -15,29 +15,24 @@ use arrow::datatypes::{DataType, Int64Type};
 use hashbrown::HashMap;
 
 use crate::aggregate::GroupsAccumulator;
+use crate::aggregate::interner::Interner;
 use crate::error::Result;
 
 /// Counts the string values of each group; evaluates to
 /// [`count_values_type`](rsql_plan::function::count_values_type)`(Utf8)`.
-#[derive(Default)]
 pub(crate) struct CountValuesAccumulator {
-    /// Interned value -> id.
-    ids: HashMap<String, u32>,
-    /// Id -> value.
-    values: Vec<String>,
+    values: Interner,
     /// Per group: value id -> count.
     groups: Vec<HashMap<u32, i64>>,
 }
 
 impl CountValuesAccumulator {
-    fn intern(&mut self, value: &str) -> u32 {
-        if let Some(&id) = self.ids.get(value) {
-            return id;
-        }
-        let id = self.values.len() as u32;
-        self.values.push(value.to_string());
-        self.ids.insert(value.to_string(), id);
-        id
+    /// An accumulator of strings (plain or dictionary-encoded).
+    pub(crate) fn try_new() -> Result<Self> {
+        Ok(CountValuesAccumulator {
+            values: Interner::new(&DataType::Utf8)?,
+            groups: Vec::new(),
+        })
     }
 
     fn ensure_groups(&mut self, total_groups: usize) {
@@ -46,29 +41,15 @@ impl CountValuesAccumulator {
         }
     }
 
-    /// Interned ids of each row's value (`None` for nulls).
+    /// Interned ids of each row's value (`None` for nulls); other string types become `Utf8`.
     fn row_ids(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
-        if let Some(dictionary) = values.as_any_dictionary_opt() {
-            let words = cast(dictionary.values(), &DataType::Utf8)?;
-            let words = words.as_string::<i32>();
-            let remap: Vec<Option<u32>> = words.iter().map(|w| w.map(|w| self.intern(w))).collect();
-            let keys = dictionary.normalized_keys();
-            return Ok((0..values.len())
-                .map(|row| {
-                    if values.is_valid(row) {
-                        remap[keys[row]]
-                    } else {
-                        None
-                    }
-                })
-                .collect());
-        }
-        let strings = cast(values, &DataType::Utf8)?;
-        Ok(strings
-            .as_string::<i32>()
-            .iter()
-            .map(|s| s.map(|s| self.intern(s)))
-            .collect())
+        let is_utf8 = |t: &DataType| t == &DataType::Utf8;
+        let plain = match values.data_type() {
+            DataType::Dictionary(_, value) if is_utf8(value) => Arc::clone(values),
+            t if is_utf8(t) => Arc::clone(values),
+            _ => cast(values, &DataType::Utf8)?,
+        };
+        self.values.intern(&plain)
     }
 }
 
@@ -97,13 +78,14 @@ impl GroupsAccumulator for CountValuesAccumulator {
     ) -> Result<()> {
         self.ensure_groups(total_groups);
         let maps = states[0].as_map();
-        let keys = maps.keys().as_string::<i32>();
+        let ids = self.row_ids(maps.keys())?;
         let counts = maps.values().as_primitive::<Int64Type>();
         let offsets = maps.value_offsets();
         for (map, &group) in group_indices.iter().enumerate() {
             for entry in offsets[map] as usize..offsets[map + 1] as usize {
-                let id = self.intern(keys.value(entry));
-                *self.groups[group].entry(id).or_default() += counts.value(entry);
+                if let Some(id) = ids[entry] {
+                    *self.groups[group].entry(id).or_default() += counts.value(entry);
+                }
             }
         }
         Ok(())
@@ -121,11 +103,21 @@ impl GroupsAccumulator for CountValuesAccumulator {
             value: "value".into(),
         };
         let mut builder = MapBuilder::new(Some(names), StringBuilder::new(), Int64Builder::new());
-        for group in std::mem::take(&mut self.groups) {
+        let groups = std::mem::take(&mut self.groups);
+        let words = self.values.decode(
+            groups
+                .iter()
+                .flat_map(|group| group.iter().map(|(&id, _)| id)),
+        )?;
+        let words = words.as_string::<i32>();
+        let mut next_word = 0;
+        for group in groups {
             let mut entries: Vec<(&str, i64)> = group
-                .into_iter()
-                .map(|(id, n)| (self.values[id as usize].as_str(), n))
+                .iter()
+                .enumerate()
+                .map(|(i, (_, &n))| (words.value(next_word + i), n))
                 .collect();
+            next_word += entries.len();
             entries.sort_unstable();
             for (value, count) in entries {
                 builder.keys().append_value(value);
@@ -137,7 +129,6 @@ impl GroupsAccumulator for CountValuesAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.values.iter().map(|v| 2 * v.len() + 32).sum::<usize>()
-            + self.groups.iter().map(|g| g.capacity() * 16).sum::<usize>()
+        self.values.size() + self.groups.iter().map(|g| g.capacity() * 16).sum::<usize>()
     }
 }

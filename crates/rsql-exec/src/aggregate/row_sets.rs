@@ -1,18 +1,19 @@
 //! Aggregates that keep values per group: `count(DISTINCT x)`, `collect_list`, `collect_set`.
-//! Values are kept as row-format bytes so that any type hashes and compares; the partial state
-//! is a list of the group's values.
+//! Values are interned to dense ids (any type, dictionary-encoded input a dictionary at a
+//! time), so groups hold integers; the partial state is a list of the group's values.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray};
+use arrow::array::{ArrayRef, AsArray, Int64Array, ListArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field};
 use hashbrown::HashSet;
+use rsql_plan::coercion::value_type;
 use rsql_plan::{AggregateFunctionSignature, Arity, BuiltinAggregate};
 
+use crate::aggregate::interner::Interner;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
 use crate::error::Result;
-use crate::rows::RowCodec;
 
 /// What a row-set aggregate returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,17 +26,20 @@ pub(crate) enum Output {
     Set,
 }
 
-/// An accumulator keeping the values of type `item` per group, for `output`.
+/// An accumulator keeping the values of type `item` (or dictionary-encoded values of it) per
+/// group, for `output`.
 pub(crate) fn row_set_accumulator(
     item: &DataType,
     output: Output,
 ) -> Result<Box<dyn GroupsAccumulator>> {
+    let item = value_type(item).clone();
     Ok(Box::new(RowSetAccumulator {
-        codec: RowCodec::new(std::slice::from_ref(item))?,
-        item: item.clone(),
+        values: Interner::new(&item)?,
+        item,
         output,
-        groups: Vec::new(),
-        bytes: 0,
+        members: Vec::new(),
+        seen: HashSet::new(),
+        member_count: 0,
     }))
 }
 
@@ -74,69 +78,44 @@ impl AggregateUdf for CountDistinct {
     }
 }
 
-/// The values of one group.
-enum GroupValues {
-    All(Vec<Box<[u8]>>),
-    Distinct(HashSet<Box<[u8]>>),
-}
-
-impl GroupValues {
-    fn insert(&mut self, row: &[u8]) -> usize {
-        match self {
-            GroupValues::All(rows) => {
-                rows.push(row.into());
-                row.len()
-            }
-            GroupValues::Distinct(rows) if !rows.contains(row) => {
-                rows.insert(row.into());
-                row.len()
-            }
-            GroupValues::Distinct(_) => 0,
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            GroupValues::All(rows) => rows.len(),
-            GroupValues::Distinct(rows) => rows.len(),
-        }
-    }
-
-    fn rows(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
-        match self {
-            GroupValues::All(rows) => Box::new(rows.iter().map(|r| r.as_ref())),
-            GroupValues::Distinct(rows) => Box::new(rows.iter().map(|r| r.as_ref())),
-        }
-    }
-}
-
+/// The values of every group, as ids of interned values.
 struct RowSetAccumulator {
-    codec: RowCodec,
+    values: Interner,
     item: DataType,
     output: Output,
-    groups: Vec<GroupValues>,
-    bytes: usize,
+    /// Per group, the ids of its values (each once, unless the output is a list).
+    members: Vec<Vec<u32>>,
+    /// `(group, value id)` pairs already in `members`, for the distinct outputs.
+    seen: HashSet<(u32, u32)>,
+    member_count: usize,
 }
 
 impl RowSetAccumulator {
     fn ensure_groups(&mut self, total_groups: usize) {
-        while self.groups.len() < total_groups {
-            self.groups.push(match self.output {
-                Output::List => GroupValues::All(Vec::new()),
-                Output::DistinctCount | Output::Set => GroupValues::Distinct(HashSet::new()),
-            });
+        if self.members.len() < total_groups {
+            self.members.resize_with(total_groups, Vec::new);
         }
+    }
+
+    fn insert(&mut self, group: usize, id: u32) {
+        if self.output == Output::List || self.seen.insert((group as u32, id)) {
+            self.members[group].push(id);
+            self.member_count += 1;
+        }
+    }
+
+    /// Empties the groups.
+    fn clear(&mut self) {
+        self.members.clear();
+        self.seen.clear();
+        self.member_count = 0;
     }
 
     /// The groups' values as a list array, one list per group; the groups are emptied.
     fn take_lists(&mut self) -> Result<ArrayRef> {
-        let groups = std::mem::take(&mut self.groups);
-        self.bytes = 0;
-        let offsets = OffsetBuffer::from_lengths(groups.iter().map(GroupValues::len));
-        let values = self
-            .codec
-            .decode(groups.iter().flat_map(GroupValues::rows))?
-            .remove(0);
+        let offsets = OffsetBuffer::from_lengths(self.members.iter().map(Vec::len));
+        let values = self.values.decode(self.members.iter().flatten().copied())?;
+        self.clear();
         let field = Arc::new(Field::new("item", self.item.clone(), true));
         Ok(Arc::new(ListArray::try_new(field, offsets, values, None)?))
     }
@@ -150,10 +129,10 @@ impl GroupsAccumulator for RowSetAccumulator {
         total_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_groups);
-        let rows = self.codec.encode(&values[..1])?;
-        for (row, &group) in group_indices.iter().enumerate() {
-            if values[0].is_valid(row) {
-                self.bytes += self.groups[group].insert(rows.row(row).data());
+        let ids = self.values.intern(&values[0])?;
+        for (id, &group) in ids.into_iter().zip(group_indices) {
+            if let Some(id) = id {
+                self.insert(group, id);
             }
         }
         Ok(())
@@ -167,11 +146,13 @@ impl GroupsAccumulator for RowSetAccumulator {
     ) -> Result<()> {
         self.ensure_groups(total_groups);
         let lists = states[0].as_list::<i32>();
-        let rows = self.codec.encode(std::slice::from_ref(lists.values()))?;
+        let ids = self.values.intern(lists.values())?;
         let offsets = lists.value_offsets();
         for (list, &group) in group_indices.iter().enumerate() {
             for value in offsets[list] as usize..offsets[list + 1] as usize {
-                self.bytes += self.groups[group].insert(rows.row(value).data());
+                if let Some(id) = ids[value] {
+                    self.insert(group, id);
+                }
             }
         }
         Ok(())
@@ -186,9 +167,9 @@ impl GroupsAccumulator for RowSetAccumulator {
         self.ensure_groups(total_groups);
         match self.output {
             Output::DistinctCount => {
-                let counts: Int64Array = self.groups.iter().map(|g| Some(g.len() as i64)).collect();
-                self.groups.clear();
-                self.bytes = 0;
+                let counts: Int64Array =
+                    self.members.iter().map(|m| Some(m.len() as i64)).collect();
+                self.clear();
                 Ok(Arc::new(counts))
             }
             Output::List | Output::Set => self.take_lists(),
@@ -196,6 +177,9 @@ impl GroupsAccumulator for RowSetAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.bytes + self.groups.capacity() * std::mem::size_of::<GroupValues>()
+        self.values.size()
+            + self.member_count * 4
+            + self.members.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.seen.capacity() * 9
     }
 }

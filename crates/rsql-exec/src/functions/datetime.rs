@@ -174,21 +174,35 @@ fn window(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
     let width = rsql_plan::function::parse_interval_micros(&literal_string("window", args, 1)?)
         .map_err(|e| crate::error::ExecError::Execution(e.to_string()))?;
     let values = micros("window", args, 0)?;
-    let starts: TimestampMicrosecondArray = values
-        .iter()
-        .map(|v| v.map(|t| t - t.rem_euclid(width)))
-        .collect();
-    let ends: TimestampMicrosecondArray = starts.iter().map(|s| s.map(|s| s + width)).collect();
-    let columns: Vec<ArrayRef> = vec![
-        cast(&(Arc::new(starts) as ArrayRef), fields[0].data_type())?,
-        cast(&(Arc::new(ends) as ArrayRef), fields[1].data_type())?,
-    ];
+    // Windows are aligned to the epoch, as Spark's: integer arithmetic on the instants, whatever
+    // zone the values are shown in.
+    let starts: TimestampMicrosecondArray = values.unary(|t| t - t.rem_euclid(width));
+    let ends: TimestampMicrosecondArray = starts.unary(|s| s + width);
+    let columns = [starts, ends]
+        .into_iter()
+        .zip(fields.iter())
+        .map(|(instants, field)| as_timestamp_type(instants, field.data_type()))
+        .collect::<Result<Vec<_>>>()?;
     let nulls = values.nulls().cloned();
     Ok(Arc::new(StructArray::try_new(
         fields.clone(),
         columns,
         nulls,
     )?))
+}
+
+/// `instants` (microseconds since the epoch) as `data_type`: relabelled when that is a
+/// microsecond timestamp in any zone (the instants stay the same), cast otherwise.
+fn as_timestamp_type(
+    instants: TimestampMicrosecondArray,
+    data_type: &DataType,
+) -> Result<ArrayRef> {
+    match data_type {
+        DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+            Ok(Arc::new(instants.with_timezone_opt(tz.clone())))
+        }
+        other => Ok(cast(&(Arc::new(instants) as ArrayRef), other)?),
+    }
 }
 
 #[cfg(test)]

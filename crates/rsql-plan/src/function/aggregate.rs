@@ -75,18 +75,21 @@ impl AggregateFunctionSignature for BuiltinAggregate {
                 t if is_numeric(t) || t == &DataType::Null => Ok(DataType::Float64),
                 other => Err(not_numeric(self.name(), other)),
             },
+            // Dictionary-encoded strings stay encoded: the accumulator reads each dictionary
+            // once instead of every row's string.
             BuiltinAggregate::CountValues => match value_type(t) {
-                t if is_string(t) || t == &DataType::Null => Ok(DataType::Utf8),
+                DataType::Utf8 if matches!(t, DataType::Dictionary(..)) => Ok(t.clone()),
+                v if is_string(v) || v == &DataType::Null => Ok(DataType::Utf8),
                 other => Err(PlanError::type_mismatch(format!(
                     "function '{}' needs a string argument, got {other}",
                     self.name()
                 ))),
             },
+            // These read values only to count, compare as rows or intern them: any encoding.
             BuiltinAggregate::Count
-            | BuiltinAggregate::Min
-            | BuiltinAggregate::Max
             | BuiltinAggregate::CollectList
-            | BuiltinAggregate::CollectSet => Ok(value_type(t).clone()),
+            | BuiltinAggregate::CollectSet => Ok(t.clone()),
+            BuiltinAggregate::Min | BuiltinAggregate::Max => Ok(value_type(t).clone()),
         };
         args.iter().map(coerce).collect()
     }
@@ -97,7 +100,9 @@ impl AggregateFunctionSignature for BuiltinAggregate {
             BuiltinAggregate::Sum => sum_type(self.name(), &first(args))?,
             BuiltinAggregate::Avg => DataType::Float64,
             BuiltinAggregate::Min | BuiltinAggregate::Max => first(args),
-            BuiltinAggregate::CollectList | BuiltinAggregate::CollectSet => list_of(first(args)),
+            BuiltinAggregate::CollectList | BuiltinAggregate::CollectSet => {
+                list_of(value_type(&first(args)).clone())
+            }
             BuiltinAggregate::CountValues => count_values_type(&DataType::Utf8),
         })
     }
@@ -169,9 +174,9 @@ mod tests {
         let registry = FunctionRegistry::new();
         let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
         let args = registry
-            .coerce_aggregate_args("count_values", &[dict])
+            .coerce_aggregate_args("count_values", std::slice::from_ref(&dict))
             .unwrap();
-        assert_eq!(args, vec![DataType::Utf8]);
+        assert_eq!(args, vec![dict], "dictionaries stay encoded");
         let t = registry
             .aggregate_return_type("count_values", &args)
             .unwrap();
