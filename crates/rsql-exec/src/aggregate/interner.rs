@@ -43,15 +43,14 @@ impl Interner {
             }
             let remap = self.intern_all(dictionary.values())?;
             let keys = dictionary.normalized_keys();
-            return Ok((0..values.len())
-                .map(|row| {
-                    if values.is_valid(row) {
-                        remap[keys[row]]
-                    } else {
-                        None
-                    }
-                })
-                .collect());
+            return Ok(match values.nulls() {
+                None => keys.into_iter().map(|key| remap[key]).collect(),
+                Some(nulls) => keys
+                    .into_iter()
+                    .zip(nulls.iter())
+                    .map(|(key, valid)| if valid { remap[key] } else { None })
+                    .collect(),
+            });
         }
         self.intern_all(values)
     }
@@ -59,8 +58,12 @@ impl Interner {
     /// The ids of the rows of a plain (not dictionary-encoded) array.
     fn intern_all(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
         let rows = self.codec.encode(std::slice::from_ref(values))?;
+        let nulls = values.logical_nulls();
         Ok((0..values.len())
-            .map(|row| values.is_valid(row).then(|| self.intern_row(rows.row(row))))
+            .map(|row| {
+                let valid = nulls.as_ref().is_none_or(|nulls| nulls.is_valid(row));
+                valid.then(|| self.intern_row(rows.row(row)))
+            })
             .collect())
     }
 
