@@ -5,6 +5,7 @@
 //! The flow: SQL text → sqlparser AST → [`bind_sql`] → [`Statement`] holding a
 //! [`LogicalPlan`] → [`Optimizer::optimize`] → an optimized plan for the physical planner.
 
+pub mod codec;
 pub mod coercion;
 mod error;
 pub mod expr;

@@ -8,13 +8,14 @@ mod utils;
 
 use arrow_schema::DataType;
 use datafusion_common::{Column, ScalarValue};
+use serde::{Deserialize, Serialize};
 
 pub use builder::{col, ident, lit};
 pub use schema::{lookup_column, map_entry_types, struct_field};
 pub use utils::{column_refs, conjunction, split_conjunction};
 
 /// A binary operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Operator {
     /// `+`
     Plus,
@@ -100,12 +101,16 @@ impl Operator {
 /// Column references carry the resolved qualifier once bound. Functions are referenced by their
 /// registered (lower-case) name; their signatures live in the
 /// [`FunctionRegistry`](crate::FunctionRegistry).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Expressions serialize with serde (see [`crate::codec`] for the Arrow values they hold), so a
+/// plan can be shipped to another process, which resolves the functions by name in its own
+/// registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Expr {
     /// A column of the input, `t.a` or `a`.
-    Column(Column),
+    Column(#[serde(with = "crate::codec::column")] Column),
     /// A constant.
-    Literal(ScalarValue),
+    Literal(#[serde(with = "crate::codec::scalar")] ScalarValue),
     /// `expr AS name`.
     Alias {
         /// The aliased expression.
@@ -135,6 +140,7 @@ pub enum Expr {
         /// The value to convert.
         expr: Box<Expr>,
         /// The target type.
+        #[serde(with = "crate::codec::data_type")]
         data_type: DataType,
     },
     /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`.
@@ -217,7 +223,7 @@ impl Default for Expr {
 }
 
 /// One key of an `ORDER BY`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SortExpr {
     /// The sort key.
     pub expr: Expr,
