@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use rsql_rdd::{MemoryPool, MemoryReservation, Rdd};
+use rsql_rdd::{BoxIter, MemoryPool, MemoryReservation, Rdd, TaskContext};
 
 use crate::error::Result;
 use crate::lower::fail_task;
@@ -23,6 +23,16 @@ enum ShuffleBlock {
     },
     /// Batches written to disk.
     Spilled(SpillFile),
+}
+
+impl ShuffleBlock {
+    /// Bytes the block holds in memory or on disk, for the shuffle metrics.
+    fn bytes(&self) -> usize {
+        match self {
+            ShuffleBlock::Memory { batch, .. } => batch.get_array_memory_size(),
+            ShuffleBlock::Spilled(file) => file.bytes(),
+        }
+    }
 }
 
 /// The buckets of one map task while it routes its batches.
@@ -115,7 +125,7 @@ pub fn shuffle_batches(
     pool: Arc<MemoryPool>,
     route: impl Fn(&RecordBatch, usize) -> Result<Vec<Option<RecordBatch>>> + Send + Sync + 'static,
 ) -> Rdd<RecordBatch> {
-    let shuffled = input.shuffle(partitions, move |batches, tc, buckets| {
+    let routed = move |batches: BoxIter<'_, RecordBatch>, tc: &TaskContext, buckets: usize| {
         let mut out = MapBuckets::new(buckets, Arc::clone(&schema), &pool);
         let routed = batches.into_iter().try_for_each(|batch| {
             for (bucket, part) in route(&batch, buckets)?.into_iter().enumerate() {
@@ -132,7 +142,8 @@ pub fn shuffle_batches(
                 vec![Vec::new(); buckets]
             }
         }
-    });
+    };
+    let shuffled = input.shuffle_sized(partitions, routed, ShuffleBlock::bytes);
     shuffled.map_partitions_with_context(|blocks, tc| {
         Box::new(
             blocks

@@ -56,11 +56,12 @@ impl SpillWriter {
             .into_inner()?
             .into_inner()
             .map_err(|e| spill_io(&self.path, e.into_error()))?;
-        let bytes = std::fs::metadata(&self.path).map_or(0, |m| m.len());
-        self.pool.record_spill(bytes as usize);
+        let bytes = std::fs::metadata(&self.path).map_or(0, |m| m.len() as usize);
+        self.pool.record_spill(bytes);
         Ok(SpillFile {
             path: Arc::new(self.path),
             rows: self.rows,
+            bytes,
         })
     }
 }
@@ -70,12 +71,18 @@ impl SpillWriter {
 pub struct SpillFile {
     path: Arc<TempPath>,
     rows: usize,
+    bytes: usize,
 }
 
 impl SpillFile {
     /// Rows written.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// Bytes on disk.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The batches, read back in order.

@@ -231,6 +231,12 @@ impl Context {
         self.inner.listeners.add(listener);
     }
 
+    /// Unregisters a listener added with [`Context::add_listener`] (the same `Arc`); returns
+    /// whether it was registered.
+    pub fn remove_listener(&self, listener: &Arc<dyn SchedulerListener>) -> bool {
+        self.inner.listeners.remove(listener)
+    }
+
     /// The fault-injection hooks, for tests of retries and lineage recovery.
     pub fn faults(&self) -> &FaultInjector {
         &self.inner.faults

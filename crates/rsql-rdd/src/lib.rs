@@ -45,5 +45,5 @@ pub use scheduler::{
     TaskContext, TaskMetrics, TotalsListener,
 };
 pub use shared::{Accumulator, Broadcast};
-pub use shuffle::ShuffleId;
+pub use shuffle::{ShuffleId, ShuffleSizer};
 pub use storage::StorageLevel;

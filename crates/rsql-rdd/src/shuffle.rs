@@ -23,6 +23,9 @@ pub type ShuffleId = usize;
 pub type ShuffleWriter<T, U> =
     Arc<dyn for<'a> Fn(BoxIter<'a, T>, &'a TaskContext, usize) -> Vec<Vec<U>> + Send + Sync>;
 
+/// The bytes one routed item holds, for shuffle metrics (heap data included).
+pub type ShuffleSizer<U> = Arc<dyn Fn(&U) -> usize + Send + Sync>;
+
 /// One map task's output: a type-erased `Vec<U>` per reduce partition.
 pub(crate) struct MapOutput {
     buckets: Vec<Arc<dyn Any + Send + Sync>>,
@@ -111,11 +114,18 @@ pub(crate) struct ShuffleDependency<T: Data, U: Data> {
     parent: Rdd<T>,
     num_buckets: usize,
     writer: ShuffleWriter<T, U>,
+    /// Without one, items count as their shallow size.
+    sizer: Option<ShuffleSizer<U>>,
 }
 
 impl<T: Data, U: Data> ShuffleDependency<T, U> {
     /// Registers a new shuffle of `parent` into `num_buckets` reduce partitions.
-    pub(crate) fn new(parent: &Rdd<T>, num_buckets: usize, writer: ShuffleWriter<T, U>) -> Self {
+    pub(crate) fn new(
+        parent: &Rdd<T>,
+        num_buckets: usize,
+        writer: ShuffleWriter<T, U>,
+        sizer: Option<ShuffleSizer<U>>,
+    ) -> Self {
         let context = parent.context().clone();
         let id = context.inner.next_shuffle_id();
         context.inner.shuffles.register(id, parent.num_partitions());
@@ -125,6 +135,7 @@ impl<T: Data, U: Data> ShuffleDependency<T, U> {
             parent: parent.clone(),
             num_buckets,
             writer,
+            sizer,
         }
     }
 
@@ -187,10 +198,12 @@ impl<T: Data, U: Data> ShuffleDependencyBase for ShuffleDependency<T, U> {
             )));
         }
         let records: usize = buckets.iter().map(Vec::len).sum();
-        // Shallow estimate: heap data owned by the records is not counted.
         let bucket_bytes: Vec<u64> = buckets
             .iter()
-            .map(|b| std::mem::size_of_val(b.as_slice()) as u64)
+            .map(|b| match &self.sizer {
+                Some(size_of) => b.iter().map(|item| size_of(item) as u64).sum(),
+                None => std::mem::size_of_val(b.as_slice()) as u64,
+            })
             .collect();
         tc.record_shuffle_write(records as u64, bucket_bytes.iter().sum());
         let buckets = buckets

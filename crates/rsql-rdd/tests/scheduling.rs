@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use common::{EventLog, context, sorted};
 use rsql_rdd::Context;
-use rsql_rdd::{HashPartitioner, Partitioner, SchedulerEvent};
+use rsql_rdd::{HashPartitioner, Partitioner, SchedulerEvent, SchedulerListener};
 
 fn pairs(n: usize) -> Vec<(u32, u64)> {
     (0..n as u32).map(|i| (i % 17, u64::from(i))).collect()
@@ -406,4 +406,18 @@ fn zip_partitions_pairs_partitions_or_broadcasts_a_single_one() {
         Ok(_) => panic!("3 partitions cannot pair with 4"),
         Err(error) => assert!(error.to_string().contains("got 3"), "{error}"),
     }
+}
+
+#[test]
+fn a_removed_listener_hears_nothing_more() {
+    let ctx = context();
+    let log = EventLog::attach(&ctx);
+    ctx.parallelize(pairs(10), 2).count().unwrap();
+    let heard = log.events().len();
+    assert!(heard > 0);
+    let registered: Arc<dyn SchedulerListener> = log.clone();
+    assert!(ctx.remove_listener(&registered));
+    assert!(!ctx.remove_listener(&registered), "already removed");
+    ctx.parallelize(pairs(10), 2).count().unwrap();
+    assert_eq!(log.events().len(), heard);
 }

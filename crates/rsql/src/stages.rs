@@ -5,24 +5,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rsql_rdd::{Context, SchedulerEvent, SchedulerListener, StageInfo, StageMetrics};
 
-/// Completed stages seen while attached; detaches (stops recording) when dropped.
+/// Completed stages seen while attached; unregisters itself when dropped.
 pub(crate) struct StageLog {
     recorder: Arc<Recorder>,
+    context: Context,
 }
 
 #[derive(Default)]
 struct Recorder {
-    /// `None` once the log that attached it is gone.
-    stages: Mutex<Option<Vec<(StageInfo, StageMetrics)>>>,
+    stages: Mutex<Vec<(StageInfo, StageMetrics)>>,
 }
 
 impl SchedulerListener for Recorder {
     fn on_event(&self, event: &SchedulerEvent) {
         if let SchedulerEvent::StageCompleted { stage, metrics } = event {
             let mut stages = self.stages.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(stages) = stages.as_mut() {
-                stages.push((stage.clone(), metrics.clone()));
-            }
+            stages.push((stage.clone(), metrics.clone()));
         }
     }
 }
@@ -30,11 +28,12 @@ impl SchedulerListener for Recorder {
 impl StageLog {
     /// Starts recording the stages `context` completes.
     pub(crate) fn attach(context: &Context) -> StageLog {
-        let recorder = Arc::new(Recorder {
-            stages: Mutex::new(Some(Vec::new())),
-        });
+        let recorder = Arc::new(Recorder::default());
         context.add_listener(Arc::clone(&recorder) as Arc<dyn SchedulerListener>);
-        StageLog { recorder }
+        StageLog {
+            recorder,
+            context: context.clone(),
+        }
     }
 
     /// One line per stage: tasks, wall time, rows read and shuffled.
@@ -45,7 +44,7 @@ impl StageLog {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut out = String::new();
-        for (stage, metrics) in stages.iter().flatten() {
+        for (stage, metrics) in stages.iter() {
             let m = &metrics.tasks;
             let _ = writeln!(
                 out,
@@ -66,10 +65,7 @@ impl StageLog {
 
 impl Drop for StageLog {
     fn drop(&mut self) {
-        *self
-            .recorder
-            .stages
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+        let listener = Arc::clone(&self.recorder) as Arc<dyn SchedulerListener>;
+        self.context.remove_listener(&listener);
     }
 }

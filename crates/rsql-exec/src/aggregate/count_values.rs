@@ -82,9 +82,10 @@ impl GroupsAccumulator for CountValuesAccumulator {
         let counts = maps.values().as_primitive::<Int64Type>();
         let offsets = maps.value_offsets();
         for (map, &group) in group_indices.iter().enumerate() {
-            for entry in offsets[map] as usize..offsets[map + 1] as usize {
-                if let Some(id) = ids[entry] {
-                    *self.groups[group].entry(id).or_default() += counts.value(entry);
+            let entries = offsets[map] as usize..offsets[map + 1] as usize;
+            for (id, &count) in ids[entries.clone()].iter().zip(&counts.values()[entries]) {
+                if let Some(id) = id {
+                    *self.groups[group].entry(*id).or_default() += count;
                 }
             }
         }

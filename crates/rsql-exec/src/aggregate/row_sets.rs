@@ -149,10 +149,11 @@ impl GroupsAccumulator for RowSetAccumulator {
         let ids = self.values.intern(lists.values())?;
         let offsets = lists.value_offsets();
         for (list, &group) in group_indices.iter().enumerate() {
-            for value in offsets[list] as usize..offsets[list + 1] as usize {
-                if let Some(id) = ids[value] {
-                    self.insert(group, id);
-                }
+            for id in ids[offsets[list] as usize..offsets[list + 1] as usize]
+                .iter()
+                .flatten()
+            {
+                self.insert(group, *id);
             }
         }
         Ok(())

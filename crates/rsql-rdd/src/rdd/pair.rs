@@ -153,6 +153,7 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
                 }
                 out
             },
+            None,
         )
     }
 
@@ -209,6 +210,7 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
                 }
                 out
             },
+            None,
         );
         shuffled.map_partitions_internal(operation, true, move |_, items, _| {
             Box::new(aggregator.merge_combiners(items).into_iter())

@@ -15,7 +15,7 @@ use crate::rdd::nodes::{
 };
 use crate::rdd::{BoxIter, Rdd, RddMeta};
 use crate::scheduler::TaskContext;
-use crate::shuffle::ShuffleDependency;
+use crate::shuffle::{ShuffleDependency, ShuffleSizer};
 
 impl<T: Data> Rdd<T> {
     /// The common constructor of every per-partition transformation.
@@ -207,13 +207,19 @@ impl<T: Data> Rdd<T> {
     /// Deals items round-robin over `partitions` buckets, each map partition starting elsewhere.
     #[track_caller]
     fn round_robin_shuffle(&self, partitions: usize) -> Rdd<T> {
-        self.shuffle_internal("repartition", partitions, None, |items, tc, buckets| {
-            let mut out: Vec<Vec<T>> = vec![Vec::new(); buckets];
-            for (i, item) in items.enumerate() {
-                out[(tc.partition_id() + i) % buckets].push(item);
-            }
-            out
-        })
+        self.shuffle_internal(
+            "repartition",
+            partitions,
+            None,
+            |items, tc, buckets| {
+                let mut out: Vec<Vec<T>> = vec![Vec::new(); buckets];
+                for (i, item) in items.enumerate() {
+                    out[(tc.partition_id() + i) % buckets].push(item);
+                }
+                out
+            },
+            None,
+        )
     }
 
     /// A shuffle with caller-defined routing: `route(items, task, buckets)` turns each map
@@ -229,7 +235,23 @@ impl<T: Data> Rdd<T> {
         + Sync
         + 'static,
     ) -> Rdd<U> {
-        self.shuffle_internal("shuffle", partitions.max(1), None, route)
+        self.shuffle_internal("shuffle", partitions.max(1), None, route, None)
+    }
+
+    /// [`Rdd::shuffle`] whose metrics count `size_of(item)` bytes per routed item (for items
+    /// that own heap data, such as Arrow batches).
+    #[track_caller]
+    pub fn shuffle_sized<U: Data>(
+        &self,
+        partitions: usize,
+        route: impl for<'a> Fn(BoxIter<'a, T>, &'a TaskContext, usize) -> Vec<Vec<U>>
+        + Send
+        + Sync
+        + 'static,
+        size_of: impl Fn(&U) -> usize + Send + Sync + 'static,
+    ) -> Rdd<U> {
+        let sizer: ShuffleSizer<U> = Arc::new(size_of);
+        self.shuffle_internal("shuffle", partitions.max(1), None, route, Some(sizer))
     }
 
     /// The reduce side of a new shuffle of `self`; `partitioner` is what the routing guarantees.
@@ -243,8 +265,9 @@ impl<T: Data> Rdd<T> {
         + Send
         + Sync
         + 'static,
+        sizer: Option<ShuffleSizer<U>>,
     ) -> Rdd<U> {
-        let dependency = ShuffleDependency::new(self, partitions, Arc::new(route));
+        let dependency = ShuffleDependency::new(self, partitions, Arc::new(route), sizer);
         Rdd::new(ShuffledRdd {
             meta: RddMeta::new(self.context(), operation),
             dependency: Arc::new(dependency),

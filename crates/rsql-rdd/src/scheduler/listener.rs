@@ -109,6 +109,17 @@ impl ListenerBus {
             .push(listener);
     }
 
+    /// Unregisters `listener` (the same `Arc`); `false` if it was not registered.
+    pub(crate) fn remove(&self, listener: &Arc<dyn SchedulerListener>) -> bool {
+        let mut listeners = self
+            .listeners
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let before = listeners.len();
+        listeners.retain(|l| !Arc::ptr_eq(l, listener));
+        listeners.len() < before
+    }
+
     pub(crate) fn post(&self, event: SchedulerEvent) {
         let listeners = self
             .listeners
