@@ -10,7 +10,7 @@ use crate::error::{IoError, Result};
 use crate::listing::ListedFile;
 
 /// The CSV dialect and inference settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CsvOptions {
     /// Whether the first line names the columns.
     pub header: bool,

@@ -14,7 +14,7 @@ use crate::partition::Partitioning;
 use crate::scan::{Scan, ScanOptions};
 
 /// The format of a dataset's files and its format-specific options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FileFormat {
     /// Apache Parquet.
     Parquet,

@@ -12,7 +12,7 @@ use crate::error::{IoError, Result};
 use crate::listing::ListedFile;
 
 /// How NDJSON files are read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JsonOptions {
     /// How many records (over all files, in listing order) schema inference looks at.
     pub infer_records: usize,

@@ -4,6 +4,8 @@
 //! discovers hive partition columns and settles one schema; [`Dataset::scan`] prunes
 //! partitions and Parquet row groups with a [`Predicate`], and cuts the rest into
 //! [`ReadUnit`]s that [`Scan::read`] decodes into Arrow batches of the projected columns.
+//! [`Scan::to_spec`] describes a planned scan as serializable data ([`ScanSpec`]), from which
+//! [`Scan::from_spec`] rebuilds it elsewhere without listing or pruning again.
 //!
 //! Writing: [`OutputJob`] stages Parquet, NDJSON or CSV parts (optionally partitioned into
 //! `col=value/` folders) next to the target and moves them into place on commit.
@@ -36,7 +38,7 @@ pub use metrics::ReadMetrics;
 pub use partition::HIVE_DEFAULT_PARTITION;
 pub use predicate::{CmpOp, Literal, Predicate};
 pub use s3::{S3Bucket, S3Object};
-pub use scan::{FilePart, ReadUnit, Scan, ScanOptions, UnitReader};
+pub use scan::{FilePart, FileSpec, ReadUnit, Scan, ScanOptions, ScanSpec, UnitReader};
 pub use schema::merge_schemas;
 pub use source::FileSource;
 pub use write::{

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// A parsed dataset location.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Location {
     /// A path on the local file system (may contain glob characters).
     Local(PathBuf),

@@ -16,6 +16,10 @@ use crate::json_read::JsonFileReader;
 use crate::metrics::{MetricCounters, ReadMetrics};
 use crate::predicate::Predicate;
 
+mod spec;
+
+pub use spec::{FileSpec, ScanSpec};
+
 /// What to read and how to cut it.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -50,7 +54,7 @@ impl Default for ScanOptions {
 }
 
 /// A part of one file: some of its row groups (Parquet) or all of it (text formats).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FilePart {
     /// Index of the file in [`Dataset::files`].
     pub file: usize,
@@ -59,7 +63,7 @@ pub struct FilePart {
 }
 
 /// One task's worth of input: parts of one or more files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReadUnit {
     /// The file parts, read in order.
     pub parts: Vec<FilePart>,

@@ -7,5 +7,6 @@ mod listing;
 mod pruning;
 mod roundtrip;
 mod s3;
+mod scan_spec;
 mod text;
 mod write;
