@@ -16,7 +16,7 @@ use crate::error::{Result, exec_err};
 use crate::rows::RowCodec;
 
 /// Which half of a two-phase aggregation an operator runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AggregateMode {
     /// Folds input rows into partial states, before the shuffle (the map-side combine).
     Partial,
@@ -130,6 +130,16 @@ impl HashAggregate {
     /// How many leading output columns are group keys.
     pub fn group_count(&self) -> usize {
         self.group_columns.len()
+    }
+
+    /// The input columns grouped by.
+    pub fn group_columns(&self) -> &[usize] {
+        &self.group_columns
+    }
+
+    /// The aggregates computed.
+    pub fn aggregates(&self) -> &[AggregateCall] {
+        &self.aggregates
     }
 
     /// The mode.

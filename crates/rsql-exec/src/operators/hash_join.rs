@@ -26,7 +26,7 @@ use crate::error::{ExecError, Result, exec_err};
 use crate::expr::{PhysicalExpr, evaluate_to_array};
 
 /// Which rows a join keeps besides the matching pairs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JoinKind {
     /// Only matching pairs.
     Inner,
@@ -129,6 +129,16 @@ impl HashJoin {
     /// The kind of join.
     pub fn kind(&self) -> JoinKind {
         self.kind
+    }
+
+    /// The left (probe) input's key columns.
+    pub fn left_keys(&self) -> &[usize] {
+        &self.left_keys
+    }
+
+    /// The right (build) input's key columns.
+    pub fn right_keys(&self) -> &[usize] {
+        &self.right_keys
     }
 
     /// Builds the hash table over all right (build side) batches of one partition.

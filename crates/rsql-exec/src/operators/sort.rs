@@ -13,7 +13,7 @@ use arrow::row::{OwnedRow, RowConverter, SortField};
 use crate::error::{Result, exec_err};
 
 /// One key of a sort order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SortKey {
     /// The column sorted by.
     pub column: usize,

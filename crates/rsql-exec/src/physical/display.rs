@@ -36,7 +36,7 @@ impl PhysicalPlan {
                 let rows: usize = partitions.iter().flatten().map(|b| b.num_rows()).sum();
                 format!("Values: {rows} rows")
             }
-            PhysicalNode::Filter { text, .. } => format!("Filter: {text}"),
+            PhysicalNode::Filter { source, .. } => format!("Filter: {}", source.expr),
             PhysicalNode::Projection { .. } => {
                 let names: Vec<&str> = self
                     .schema

@@ -52,7 +52,7 @@ impl PhysicalPlan {
                     Ok((kept.num_rows() > 0).then_some(kept))
                 })
             }
-            PhysicalNode::Projection { input, exprs } => {
+            PhysicalNode::Projection { input, exprs, .. } => {
                 let exprs = exprs.clone();
                 let schema = Arc::clone(&self.schema);
                 map_batches(&input.lower(context)?, move |batch| {

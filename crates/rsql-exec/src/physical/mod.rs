@@ -3,7 +3,8 @@
 //!
 //! [`create_physical_plan`] turns an optimized [`LogicalPlan`](rsql_plan::LogicalPlan) into a
 //! [`PhysicalPlan`]; [`PhysicalPlan::lower`] turns that into `Rdd<RecordBatch>` lineage with
-//! one shuffle per exchange.
+//! one shuffle per exchange. [`PhysicalPlan::to_spec`] turns it into a serializable
+//! [`PlanSpec`], which [`PlanSpec::instantiate`] turns back into a plan in another process.
 
 mod display;
 mod execute;
@@ -11,6 +12,8 @@ mod metrics;
 mod partitioning;
 mod planner;
 mod pruning;
+mod source;
+mod spec;
 
 use std::sync::Arc;
 
@@ -20,6 +23,8 @@ use arrow::record_batch::RecordBatch;
 pub use metrics::OperatorMetrics;
 pub use partitioning::{Distribution, Partitioning};
 pub use planner::{PlannerContext, create_physical_plan};
+pub use source::{BoundExpr, ProjectionSource};
+pub use spec::{AggregateCallSpec, NodeSpec, PlanSpec};
 
 use crate::expr::PhysicalExpr;
 use crate::operators::{HashAggregate, HashJoin, SortKey};
@@ -62,8 +67,8 @@ pub enum PhysicalNode {
         input: Arc<PhysicalPlan>,
         /// A boolean expression over the input.
         predicate: Arc<dyn PhysicalExpr>,
-        /// The predicate as SQL-ish text, for display.
-        text: String,
+        /// What `predicate` was compiled from.
+        source: BoundExpr,
     },
     /// Computes one output column per expression.
     Projection {
@@ -71,6 +76,8 @@ pub enum PhysicalNode {
         input: Arc<PhysicalPlan>,
         /// The expressions, in output order.
         exprs: Vec<Arc<dyn PhysicalExpr>>,
+        /// What `exprs` were compiled from.
+        source: ProjectionSource,
     },
     /// A hash aggregation of each partition (partial, final or single-phase).
     Aggregate {
@@ -90,6 +97,8 @@ pub enum PhysicalNode {
         join: Arc<HashJoin>,
         /// Whether the right side is collected once and shared by all left partitions.
         broadcast: bool,
+        /// What the join's `ON` filter was compiled from.
+        filter: Option<BoundExpr>,
     },
     /// Sorts each partition; with `fetch`, keeps its first rows only (top-k).
     Sort {

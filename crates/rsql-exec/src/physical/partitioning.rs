@@ -6,7 +6,7 @@ use std::fmt;
 use crate::operators::SortKey;
 
 /// Where the rows of an operator's output live.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Partitioning {
     /// Row with key columns `k` is in partition `exchange_hash(k) % n`, as an exchange places it:
     /// two inputs hash partitioned on corresponding keys with the same `n` are co-partitioned.

@@ -14,14 +14,14 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_empty_array};
 use arrow::compute::{cast, concat};
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use datafusion_common::{DFSchema, JoinType};
+use datafusion_common::{DFSchema, DFSchemaRef, JoinType};
 use rsql_io::ScanOptions;
 use rsql_plan::plan::{Aggregate, Join, TableScan};
 use rsql_plan::{Expr, FunctionRegistry, LogicalPlan, SortExpr};
 use rsql_rdd::Context;
 
 use super::pruning::pruning_predicate;
-use super::{Distribution, Partitioning, PhysicalNode, PhysicalPlan};
+use super::{BoundExpr, Distribution, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource};
 use crate::aggregate::{AggregateFunctions, AggregateUdf};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::{PhysicalExpr, ScalarFunctions, create_physical_expr, evaluate_to_array};
@@ -69,11 +69,14 @@ impl Planner<'_, '_> {
             LogicalPlan::TableScan(scan) => self.scan(scan, cluster_hint),
             LogicalPlan::Filter(filter) => {
                 let input = self.plan(&filter.input, cluster_hint)?;
-                let predicate = self.compile(&filter.predicate, filter.input.schema())?;
+                let source = BoundExpr {
+                    expr: filter.predicate.clone(),
+                    schema: Arc::clone(filter.input.schema()),
+                };
                 Ok(Arc::new(PhysicalPlan::new(
                     PhysicalNode::Filter {
-                        predicate,
-                        text: filter.predicate.to_string(),
+                        predicate: source.compile(self.cx.registry, self.cx.scalar_functions)?,
+                        source,
                         input: Arc::clone(&input),
                     },
                     Arc::clone(&input.schema),
@@ -223,13 +226,14 @@ impl Planner<'_, '_> {
         &self,
         input: PlanRef,
         exprs: &[Expr],
-        input_schema: &DFSchema,
+        input_schema: &DFSchemaRef,
         names: Option<&[String]>,
     ) -> Result<PlanRef> {
-        let compiled = exprs
-            .iter()
-            .map(|e| self.compile(e, input_schema))
-            .collect::<Result<Vec<_>>>()?;
+        let source = ProjectionSource::Exprs {
+            exprs: exprs.to_vec(),
+            schema: Arc::clone(input_schema),
+        };
+        let compiled = source.compile(&input.schema, self.cx.registry, self.cx.scalar_functions)?;
         let fields: Vec<Field> = exprs
             .iter()
             .zip(&compiled)
@@ -257,6 +261,7 @@ impl Planner<'_, '_> {
             PhysicalNode::Projection {
                 input,
                 exprs: compiled,
+                source,
             },
             Arc::new(Schema::new(fields)),
             partitioning,
@@ -361,7 +366,7 @@ impl Planner<'_, '_> {
         &self,
         input: PlanRef,
         exprs: &[SortExpr],
-        input_schema: &DFSchema,
+        input_schema: &DFSchemaRef,
         fetch: Option<usize>,
     ) -> Result<PlanRef> {
         let key_exprs: Vec<Expr> = exprs.iter().map(|s| s.expr.clone()).collect();
@@ -397,7 +402,7 @@ impl Planner<'_, '_> {
         &self,
         input: PlanRef,
         exprs: &[Expr],
-        schema: &DFSchema,
+        schema: &DFSchemaRef,
     ) -> Result<(PlanRef, Vec<usize>, usize)> {
         let width = input.schema.fields().len();
         let mut extra: Vec<Expr> = Vec::new();
@@ -512,11 +517,14 @@ impl Planner<'_, '_> {
             self.with_key_columns(left, &left_exprs, left_schema)?;
         let (right, right_keys, right_width) =
             self.with_key_columns(right, &right_exprs, right_schema)?;
-        let filter_schema = joined_df_schema(&left, left_schema, &right, right_schema)?;
-        let filter = join
-            .filter
+        let filter_schema = Arc::new(joined_df_schema(&left, left_schema, &right, right_schema)?);
+        let filter_source = join.filter.as_ref().map(|filter| BoundExpr {
+            expr: filter.clone(),
+            schema: Arc::clone(&filter_schema),
+        });
+        let filter = filter_source
             .as_ref()
-            .map(|f| self.compile(f, &filter_schema))
+            .map(|source| source.compile(self.cx.registry, self.cx.scalar_functions))
             .transpose()?;
         let small = |plan: &LogicalPlan| {
             estimated_bytes(plan).is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
@@ -558,6 +566,7 @@ impl Planner<'_, '_> {
                 right,
                 join: Arc::new(hash_join),
                 broadcast,
+                filter: filter_source,
             },
             schema,
             partitioning,
@@ -862,7 +871,11 @@ fn select_columns(input: PlanRef, keep: &[usize]) -> PlanRef {
         .partitioning
         .remap(|old| keep.iter().position(|&c| c == old));
     Arc::new(PhysicalPlan::new(
-        PhysicalNode::Projection { input, exprs },
+        PhysicalNode::Projection {
+            input,
+            exprs,
+            source: ProjectionSource::Columns(keep.to_vec()),
+        },
         Arc::new(Schema::new(fields)),
         partitioning,
     ))

@@ -1,0 +1,463 @@
+//! Physical plans as plain data, for shipping to another process: [`PhysicalPlan::to_spec`]
+//! gives a [`PlanSpec`] that serde can serialize, and [`PlanSpec::instantiate`] rebuilds the
+//! plan with the receiving side's functions.
+//!
+//! Physical expressions and aggregate functions are trait objects; a spec holds what they were
+//! made from instead: logical expressions with their bound schemas (compiled again on
+//! instantiation) and functions by registered name (looked up again). Scans carry their files,
+//! read units and projection; in-memory batches travel as Arrow IPC. Runtime counters do not
+//! travel: an instantiated plan starts with fresh ones. A subplan shared by two parents is
+//! shipped, and rebuilt, once per parent.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use rsql_io::{Scan, ScanSpec};
+use rsql_plan::FunctionRegistry;
+use serde::{Deserialize, Serialize};
+
+use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource};
+use crate::aggregate::AggregateFunctions;
+use crate::error::{ExecError, Result, exec_err};
+use crate::expr::ScalarFunctions;
+use crate::operators::{AggregateCall, AggregateMode, HashAggregate, HashJoin, JoinKind, SortKey};
+
+/// A physical operator as plain data, with its output schema and partitioning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSpec {
+    /// What the operator does.
+    pub node: NodeSpec,
+    /// The schema of its batches.
+    #[serde(with = "rsql_plan::codec::schema")]
+    pub schema: SchemaRef,
+    /// How its output rows are placed over partitions.
+    pub partitioning: Partitioning,
+}
+
+/// The operators of [`PhysicalNode`], as plain data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum NodeSpec {
+    /// See [`PhysicalNode::Scan`].
+    Scan {
+        /// The table name, for display.
+        table: String,
+        /// The files, read units and columns to read.
+        scan: ScanSpec,
+        /// Read units per output partition.
+        partitions: Vec<Vec<usize>>,
+        /// The predicate that pruned the units, for display.
+        pruning: Option<String>,
+    },
+    /// See [`PhysicalNode::Values`].
+    Values {
+        /// The batches of each partition.
+        #[serde(with = "batch_partitions")]
+        partitions: Vec<Vec<RecordBatch>>,
+    },
+    /// See [`PhysicalNode::Filter`].
+    Filter {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// The predicate.
+        predicate: BoundExpr,
+    },
+    /// See [`PhysicalNode::Projection`].
+    Projection {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// The expressions.
+        source: ProjectionSource,
+    },
+    /// See [`PhysicalNode::Aggregate`].
+    Aggregate {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// Partial, final or single-phase.
+        mode: AggregateMode,
+        /// The input columns grouped by.
+        group_columns: Vec<usize>,
+        /// The aggregates computed.
+        aggregates: Vec<AggregateCallSpec>,
+    },
+    /// See [`PhysicalNode::HashJoin`].
+    HashJoin {
+        /// The probe side.
+        left: Box<PlanSpec>,
+        /// The build side.
+        right: Box<PlanSpec>,
+        /// Which unmatched rows are kept.
+        kind: JoinKind,
+        /// The probe side's key columns.
+        left_keys: Vec<usize>,
+        /// The build side's key columns, pairwise equal to `left_keys`.
+        right_keys: Vec<usize>,
+        /// The `ON` filter beyond the key equalities.
+        filter: Option<BoundExpr>,
+        /// Whether the build side is collected once and shared by all probe partitions.
+        broadcast: bool,
+    },
+    /// See [`PhysicalNode::Sort`].
+    Sort {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// The sort keys.
+        keys: Vec<SortKey>,
+        /// Rows to keep per partition (top-k).
+        fetch: Option<usize>,
+    },
+    /// See [`PhysicalNode::Limit`].
+    Limit {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// Rows to skip.
+        skip: usize,
+        /// Rows to keep after skipping.
+        fetch: Option<usize>,
+    },
+    /// See [`PhysicalNode::Union`].
+    Union {
+        /// The inputs.
+        inputs: Vec<PlanSpec>,
+    },
+    /// See [`PhysicalNode::Exchange`].
+    Exchange {
+        /// The input.
+        input: Box<PlanSpec>,
+    },
+}
+
+/// An [`AggregateCall`] with its function by registered name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregateCallSpec {
+    /// The registered (lower-case) name of the aggregate function.
+    pub function: String,
+    /// Types of the function's arguments.
+    #[serde(with = "rsql_plan::codec::data_types")]
+    pub argument_types: Vec<DataType>,
+    /// Input columns the accumulator reads.
+    pub input_columns: Vec<usize>,
+    /// Name of the output column.
+    pub name: String,
+}
+
+impl PhysicalPlan {
+    /// The plan as plain data, ready to serialize.
+    pub fn to_spec(&self) -> PlanSpec {
+        let input = |plan: &Arc<PhysicalPlan>| Box::new(plan.to_spec());
+        let node = match &self.node {
+            PhysicalNode::Scan {
+                table,
+                scan,
+                partitions,
+                pruning,
+            } => NodeSpec::Scan {
+                table: table.clone(),
+                scan: scan.to_spec(),
+                partitions: partitions.clone(),
+                pruning: pruning.clone(),
+            },
+            PhysicalNode::Values { partitions } => NodeSpec::Values {
+                partitions: partitions.as_ref().clone(),
+            },
+            PhysicalNode::Filter {
+                input: plan,
+                source,
+                ..
+            } => NodeSpec::Filter {
+                input: input(plan),
+                predicate: source.clone(),
+            },
+            PhysicalNode::Projection {
+                input: plan,
+                source,
+                ..
+            } => NodeSpec::Projection {
+                input: input(plan),
+                source: source.clone(),
+            },
+            PhysicalNode::Aggregate {
+                input: plan,
+                aggregate,
+            } => NodeSpec::Aggregate {
+                input: input(plan),
+                mode: aggregate.mode(),
+                group_columns: aggregate.group_columns().to_vec(),
+                aggregates: aggregate
+                    .aggregates()
+                    .iter()
+                    .map(|call| AggregateCallSpec {
+                        function: call.function.name().to_lowercase(),
+                        argument_types: call.argument_types.clone(),
+                        input_columns: call.input_columns.clone(),
+                        name: call.name.clone(),
+                    })
+                    .collect(),
+            },
+            PhysicalNode::HashJoin {
+                left,
+                right,
+                join,
+                broadcast,
+                filter,
+            } => NodeSpec::HashJoin {
+                left: input(left),
+                right: input(right),
+                kind: join.kind(),
+                left_keys: join.left_keys().to_vec(),
+                right_keys: join.right_keys().to_vec(),
+                filter: filter.clone(),
+                broadcast: *broadcast,
+            },
+            PhysicalNode::Sort {
+                input: plan,
+                keys,
+                fetch,
+            } => NodeSpec::Sort {
+                input: input(plan),
+                keys: keys.clone(),
+                fetch: *fetch,
+            },
+            PhysicalNode::Limit {
+                input: plan,
+                skip,
+                fetch,
+            } => NodeSpec::Limit {
+                input: input(plan),
+                skip: *skip,
+                fetch: *fetch,
+            },
+            PhysicalNode::Union { inputs } => NodeSpec::Union {
+                inputs: inputs.iter().map(|plan| plan.to_spec()).collect(),
+            },
+            PhysicalNode::Exchange { input: plan } => NodeSpec::Exchange { input: input(plan) },
+        };
+        PlanSpec {
+            node,
+            schema: Arc::clone(&self.schema),
+            partitioning: self.partitioning.clone(),
+        }
+    }
+}
+
+impl PlanSpec {
+    /// Rebuilds the physical plan: expressions are compiled against `registry` (signatures) and
+    /// `scalar_functions`, aggregates looked up in `aggregate_functions`, scans reopened. A
+    /// function not registered under the name the plan uses is an error, as is one whose
+    /// results here differ in type from the planner's.
+    pub fn instantiate(
+        &self,
+        registry: &FunctionRegistry,
+        scalar_functions: &ScalarFunctions,
+        aggregate_functions: &AggregateFunctions,
+    ) -> Result<Arc<PhysicalPlan>> {
+        Functions {
+            registry,
+            scalar: scalar_functions,
+            aggregate: aggregate_functions,
+        }
+        .instantiate(self)
+    }
+}
+
+/// The receiving side's functions.
+struct Functions<'a> {
+    registry: &'a FunctionRegistry,
+    scalar: &'a ScalarFunctions,
+    aggregate: &'a AggregateFunctions,
+}
+
+impl Functions<'_> {
+    fn instantiate(&self, spec: &PlanSpec) -> Result<Arc<PhysicalPlan>> {
+        let input = |spec: &PlanSpec| self.instantiate(spec);
+        let node = match &spec.node {
+            NodeSpec::Scan {
+                table,
+                scan,
+                partitions,
+                pruning,
+            } => PhysicalNode::Scan {
+                table: table.clone(),
+                scan: Arc::new(
+                    Scan::from_spec(scan).map_err(|e| ExecError::Execution(e.to_string()))?,
+                ),
+                partitions: partitions.clone(),
+                pruning: pruning.clone(),
+            },
+            NodeSpec::Values { partitions } => PhysicalNode::Values {
+                partitions: Arc::new(partitions.clone()),
+            },
+            NodeSpec::Filter {
+                input: plan,
+                predicate,
+            } => PhysicalNode::Filter {
+                input: input(plan)?,
+                predicate: predicate.compile(self.registry, self.scalar)?,
+                source: predicate.clone(),
+            },
+            NodeSpec::Projection {
+                input: plan,
+                source,
+            } => {
+                let plan = input(plan)?;
+                let exprs = source.compile(&plan.schema, self.registry, self.scalar)?;
+                let types = exprs.iter().map(|e| e.data_type());
+                if !types.eq(spec.schema.fields().iter().map(|f| f.data_type())) {
+                    return exec_err(mismatch("projection", &spec.schema));
+                }
+                PhysicalNode::Projection {
+                    input: plan,
+                    exprs,
+                    source: source.clone(),
+                }
+            }
+            NodeSpec::Aggregate {
+                input: plan,
+                mode,
+                group_columns,
+                aggregates,
+            } => {
+                let plan = input(plan)?;
+                let calls = aggregates
+                    .iter()
+                    .map(|call| self.aggregate_call(call))
+                    .collect::<Result<Vec<_>>>()?;
+                let aggregate =
+                    HashAggregate::try_new(&plan.schema, *mode, group_columns.clone(), calls)?;
+                check_schema("aggregation", &spec.schema, aggregate.output_schema())?;
+                PhysicalNode::Aggregate {
+                    input: plan,
+                    aggregate: Arc::new(aggregate),
+                }
+            }
+            NodeSpec::HashJoin {
+                left,
+                right,
+                kind,
+                left_keys,
+                right_keys,
+                filter,
+                broadcast,
+            } => {
+                let (left, right) = (input(left)?, input(right)?);
+                let compiled = filter
+                    .as_ref()
+                    .map(|filter| filter.compile(self.registry, self.scalar))
+                    .transpose()?;
+                let join = HashJoin::try_new(
+                    Arc::clone(&left.schema),
+                    Arc::clone(&right.schema),
+                    left_keys.clone(),
+                    right_keys.clone(),
+                    *kind,
+                    compiled,
+                )?;
+                check_schema("join", &spec.schema, join.output_schema())?;
+                PhysicalNode::HashJoin {
+                    left,
+                    right,
+                    join: Arc::new(join),
+                    broadcast: *broadcast,
+                    filter: filter.clone(),
+                }
+            }
+            NodeSpec::Sort {
+                input: plan,
+                keys,
+                fetch,
+            } => PhysicalNode::Sort {
+                input: input(plan)?,
+                keys: keys.clone(),
+                fetch: *fetch,
+            },
+            NodeSpec::Limit {
+                input: plan,
+                skip,
+                fetch,
+            } => PhysicalNode::Limit {
+                input: input(plan)?,
+                skip: *skip,
+                fetch: *fetch,
+            },
+            NodeSpec::Union { inputs } => PhysicalNode::Union {
+                inputs: inputs.iter().map(input).collect::<Result<Vec<_>>>()?,
+            },
+            NodeSpec::Exchange { input: plan } => PhysicalNode::Exchange {
+                input: input(plan)?,
+            },
+        };
+        Ok(Arc::new(PhysicalPlan::new(
+            node,
+            Arc::clone(&spec.schema),
+            spec.partitioning.clone(),
+        )))
+    }
+
+    fn aggregate_call(&self, call: &AggregateCallSpec) -> Result<AggregateCall> {
+        let Some(function) = self.aggregate.get(&call.function) else {
+            return exec_err(format!(
+                "no implementation of aggregate function '{}' is registered",
+                call.function
+            ));
+        };
+        Ok(AggregateCall {
+            function: Arc::clone(function),
+            argument_types: call.argument_types.clone(),
+            input_columns: call.input_columns.clone(),
+            name: call.name.clone(),
+        })
+    }
+}
+
+/// Errors unless the operator rebuilt here produces the fields the plan expects.
+fn check_schema(operator: &str, planned: &Schema, rebuilt: &Schema) -> Result<()> {
+    if planned.fields() == rebuilt.fields() {
+        Ok(())
+    } else {
+        exec_err(mismatch(operator, planned))
+    }
+}
+
+fn mismatch(operator: &str, planned: &Schema) -> String {
+    let fields: Vec<String> = planned
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name(), f.data_type()))
+        .collect();
+    format!(
+        "the {operator} rebuilt here does not produce the planned [{}]: its functions differ \
+         from the planner's",
+        fields.join(", ")
+    )
+}
+
+/// Batches per partition, each batch as an Arrow IPC stream.
+mod batch_partitions {
+    use serde::{Deserializer, Serializer};
+
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct Batch(#[serde(with = "rsql_plan::codec::batch")] RecordBatch);
+
+    pub fn serialize<S: Serializer>(
+        partitions: &[Vec<RecordBatch>],
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let wrapped: Vec<Vec<Batch>> = partitions
+            .iter()
+            .map(|batches| batches.iter().cloned().map(Batch).collect())
+            .collect();
+        wrapped.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Vec<Vec<RecordBatch>>, D::Error> {
+        let wrapped = Vec::<Vec<Batch>>::deserialize(deserializer)?;
+        Ok(wrapped
+            .into_iter()
+            .map(|batches| batches.into_iter().map(|Batch(batch)| batch).collect())
+            .collect())
+    }
+}
