@@ -29,6 +29,7 @@ pub use datafusion_common::JoinType;
 pub use error::{Error, Result};
 pub use rsql_exec::aggregate::{AggregateUdf, GroupsAccumulator};
 pub use rsql_exec::expr::{ColumnarValue, ScalarUdf};
+pub use rsql_exec::physical::PlanSpec;
 pub use rsql_plan::{
     AggregateFunctionSignature, Arity, Expr, ScalarFunctionSignature, SimpleScalarSignature,
     SortExpr, col, lit,

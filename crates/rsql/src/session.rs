@@ -10,6 +10,7 @@ use rsql_exec::aggregate::{
     AggregateFunctions, AggregateUdf, register_aggregate, register_builtin_aggregates,
 };
 use rsql_exec::expr::{ScalarFunctions, ScalarUdf, builtin_scalar_functions};
+use rsql_exec::physical::PlanSpec;
 use rsql_exec::{ListingTable, PhysicalPlan, PlannerContext, create_physical_plan};
 use rsql_io::{Dataset, DatasetOptions};
 use rsql_plan::plan::TableScan;
@@ -281,6 +282,16 @@ impl Session {
             max_partition_bytes: self.state.config.max_partition_bytes,
         };
         Ok(create_physical_plan(optimized, &cx)?)
+    }
+
+    /// Rebuilds a physical plan shipped as a [`PlanSpec`] (from
+    /// [`PhysicalPlan::to_spec`], possibly in another process) with this session's functions:
+    /// expressions are compiled again and functions looked up by the names the plan uses, so
+    /// the UDFs and UDAFs it calls must be registered here too. Run it with
+    /// [`PhysicalPlan::lower`] on [`Session::context`].
+    pub fn instantiate_plan(&self, spec: &PlanSpec) -> Result<Arc<PhysicalPlan>> {
+        let functions = self.functions();
+        Ok(spec.instantiate(&functions.registry, &functions.scalar, &functions.aggregate)?)
     }
 
     /// The lineage computing a physical plan.
