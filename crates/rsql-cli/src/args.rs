@@ -65,7 +65,9 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub partitions: Option<u32>,
 
-    /// The memory queries may use, e.g. 2GB, 512MiB, 1.5G (a plain number is bytes).
+    /// Memory that aggregations, sorts, join tables and shuffle outputs may hold at once
+    /// before they spill to disk, e.g. 2GB, 512MiB, 1.5G (a plain number is bytes; default: no
+    /// limit).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
     pub memory_limit: Option<u64>,
 

@@ -58,8 +58,9 @@ fn run(invocation: Invocation) -> Result<i32> {
         run_scripts(&mut runner, &scripts)?;
         0
     } else if stdin.is_terminal() {
-        let outcome = repl::interactive(&mut runner)?;
-        if outcome.had_errors { EXIT_QUERY } else { 0 }
+        // Errors were shown as they happened; leaving the shell is a success.
+        repl::interactive(&mut runner)?;
+        0
     } else {
         let outcome = repl::piped(&mut runner, stdin.lock())?;
         if outcome.had_errors { EXIT_QUERY } else { 0 }
@@ -78,8 +79,9 @@ fn session_config(args: &Args) -> SessionConfig {
     if let Some(partitions) = args.partitions {
         config.shuffle_partitions = partitions as usize;
     }
-    // `--memory-limit` is parsed and checked (args.memory_limit, in bytes); the session has no
-    // memory setting to give it to yet.
+    if let Some(bytes) = args.memory_limit {
+        config.memory_limit = Some(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
     config
 }
 

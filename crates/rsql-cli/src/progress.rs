@@ -63,7 +63,8 @@ impl Snapshot {
                 self.running.remove(&stage.id);
                 self.stages_done += 1;
             }
-            SchedulerEvent::TaskEnded { .. } | SchedulerEvent::JobEnded { .. } => {}
+            // Failed attempts, job ends, and whatever else the runtime may report.
+            _ => {}
         }
         self.tasks_done = self.running.values().map(|(done, _)| done).sum();
         self.tasks_total = self.running.values().map(|(_, total)| total).sum();

@@ -475,6 +475,35 @@ fn threads_and_partitions_change_nothing_in_the_result() {
 }
 
 #[test]
+fn memory_limit_reaches_the_runtime() {
+    let people = format!("p={}", fixture("people.csv"));
+    let sql = "SELECT a.name, b.name AS other FROM p a JOIN p b \
+               ON a.city = b.city AND a.name < b.name";
+    let enough = run(&[
+        "--table",
+        &people,
+        "--memory-limit",
+        "64MiB",
+        "-c",
+        sql,
+        "--format",
+        "csv",
+    ])
+    .ok();
+    assert_eq!(enough.stdout, "name,other\nGrace,Ken\n");
+    // A join table cannot spill: under a tiny limit the query fails, saying why, on one line.
+    let starved = run(&["--table", &people, "--memory-limit", "100B", "-c", sql]).expect_code(1);
+    assert!(starved.stderr.starts_with("error: "), "{}", starved.stderr);
+    assert!(
+        starved.stderr.contains("memory limit"),
+        "{}",
+        starved.stderr
+    );
+    assert_eq!(starved.stderr.lines().count(), 1, "{}", starved.stderr);
+    assert_eq!(starved.stdout, "");
+}
+
+#[test]
 fn timer_and_quiet() {
     let out = run(&[
         "--timer",
