@@ -182,6 +182,26 @@ impl Scan {
         self.inner().partitioning.value(column, file)
     }
 
+    /// Compressed bytes of the file data read unit `unit` covers: its Parquet row groups (all
+    /// columns, so an upper bound for a projection) or its whole text files.
+    pub fn unit_bytes(&self, unit: usize) -> u64 {
+        let inner = self.inner();
+        let Some(unit) = self.units.get(unit) else {
+            return 0;
+        };
+        unit.parts
+            .iter()
+            .map(|part| match &inner.format {
+                OpenFormat::Parquet(parquet) => part
+                    .row_groups
+                    .iter()
+                    .map(|&group| parquet[part.file].row_group_bytes(group))
+                    .sum(),
+                OpenFormat::Json(_) | OpenFormat::Csv(_) => inner.files[part.file].size,
+            })
+            .sum()
+    }
+
     /// A reader of read unit `unit`.
     pub fn read(&self, unit: usize) -> Result<UnitReader> {
         let parts = self

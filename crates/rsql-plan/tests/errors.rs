@@ -91,7 +91,10 @@ fn unsupported_constructs_say_so() {
         ),
         ("SELECT sum(a) OVER () FROM t", "window functions (OVER)"),
         ("INSERT INTO t VALUES (1)", "the statement INSERT"),
-        ("CREATE VIEW v AS SELECT 1", "persistent views"),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT 1",
+            "the view definition",
+        ),
         ("SELECT a FROM t NATURAL JOIN u", "NATURAL joins"),
         ("SELECT a FROM t GROUP BY ROLLUP (a)", "not supported yet"),
         (

@@ -8,8 +8,9 @@ use crate::Data;
 use crate::error::{RddError, Result};
 use crate::fault::FaultInjector;
 use crate::memory::MemoryPool;
-use crate::rdd::Rdd;
-use crate::rdd::sources::{ParallelCollectionRdd, RangeRdd, TextFileRdd};
+use crate::rdd::sources::{ParallelCollectionRdd, RangeRdd, SourceRdd, TextFileRdd};
+use crate::rdd::{BoxIter, Rdd};
+use crate::scheduler::TaskContext;
 use crate::scheduler::listener::{ListenerBus, SchedulerListener};
 use crate::shared::{Accumulator, Broadcast};
 use crate::shuffle::ShuffleStore;
@@ -189,6 +190,22 @@ impl Context {
             step,
             num_partitions.max(1),
         )))
+    }
+
+    /// A source of `num_partitions` partitions computed by `compute(partition, task)`, for
+    /// readers of external data (the SQL engine's file scans); `compute` reports what it read
+    /// with [`TaskContext::record_read`] and failures with [`TaskContext::fail`].
+    #[track_caller]
+    pub fn source<T: Data>(
+        &self,
+        num_partitions: usize,
+        compute: impl for<'a> Fn(usize, &'a TaskContext) -> BoxIter<'a, T> + Send + Sync + 'static,
+    ) -> Rdd<T> {
+        Rdd::new(SourceRdd::new(
+            self,
+            num_partitions.max(1),
+            Arc::new(compute),
+        ))
     }
 
     /// The lines of a text file, or of every visible file under a directory, split by byte range.

@@ -36,7 +36,7 @@ impl StageLog {
         }
     }
 
-    /// One line per stage: tasks, wall time, rows read and shuffled.
+    /// One line per stage: tasks, wall time, rows and bytes read from files and shuffled.
     pub(crate) fn render(&self) -> String {
         let stages = self
             .recorder
@@ -48,11 +48,13 @@ impl StageLog {
             let m = &metrics.tasks;
             let _ = writeln!(
                 out,
-                "stage {} ({}): {} tasks, {:.3?}, shuffle write {} rows / {} bytes, shuffle read {} rows / {} bytes",
+                "stage {} ({}): {} tasks, {:.3?}, input {} rows / {} bytes, shuffle write {} rows / {} bytes, shuffle read {} rows / {} bytes",
                 stage.id,
                 stage.name,
                 metrics.tasks_succeeded,
                 metrics.elapsed,
+                m.records_read,
+                m.bytes_read,
                 m.records_written,
                 m.shuffle_bytes_written,
                 m.shuffle_records_read,

@@ -383,4 +383,20 @@ fn explain_analyze_reports_rows_per_operator_and_stages() {
         "{text}"
     );
     assert_eq!(text.matches("stage ").count(), 2, "{text}");
+    // The scanning stage reports every input row and the Parquet bytes it covered.
+    let input = format!("input {} rows / ", rows.len());
+    let scan_stage = text
+        .lines()
+        .find(|l| l.contains(&input))
+        .unwrap_or_else(|| panic!("no stage read {input}: {text}"));
+    let bytes: u64 = scan_stage
+        .split(&input)
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(bytes > 0, "{scan_stage}");
 }

@@ -59,7 +59,9 @@ fn session(dir: &Path, memory_limit: Option<usize>) -> Session {
         ..SessionConfig::default()
     })
     .unwrap();
-    session.register_parquet("t", dir.to_str().unwrap()).unwrap();
+    session
+        .register_parquet("t", dir.to_str().unwrap())
+        .unwrap();
     session
 }
 
@@ -75,7 +77,10 @@ fn rows(session: &Session, sql: &str) -> Vec<String> {
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
             .collect();
         for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters.iter().map(|f| f.value(row).to_string()).collect();
+            let cells: Vec<String> = formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect();
             rows.push(cells.join("|"));
         }
     }

@@ -68,7 +68,10 @@ fn t_rows() -> impl Strategy<Value = Vec<TRow>> {
     proptest::collection::vec(t_row(), 1..60).prop_map(|rows| {
         rows.into_iter()
             .enumerate()
-            .map(|(id, row)| TRow { id: id as i64, ..row })
+            .map(|(id, row)| TRow {
+                id: id as i64,
+                ..row
+            })
             .collect()
     })
 }

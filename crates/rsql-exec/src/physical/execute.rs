@@ -153,36 +153,40 @@ fn with_schema(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Resul
     )?)
 }
 
-/// One RDD partition per entry of `partitions`, reading those read units in order.
+/// One RDD partition per entry of `partitions`, reading those read units in order; each task
+/// reports the rows it decoded and the file bytes its units cover.
 fn scan_rdd(
     context: &Context,
     scan: Arc<rsql_io::Scan>,
     partitions: Vec<Vec<usize>>,
 ) -> Rdd<RecordBatch> {
-    let count = partitions.len();
-    context
-        .parallelize(partitions, count)
-        .map_partitions_with_context(move |units, tc| {
-            let scan = Arc::clone(&scan);
-            Box::new(
-                units
-                    .flatten()
-                    // Batches stream out of each unit's reader, one at a time.
-                    .flat_map(move |unit| -> BatchResults {
-                        match scan.read(unit) {
-                            Ok(reader) => Box::new(reader),
-                            Err(error) => Box::new(std::iter::once(Err(error))),
-                        }
-                    })
-                    .map_while(move |batch| match batch {
-                        Ok(batch) => Some(batch),
-                        Err(error) => {
-                            tc.fail(RddError::External(Box::new(error)));
-                            None
-                        }
-                    }),
-            )
-        })
+    let partitions = Arc::new(partitions);
+    context.source(partitions.len(), move |partition, tc| {
+        let scan = Arc::clone(&scan);
+        let units = partitions[partition].clone();
+        Box::new(
+            units
+                .into_iter()
+                // Batches stream out of each unit's reader, one at a time.
+                .flat_map(move |unit| -> BatchResults {
+                    tc.record_read(0, scan.unit_bytes(unit));
+                    match scan.read(unit) {
+                        Ok(reader) => Box::new(reader),
+                        Err(error) => Box::new(std::iter::once(Err(error))),
+                    }
+                })
+                .map_while(move |batch| match batch {
+                    Ok(batch) => {
+                        tc.record_read(batch.num_rows() as u64, 0);
+                        Some(batch)
+                    }
+                    Err(error) => {
+                        tc.fail(RddError::External(Box::new(error)));
+                        None
+                    }
+                }),
+        )
+    })
 }
 
 /// Skips `skip` rows of each partition, then keeps `fetch`.

@@ -66,12 +66,9 @@ impl SqlBinder<'_> {
                     sql_text(other)
                 ))),
             },
+            // A session has no persistent catalog: every view lives as long as the session,
+            // as in an in-memory DuckDB database.
             ast::Statement::CreateView(view) => {
-                if !view.temporary {
-                    return Err(PlanError::not_supported(
-                        "persistent views (use CREATE TEMP VIEW)",
-                    ));
-                }
                 if view.materialized || !view.columns.is_empty() || view.or_alter {
                     return Err(PlanError::not_supported(format!(
                         "the view definition {}",

@@ -1,4 +1,5 @@
-//! Source RDDs: driver collections, integer ranges and text files.
+//! Source RDDs: driver collections, integer ranges, text files and sources computed by user
+//! code.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
@@ -52,7 +53,7 @@ impl<T: Data> RddBase for ParallelCollectionRdd<T> {
 impl<T: Data> RddNode<T> for ParallelCollectionRdd<T> {
     fn compute<'a>(&'a self, partition: usize, tc: &'a TaskContext) -> Result<BoxIter<'a, T>> {
         let (start, end) = slice_bounds(self.items.len(), self.partitions, partition);
-        tc.record_source_read((end - start) as u64, 0);
+        tc.record_read((end - start) as u64, 0);
         Ok(Box::new(self.items[start..end].iter().cloned()))
     }
 }
@@ -113,12 +114,56 @@ impl RddNode<i64> for RangeRdd {
         let parts = self.partitions as u128;
         let first = (partition as u128 * u128::from(self.len) / parts) as u64;
         let last = ((partition as u128 + 1) * u128::from(self.len) / parts) as u64;
-        tc.record_source_read(last - first, 0);
+        tc.record_read(last - first, 0);
         let (start, step) = (i128::from(self.start), i128::from(self.step));
         // Every value lies between start and end, so it fits in i64.
         Ok(Box::new(
             (first..last).map(move |i| (start + i128::from(i) * step) as i64),
         ))
+    }
+}
+
+/// Computes partition `p` of a [`SourceRdd`].
+pub(crate) type SourceFn<T> =
+    Arc<dyn for<'a> Fn(usize, &'a TaskContext) -> BoxIter<'a, T> + Send + Sync>;
+
+/// A source whose partitions user code computes, e.g. by reading files; the code reports what
+/// it read with [`TaskContext::record_read`].
+pub(crate) struct SourceRdd<T> {
+    meta: RddMeta,
+    partitions: usize,
+    compute: SourceFn<T>,
+}
+
+impl<T: Data> SourceRdd<T> {
+    #[track_caller]
+    pub(crate) fn new(context: &Context, partitions: usize, compute: SourceFn<T>) -> Self {
+        SourceRdd {
+            meta: RddMeta::new(context, "source"),
+            partitions,
+            compute,
+        }
+    }
+}
+
+impl<T: Data> RddBase for SourceRdd<T> {
+    fn node_name(&self) -> &'static str {
+        "SourceRDD"
+    }
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.partitions
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+}
+
+impl<T: Data> RddNode<T> for SourceRdd<T> {
+    fn compute<'a>(&'a self, partition: usize, tc: &'a TaskContext) -> Result<BoxIter<'a, T>> {
+        Ok((self.compute)(partition, tc))
     }
 }
 
@@ -246,7 +291,7 @@ impl Iterator for LineReader<'_> {
             Ok(0) => None,
             Ok(n) => {
                 self.position += n as u64;
-                self.tc.record_source_read(1, n as u64);
+                self.tc.record_read(1, n as u64);
                 if line.last() == Some(&b'\n') {
                     line.pop();
                     if line.last() == Some(&b'\r') {

@@ -92,7 +92,9 @@ impl TaskContext {
         self.failure.borrow_mut().take().map_or(Ok(()), Err)
     }
 
-    pub(crate) fn record_source_read(&self, records: u64, bytes: u64) {
+    /// Counts `records` and `bytes` read from outside the runtime (files, collections) in this
+    /// task's metrics.
+    pub fn record_read(&self, records: u64, bytes: u64) {
         let mut m = self.metrics.borrow_mut();
         m.records_read += records;
         m.bytes_read += bytes;
