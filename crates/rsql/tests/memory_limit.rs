@@ -1,12 +1,13 @@
 //! Queries under a memory limit far below their working set spill to disk and return the same
 //! rows as without a limit; every reserved byte is returned when the job ends.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
@@ -68,22 +69,7 @@ fn session(dir: &Path, memory_limit: Option<usize>) -> Session {
 /// Rows as text, sorted unless the query orders them.
 fn rows(session: &Session, sql: &str) -> Vec<String> {
     let batches = session.sql(sql).unwrap().collect().unwrap();
-    let options = FormatOptions::default().with_null("NULL");
-    let mut rows = Vec::new();
-    for batch in &batches {
-        let formatters: Vec<ArrayFormatter> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect();
-            rows.push(cells.join("|"));
-        }
-    }
+    let mut rows = common::row_texts(&batches);
     if !sql.contains("ORDER BY") {
         rows.sort();
     }

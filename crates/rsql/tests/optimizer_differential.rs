@@ -3,12 +3,13 @@
 //! shuffled joins, hive folders read whole or split), on random data with nulls, skewed keys
 //! and empty tables.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use proptest::prelude::*;
 use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
@@ -226,22 +227,7 @@ fn rows(session: &Session, sql: &str) -> Vec<String> {
         .sql(sql)
         .and_then(|df| df.collect())
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let options = FormatOptions::default().with_null("NULL");
-    let mut rows = Vec::new();
-    for batch in &batches {
-        let formatters: Vec<ArrayFormatter> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
+    let mut rows = common::row_texts(&batches);
     if !sql.contains("ORDER BY") {
         rows.sort();
     }

@@ -4,13 +4,14 @@
 //! turns back into the same spec, and returns the same rows. A function the receiving side does
 //! not have, or has with other result types, is a clear error.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rsql::{
     AggregateFunctionSignature, AggregateUdf, Arity, ColumnarValue, GroupsAccumulator, PlanSpec,
     ScalarUdf, Session, SessionConfig, SimpleScalarSignature,
@@ -319,25 +320,10 @@ fn planner(dir: &Path, broadcast: bool) -> Session {
     session
 }
 
-/// Runs `plan` on `session`'s runtime; one line per row.
+/// Runs `plan` on `session`'s runtime; one line per row, sorted.
 fn run(plan: &PhysicalPlan, session: &Session) -> Vec<String> {
     let batches = plan.lower(session.context()).unwrap().collect().unwrap();
-    let options = FormatOptions::default().with_null("NULL");
-    let mut rows = Vec::new();
-    for batch in &batches {
-        let formatters: Vec<ArrayFormatter> = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-            .collect();
-        for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect();
-            rows.push(cells.join(" | "));
-        }
-    }
+    let mut rows = common::row_texts(&batches);
     rows.sort();
     rows
 }
