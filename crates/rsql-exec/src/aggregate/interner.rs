@@ -5,7 +5,7 @@
 
 use std::hash::BuildHasher;
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::{Array, ArrayData, ArrayRef, AsArray};
 use arrow::datatypes::DataType;
 use arrow::row::{Row, Rows};
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -19,6 +19,9 @@ pub(crate) struct Interner {
     values: Rows,
     ids: HashTable<u32>,
     hasher: DefaultHashBuilder,
+    /// The last dictionary interned and the ids of its values: the batches of one Parquet
+    /// column chunk share their dictionary, which is then interned once, not once per batch.
+    last_dictionary: Option<(ArrayData, Vec<Option<u32>>)>,
 }
 
 impl Interner {
@@ -31,6 +34,7 @@ impl Interner {
             codec,
             ids: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
+            last_dictionary: None,
         })
     }
 
@@ -41,7 +45,7 @@ impl Interner {
                 // No values to point at: every key is null.
                 return Ok(vec![None; values.len()]);
             }
-            let remap = self.intern_all(dictionary.values())?;
+            let remap = self.dictionary_ids(dictionary.values())?;
             let keys = dictionary.normalized_keys();
             return Ok(match values.nulls() {
                 None => keys.into_iter().map(|key| remap[key]).collect(),
@@ -53,6 +57,20 @@ impl Interner {
             });
         }
         self.intern_all(values)
+    }
+
+    /// The ids of a dictionary's values, reused while batches share the dictionary's buffers.
+    fn dictionary_ids(&mut self, dictionary: &ArrayRef) -> Result<&[Option<u32>]> {
+        let data = dictionary.to_data();
+        let reuse = matches!(&self.last_dictionary, Some((last, _)) if last.ptr_eq(&data));
+        if !reuse {
+            let ids = self.intern_all(dictionary)?;
+            self.last_dictionary = Some((data, ids));
+        }
+        Ok(self
+            .last_dictionary
+            .as_ref()
+            .map_or(&[], |(_, ids)| ids.as_slice()))
     }
 
     /// The ids of the rows of a plain (not dictionary-encoded) array.
@@ -136,6 +154,29 @@ mod tests {
         assert_eq!(
             decoded.as_string::<i32>().iter().collect::<Vec<_>>(),
             [Some("c"), Some("b"), Some("a")]
+        );
+    }
+
+    #[test]
+    fn batches_sharing_a_dictionary_reuse_its_ids_and_a_new_dictionary_is_interned() {
+        let mut interner = Interner::new(&DataType::Utf8).unwrap();
+        let chunk: DictionaryArray<Int32Type> = vec![Some("x"), Some("y"), Some("x"), None]
+            .into_iter()
+            .collect();
+        let chunk: ArrayRef = Arc::new(chunk);
+        // Two batches of one column chunk: slices sharing the dictionary's buffers.
+        assert_eq!(
+            interner.intern(&chunk.slice(0, 2)).unwrap(),
+            [Some(0), Some(1)]
+        );
+        assert_eq!(
+            interner.intern(&chunk.slice(2, 2)).unwrap(),
+            [Some(0), None]
+        );
+        let other: DictionaryArray<Int32Type> = vec![Some("z"), Some("x")].into_iter().collect();
+        assert_eq!(
+            interner.intern(&(Arc::new(other) as ArrayRef)).unwrap(),
+            [Some(2), Some(0)]
         );
     }
 }
