@@ -34,8 +34,9 @@ fn run_on_a_terminal(dir: &Path, args: &str) -> Option<(String, String)> {
 fn a_slow_query_shows_progress_on_the_terminal_and_never_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     generate(&EventsConfig {
-        records: 300_000,
-        records_per_file: 20_000,
+        // Enough rows that the job runs well past the bar's half-second delay in a debug build.
+        records: 1_500_000,
+        records_per_file: 100_000,
         customers: 2,
         sessions: None,
         compression: Compression::SNAPPY,

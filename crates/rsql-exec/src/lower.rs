@@ -61,8 +61,8 @@ pub fn aggregate_partitions(
     })
 }
 
-/// Collects `batches`, holding their size in `reservation`. For operators that cannot spill
-/// yet (a join's build side): past the limit the query fails with a message naming the
+/// Collects `batches`, holding their size in `reservation`. For what cannot spill (a broadcast
+/// join side, shared by every task): past the limit the query fails with a message naming the
 /// operator and the limit, instead of the process being killed for lack of memory.
 pub(crate) fn collect_reserved(
     batches: impl Iterator<Item = RecordBatch>,

@@ -206,6 +206,7 @@ proptest! {
         keys in 0usize..3,
         dictionary_on_left in any::<bool>(),
         threads in 1usize..3,
+        limit in prop_oneof![Just(None), (0usize..3000).prop_map(Some)],
     ) {
         let left_schema = side_schema("l", DataType::Int32, dictionary_on_left);
         let right_schema = side_schema("r", DataType::Int64, !dictionary_on_left);
@@ -237,11 +238,29 @@ proptest! {
                 } else {
                     plain
                 };
+                let expected = reference_join(&left_rows, &right_rows, kind, keys, filtered);
                 prop_assert_eq!(
                     run_join(&join, &left, right.clone(), threads),
-                    reference_join(&left_rows, &right_rows, kind, keys, filtered),
+                    expected.clone(),
                     "{:?} join on {} keys, filtered: {}", kind, keys, filtered
                 );
+                // Within a memory limit: both sides spilled by key hash when it is small.
+                if keys > 0 {
+                    let pool = Arc::new(MemoryPool::new(limit).unwrap());
+                    let join = Arc::new(join);
+                    let outputs: Vec<RecordBatch> = join
+                        .join_bounded(right.iter().cloned(), left.iter().cloned(), &pool)
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                    let mut joined: Vec<(Row, Row)> = render(&outputs, 0)
+                        .into_iter()
+                        .zip(render(&outputs, 3))
+                        .collect();
+                    joined.sort();
+                    prop_assert_eq!(joined, expected, "bounded {:?} join, limit {:?}", kind, limit);
+                    prop_assert_eq!(pool.used(), 0);
+                }
             }
         }
     }

@@ -104,10 +104,45 @@ fn queries_over_the_memory_limit_spill_and_return_the_same_rows() {
     assert_eq!(unlimited.context().memory_pool().spilled_bytes(), 0);
 }
 
-/// A join's build side is held whole (it does not spill yet): past the limit the query fails
+/// A partitioned join over the limit splits both sides into spill partitions by key hash and
+/// returns the same rows.
+#[test]
+fn a_partitioned_join_over_the_limit_spills_and_returns_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write_table(&table);
+    let config = |memory_limit| SessionConfig {
+        threads: 2,
+        shuffle_partitions: 3,
+        max_partition_bytes: 64 << 10,
+        // Both sides shuffled, never broadcast.
+        broadcast_threshold: 0,
+        memory_limit,
+        ..SessionConfig::default()
+    };
+    let sql = "SELECT a.k, a.v, b.g, b.s FROM t a JOIN t b ON a.k = b.k AND a.g = b.g \
+               WHERE a.v < 20";
+    let run = |memory_limit| {
+        let session = Session::with_config(config(memory_limit)).unwrap();
+        session
+            .register_parquet("t", table.to_str().unwrap())
+            .unwrap();
+        let rows = rows(&session, sql);
+        (rows, session)
+    };
+    let (expected, _) = run(None);
+    assert!(!expected.is_empty());
+    let (limited, session) = run(Some(64 << 10));
+    assert_eq!(limited, expected);
+    let pool = session.context().memory_pool();
+    assert!(pool.spilled_bytes() > 0, "nothing spilled");
+    assert_eq!(pool.used(), 0);
+}
+
+/// A broadcast side is shared by every task and held whole: past the limit the query fails
 /// with an error that names the operator and the limit, and the pool is left empty.
 #[test]
-fn a_join_build_side_over_the_limit_fails_with_a_clear_error() {
+fn a_broadcast_side_over_the_limit_fails_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     write_table(&table);
@@ -119,7 +154,7 @@ fn a_join_build_side_over_the_limit_fails_with_a_clear_error() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("memory limit reached: HashJoin build side needs"),
+        err.contains("memory limit reached: HashJoin broadcast side needs"),
         "{err}"
     );
     assert!(err.contains(&format!("of {} in use", 64 << 10)), "{err}");

@@ -131,6 +131,16 @@ impl HashJoin {
         self.kind
     }
 
+    /// The probe (left) side's schema.
+    pub fn left_schema(&self) -> &SchemaRef {
+        &self.left_schema
+    }
+
+    /// The build (right) side's schema.
+    pub fn right_schema(&self) -> &SchemaRef {
+        &self.right_schema
+    }
+
     /// The left (probe) input's key columns.
     pub fn left_keys(&self) -> &[usize] {
         &self.left_keys
@@ -307,7 +317,7 @@ impl HashJoin {
 
     /// The key columns of `batch` at `columns`, cast to the common key types and encoded as
     /// rows, and which rows have a null key (those match nothing).
-    fn encode_keys(
+    pub(crate) fn encode_keys(
         &self,
         batch: &RecordBatch,
         columns: &[usize],

@@ -3,12 +3,15 @@
 mod bounded_aggregate;
 pub mod exchange;
 mod external_sort;
+mod grace_join;
 pub mod hash_aggregate;
 pub mod hash_join;
 pub mod sort;
 
 pub use exchange::{bucket_of_rows, hash_split};
 pub use external_sort::{SortedBatches, sort_bounded};
+pub use grace_join::JoinedBatches;
+pub(crate) use grace_join::probe_then_unmatched;
 pub use hash_aggregate::{AggregateCall, AggregateMode, AggregationState, HashAggregate};
 pub use hash_join::{HashJoin, JoinKind, JoinTable};
 pub use sort::{RangeBounds, SortKey, sample_keys, sort_batches};

@@ -13,8 +13,8 @@ use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
 use crate::lower::{aggregate_partitions, collect_reserved, fail_task, map_batches};
 use crate::operators::{
-    HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, SortedBatches, hash_split, sample_keys,
-    sort_batches, sort_bounded,
+    HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, hash_split,
+    probe_then_unmatched, sample_keys, sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::shuffle_batches;
 
@@ -264,14 +264,9 @@ fn range_bounds(
     RangeBounds::from_samples(&samples, keys, partitions)
 }
 
-/// A join table and the memory it holds from the pool.
-struct BuiltTable {
-    table: JoinTable,
-    _reserved: MemoryReservation,
-}
-
-/// Probes every left partition against a table built from the matching right partition (or
-/// the single, broadcast one: built once and shared).
+/// Probes every left partition against a table built from the matching right partition
+/// (within the memory pool, spilling both sides past it), or against the single, broadcast right
+/// partition: built once, shared, and held whole.
 fn join_rdd(
     left: &Rdd<RecordBatch>,
     right: &Rdd<RecordBatch>,
@@ -279,64 +274,50 @@ fn join_rdd(
     pool: &Arc<MemoryPool>,
 ) -> Result<Rdd<RecordBatch>> {
     let join = Arc::clone(join);
-    let join_for_build = Arc::clone(&join);
     let pool = Arc::clone(pool);
     let broadcast = right.num_partitions() == 1 && left.num_partitions() > 1;
-    let shared: Arc<Mutex<Option<Arc<BuiltTable>>>> = Arc::default();
-    let build_table = move |build: BoxIter<'_, RecordBatch>| -> Result<Arc<BuiltTable>> {
-        let mut reserved = pool.reservation("HashJoin build side");
-        let batches = collect_reserved(build, &mut reserved)?;
-        Ok(Arc::new(BuiltTable {
-            table: join_for_build.build(batches)?,
-            _reserved: reserved,
-        }))
-    };
+    let shared: Arc<Mutex<Option<SharedTable>>> = Arc::default();
     Ok(left.zip_partitions(right, move |probe, build, tc| {
-        let table = if broadcast {
-            let mut slot = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            match &*slot {
-                Some(table) => Ok(Arc::clone(table)),
-                None => build_table(build).inspect(|table| *slot = Some(Arc::clone(table))),
-            }
+        let joined = if broadcast {
+            shared_table(&shared, &join, build, &pool).map(|(table, held)| {
+                Box::new(probe_then_unmatched(
+                    Arc::clone(&join),
+                    table,
+                    held,
+                    probe.map(Ok),
+                )) as JoinedBatches<'_>
+            })
         } else {
-            build_table(build)
+            join.join_bounded(build, probe, &pool)
         };
-        let table = match table {
-            Ok(table) => table,
-            Err(error) => {
-                fail_task(tc, error);
-                return Box::new(std::iter::empty());
-            }
-        };
-        let join = Arc::clone(&join);
-        let unmatched_join = Arc::clone(&join);
-        let unmatched_table = Arc::clone(&table);
-        let emits_unmatched = matches!(join.kind(), JoinKind::Right | JoinKind::Full);
-        let probed = probe.map_while(move |batch| match join.probe(&table.table, &batch) {
-            Ok(out) => Some(out),
+        let joined = joined.unwrap_or_else(|error| Box::new(std::iter::once(Err(error))));
+        Box::new(joined.map_while(move |batch| match batch {
+            Ok(batch) => Some(batch),
             Err(error) => {
                 fail_task(tc, error);
                 None
             }
-        });
-        // Unmatched build rows can only be known once every probe batch went through.
-        let unmatched = std::iter::once(()).filter_map(move |()| {
-            if !emits_unmatched {
-                return None;
-            }
-            match unmatched_join.unmatched_build_rows(&unmatched_table.table) {
-                Ok(rows) => rows,
-                Err(error) => {
-                    fail_task(tc, error);
-                    None
-                }
-            }
-        });
-        Box::new(
-            probed
-                .flatten()
-                .chain(unmatched)
-                .filter(|batch| batch.num_rows() > 0),
-        ) as BoxIter<'_, RecordBatch>
+        })) as BoxIter<'_, RecordBatch>
     })?)
+}
+
+/// A broadcast join table and the memory it holds from the pool.
+type SharedTable = (Arc<JoinTable>, Arc<MemoryReservation>);
+
+/// The broadcast table in `slot`, built from `build` by the first task that gets there.
+fn shared_table(
+    slot: &Mutex<Option<SharedTable>>,
+    join: &HashJoin,
+    build: BoxIter<'_, RecordBatch>,
+    pool: &Arc<MemoryPool>,
+) -> Result<SharedTable> {
+    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((table, held)) = &*slot {
+        return Ok((Arc::clone(table), Arc::clone(held)));
+    }
+    let mut held = pool.reservation("HashJoin broadcast side");
+    let batches = collect_reserved(build, &mut held)?;
+    let built = (Arc::new(join.build(batches)?), Arc::new(held));
+    *slot = Some((Arc::clone(&built.0), Arc::clone(&built.1)));
+    Ok(built)
 }
