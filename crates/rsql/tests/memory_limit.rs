@@ -43,10 +43,7 @@ fn write_table(dir: &Path) {
         })
         .collect();
     // Row groups of 10 000 rows, so that the scan has several partitions.
-    let mut parquet = WriteFormat::parquet();
-    if let WriteFormat::Parquet { row_group_size, .. } = &mut parquet {
-        *row_group_size = 10_000;
-    }
+    let parquet = WriteFormat::parquet_with_row_groups(10_000);
     let batches = batches.into_iter().map(Ok);
     write_batches(dir, schema, batches, WriteOptions::new(parquet)).unwrap();
 }

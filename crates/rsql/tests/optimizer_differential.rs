@@ -117,10 +117,7 @@ fn write_tables(dir: &Path, t: &[TRow], u: &[URow]) {
     )
     .unwrap();
     // Small row groups, so that row-group statistics can prune.
-    let mut parquet = WriteFormat::parquet();
-    if let WriteFormat::Parquet { row_group_size, .. } = &mut parquet {
-        *row_group_size = 4;
-    }
+    let parquet = WriteFormat::parquet_with_row_groups(4);
     write_batches(
         dir.join("t"),
         t_schema,

@@ -167,10 +167,7 @@ fn write_tables(dir: &Path) {
     )
     .unwrap();
     // Small row groups, so that statistics can prune them.
-    let mut parquet = WriteFormat::parquet();
-    if let WriteFormat::Parquet { row_group_size, .. } = &mut parquet {
-        *row_group_size = 8;
-    }
+    let parquet = WriteFormat::parquet_with_row_groups(8);
     write_batches(
         dir.join("t"),
         t_schema,

@@ -45,9 +45,15 @@ pub enum WriteFormat {
 impl WriteFormat {
     /// Parquet with snappy compression and row groups of 1Mi rows.
     pub fn parquet() -> Self {
+        Self::parquet_with_row_groups(1024 * 1024)
+    }
+
+    /// Parquet with snappy compression and row groups of `rows` rows: smaller groups let
+    /// row-group statistics skip more, larger ones compress better.
+    pub fn parquet_with_row_groups(rows: usize) -> Self {
         WriteFormat::Parquet {
             compression: Compression::SNAPPY,
-            row_group_size: 1024 * 1024,
+            row_group_size: rows.max(1),
         }
     }
 
