@@ -82,8 +82,8 @@ fn unsupported_constructs_say_so() {
     for (sql, construct) in [
         ("SELECT a FROM t INTERSECT SELECT a FROM u", "INTERSECT"),
         (
-            "SELECT a FROM t WHERE a IN (SELECT a FROM u)",
-            "subqueries in expressions",
+            "SELECT a FROM t WHERE a = ANY (SELECT a FROM u)",
+            "the expression",
         ),
         (
             "SELECT row_number() OVER () FROM t",

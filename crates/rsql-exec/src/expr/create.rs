@@ -145,5 +145,17 @@ pub fn create_physical_expr(
             return exec_err(format!("aggregate function {name} outside an aggregation"));
         }
         Expr::MapGet { .. } => return exec_err("not supported yet: map subscript in execution"),
+        Expr::ScalarSubquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
+            return exec_err(format!(
+                "not supported yet: the subquery in {expr}, which the optimizer could not \
+                 rewrite into a join"
+            ));
+        }
+        Expr::OuterColumn { column, .. } => {
+            return exec_err(format!(
+                "not supported yet: the correlated reference to {} in {expr}",
+                column.flat_name()
+            ));
+        }
     })
 }

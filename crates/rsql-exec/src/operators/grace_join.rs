@@ -27,8 +27,8 @@ pub type JoinedBatches<'a> = Box<dyn Iterator<Item = Result<RecordBatch>> + 'a>;
 
 impl HashJoin {
     /// Joins `probe` (left) batches against the `build` (right) side, holding at most what
-    /// `pool` grants and spilling both sides by key hash past it. Joins without equi-keys
-    /// cannot be split: past the limit they fail with the pool's error.
+    /// `pool` grants and spilling both sides by key hash past it. Joins that cannot be split
+    /// ([`HashJoin::can_split`]) fail with the pool's error past the limit.
     pub fn join_bounded<'a>(
         self: &Arc<Self>,
         mut build: impl Iterator<Item = RecordBatch>,
@@ -40,7 +40,7 @@ impl HashJoin {
         for batch in build.by_ref() {
             match reservation.try_grow(batch.get_array_memory_size()) {
                 Ok(()) => held.push(batch),
-                Err(refused) if self.right_keys().is_empty() => return Err(refused.into()),
+                Err(refused) if !self.can_split() => return Err(refused.into()),
                 Err(_) => {
                     let held = held.into_iter().chain([batch]).chain(build);
                     let sides = self.spill(held, probe, pool)?;

@@ -15,7 +15,7 @@ use arrow::array::{
     UInt32Builder, new_null_array,
 };
 use arrow::buffer::NullBuffer;
-use arrow::compute::{cast, concat_batches, filter, take};
+use arrow::compute::{cast, concat_batches, filter, filter_record_batch, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion_common::hash_utils::RandomState;
@@ -36,6 +36,15 @@ pub enum JoinKind {
     Right,
     /// Matching pairs, and the rows of either side without a match, null-extended.
     Full,
+    /// Left rows with at least one match, each once, without right columns (`EXISTS`, `IN`).
+    Semi,
+    /// Left rows without a match, without right columns (`NOT EXISTS`).
+    Anti,
+    /// `NOT IN` with SQL's three-valued logic on its one key: left rows whose key differs from
+    /// every right key. No row passes when some right key is null; a left row with a null key
+    /// passes only when the right side is empty. It needs the whole right side in one table
+    /// (broadcast or a single partition) and takes no extra condition.
+    NullAwareAnti,
 }
 
 impl JoinKind {
@@ -47,6 +56,15 @@ impl JoinKind {
     /// Whether right rows without a match are kept.
     pub fn preserves_right(self) -> bool {
         matches!(self, JoinKind::Right | JoinKind::Full)
+    }
+
+    /// Whether joined rows carry the right side's columns (all kinds but the semi and anti
+    /// joins, which only filter the left side).
+    pub fn emits_right_columns(self) -> bool {
+        !matches!(
+            self,
+            JoinKind::Semi | JoinKind::Anti | JoinKind::NullAwareAnti
+        )
     }
 }
 
@@ -67,6 +85,8 @@ pub struct HashJoin {
     converter: RowConverter,
     kind: JoinKind,
     filter: Option<Arc<dyn PhysicalExpr>>,
+    /// Joined pairs: the left fields, then the right fields; the filter's input.
+    pair_schema: SchemaRef,
     output_schema: SchemaRef,
 }
 
@@ -103,10 +123,27 @@ impl HashJoin {
                 common_key_type(left_type, right_type)
             })
             .collect::<Result<Vec<_>>>()?;
+        if kind == JoinKind::NullAwareAnti && (left_keys.len() != 1 || filter.is_some()) {
+            return exec_err(format!(
+                "a null-aware anti join takes one key and no condition, not {} key(s){}",
+                left_keys.len(),
+                if filter.is_some() {
+                    " and a condition"
+                } else {
+                    ""
+                }
+            ));
+        }
         let converter = RowConverter::new(key_types.iter().cloned().map(SortField::new).collect())?;
-        let fields = nullable_if(&left, kind.preserves_right())
-            .chain(nullable_if(&right, kind.preserves_left()))
-            .collect::<Vec<_>>();
+        let left_fields = nullable_if(&left, kind.preserves_right()).collect::<Vec<_>>();
+        let mut pair_fields = left_fields.clone();
+        pair_fields.extend(nullable_if(&right, kind.preserves_left()));
+        let pair_schema = Arc::new(Schema::new(pair_fields));
+        let output_schema = if kind.emits_right_columns() {
+            Arc::clone(&pair_schema)
+        } else {
+            Arc::new(Schema::new(left_fields))
+        };
         Ok(HashJoin {
             left_schema: left,
             right_schema: right,
@@ -116,7 +153,8 @@ impl HashJoin {
             converter,
             kind,
             filter,
-            output_schema: Arc::new(Schema::new(fields)),
+            pair_schema,
+            output_schema,
         })
     }
 
@@ -151,6 +189,12 @@ impl HashJoin {
         &self.right_keys
     }
 
+    /// Whether both sides can be split by key hash and joined a part at a time: not without
+    /// keys, and not for a null-aware anti join, which must see every right row at once.
+    pub fn can_split(&self) -> bool {
+        !self.right_keys.is_empty() && self.kind != JoinKind::NullAwareAnti
+    }
+
     /// Builds the hash table over all right (build side) batches of one partition.
     pub fn build(&self, right_batches: Vec<RecordBatch>) -> Result<JoinTable> {
         let batch = concat_batches(&self.right_schema, &right_batches)?;
@@ -163,10 +207,12 @@ impl HashJoin {
             ));
         }
         let hasher = RandomState::with_seed(0);
+        let mut has_null_key = false;
         let index = if self.right_keys.is_empty() {
             KeyIndex::All
         } else {
             let (keys, nulls) = self.encode_keys(&batch, &self.right_keys)?;
+            has_null_key = nulls.as_ref().is_some_and(|n| n.null_count() > 0);
             let mut heads: HashTable<u32> = HashTable::new();
             let mut next = vec![END; num_rows];
             // Rows are prepended to their chain, last row first, so chains run in row order.
@@ -201,6 +247,7 @@ impl HashJoin {
             batch,
             index,
             hasher,
+            has_null_key,
         })
     }
 
@@ -229,6 +276,9 @@ impl HashJoin {
         if let Some(matched) = &table.matched {
             build_rows.values().iter().for_each(|&row| matched.set(row));
         }
+        if !self.kind.emits_right_columns() {
+            return self.filter_probe_side(table, left_batch, &probe_rows);
+        }
         if self.kind.preserves_left() {
             let mut has_match = vec![false; left_batch.num_rows()];
             for &row in probe_rows.values() {
@@ -252,6 +302,42 @@ impl HashJoin {
         }
         self.assemble(left_batch, &probe_rows, &table.batch, &build_rows)
             .map(Some)
+    }
+
+    /// The rows of `left_batch` a semi or anti join keeps, given the probe rows that matched.
+    fn filter_probe_side(
+        &self,
+        table: &JoinTable,
+        left_batch: &RecordBatch,
+        matched_probe_rows: &UInt32Array,
+    ) -> Result<Option<RecordBatch>> {
+        let rows = left_batch.num_rows();
+        let mut has_match = vec![false; rows];
+        for &row in matched_probe_rows.values() {
+            has_match[row as usize] = true;
+        }
+        let keep: BooleanArray = match self.kind {
+            JoinKind::Semi => has_match.into_iter().map(Some).collect(),
+            JoinKind::NullAwareAnti if table.has_null_key => return Ok(None),
+            JoinKind::NullAwareAnti => {
+                let (_, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
+                let right_is_empty = table.num_rows() == 0;
+                has_match
+                    .into_iter()
+                    .enumerate()
+                    .map(|(row, matched)| {
+                        let null_key = nulls.as_ref().is_some_and(|n| n.is_null(row));
+                        Some(if null_key { right_is_empty } else { !matched })
+                    })
+                    .collect()
+            }
+            _ => has_match.into_iter().map(|m| Some(!m)).collect(),
+        };
+        let kept = filter_record_batch(left_batch, &keep)?;
+        if kept.num_rows() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(kept.with_schema(Arc::clone(&self.output_schema))?))
     }
 
     /// For a right or full join, once every left batch of the partition has probed `table`:
@@ -282,12 +368,19 @@ impl HashJoin {
     ) -> Result<(UInt32Array, UInt32Array)> {
         let mut probe_rows: Vec<u32> = Vec::new();
         let mut build_rows: Vec<u32> = Vec::new();
+        // A semi or anti join without a condition only asks whether some build row matches.
+        let stop_at_first = !self.kind.emits_right_columns() && self.filter.is_none();
         match &table.index {
             KeyIndex::All => {
                 let build_len = table.batch.num_rows() as u32;
+                let pairs_per_row = if stop_at_first {
+                    build_len.min(1)
+                } else {
+                    build_len
+                };
                 for row in 0..left_batch.num_rows() as u32 {
-                    probe_rows.extend(std::iter::repeat_n(row, build_len as usize));
-                    build_rows.extend(0..build_len);
+                    probe_rows.extend(std::iter::repeat_n(row, pairs_per_row as usize));
+                    build_rows.extend(0..pairs_per_row);
                 }
             }
             KeyIndex::Hashed { keys, heads, next } => {
@@ -304,6 +397,11 @@ impl HashJoin {
                         continue;
                     };
                     let mut build_row = head;
+                    if stop_at_first {
+                        probe_rows.push(row as u32);
+                        build_rows.push(build_row);
+                        continue;
+                    }
                     while build_row != END {
                         probe_rows.push(row as u32);
                         build_rows.push(build_row);
@@ -358,7 +456,7 @@ impl HashJoin {
         columns.extend(gather(right, right_rows)?);
         let options = RecordBatchOptions::new().with_row_count(Some(left_rows.len()));
         Ok(RecordBatch::try_new_with_options(
-            Arc::clone(&self.output_schema),
+            Arc::clone(&self.pair_schema),
             columns,
             &options,
         )?)
@@ -375,6 +473,8 @@ pub struct JoinTable {
     /// Build rows some probe matched: kept for right and full joins only.
     matched: Option<MatchedRows>,
     hasher: RandomState,
+    /// Whether some build row has a null key (a null-aware anti join then keeps nothing).
+    has_null_key: bool,
 }
 
 impl JoinTable {

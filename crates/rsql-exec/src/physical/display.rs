@@ -71,6 +71,9 @@ impl PhysicalPlan {
                     JoinKind::Left => "Left",
                     JoinKind::Right => "Right",
                     JoinKind::Full => "Full",
+                    JoinKind::Semi => "Semi",
+                    JoinKind::Anti => "Anti",
+                    JoinKind::NullAwareAnti => "NullAwareAnti",
                 };
                 let how = if *broadcast {
                     "broadcast"

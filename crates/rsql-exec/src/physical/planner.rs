@@ -498,6 +498,9 @@ impl Planner<'_, '_> {
             JoinType::Left => JoinKind::Left,
             JoinType::Right => JoinKind::Right,
             JoinType::Full => JoinKind::Full,
+            JoinType::LeftSemi => JoinKind::Semi,
+            JoinType::LeftAnti if join.null_aware => JoinKind::NullAwareAnti,
+            JoinType::LeftAnti => JoinKind::Anti,
             other => return exec_err(format!("not supported yet: {other} join")),
         };
         let (left_schema, right_schema) = (join.left.schema(), join.right.schema());
@@ -529,11 +532,14 @@ impl Planner<'_, '_> {
         let small = |plan: &LogicalPlan| {
             estimated_bytes(plan).is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
         };
+        // A null-aware anti join must see the whole right side in every partition.
         let broadcast = match kind {
-            JoinKind::Inner | JoinKind::Left => small(&join.right),
+            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti => {
+                small(&join.right) || left_keys.is_empty()
+            }
+            JoinKind::NullAwareAnti => true,
             JoinKind::Right | JoinKind::Full => false,
-        } || left_keys.is_empty()
-            && !matches!(kind, JoinKind::Full | JoinKind::Right);
+        };
         let (left, right) = if broadcast {
             (left, gather(right, Partitioning::SINGLE))
         } else if left_keys.is_empty() {
@@ -555,7 +561,11 @@ impl Planner<'_, '_> {
         )?;
         let left_columns = left.schema.fields().len();
         let partitioning = match kind {
-            JoinKind::Inner | JoinKind::Left => left.partitioning.clone(),
+            JoinKind::Inner
+            | JoinKind::Left
+            | JoinKind::Semi
+            | JoinKind::Anti
+            | JoinKind::NullAwareAnti => left.partitioning.clone(),
             JoinKind::Right => right.partitioning.remap(|c| Some(c + left_columns)),
             JoinKind::Full => Partitioning::Unknown(left.partitioning.partition_count()),
         };
@@ -572,6 +582,11 @@ impl Planner<'_, '_> {
             partitioning,
         ));
         // Drop the key columns computed for the join, keeping both sides' own columns.
+        let right_width = if kind.emits_right_columns() {
+            right_width
+        } else {
+            0
+        };
         if left_width + right_width == joined.schema.fields().len() {
             return Ok(joined);
         }

@@ -104,6 +104,10 @@ impl<'a> TypeCoercion<'a> {
             Expr::MapGet { expr, key } => self.map_get(*expr, *key)?,
             leaf_or_cast @ (Expr::Column(_)
             | Expr::Literal(_)
+            | Expr::ScalarSubquery(_)
+            | Expr::InSubquery { .. }
+            | Expr::Exists { .. }
+            | Expr::OuterColumn { .. }
             | Expr::Alias { .. }
             | Expr::IsNull(_)
             | Expr::IsNotNull(_)

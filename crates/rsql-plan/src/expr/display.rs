@@ -168,6 +168,23 @@ impl fmt::Display for Printer<'_> {
             Expr::MapGet { expr, key } => {
                 write!(f, "{}[{}]", self.child(expr), self.child(key))
             }
+            Expr::ScalarSubquery(subquery) => write!(f, "({})", subquery.sql),
+            Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "{} {not}IN ({})", self.child(expr), subquery.sql)
+            }
+            Expr::Exists { subquery, negated } => {
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "{not}EXISTS ({})", subquery.sql)
+            }
+            Expr::OuterColumn { column, .. } if self.qualified => {
+                write!(f, "outer({})", column.flat_name())
+            }
+            Expr::OuterColumn { column, .. } => write!(f, "outer({})", column.name),
         }
     }
 }

@@ -6,13 +6,17 @@ mod schema;
 mod tree;
 mod utils;
 
+use std::sync::Arc;
+
 use arrow_schema::DataType;
 use datafusion_common::{Column, ScalarValue};
 use serde::{Deserialize, Serialize};
 
 pub use builder::{col, ident, lit};
 pub use schema::{lookup_column, map_entry_types, struct_field};
-pub use utils::{column_refs, conjunction, split_conjunction};
+pub use utils::{column_refs, conjunction, split_conjunction, subqueries};
+
+use crate::plan::LogicalPlan;
 
 /// A binary operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -213,6 +217,69 @@ pub enum Expr {
         /// The key.
         key: Box<Expr>,
     },
+    /// `(SELECT ..)` as a value: its one column of at most one row, NULL when it has none.
+    /// The optimizer rewrites it into a join; it never reaches execution (nor serde).
+    #[serde(skip)]
+    ScalarSubquery(Subquery),
+    /// `expr [NOT] IN (SELECT ..)`; rewritten into a join by the optimizer.
+    #[serde(skip)]
+    InSubquery {
+        /// The tested value.
+        expr: Box<Expr>,
+        /// The subquery, of one column.
+        subquery: Subquery,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `[NOT] EXISTS (SELECT ..)`; rewritten into a join by the optimizer.
+    #[serde(skip)]
+    Exists {
+        /// The subquery.
+        subquery: Subquery,
+        /// `NOT EXISTS`.
+        negated: bool,
+    },
+    /// A column of an enclosing query, referenced from inside a subquery (a correlation).
+    #[serde(skip)]
+    OuterColumn {
+        /// The column, as the enclosing query's input names it.
+        column: Column,
+        /// Its type.
+        data_type: DataType,
+    },
+}
+
+/// A subquery inside an expression: its bound plan and the SQL it was written as.
+///
+/// Two subqueries are equal when they share the same plan (not merely equal text), so
+/// rewriting one occurrence never captures another.
+#[derive(Debug, Clone)]
+pub struct Subquery {
+    /// The bound plan; columns of enclosing queries appear in it as [`Expr::OuterColumn`].
+    pub plan: Arc<LogicalPlan>,
+    /// The subquery's SQL text (shortened), to name it in plans and errors.
+    pub sql: String,
+}
+
+impl Subquery {
+    /// Whether the plan references columns of an enclosing query.
+    pub fn is_correlated(&self) -> bool {
+        self.plan.references_outer_columns()
+    }
+}
+
+impl PartialEq for Subquery {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.plan, &other.plan)
+    }
+}
+
+impl Eq for Subquery {}
+
+impl std::hash::Hash for Subquery {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.plan), state);
+    }
 }
 
 /// The NULL literal; lets `TreeNode` rewrites move expressions out of boxes.
@@ -359,6 +426,21 @@ impl Expr {
     /// Whether the expression contains an aggregate function call.
     pub fn contains_aggregate(&self) -> bool {
         utils::any_subexpr(self, &|e| matches!(e, Expr::AggregateFunction { .. }))
+    }
+
+    /// Whether the expression contains a subquery.
+    pub fn contains_subquery(&self) -> bool {
+        utils::any_subexpr(self, &|e| {
+            matches!(
+                e,
+                Expr::ScalarSubquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. }
+            )
+        })
+    }
+
+    /// Whether the expression reads a column of an enclosing query.
+    pub fn contains_outer_column(&self) -> bool {
+        utils::any_subexpr(self, &|e| matches!(e, Expr::OuterColumn { .. }))
     }
 }
 

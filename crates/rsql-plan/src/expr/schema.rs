@@ -3,7 +3,7 @@
 use arrow_schema::{DataType, Field, FieldRef};
 use datafusion_common::{Column, DFSchema, ScalarValue, TableReference};
 
-use super::Expr;
+use super::{Expr, Subquery};
 use crate::coercion::{binary_types, common_type};
 use crate::error::{PlanError, Result};
 use crate::function::FunctionRegistry;
@@ -92,6 +92,18 @@ pub fn map_entry_types(data_type: &DataType) -> Result<(&DataType, &DataType)> {
     }
 }
 
+/// The one column a scalar subquery returns.
+fn subquery_column(subquery: &Subquery) -> Result<&FieldRef> {
+    let fields = subquery.plan.schema().fields();
+    match fields.len() {
+        1 => Ok(&fields[0]),
+        n => Err(PlanError::invalid(format!(
+            "a scalar subquery must return one column, ({}) returns {n}",
+            subquery.sql
+        ))),
+    }
+}
+
 impl Expr {
     /// The type this expression evaluates to over rows of `schema`.
     pub fn get_type(&self, schema: &DFSchema, registry: &FunctionRegistry) -> Result<DataType> {
@@ -138,6 +150,9 @@ impl Expr {
             }
             Expr::GetField { expr, name } => struct_field(&ty(expr)?, name)?.data_type().clone(),
             Expr::MapGet { expr, .. } => map_entry_types(&ty(expr)?)?.1.clone(),
+            Expr::ScalarSubquery(subquery) => subquery_column(subquery)?.data_type().clone(),
+            Expr::InSubquery { .. } | Expr::Exists { .. } => DataType::Boolean,
+            Expr::OuterColumn { data_type, .. } => data_type.clone(),
         })
     }
 
@@ -158,7 +173,7 @@ impl Expr {
             | Expr::Negative(expr)
             | Expr::Cast { expr, .. }
             | Expr::Not(expr) => expr.nullable(schema),
-            Expr::IsNull(_) | Expr::IsNotNull(_) => Ok(false),
+            Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::Exists { .. } => Ok(false),
             Expr::BinaryExpr { left, right, .. } => any(&[left, right]),
             Expr::Like { expr, pattern, .. } => any(&[expr, pattern]),
             Expr::Between {
@@ -173,7 +188,10 @@ impl Expr {
             Expr::Case { .. }
             | Expr::ScalarFunction { .. }
             | Expr::GetField { .. }
-            | Expr::MapGet { .. } => Ok(true),
+            | Expr::MapGet { .. }
+            | Expr::ScalarSubquery(_)
+            | Expr::InSubquery { .. }
+            | Expr::OuterColumn { .. } => Ok(true),
         }
     }
 

@@ -30,8 +30,13 @@ impl TreeNode for Expr {
         f: F,
     ) -> Result<TreeNodeRecursion> {
         match self {
-            Expr::Column(_) | Expr::Literal(_) => Ok(TreeNodeRecursion::Continue),
-            Expr::Alias { expr, .. }
+            Expr::Column(_)
+            | Expr::Literal(_)
+            | Expr::ScalarSubquery(_)
+            | Expr::Exists { .. }
+            | Expr::OuterColumn { .. } => Ok(TreeNodeRecursion::Continue),
+            Expr::InSubquery { expr, .. }
+            | Expr::Alias { expr, .. }
             | Expr::Not(expr)
             | Expr::Negative(expr)
             | Expr::IsNull(expr)
@@ -61,7 +66,22 @@ impl TreeNode for Expr {
         mut f: F,
     ) -> Result<Transformed<Self>> {
         Ok(match self {
-            Expr::Column(_) | Expr::Literal(_) => Transformed::no(self),
+            Expr::Column(_)
+            | Expr::Literal(_)
+            | Expr::ScalarSubquery(_)
+            | Expr::Exists { .. }
+            | Expr::OuterColumn { .. } => Transformed::no(self),
+            Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => expr
+                .map_elements(&mut f)?
+                .update_data(|expr| Expr::InSubquery {
+                    expr,
+                    subquery,
+                    negated,
+                }),
             Expr::Alias { expr, name } => expr
                 .map_elements(&mut f)?
                 .update_data(|expr| Expr::Alias { expr, name }),

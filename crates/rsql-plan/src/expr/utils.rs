@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use datafusion_common::Column;
 use datafusion_common::tree_node::{TreeNode, TreeNodeRecursion};
 
-use super::Expr;
+use super::{Expr, Subquery};
 
 /// Whether any sub-expression of `expr` (itself included) satisfies `predicate`.
 pub(crate) fn any_subexpr(expr: &Expr, predicate: &dyn Fn(&Expr) -> bool) -> bool {
@@ -24,6 +24,22 @@ pub fn column_refs(expr: &Expr) -> BTreeSet<Column> {
         Ok(TreeNodeRecursion::Continue)
     });
     columns
+}
+
+/// The subqueries an expression holds (not looking inside them), in order.
+pub fn subqueries(expr: &Expr) -> Vec<&Subquery> {
+    let mut found = Vec::new();
+    // The closure never fails.
+    let _ = expr.apply(|e| {
+        match e {
+            Expr::ScalarSubquery(subquery)
+            | Expr::InSubquery { subquery, .. }
+            | Expr::Exists { subquery, .. } => found.push(subquery),
+            _ => {}
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
 }
 
 /// The conjuncts of `a AND b AND c`: `[a, b, c]`; any other expression is one conjunct.

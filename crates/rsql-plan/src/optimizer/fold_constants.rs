@@ -205,7 +205,7 @@ fn fold_node(plan: LogicalPlan, registry: &FunctionRegistry) -> Result<Transform
                 on.push((l, r));
             }
             let filter = fold_all(j.filter.into_iter().collect(), &mut changed)?.pop();
-            LogicalPlan::Join(Join::try_new(j.left, j.right, on, filter, j.join_type)?)
+            LogicalPlan::Join(Join { on, filter, ..j })
         }
         LogicalPlan::TableScan(scan) => {
             let filters = fold_all(scan.filters, &mut changed)?;

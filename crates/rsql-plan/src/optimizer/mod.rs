@@ -4,10 +4,18 @@
 //!
 //! Each rule lives in its own module named as a verb phrase, and its [`OptimizerRule::name`] is
 //! that module name. Two-phase aggregation and exchanges are physical concerns, not here.
+//!
+//! Subqueries in expressions cannot run as they are: the rewrites that turn them into joins
+//! (`decorrelate_predicate_subquery`, `scalar_subquery_to_join`) always run first, once, and
+//! cannot be excluded; the other rules are optimizations a session may exclude.
 
+mod correlation;
+mod decorrelate_predicate_subquery;
 mod fold_constants;
+mod join_conditions;
 mod push_down_filter;
 mod push_down_projection;
+mod scalar_subquery_to_join;
 #[cfg(test)]
 mod test_util;
 
@@ -15,9 +23,12 @@ use std::sync::Arc;
 
 use datafusion_common::tree_node::Transformed;
 
+pub use decorrelate_predicate_subquery::DecorrelatePredicateSubquery;
 pub use fold_constants::FoldConstants;
+pub(crate) use join_conditions::split_join_conditions;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_projection::PushDownProjection;
+pub use scalar_subquery_to_join::ScalarSubqueryToJoin;
 
 use crate::error::{PlanError, Result};
 use crate::function::FunctionRegistry;
@@ -40,6 +51,8 @@ pub trait OptimizerRule: Send + Sync {
 /// Runs rules to a fixed point.
 #[derive(Clone)]
 pub struct Optimizer {
+    /// Rewrites every plan needs before it can run, applied once, in order.
+    rewrites: Vec<Arc<dyn OptimizerRule>>,
     rules: Vec<Arc<dyn OptimizerRule>>,
     max_passes: usize,
 }
@@ -72,6 +85,10 @@ impl Optimizer {
     /// An optimizer running `rules` in order, at most 8 passes.
     pub fn with_rules(rules: Vec<Arc<dyn OptimizerRule>>) -> Self {
         Optimizer {
+            rewrites: vec![
+                Arc::new(DecorrelatePredicateSubquery),
+                Arc::new(ScalarSubqueryToJoin),
+            ],
             rules,
             max_passes: 8,
         }
@@ -105,18 +122,13 @@ impl Optimizer {
         mut plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<LogicalPlan> {
+        for rewrite in &self.rewrites {
+            plan = apply_checked(rewrite.as_ref(), plan, registry)?.data;
+        }
         for _ in 0..self.max_passes {
             let mut changed = false;
             for rule in &self.rules {
-                let before = shape(&plan);
-                let result = rule.rewrite(plan, registry)?;
-                let after = shape(&result.data);
-                if before != after {
-                    return Err(PlanError::Internal(format!(
-                        "rule {} changed the output schema from {before:?} to {after:?}",
-                        rule.name()
-                    )));
-                }
+                let result = apply_checked(rule.as_ref(), plan, registry)?;
                 changed |= result.transformed;
                 plan = result.data;
             }
@@ -125,6 +137,31 @@ impl Optimizer {
             }
         }
         Ok(plan)
+    }
+}
+
+/// `rule` applied to `plan`; fails if it changed the output schema.
+fn apply_checked(
+    rule: &dyn OptimizerRule,
+    plan: LogicalPlan,
+    registry: &FunctionRegistry,
+) -> Result<Transformed<LogicalPlan>> {
+    let before = shape(&plan);
+    let result = rule.rewrite(plan, registry)?;
+    let after = shape(&result.data);
+    if before != after {
+        return Err(PlanError::Internal(format!(
+            "rule {} changed the output schema from {before:?} to {after:?}",
+            rule.name()
+        )));
+    }
+    Ok(result)
+}
+
+impl Optimizer {
+    /// The rewrites that always run first, by name.
+    pub fn rewrite_names(&self) -> Vec<&str> {
+        self.rewrites.iter().map(|r| r.name()).collect()
     }
 }
 

@@ -161,7 +161,7 @@ fn push(
         LogicalPlan::Join(j) => {
             let (to_left, to_right) = match j.join_type {
                 JoinType::Inner => (true, true),
-                JoinType::Left => (true, false),
+                JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti => (true, false),
                 JoinType::Right => (false, true),
                 _ => (false, false),
             };

@@ -73,6 +73,9 @@ impl LogicalPlan {
                     JoinType::Left => "Left",
                     JoinType::Right => "Right",
                     JoinType::Full => "Full",
+                    JoinType::LeftSemi => "LeftSemi",
+                    JoinType::LeftAnti if j.null_aware => "NullAwareLeftAnti",
+                    JoinType::LeftAnti => "LeftAnti",
                     _ => "Unsupported",
                 };
                 let on: Vec<String> = j.on.iter().map(|(l, r)| format!("{l} = {r}")).collect();

@@ -139,16 +139,24 @@ impl LogicalPlan {
             LogicalPlan::Join(j) => {
                 let left = next();
                 let right = next();
-                LogicalPlan::Join(Join::try_new(
-                    left,
-                    right,
-                    j.on.clone(),
-                    j.filter.clone(),
-                    j.join_type,
-                )?)
+                LogicalPlan::Join(Join {
+                    null_aware: j.null_aware,
+                    ..Join::try_new(left, right, j.on.clone(), j.filter.clone(), j.join_type)?
+                })
             }
             LogicalPlan::Union(_) => LogicalPlan::Union(Union::try_new(inputs)?),
         })
+    }
+
+    /// Whether some expression of this plan or of its inputs, subqueries included, reads a
+    /// column of an enclosing query ([`Expr::OuterColumn`](crate::Expr::OuterColumn)).
+    pub fn references_outer_columns(&self) -> bool {
+        self.expressions().into_iter().any(|e| {
+            e.contains_outer_column()
+                || crate::expr::subqueries(e)
+                    .iter()
+                    .any(|s| s.plan.references_outer_columns())
+        }) || self.inputs().iter().any(|i| i.references_outer_columns())
     }
 
     /// The expressions this node evaluates (not those of its inputs).

@@ -208,15 +208,20 @@ pub struct Join {
     pub on: Vec<(Expr, Expr)>,
     /// A non-equi condition over both sides.
     pub filter: Option<Expr>,
-    /// Inner, Left, Right or Full.
+    /// Inner, Left, Right, Full, LeftSemi or LeftAnti.
     pub join_type: JoinType,
-    /// Left fields then right fields (made nullable on the outer side(s)).
+    /// A `LeftAnti` join with SQL's `NOT IN` semantics on its one key: no left row passes when
+    /// a right key is null, and a left row with a null key passes only when the right side is
+    /// empty.
+    pub null_aware: bool,
+    /// Left fields then right fields (made nullable on the outer side(s)); only the left
+    /// fields for semi and anti joins.
     pub schema: DFSchemaRef,
 }
 
 impl Join {
-    /// A join; fails for join types other than inner/left/right/full and duplicate qualified
-    /// names.
+    /// A join; fails for join types other than inner/left/right/full/left semi/left anti and
+    /// duplicate qualified names.
     pub fn try_new(
         left: Arc<LogicalPlan>,
         right: Arc<LogicalPlan>,
@@ -224,15 +229,14 @@ impl Join {
         filter: Option<Expr>,
         join_type: JoinType,
     ) -> Result<Self> {
-        let (left_nullable, right_nullable) = match join_type {
-            JoinType::Inner => (false, false),
-            JoinType::Left => (false, true),
-            JoinType::Right => (true, false),
-            JoinType::Full => (true, true),
+        let fields = match join_type {
+            JoinType::Inner => [side_fields(&left, false), side_fields(&right, false)].concat(),
+            JoinType::Left => [side_fields(&left, false), side_fields(&right, true)].concat(),
+            JoinType::Right => [side_fields(&left, true), side_fields(&right, false)].concat(),
+            JoinType::Full => [side_fields(&left, true), side_fields(&right, true)].concat(),
+            JoinType::LeftSemi | JoinType::LeftAnti => side_fields(&left, false),
             other => return Err(PlanError::not_supported(format!("{other} join"))),
         };
-        let mut fields = side_fields(&left, left_nullable);
-        fields.extend(side_fields(&right, right_nullable));
         Ok(Join {
             schema: schema_of(fields)?,
             left,
@@ -240,6 +244,19 @@ impl Join {
             on,
             filter,
             join_type,
+            null_aware: false,
+        })
+    }
+
+    /// `left.key NOT IN (right.key)`: a null-aware left anti join on one pair of keys.
+    pub fn null_aware_anti(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        key: (Expr, Expr),
+    ) -> Result<Self> {
+        Ok(Join {
+            null_aware: true,
+            ..Join::try_new(left, right, vec![key], None, JoinType::LeftAnti)?
         })
     }
 }

@@ -109,6 +109,7 @@ impl TreeNode for LogicalPlan {
                 on,
                 filter,
                 join_type,
+                null_aware,
                 schema,
             }) => {
                 let left = map_arc(left, &mut f)?;
@@ -124,6 +125,7 @@ impl TreeNode for LogicalPlan {
                     on,
                     filter,
                     join_type,
+                    null_aware,
                     schema,
                 };
                 Transformed::new(LogicalPlan::Join(join), transformed, tnr)

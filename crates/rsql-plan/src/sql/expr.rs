@@ -147,8 +147,11 @@ impl SqlBinder<'_> {
                     .iter()
                     .find(|(name, _)| name.eq_ignore_ascii_case(&ident.value))
             });
-        match alias {
-            Some((_, expr)) => Ok(expr.clone()),
+        if let Some((_, expr)) = alias {
+            return Ok(expr.clone());
+        }
+        match self.outer_column(None, &ident.value, ident.span)? {
+            Some(outer) => Ok(outer),
             None => {
                 let alias_names: Vec<String> =
                     scope.aliases.iter().map(|(n, _)| n.clone()).collect();
@@ -181,18 +184,14 @@ impl SqlBinder<'_> {
                                 second.span,
                             )
                         })?;
-                (column, fields)
+                (Expr::Column(column), fields)
             }
-            _ => {
-                let column = find_column(scope.schema, None, &first.value, first.span)?
-                    .ok_or_else(|| {
-                        let written: Vec<&str> = idents.iter().map(|i| i.value.as_str()).collect();
-                        unknown_column(scope.schema, None, &written.join("."), &[], first.span)
-                    })?;
-                (column, rest)
-            }
+            _ => match find_column(scope.schema, None, &first.value, first.span)? {
+                Some(column) => (Expr::Column(column), rest),
+                None => self.bind_outer_compound(first, rest, scope)?,
+            },
         };
-        let mut expr = Expr::Column(column);
+        let mut expr = column;
         for field in fields {
             expr = self
                 .coercion(scope)
@@ -200,6 +199,36 @@ impl SqlBinder<'_> {
                 .map_err(|e| e.or_at(field.span))?;
         }
         Ok(expr)
+    }
+
+    /// `t.a` (or `s.f`) naming a column of an enclosing query: the outer reference and the
+    /// struct fields still to access.
+    fn bind_outer_compound<'i>(
+        &self,
+        first: &ast::Ident,
+        rest: &'i [ast::Ident],
+        scope: &Scope,
+    ) -> Result<(Expr, &'i [ast::Ident])> {
+        if let Some((second, fields)) = rest.split_first()
+            && let Some(outer) =
+                self.outer_column(Some(&first.value), &second.value, second.span)?
+        {
+            return Ok((outer, fields));
+        }
+        if let Some(outer) = self.outer_column(None, &first.value, first.span)? {
+            return Ok((outer, rest));
+        }
+        let written: Vec<&str> = std::iter::once(first)
+            .chain(rest)
+            .map(|i| i.value.as_str())
+            .collect();
+        Err(unknown_column(
+            scope.schema,
+            None,
+            &written.join("."),
+            &[],
+            first.span,
+        ))
     }
 
     fn bind_access(
@@ -427,9 +456,13 @@ impl SqlBinder<'_> {
                 let arg = self.bind_expr(inner, scope)?;
                 self.coercion(scope).scalar_call("trim", vec![arg])
             }
-            E::Subquery(_) | E::InSubquery { .. } | E::Exists { .. } => {
-                Err(PlanError::not_supported("subqueries in expressions"))
-            }
+            E::Subquery(query) => self.bind_scalar_subquery(query, scope),
+            E::InSubquery {
+                expr: inner,
+                subquery,
+                negated,
+            } => self.bind_in_subquery(inner, subquery, *negated, scope),
+            E::Exists { subquery, negated } => self.bind_exists(subquery, *negated, scope),
             other => Err(PlanError::not_supported(format!(
                 "the expression '{}'",
                 sql_text(other)

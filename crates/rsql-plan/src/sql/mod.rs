@@ -14,9 +14,13 @@ mod query;
 mod relation;
 mod select;
 mod statement;
+mod subquery;
 mod types;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+
+use datafusion_common::DFSchemaRef;
 
 use crate::error::Result;
 use crate::function::FunctionRegistry;
@@ -30,7 +34,10 @@ pub struct SqlBinder<'a> {
     catalog: &'a dyn Catalog,
     registry: &'a FunctionRegistry,
     /// Common table expressions in scope, innermost `WITH` last; names lower-cased.
-    ctes: Vec<HashMap<String, LogicalPlan>>,
+    ctes: RefCell<Vec<HashMap<String, LogicalPlan>>>,
+    /// The input schemas of the queries enclosing the subquery being bound, innermost last:
+    /// names not found in the subquery resolve to their columns as outer references.
+    outer: RefCell<Vec<DFSchemaRef>>,
 }
 
 impl<'a> SqlBinder<'a> {
@@ -39,12 +46,13 @@ impl<'a> SqlBinder<'a> {
         SqlBinder {
             catalog,
             registry,
-            ctes: Vec::new(),
+            ctes: RefCell::default(),
+            outer: RefCell::default(),
         }
     }
 
     /// Parses and binds one SQL statement.
-    pub fn bind_sql(&mut self, sql: &str) -> Result<Statement> {
+    pub fn bind_sql(&self, sql: &str) -> Result<Statement> {
         let statement = parse_statement(sql)?;
         self.bind_statement(&statement)
     }

@@ -70,7 +70,7 @@ fn count(expr: &ast::Expr, clause: &str) -> Result<usize> {
 
 impl SqlBinder<'_> {
     /// Binds a query with its own `WITH` scope.
-    pub(super) fn bind_query(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
+    pub(super) fn bind_query(&self, query: &ast::Query) -> Result<LogicalPlan> {
         if query.fetch.is_some()
             || !query.locks.is_empty()
             || query.for_clause.is_some()
@@ -83,13 +83,13 @@ impl SqlBinder<'_> {
                 sql_text(query)
             )));
         }
-        self.ctes.push(HashMap::new());
+        self.ctes.borrow_mut().push(HashMap::new());
         let result = self.bind_query_in_scope(query);
-        self.ctes.pop();
+        self.ctes.borrow_mut().pop();
         result
     }
 
-    fn bind_query_in_scope(&mut self, query: &ast::Query) -> Result<LogicalPlan> {
+    fn bind_query_in_scope(&self, query: &ast::Query) -> Result<LogicalPlan> {
         if let Some(with) = &query.with {
             if with.recursive {
                 return Err(PlanError::not_supported("WITH RECURSIVE"));
@@ -97,7 +97,7 @@ impl SqlBinder<'_> {
             for cte in &with.cte_tables {
                 let plan = self.bind_query(&cte.query)?;
                 let aliased = self.aliased(plan, &cte.alias)?;
-                if let Some(frame) = self.ctes.last_mut() {
+                if let Some(frame) = self.ctes.borrow_mut().last_mut() {
                     frame.insert(cte.alias.name.value.to_lowercase(), aliased);
                 }
             }
@@ -173,7 +173,7 @@ impl SqlBinder<'_> {
         }))
     }
 
-    fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<LogicalPlan> {
+    fn bind_set_expr(&self, body: &ast::SetExpr) -> Result<LogicalPlan> {
         match body {
             ast::SetExpr::Select(select) => self.bind_select(select, None),
             ast::SetExpr::Query(query) => self.bind_query(query),

@@ -9,22 +9,16 @@ use super::SqlBinder;
 use super::expr::{Scope, sql_text};
 use super::ident::{find_column, unknown_column};
 use crate::error::{PlanError, Result};
-use crate::expr::{Expr, column_refs, conjunction, lookup_column, split_conjunction};
+use crate::expr::{Expr, split_conjunction};
+use crate::optimizer::split_join_conditions;
 use crate::plan::{EmptyRelation, Join, LogicalPlan, Projection, SubqueryAlias, TableScan};
 use crate::suggest;
 
 const FILE_FORMATS: &[&str] = &["parquet", "json", "csv"];
 
-/// Whether every column `expr` reads belongs to `plan`'s output.
-fn reads_only(expr: &Expr, plan: &LogicalPlan) -> bool {
-    column_refs(expr)
-        .iter()
-        .all(|c| lookup_column(plan.schema(), c).is_ok())
-}
-
 impl SqlBinder<'_> {
     /// The cross product of the `FROM` items, or one empty row without `FROM`.
-    pub(super) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
+    pub(super) fn bind_from(&self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
         let mut plan: Option<LogicalPlan> = None;
         for item in from {
             let next = self.bind_table_with_joins(item)?;
@@ -42,7 +36,7 @@ impl SqlBinder<'_> {
         Ok(plan.unwrap_or_else(|| LogicalPlan::EmptyRelation(EmptyRelation::new(true))))
     }
 
-    fn bind_table_with_joins(&mut self, item: &ast::TableWithJoins) -> Result<LogicalPlan> {
+    fn bind_table_with_joins(&self, item: &ast::TableWithJoins) -> Result<LogicalPlan> {
         let mut plan = self.bind_table_factor(&item.relation)?;
         for join in &item.joins {
             let right = self.bind_table_factor(&join.relation)?;
@@ -95,7 +89,7 @@ impl SqlBinder<'_> {
         )?))
     }
 
-    fn bind_table_factor(&mut self, factor: &ast::TableFactor) -> Result<LogicalPlan> {
+    fn bind_table_factor(&self, factor: &ast::TableFactor) -> Result<LogicalPlan> {
         match factor {
             ast::TableFactor::Table {
                 name,
@@ -135,6 +129,7 @@ impl SqlBinder<'_> {
     fn cte(&self, name: &str) -> Option<LogicalPlan> {
         let key = name.to_lowercase();
         self.ctes
+            .borrow()
             .iter()
             .rev()
             .find_map(|frame| frame.get(&key).cloned())
@@ -161,7 +156,7 @@ impl SqlBinder<'_> {
     }
 
     /// A CTE, a view, a registered table, `'path'`, or `format.\`path\``.
-    fn bind_table_name(&mut self, name: &ast::ObjectName) -> Result<LogicalPlan> {
+    fn bind_table_name(&self, name: &ast::ObjectName) -> Result<LogicalPlan> {
         let idents: Vec<&ast::Ident> = name
             .0
             .iter()
@@ -206,7 +201,7 @@ impl SqlBinder<'_> {
                     Some(source) => self.scan(&table, source),
                     None => {
                         let mut names = self.catalog.table_names();
-                        names.extend(self.ctes.iter().flat_map(|f| f.keys().cloned()));
+                        names.extend(self.ctes.borrow().iter().flat_map(|f| f.keys().cloned()));
                         Err(PlanError::UnknownTable {
                             suggestions: suggest::closest(&table, names.iter().map(String::as_str)),
                             name: table,
@@ -220,7 +215,7 @@ impl SqlBinder<'_> {
     }
 
     fn bind_join(
-        &mut self,
+        &self,
         left: LogicalPlan,
         right: LogicalPlan,
         operator: &ast::JoinOperator,
@@ -274,32 +269,10 @@ impl SqlBinder<'_> {
         self.coercion(&scope)
             .expect_boolean(&condition)
             .map_err(|e| e.or_at(on.span()))?;
-        let mut keys = Vec::new();
-        let mut rest = Vec::new();
-        for conjunct in split_conjunction(&condition) {
-            match conjunct {
-                Expr::BinaryExpr {
-                    left: l,
-                    op: crate::Operator::Eq,
-                    right: r,
-                } => {
-                    if reads_only(l, &left) && reads_only(r, &right) {
-                        keys.push((l.as_ref().clone(), r.as_ref().clone()));
-                    } else if reads_only(l, &right) && reads_only(r, &left) {
-                        keys.push((r.as_ref().clone(), l.as_ref().clone()));
-                    } else {
-                        rest.push(conjunct.clone());
-                    }
-                }
-                other => rest.push(other.clone()),
-            }
-        }
+        let conjuncts = split_conjunction(&condition).into_iter().cloned();
+        let (keys, rest) = split_join_conditions(conjuncts, &left, &right);
         Ok(LogicalPlan::Join(Join::try_new(
-            left,
-            right,
-            keys,
-            conjunction(rest),
-            join_type,
+            left, right, keys, rest, join_type,
         )?))
     }
 

@@ -308,7 +308,7 @@ impl SqlBinder<'_> {
 
     /// Binds a SELECT and, if given, the ORDER BY of the query around it.
     pub(super) fn bind_select(
-        &mut self,
+        &self,
         select: &ast::Select,
         order_by: Option<&ast::OrderBy>,
     ) -> Result<LogicalPlan> {

@@ -44,7 +44,7 @@ fn copy_format(options: &[ast::CopyOption], path: &str) -> Result<CopyFormat> {
 
 impl SqlBinder<'_> {
     /// Binds one parsed statement.
-    pub fn bind_statement(&mut self, statement: &ast::Statement) -> Result<Statement> {
+    pub fn bind_statement(&self, statement: &ast::Statement) -> Result<Statement> {
         match statement {
             ast::Statement::Query(query) => Ok(Statement::Query(self.bind_query(query)?)),
             ast::Statement::Explain {

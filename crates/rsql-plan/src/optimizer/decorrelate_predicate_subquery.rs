@@ -1,0 +1,155 @@
+//! `decorrelate_predicate_subquery`: a `WHERE` (or `HAVING`) conjunct `[NOT] EXISTS (..)` or
+//! `x [NOT] IN (..)` becomes a semi or anti join of the filtered input with the subquery, its
+//! correlated conditions the join's condition (Spark's `RewritePredicateSubquery`). `NOT IN`
+//! keeps SQL's three-valued logic: a null-aware anti join when uncorrelated, an anti join whose
+//! condition also matches NULLs when correlated, a plain anti join when neither side can be
+//! NULL. Subqueries are rewritten innermost first, and none is ever run once per outer row.
+
+use std::sync::Arc;
+
+use datafusion_common::JoinType;
+use datafusion_common::tree_node::{Transformed, TreeNode};
+
+use super::OptimizerRule;
+use super::correlation::{self, Context};
+use super::join_conditions::split_join_conditions;
+use crate::error::{PlanError, Result};
+use crate::expr::{Expr, Subquery, conjunction, split_conjunction};
+use crate::function::FunctionRegistry;
+use crate::plan::{Filter, Join, LogicalPlan};
+
+/// The `decorrelate_predicate_subquery` rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecorrelatePredicateSubquery;
+
+/// A conjunct this rule rewrites.
+struct PredicateSubquery<'a> {
+    subquery: &'a Subquery,
+    /// The value of `x IN (..)`.
+    value: Option<&'a Expr>,
+    /// `NOT EXISTS` / `NOT IN`.
+    negated: bool,
+}
+
+fn predicate_subquery(conjunct: &Expr) -> Option<PredicateSubquery<'_>> {
+    match conjunct {
+        Expr::Exists { subquery, negated } => Some(PredicateSubquery {
+            subquery,
+            value: None,
+            negated: *negated,
+        }),
+        Expr::InSubquery {
+            expr,
+            subquery,
+            negated,
+        } => Some(PredicateSubquery {
+            subquery,
+            value: Some(expr),
+            negated: *negated,
+        }),
+        Expr::Not(inner) => predicate_subquery(inner).map(|p| PredicateSubquery {
+            negated: !p.negated,
+            ..p
+        }),
+        _ => None,
+    }
+}
+
+/// Rewrites the subqueries inside `subquery`'s own plan first.
+pub(super) fn rewrite_inner(subquery: &Subquery, registry: &FunctionRegistry) -> Result<Subquery> {
+    let plan = Arc::unwrap_or_clone(Arc::clone(&subquery.plan));
+    let plan = DecorrelatePredicateSubquery.rewrite(plan, registry)?.data;
+    let plan = super::ScalarSubqueryToJoin.rewrite(plan, registry)?.data;
+    Ok(Subquery {
+        plan: Arc::new(plan),
+        sql: subquery.sql.clone(),
+    })
+}
+
+/// `outer` semi (or anti) joined with the subquery of `predicate`.
+fn join_subquery(
+    outer: LogicalPlan,
+    predicate: &PredicateSubquery<'_>,
+    registry: &FunctionRegistry,
+) -> Result<LogicalPlan> {
+    let subquery = rewrite_inner(predicate.subquery, registry)?;
+    let decorrelated = correlation::decorrelate(&subquery, Context::Predicate, registry)?;
+    let alias = correlation::fresh_alias(&outer);
+    let (inner, conditions) =
+        correlation::alias_with_conditions(decorrelated.plan, decorrelated.conditions, &alias)?;
+    let mut conditions = conditions
+        .into_iter()
+        .map(correlation::outer_to_columns)
+        .collect::<Result<Vec<_>>>()?;
+    let join_type = if predicate.negated {
+        JoinType::LeftAnti
+    } else {
+        JoinType::LeftSemi
+    };
+    if let Some(value) = predicate.value {
+        let column = Expr::Column(inner.schema().columns().remove(0));
+        let nullable = value.nullable(outer.schema())? || column.nullable(inner.schema())?;
+        let equal = value.clone().eq(column.clone());
+        if predicate.negated && nullable {
+            if conditions.is_empty() {
+                return Ok(LogicalPlan::Join(Join::null_aware_anti(
+                    Arc::new(outer),
+                    Arc::new(inner),
+                    (value.clone(), column),
+                )?));
+            }
+            // A NULL comparison is no proof of difference: it excludes the row too.
+            conditions.push(equal.or(value.clone().is_null()).or(column.is_null()));
+        } else {
+            conditions.push(equal);
+        }
+    }
+    let (on, filter) = split_join_conditions(conditions, &outer, &inner);
+    Ok(LogicalPlan::Join(Join::try_new(
+        Arc::new(outer),
+        Arc::new(inner),
+        on,
+        filter,
+        join_type,
+    )?))
+}
+
+impl OptimizerRule for DecorrelatePredicateSubquery {
+    fn name(&self) -> &str {
+        "decorrelate_predicate_subquery"
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        registry: &FunctionRegistry,
+    ) -> Result<Transformed<LogicalPlan>> {
+        plan.transform_up(|node| {
+            let LogicalPlan::Filter(filter) = &node else {
+                return Ok(Transformed::no(node));
+            };
+            let conjuncts = split_conjunction(&filter.predicate);
+            if !conjuncts.iter().any(|c| predicate_subquery(c).is_some()) {
+                return Ok(Transformed::no(node));
+            }
+            let mut input = filter.input.as_ref().clone();
+            let mut kept = Vec::new();
+            for conjunct in conjuncts {
+                match predicate_subquery(conjunct) {
+                    Some(predicate) => {
+                        input = join_subquery(input, &predicate, registry)?;
+                    }
+                    None => kept.push(conjunct.clone()),
+                }
+            }
+            let plan = match conjunction(kept) {
+                Some(predicate) => {
+                    LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(input), registry)?)
+                }
+                None => input,
+            };
+            Ok(Transformed::yes(plan))
+        })
+        .map_err(PlanError::from_datafusion)
+    }
+}

@@ -1,0 +1,252 @@
+//! `scalar_subquery_to_join`: a scalar subquery in a filter or projection becomes a join of
+//! the node's input with the subquery, and the subquery a column of that join (Spark's
+//! `RewriteCorrelatedScalarSubquery`, DataFusion's `scalar_subquery_to_join`).
+//!
+//! - Uncorrelated, the subquery is an aggregate without `GROUP BY` and so has exactly one row:
+//!   a join without keys against that row.
+//! - Correlated on equalities, its aggregate is grouped by the correlated columns and left
+//!   joined on them, so the subquery runs once, not per outer row. An outer row without a group
+//!   gets the aggregate's value over no rows: NULL, or 0 for `count` (the "count bug").
+
+use std::sync::Arc;
+
+use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion_common::{JoinType, ScalarValue};
+
+use super::OptimizerRule;
+use super::correlation::{self, Context};
+use super::decorrelate_predicate_subquery::rewrite_inner;
+use super::join_conditions::split_join_conditions;
+use crate::error::{PlanError, Result};
+use crate::expr::{Expr, Subquery, column_refs, lit, subqueries};
+use crate::function::FunctionRegistry;
+use crate::plan::{Aggregate, Filter, Join, LogicalPlan, Projection};
+
+/// The `scalar_subquery_to_join` rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScalarSubqueryToJoin;
+
+/// The scalar subqueries of `exprs`, each once, in order.
+fn scalar_subqueries(exprs: &[Expr]) -> Vec<Subquery> {
+    let mut found: Vec<Subquery> = Vec::new();
+    for expr in exprs {
+        for subquery in subqueries(expr) {
+            let scalar = expr
+                .exists(|e| Ok(matches!(e, Expr::ScalarSubquery(s) if s == subquery)))
+                .unwrap_or(false);
+            if scalar && !found.contains(subquery) {
+                found.push(subquery.clone());
+            }
+        }
+    }
+    found
+}
+
+/// `expr` with `subquery` replaced by `replacement`.
+fn replace(expr: Expr, subquery: &Subquery, replacement: &Expr) -> Result<Expr> {
+    expr.transform_down(|e| match &e {
+        Expr::ScalarSubquery(s) if s == subquery => Ok(Transformed::new(
+            replacement.clone(),
+            true,
+            TreeNodeRecursion::Jump,
+        )),
+        _ => Ok(Transformed::no(e)),
+    })
+    .map(|t| t.data)
+    .map_err(PlanError::from_datafusion)
+}
+
+/// The aggregate a subquery's value comes from, through aliases and projections.
+fn aggregate_below(plan: &LogicalPlan) -> Option<&Aggregate> {
+    match plan {
+        LogicalPlan::Aggregate(aggregate) => Some(aggregate),
+        LogicalPlan::SubqueryAlias(_) | LogicalPlan::Projection(_) => {
+            aggregate_below(plan.inputs()[0])
+        }
+        _ => None,
+    }
+}
+
+/// The subquery's value over no input rows: its first output expression with every aggregate
+/// replaced by its value over no rows (0 for `count`, NULL otherwise). `None` when that is
+/// NULL anyway (no `count` involved).
+fn value_over_no_rows(plan: &LogicalPlan) -> Result<Option<Expr>> {
+    let (expr, aggregate) = match plan {
+        LogicalPlan::SubqueryAlias(alias) => return value_over_no_rows(&alias.input),
+        LogicalPlan::Projection(projection) => match projection.input.as_ref() {
+            LogicalPlan::Aggregate(aggregate) => (projection.exprs[0].unaliased(), aggregate),
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let groups = aggregate.group_exprs.len();
+    let mut counts = false;
+    let mut substituted = expr.clone();
+    for column in column_refs(expr) {
+        let Some(index) = aggregate
+            .schema
+            .index_of_column_by_name(column.relation.as_ref(), &column.name)
+        else {
+            continue;
+        };
+        let field = aggregate.schema.field(index);
+        let value = match aggregate.aggr_exprs.get(index.wrapping_sub(groups)) {
+            Some(call) if matches!(call.unaliased(), Expr::AggregateFunction { name, .. } if name == "count") =>
+            {
+                counts = true;
+                lit(0i64)
+            }
+            _ => Expr::Literal(ScalarValue::try_from(field.data_type())?),
+        };
+        let target = Expr::Column(column);
+        substituted = substituted
+            .transform_up(|e| {
+                Ok(if e == target {
+                    Transformed::yes(value.clone())
+                } else {
+                    Transformed::no(e)
+                })
+            })
+            .map_err(PlanError::from_datafusion)?
+            .data;
+    }
+    Ok(counts.then_some(substituted))
+}
+
+/// `outer` joined with `subquery`, and the expression that stands for the subquery's value.
+fn join_subquery(
+    outer: LogicalPlan,
+    subquery: &Subquery,
+    registry: &FunctionRegistry,
+) -> Result<(LogicalPlan, Expr)> {
+    let subquery = rewrite_inner(subquery, registry)?;
+    let decorrelated = correlation::decorrelate(&subquery, Context::Scalar, registry)?;
+    let empty_value = value_over_no_rows(&decorrelated.plan)?;
+    let alias = correlation::fresh_alias(&outer);
+    let (inner, conditions) =
+        correlation::alias_with_conditions(decorrelated.plan, decorrelated.conditions, &alias)?;
+    let conditions = conditions
+        .into_iter()
+        .map(correlation::outer_to_columns)
+        .collect::<Result<Vec<_>>>()?;
+    let value = Expr::Column(inner.schema().columns().remove(0));
+    // Grouped only by the correlated columns (or not at all, uncorrelated): one row per key.
+    let one_row_per_key = aggregate_below(&inner).is_some_and(|aggregate| {
+        if conditions.is_empty() {
+            aggregate.group_exprs.is_empty()
+        } else {
+            decorrelated.grouped_scalar_aggregate
+        }
+    });
+    if !one_row_per_key {
+        return Err(PlanError::not_supported(format!(
+            "the scalar subquery ({}): only an aggregate (without GROUP BY other than on \
+             correlated columns) is known to return at most one row",
+            subquery.sql
+        )));
+    }
+    if conditions.is_empty() {
+        let join = Join::try_new(
+            Arc::new(outer),
+            Arc::new(inner),
+            vec![],
+            None,
+            JoinType::Inner,
+        )?;
+        return Ok((LogicalPlan::Join(join), value));
+    }
+    let (on, filter) = split_join_conditions(conditions, &outer, &inner);
+    if filter.is_some() || on.is_empty() {
+        return Err(PlanError::not_supported(format!(
+            "the scalar subquery ({}): correlated conditions other than equalities",
+            subquery.sql
+        )));
+    }
+    let replacement = match (&empty_value, decorrelated.grouped_scalar_aggregate) {
+        (Some(empty), true) => Expr::Case {
+            operand: None,
+            when_then: vec![(on[0].1.clone().is_null(), empty.clone())],
+            else_expr: Some(Box::new(value)),
+        },
+        _ => value,
+    };
+    let join = Join::try_new(Arc::new(outer), Arc::new(inner), on, None, JoinType::Left)?;
+    Ok((LogicalPlan::Join(join), replacement))
+}
+
+/// `input` joined with every scalar subquery of `exprs`, and `exprs` reading the joins instead.
+fn join_all(
+    input: &LogicalPlan,
+    exprs: Vec<Expr>,
+    registry: &FunctionRegistry,
+) -> Result<(LogicalPlan, Vec<Expr>)> {
+    let mut plan = input.clone();
+    let mut exprs = exprs;
+    for subquery in scalar_subqueries(&exprs) {
+        let (joined, replacement) = join_subquery(plan, &subquery, registry)?;
+        plan = joined;
+        exprs = exprs
+            .into_iter()
+            .map(|e| replace(e, &subquery, &replacement))
+            .collect::<Result<_>>()?;
+    }
+    Ok((plan, exprs))
+}
+
+fn rewrite_node(
+    node: LogicalPlan,
+    registry: &FunctionRegistry,
+) -> Result<Transformed<LogicalPlan>> {
+    let has_scalar = |exprs: &[Expr]| !scalar_subqueries(exprs).is_empty();
+    match &node {
+        LogicalPlan::Filter(filter) if has_scalar(std::slice::from_ref(&filter.predicate)) => {
+            let (input, mut predicate) =
+                join_all(&filter.input, vec![filter.predicate.clone()], registry)?;
+            let predicate = predicate.remove(0);
+            let filtered = Filter::try_new(predicate, Arc::new(input), registry)?;
+            let columns = filter
+                .input
+                .schema()
+                .columns()
+                .into_iter()
+                .map(Expr::Column)
+                .collect();
+            let projection =
+                Projection::try_new(columns, Arc::new(LogicalPlan::Filter(filtered)), registry)?;
+            Ok(Transformed::yes(LogicalPlan::Projection(projection)))
+        }
+        LogicalPlan::Projection(projection) if has_scalar(&projection.exprs) => {
+            let (input, exprs) = join_all(&projection.input, projection.exprs.clone(), registry)?;
+            let exprs = exprs
+                .into_iter()
+                .zip(&projection.exprs)
+                .map(|(new, old)| {
+                    let name = old.output_name();
+                    if new.output_name() == name {
+                        new
+                    } else {
+                        new.alias(name)
+                    }
+                })
+                .collect();
+            let projection = Projection::try_new(exprs, Arc::new(input), registry)?;
+            Ok(Transformed::yes(LogicalPlan::Projection(projection)))
+        }
+        _ => Ok(Transformed::no(node)),
+    }
+}
+
+impl OptimizerRule for ScalarSubqueryToJoin {
+    fn name(&self) -> &str {
+        "scalar_subquery_to_join"
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        registry: &FunctionRegistry,
+    ) -> Result<Transformed<LogicalPlan>> {
+        plan.transform_up(|node| Ok(rewrite_node(node, registry)?))
+            .map_err(PlanError::from_datafusion)
+    }
+}
