@@ -3,8 +3,13 @@
 use std::any::Any;
 
 use arrow::datatypes::SchemaRef;
+use datafusion_common::Statistics;
+use datafusion_common::stats::Precision;
 use rsql_io::Dataset;
 use rsql_plan::TableSource;
+
+/// The bytes of one row of a JSON or CSV file, for guessing row counts from file sizes.
+const GUESSED_TEXT_ROW_BYTES: usize = 100;
 
 /// A directory (or file, or glob) of Parquet / NDJSON / CSV files, with its hive partitions.
 #[derive(Debug, Clone)]
@@ -31,6 +36,21 @@ impl TableSource for ListingTable {
 
     fn partition_columns(&self) -> Vec<String> {
         self.dataset.partition_columns()
+    }
+
+    /// Exact rows from Parquet footers; for text formats, rows guessed from the file size.
+    fn statistics(&self) -> Statistics {
+        let bytes: u64 = self.dataset.files().iter().map(|f| f.size).sum();
+        let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        let num_rows = match self.dataset.row_count() {
+            Some(rows) => Precision::Exact(usize::try_from(rows).unwrap_or(usize::MAX)),
+            None => Precision::Inexact(bytes / GUESSED_TEXT_ROW_BYTES),
+        };
+        Statistics {
+            num_rows,
+            total_byte_size: Precision::Inexact(bytes),
+            column_statistics: Statistics::unknown_column(&self.schema()),
+        }
     }
 
     fn as_any(&self) -> &dyn Any {

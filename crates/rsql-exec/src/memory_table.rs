@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion_common::Statistics;
+use datafusion_common::stats::Precision;
 use rsql_plan::TableSource;
 
 /// Batches in memory, kept in their partitions so a scan keeps the parallelism they had.
@@ -32,6 +34,17 @@ impl MemoryTable {
 impl TableSource for MemoryTable {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
+    }
+
+    fn statistics(&self) -> Statistics {
+        let batches = self.partitions.iter().flatten();
+        let rows = batches.clone().map(RecordBatch::num_rows).sum();
+        let bytes = batches.map(RecordBatch::get_array_memory_size).sum();
+        Statistics {
+            num_rows: Precision::Exact(rows),
+            total_byte_size: Precision::Exact(bytes),
+            column_statistics: Statistics::unknown_column(&self.schema),
+        }
     }
 
     fn as_any(&self) -> &dyn Any {

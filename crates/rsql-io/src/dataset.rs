@@ -167,6 +167,14 @@ impl Dataset {
         &self.inner.files
     }
 
+    /// The number of rows, when the files record it without being read (Parquet footers).
+    pub fn row_count(&self) -> Option<u64> {
+        match &self.inner.format {
+            OpenFormat::Parquet(files) => Some(files.iter().map(ParquetFile::num_rows).sum()),
+            OpenFormat::Json(_) | OpenFormat::Csv(_) => None,
+        }
+    }
+
     /// Plans a scan: prunes partitions and row groups and cuts the rest into read units.
     pub fn scan(&self, options: ScanOptions) -> Result<Scan> {
         Scan::plan(self.clone(), options)

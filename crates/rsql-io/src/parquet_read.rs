@@ -108,6 +108,11 @@ impl ParquetFile {
         Ok(())
     }
 
+    /// The number of rows, from the footer.
+    pub fn num_rows(&self) -> u64 {
+        u64::try_from(self.metadata.metadata().file_metadata().num_rows()).unwrap_or(0)
+    }
+
     /// The number of row groups.
     pub fn row_group_count(&self) -> usize {
         self.metadata.metadata().num_row_groups()

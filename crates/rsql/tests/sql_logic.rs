@@ -453,4 +453,5 @@ slt_tests! {
     ddl => "ddl.slt",
     join_shuffle => "join_shuffle.slt",
     errors => "errors.slt",
+    subquery => "subquery.slt",
 }

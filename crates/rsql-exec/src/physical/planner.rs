@@ -493,6 +493,13 @@ impl Planner<'_, '_> {
     }
 
     fn join(&self, join: &Join) -> Result<PlanRef> {
+        // The right side is built into the hash table: build the smaller one.
+        if join.join_type == JoinType::Inner
+            && !join.on.is_empty()
+            && join.left.estimated_rows() < join.right.estimated_rows()
+        {
+            return self.swapped_inner_join(join);
+        }
         let kind = match join.join_type {
             JoinType::Inner => JoinKind::Inner,
             JoinType::Left => JoinKind::Left,
@@ -594,6 +601,27 @@ impl Planner<'_, '_> {
             .chain(left_columns..left_columns + right_width)
             .collect();
         Ok(select_columns(joined, &keep))
+    }
+
+    /// An inner join planned with its sides swapped, its columns put back in order.
+    fn swapped_inner_join(&self, join: &Join) -> Result<PlanRef> {
+        let swapped = Join::try_new(
+            Arc::clone(&join.right),
+            Arc::clone(&join.left),
+            join.on
+                .iter()
+                .map(|(l, r)| (r.clone(), l.clone()))
+                .collect(),
+            join.filter.clone(),
+            JoinType::Inner,
+        )?;
+        let planned = self.join(&swapped)?;
+        let left_width = join.left.schema().fields().len();
+        let right_width = join.right.schema().fields().len();
+        let keep: Vec<usize> = (right_width..right_width + left_width)
+            .chain(0..right_width)
+            .collect();
+        Ok(select_columns(planned, &keep))
     }
 
     /// The equi-join keys, cast pairwise to a common type so equal values hash alike.

@@ -11,10 +11,12 @@
 
 mod correlation;
 mod decorrelate_predicate_subquery;
+mod factor_or_conditions;
 mod fold_constants;
 mod join_conditions;
 mod push_down_filter;
 mod push_down_projection;
+mod reorder_joins;
 mod scalar_subquery_to_join;
 #[cfg(test)]
 mod test_util;
@@ -24,10 +26,12 @@ use std::sync::Arc;
 use datafusion_common::tree_node::Transformed;
 
 pub use decorrelate_predicate_subquery::DecorrelatePredicateSubquery;
+pub use factor_or_conditions::FactorOrConditions;
 pub use fold_constants::FoldConstants;
 pub(crate) use join_conditions::split_join_conditions;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_projection::PushDownProjection;
+pub use reorder_joins::ReorderJoins;
 pub use scalar_subquery_to_join::ScalarSubqueryToJoin;
 
 use crate::error::{PlanError, Result};
@@ -77,7 +81,9 @@ impl Optimizer {
     pub fn new() -> Self {
         Self::with_rules(vec![
             Arc::new(FoldConstants),
+            Arc::new(FactorOrConditions),
             Arc::new(PushDownFilter),
+            Arc::new(ReorderJoins),
             Arc::new(PushDownProjection),
         ])
     }
@@ -225,7 +231,17 @@ mod tests {
         assert_eq!(again.display_indent(), optimized.display_indent());
         assert_eq!(
             Optimizer::new().rule_names(),
-            ["fold_constants", "push_down_filter", "push_down_projection"]
+            [
+                "fold_constants",
+                "factor_or_conditions",
+                "push_down_filter",
+                "reorder_joins",
+                "push_down_projection"
+            ]
+        );
+        assert_eq!(
+            Optimizer::new().rewrite_names(),
+            ["decorrelate_predicate_subquery", "scalar_subquery_to_join"]
         );
     }
 
@@ -236,7 +252,12 @@ mod tests {
             .unwrap();
         assert_eq!(
             optimizer.rule_names(),
-            ["fold_constants", "push_down_projection"]
+            [
+                "fold_constants",
+                "factor_or_conditions",
+                "reorder_joins",
+                "push_down_projection"
+            ]
         );
         let err = Optimizer::new()
             .excluding(&["push_down_filters".to_string()])

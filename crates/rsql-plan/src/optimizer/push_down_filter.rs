@@ -11,6 +11,7 @@ use datafusion_common::JoinType;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use super::OptimizerRule;
+use super::join_conditions::split_join_conditions;
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
@@ -42,6 +43,38 @@ fn substitute(expr: &Expr, plan: &LogicalPlan, replacements: &[Expr]) -> Option<
         })
         .ok()?;
     ok.then_some(rewritten.data)
+}
+
+/// Conjuncts over one join key column of one side, restated over the matching key of the
+/// other side (`a.k = 5` with the key pair `a.k = b.k` gives `b.k = 5`): rows of the other side
+/// failing them cannot find a match in an inner join.
+fn infer_across_keys(conjuncts: &[Expr], on: &[(Expr, Expr)], from_left: bool) -> Vec<Expr> {
+    let mut inferred = Vec::new();
+    for conjunct in conjuncts {
+        let columns = column_refs(conjunct);
+        let [column] = columns.iter().collect::<Vec<_>>()[..] else {
+            continue;
+        };
+        for (l, r) in on {
+            let (from, to) = if from_left { (l, r) } else { (r, l) };
+            let (Expr::Column(from), Expr::Column(_)) = (from, to) else {
+                continue;
+            };
+            if from != column {
+                continue;
+            }
+            let restated = conjunct.clone().transform_up(|e| {
+                Ok(match &e {
+                    Expr::Column(c) if c == column => Transformed::yes(to.clone()),
+                    _ => Transformed::no(e),
+                })
+            });
+            if let Ok(restated) = restated {
+                inferred.push(restated.data);
+            }
+        }
+    }
+    inferred
 }
 
 /// Whether every column `expr` reads is an output column of `plan`.
@@ -78,7 +111,11 @@ fn push(
                 .into_iter()
                 .cloned()
                 .collect();
-            all.extend(conjuncts);
+            for c in conjuncts {
+                if !all.contains(&c) {
+                    all.push(c);
+                }
+            }
             let predicate =
                 conjunction(all).ok_or_else(|| PlanError::Internal("empty filter".into()))?;
             LogicalPlan::Filter(Filter::try_new(
@@ -159,28 +196,48 @@ fn push(
             Arc::unwrap_or_clone(filter(above, Arc::new(aggregate), registry)?)
         }
         LogicalPlan::Join(j) => {
+            let inner = j.join_type == JoinType::Inner;
             let (to_left, to_right) = match j.join_type {
                 JoinType::Inner => (true, true),
                 JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti => (true, false),
                 JoinType::Right => (false, true),
                 _ => (false, false),
             };
-            let (mut left, mut right, mut above) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut left, mut right, mut condition, mut above) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for c in conjuncts {
                 if to_left && reads_only(&c, &j.left) {
                     left.push(c);
                 } else if to_right && reads_only(&c, &j.right) {
                     right.push(c);
+                } else if inner && reads_only(&c, input) {
+                    condition.push(c);
                 } else {
                     above.push(c);
                 }
             }
-            if left.is_empty() && right.is_empty() {
+            if inner {
+                let to_right = infer_across_keys(&left, &j.on, true);
+                let to_left = infer_across_keys(&right, &j.on, false);
+                for (side, inferred) in [(&mut right, to_right), (&mut left, to_left)] {
+                    for c in inferred {
+                        if !side.contains(&c) {
+                            side.push(c);
+                        }
+                    }
+                }
+            }
+            if left.is_empty() && right.is_empty() && condition.is_empty() {
                 return Ok(None);
             }
+            let mut on = j.on.clone();
+            let (keys, rest) = split_join_conditions(condition, &j.left, &j.right);
+            on.extend(keys);
             let join = LogicalPlan::Join(Join {
                 left: filter(left, Arc::clone(&j.left), registry)?,
                 right: filter(right, Arc::clone(&j.right), registry)?,
+                on,
+                filter: conjunction(j.filter.iter().cloned().chain(rest)),
                 ..j.clone()
             });
             Arc::unwrap_or_clone(filter(above, Arc::new(join), registry)?)
@@ -289,12 +346,11 @@ mod tests {
         assert_eq!(
             after,
             r#"Projection: t.a
-  Filter: t.b = u.d
-    Inner Join: t.a = u.a
-      Filter: t.c > Float64(1)
-        TableScan: t filters=[t.c > Float64(1)]
-      Filter: u.d = Utf8("x")
-        TableScan: u filters=[u.d = Utf8("x")]"#
+  Inner Join: t.a = u.a, t.b = u.d
+    Filter: t.c > Float64(1)
+      TableScan: t filters=[t.c > Float64(1)]
+    Filter: u.d = Utf8("x")
+      TableScan: u filters=[u.d = Utf8("x")]"#
         );
         let (after, _) = apply(
             &PushDownFilter,
@@ -308,6 +364,42 @@ mod tests {
       TableScan: t
       TableScan: u"#
         );
+    }
+
+    #[test]
+    fn a_cross_join_under_equalities_becomes_an_equi_join() {
+        let sql = "SELECT t.a FROM t, u WHERE t.a = u.a AND t.c < u.a AND t.b = 'k'";
+        let (after, changed) = apply(&PushDownFilter, sql);
+        assert!(changed);
+        assert_eq!(
+            after,
+            r#"Projection: t.a
+  Inner Join: t.a = u.a Filter: t.c < CAST(u.a AS Float64)
+    Filter: t.b = Utf8("k")
+      TableScan: t filters=[t.b = Utf8("k")]
+    TableScan: u"#
+        );
+    }
+
+    #[test]
+    fn filters_on_a_join_key_are_inferred_for_the_other_side() {
+        let sql = "SELECT t.a FROM t JOIN u ON t.a = u.a WHERE t.a = 5 AND u.d = 'x'";
+        let (after, _) = apply(&PushDownFilter, sql);
+        assert_eq!(
+            after,
+            r#"Projection: t.a
+  Inner Join: t.a = u.a
+    Filter: t.a = Int64(5)
+      TableScan: t filters=[t.a = Int64(5)]
+    Filter: u.d = Utf8("x") AND u.a = Int64(5)
+      TableScan: u filters=[u.d = Utf8("x"), u.a = Int64(5)]"#
+        );
+        // Not through an outer join's null-supplying side.
+        let (after, _) = apply(
+            &PushDownFilter,
+            "SELECT t.a FROM t LEFT JOIN u ON t.a = u.a WHERE t.a = 5",
+        );
+        assert!(!after.contains("u.a = Int64(5)"), "{after}");
     }
 
     #[test]

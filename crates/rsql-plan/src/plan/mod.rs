@@ -1,6 +1,7 @@
 //! Logical plans: a tree of relational operators, each node carrying its output schema.
 
 mod display;
+mod estimate;
 mod nodes;
 mod source;
 mod statement;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use datafusion_common::DFSchemaRef;
 
+pub use estimate::selectivity;
 pub use nodes::{
     Aggregate, Distinct, EmptyRelation, Explain, Filter, Join, Limit, Projection, Sort,
     SubqueryAlias, TableScan, Union, Values,

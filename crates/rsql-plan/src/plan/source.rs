@@ -5,6 +5,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
+use datafusion_common::Statistics;
 
 use crate::error::Result;
 
@@ -18,6 +19,12 @@ pub trait TableSource: Send + Sync + Debug {
     /// prunes directories with pushed-down predicates on them.
     fn partition_columns(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// What the source knows of its size without reading data (row count, bytes); unknown by
+    /// default.
+    fn statistics(&self) -> Statistics {
+        Statistics::new_unknown(&self.schema())
     }
 
     /// The source as `Any`, for downcasting.

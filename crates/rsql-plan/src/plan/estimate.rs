@@ -1,0 +1,174 @@
+//! Cardinality estimates: how many rows a plan returns, from what tables know without being
+//! read (row counts in Parquet footers) and textbook selectivity heuristics, as optimizers
+//! without column histograms do. The cost-based join order and build side choices read them.
+//!
+//! The distinct values of a join key are estimated by the row count of the table the key
+//! column comes from (a primary key's count is exact; a foreign key's is an upper bound), so
+//! an equi-join of `l` and `r` rows returns `l * r / max(distinct(lk), distinct(rk))`.
+
+use datafusion_common::{Column, JoinType};
+
+use super::LogicalPlan;
+use crate::expr::{Expr, Operator, split_conjunction};
+
+/// Rows assumed for a table that reports no count.
+const UNKNOWN_TABLE_ROWS: f64 = 1_000_000.0;
+
+/// The fraction of rows a predicate keeps, by heuristics on its shape.
+pub fn selectivity(predicate: &Expr) -> f64 {
+    let conjuncts = split_conjunction(predicate);
+    if conjuncts.len() > 1 {
+        return conjuncts.into_iter().map(selectivity).product();
+    }
+    match predicate {
+        Expr::BinaryExpr { left, op, right } => match op {
+            Operator::Or => {
+                let (a, b) = (selectivity(left), selectivity(right));
+                a + b - a * b
+            }
+            Operator::Eq => 0.1,
+            Operator::NotEq => 0.9,
+            Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq => 1.0 / 3.0,
+            _ => 0.5,
+        },
+        Expr::Not(inner) => 1.0 - selectivity(inner),
+        Expr::Between { negated, .. } => negate(0.25, *negated),
+        Expr::Like { negated, .. } => negate(0.25, *negated),
+        Expr::InList { list, negated, .. } => negate((0.1 * list.len() as f64).min(0.5), *negated),
+        Expr::IsNull(_) => 0.05,
+        Expr::IsNotNull(_) => 0.95,
+        Expr::Literal(value) if value.is_null() => 0.0,
+        _ => 0.5,
+    }
+}
+
+fn negate(selectivity: f64, negated: bool) -> f64 {
+    if negated {
+        1.0 - selectivity
+    } else {
+        selectivity
+    }
+}
+
+impl LogicalPlan {
+    /// The estimated number of rows this plan returns (at least 1 unless it is empty by
+    /// construction).
+    pub fn estimated_rows(&self) -> f64 {
+        match self {
+            LogicalPlan::TableScan(scan) => {
+                let rows = scan
+                    .source
+                    .statistics()
+                    .num_rows
+                    .get_value()
+                    .map_or(UNKNOWN_TABLE_ROWS, |&rows| rows as f64);
+                scan.fetch.map_or(rows, |fetch| rows.min(fetch as f64))
+            }
+            LogicalPlan::Filter(filter) => {
+                (filter.input.estimated_rows() * selectivity(&filter.predicate)).max(1.0)
+            }
+            LogicalPlan::Projection(p) => p.input.estimated_rows(),
+            LogicalPlan::SubqueryAlias(s) => s.input.estimated_rows(),
+            LogicalPlan::Distinct(d) => d.input.estimated_rows(),
+            LogicalPlan::Explain(e) => e.plan.estimated_rows(),
+            LogicalPlan::Sort(s) => {
+                let rows = s.input.estimated_rows();
+                s.fetch.map_or(rows, |fetch| rows.min(fetch as f64))
+            }
+            LogicalPlan::Limit(l) => {
+                let rows = (l.input.estimated_rows() - l.skip as f64).max(0.0);
+                l.fetch.map_or(rows, |fetch| rows.min(fetch as f64))
+            }
+            LogicalPlan::Aggregate(a) => {
+                let input = a.input.estimated_rows();
+                if a.group_exprs.is_empty() {
+                    return 1.0;
+                }
+                let groups: f64 = a
+                    .group_exprs
+                    .iter()
+                    .map(|g| a.input.distinct_values(g).unwrap_or(input))
+                    .product();
+                groups.min(input).max(1.0)
+            }
+            LogicalPlan::Join(j) => {
+                let (left, right) = (j.left.estimated_rows(), j.right.estimated_rows());
+                let divisor =
+                    j.on.iter()
+                        .map(|(l, r)| {
+                            let l = j.left.distinct_values(l).unwrap_or(left);
+                            let r = j.right.distinct_values(r).unwrap_or(right);
+                            l.max(r)
+                        })
+                        .fold(1.0, f64::max);
+                let filter = j.filter.as_ref().map_or(1.0, selectivity);
+                let inner = (left * right / divisor * filter).max(1.0);
+                match j.join_type {
+                    JoinType::Left => inner.max(left),
+                    JoinType::Right => inner.max(right),
+                    JoinType::Full => inner.max(left + right),
+                    JoinType::LeftSemi => inner.min(left),
+                    JoinType::LeftAnti => (left - inner.min(left)).max(left * 0.1),
+                    _ => inner,
+                }
+            }
+            LogicalPlan::Union(u) => u.inputs.iter().map(|i| i.estimated_rows()).sum(),
+            LogicalPlan::Values(v) => v.values.len() as f64,
+            LogicalPlan::EmptyRelation(e) => f64::from(u8::from(e.produce_one_row)),
+        }
+    }
+
+    /// The estimated number of distinct values of `expr` over this plan's rows: for a column,
+    /// the row count of the table it comes from, at most this plan's rows; `None` for other
+    /// expressions or when its origin is unknown.
+    pub fn distinct_values(&self, expr: &Expr) -> Option<f64> {
+        let Expr::Column(column) = expr.unaliased() else {
+            return None;
+        };
+        let origin = self.origin_rows(column)?;
+        Some(origin.min(self.estimated_rows()).max(1.0))
+    }
+
+    /// The unfiltered row count of the table `column` comes from.
+    fn origin_rows(&self, column: &Column) -> Option<f64> {
+        let index = self
+            .schema()
+            .index_of_column_by_name(column.relation.as_ref(), &column.name)?;
+        let input_column = |input: &LogicalPlan, index: usize| {
+            let (qualifier, field) = input.schema().qualified_field(index);
+            Column::new(qualifier.cloned(), field.name())
+        };
+        match self {
+            LogicalPlan::TableScan(scan) => {
+                let table = LogicalPlan::TableScan(crate::plan::TableScan {
+                    fetch: None,
+                    ..scan.clone()
+                });
+                Some(table.estimated_rows())
+            }
+            LogicalPlan::Projection(p) => match p.exprs.get(index)?.unaliased() {
+                Expr::Column(c) => p.input.origin_rows(c),
+                _ => None,
+            },
+            LogicalPlan::SubqueryAlias(s) => s.input.origin_rows(&input_column(&s.input, index)),
+            LogicalPlan::Filter(_)
+            | LogicalPlan::Sort(_)
+            | LogicalPlan::Limit(_)
+            | LogicalPlan::Distinct(_) => self.inputs()[0].origin_rows(column),
+            LogicalPlan::Join(j) => {
+                let left_width = j.left.schema().fields().len();
+                if index < left_width {
+                    j.left.origin_rows(column)
+                } else {
+                    j.right
+                        .origin_rows(&input_column(&j.right, index - left_width))
+                }
+            }
+            LogicalPlan::Aggregate(a) => match a.group_exprs.get(index)?.unaliased() {
+                Expr::Column(c) => a.input.origin_rows(c),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
