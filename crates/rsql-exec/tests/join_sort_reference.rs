@@ -25,11 +25,13 @@ type Row = (Option<i64>, Option<String>, Option<i64>);
 
 const NULL_EXTENDED: Row = (None, None, None);
 
-const KINDS: [JoinKind; 4] = [
+const KINDS: [JoinKind; 6] = [
     JoinKind::Inner,
     JoinKind::Left,
     JoinKind::Right,
     JoinKind::Full,
+    JoinKind::Semi,
+    JoinKind::Anti,
 ];
 
 /// Keys skewed towards a few values, a few nulls everywhere.
@@ -130,13 +132,19 @@ fn reference_join(
     };
     let mut out = Vec::new();
     for l in left {
+        let matched = right.iter().filter(|r| matches(l, r));
+        match kind {
+            // Semi and anti joins emit left rows only: they are paired with a null right row.
+            JoinKind::Semi | JoinKind::Anti => {
+                if (matched.count() > 0) == (kind == JoinKind::Semi) {
+                    out.push((l.clone(), NULL_EXTENDED));
+                }
+                continue;
+            }
+            _ => {}
+        }
         let before = out.len();
-        out.extend(
-            right
-                .iter()
-                .filter(|r| matches(l, r))
-                .map(|r| (l.clone(), r.clone())),
-        );
+        out.extend(matched.map(|r| (l.clone(), r.clone())));
         if out.len() == before && matches!(kind, JoinKind::Left | JoinKind::Full) {
             out.push((l.clone(), NULL_EXTENDED));
         }
@@ -184,10 +192,19 @@ fn run_join(
         assert!(batch.num_rows() > 0, "empty batches are returned as None");
         assert_eq!(&batch.schema(), join.output_schema());
     }
-    let mut joined: Vec<(Row, Row)> = render(&outputs, 0)
-        .into_iter()
-        .zip(render(&outputs, 3))
-        .collect();
+    pairs(&outputs)
+}
+
+/// The joined rows as (left, right) pairs, sorted; batches with only the left columns (semi
+/// and anti joins) pair them with a null right row.
+fn pairs(outputs: &[RecordBatch]) -> Vec<(Row, Row)> {
+    let left = render(outputs, 0);
+    let has_right = outputs.first().is_some_and(|b| b.num_columns() > 3);
+    let mut joined: Vec<(Row, Row)> = if has_right {
+        left.into_iter().zip(render(outputs, 3)).collect()
+    } else {
+        left.into_iter().map(|l| (l, NULL_EXTENDED)).collect()
+    };
     joined.sort();
     joined
 }
@@ -225,7 +242,7 @@ proptest! {
                 )
                 .unwrap();
                 let join = if filtered {
-                    let condition = filter(plain.output_schema());
+                    let condition = filter(plain.pair_schema());
                     HashJoin::try_new(
                         Arc::clone(&left_schema),
                         Arc::clone(&right_schema),
@@ -253,17 +270,74 @@ proptest! {
                         .unwrap()
                         .map(Result::unwrap)
                         .collect();
-                    let mut joined: Vec<(Row, Row)> = render(&outputs, 0)
-                        .into_iter()
-                        .zip(render(&outputs, 3))
-                        .collect();
-                    joined.sort();
-                    prop_assert_eq!(joined, expected, "bounded {:?} join, limit {:?}", kind, limit);
+                    prop_assert_eq!(pairs(&outputs), expected, "bounded {:?} join, limit {:?}", kind, limit);
                     prop_assert_eq!(pool.used(), 0);
                 }
             }
         }
     }
+}
+
+/// `NOT IN` semantics row at a time: a left row passes when the right side is empty, or when
+/// its key is not null, no right key is null, and no right key equals it.
+fn reference_not_in(left: &[Row], right: &[Row]) -> Vec<(Row, Row)> {
+    let mut out: Vec<(Row, Row)> = left
+        .iter()
+        .filter(|l| {
+            right.is_empty()
+                || (l.0.is_some()
+                    && right.iter().all(|r| r.0.is_some())
+                    && right.iter().all(|r| r.0 != l.0))
+        })
+        .map(|l| (l.clone(), NULL_EXTENDED))
+        .collect();
+    out.sort();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The null-aware anti join (`NOT IN`) on one key, the right side shared by probing threads.
+    #[test]
+    fn null_aware_anti_join_matches_not_in(
+        left_rows in rows(30),
+        right_rows in rows(12),
+        left_batch in 1usize..12,
+        threads in 1usize..3,
+    ) {
+        let left_schema = side_schema("l", DataType::Int32, false);
+        let right_schema = side_schema("r", DataType::Int64, false);
+        let join = HashJoin::try_new(
+            Arc::clone(&left_schema),
+            Arc::clone(&right_schema),
+            vec![0],
+            vec![0],
+            JoinKind::NullAwareAnti,
+            None,
+        )
+        .unwrap();
+        let left = to_batches(&left_schema, &left_rows, left_batch);
+        let right = to_batches(&right_schema, &right_rows, 5);
+        prop_assert_eq!(
+            run_join(&join, &left, right, threads),
+            reference_not_in(&left_rows, &right_rows)
+        );
+    }
+}
+
+#[test]
+fn null_aware_anti_join_takes_one_key_and_no_condition() {
+    let schema = side_schema("l", DataType::Int64, false);
+    let two_keys = HashJoin::try_new(
+        Arc::clone(&schema),
+        Arc::clone(&schema),
+        vec![0, 1],
+        vec![0, 1],
+        JoinKind::NullAwareAnti,
+        None,
+    );
+    assert!(two_keys.unwrap_err().to_string().contains("one key"));
 }
 
 #[test]

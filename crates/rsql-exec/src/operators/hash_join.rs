@@ -164,6 +164,12 @@ impl HashJoin {
         &self.output_schema
     }
 
+    /// The rows a join condition is evaluated over: the left fields, then the right fields
+    /// (for semi and anti joins too, whose output has only the left fields).
+    pub fn pair_schema(&self) -> &SchemaRef {
+        &self.pair_schema
+    }
+
     /// The kind of join.
     pub fn kind(&self) -> JoinKind {
         self.kind
