@@ -153,3 +153,109 @@ impl OptimizerRule for DecorrelatePredicateSubquery {
         .map_err(PlanError::from_datafusion)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::apply;
+
+    fn rewritten(sql: &str) -> String {
+        let (after, changed) = apply(&DecorrelatePredicateSubquery, sql);
+        assert!(changed, "{sql}");
+        after
+    }
+
+    #[test]
+    fn exists_becomes_a_semi_join_on_its_correlated_conditions() {
+        assert_eq!(
+            rewritten(
+                "SELECT t.a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.a = t.a AND u.d > t.b) \
+                 AND t.c > 1.0"
+            ),
+            r#"Projection: t.a
+  Filter: t.c > Float64(1)
+    LeftSemi Join: t.a = __sq_1.a Filter: __sq_1.d > t.b
+      TableScan: t
+      SubqueryAlias: __sq_1
+        Projection: Int64(1), u.a, u.d
+          TableScan: u"#
+        );
+        assert_eq!(
+            rewritten("SELECT t.a FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.a = t.a)"),
+            r#"Projection: t.a
+  LeftAnti Join: t.a = __sq_1.a
+    TableScan: t
+    SubqueryAlias: __sq_1
+      Projection: Int64(1), u.a
+        TableScan: u"#
+        );
+    }
+
+    #[test]
+    fn not_in_keeps_three_valued_logic() {
+        // Nullable on one side, uncorrelated: the null-aware anti join.
+        assert_eq!(
+            rewritten("SELECT t.a FROM t WHERE t.b NOT IN (SELECT d FROM u)"),
+            r#"Projection: t.a
+  NullAwareLeftAnti Join: t.b = __sq_1.d
+    TableScan: t
+    SubqueryAlias: __sq_1
+      Projection: u.d
+        TableScan: u"#
+        );
+        // Neither side nullable: a plain anti join.
+        assert_eq!(
+            rewritten("SELECT t.a FROM t WHERE t.a NOT IN (SELECT a FROM u)"),
+            r#"Projection: t.a
+  LeftAnti Join: t.a = __sq_1.a
+    TableScan: t
+    SubqueryAlias: __sq_1
+      Projection: u.a
+        TableScan: u"#
+        );
+        // Correlated: a NULL comparison excludes the row, as an OR in the condition.
+        assert_eq!(
+            rewritten("SELECT t.a FROM t WHERE t.b NOT IN (SELECT d FROM u WHERE u.a = t.a)"),
+            r#"Projection: t.a
+  LeftAnti Join: t.a = __sq_1.a Filter: t.b = __sq_1.d OR t.b IS NULL OR __sq_1.d IS NULL
+    TableScan: t
+    SubqueryAlias: __sq_1
+      Projection: u.d, u.a
+        TableScan: u"#
+        );
+    }
+
+    #[test]
+    fn correlated_columns_are_carried_out_of_the_subquery() {
+        assert_eq!(
+            rewritten(
+                "SELECT t.a FROM t WHERE t.a IN (SELECT u.a FROM u, v WHERE v.d = u.d AND v.e = t.a)"
+            ),
+            r#"Projection: t.a
+  LeftSemi Join: t.a = __sq_1.e, t.a = __sq_1.a
+    TableScan: t
+    SubqueryAlias: __sq_1
+      Projection: u.a, v.e
+        Filter: v.d = u.d
+          Cross Join:
+            TableScan: u
+            TableScan: v"#
+        );
+    }
+
+    #[test]
+    fn conditions_the_rewrite_cannot_move_are_named() {
+        let registry = FunctionRegistry::new();
+        let plan = crate::optimizer::test_util::plan_of(
+            "SELECT t.a FROM t WHERE EXISTS (SELECT t.b FROM u WHERE u.a = t.a)",
+        );
+        let error = DecorrelatePredicateSubquery
+            .rewrite(plan, &registry)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("not supported yet") && error.contains("correlated reference to t.b"),
+            "{error}"
+        );
+    }
+}

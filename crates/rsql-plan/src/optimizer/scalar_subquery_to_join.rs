@@ -250,3 +250,73 @@ impl OptimizerRule for ScalarSubqueryToJoin {
             .map_err(PlanError::from_datafusion)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::{apply, plan_of};
+
+    fn rewritten(sql: &str) -> String {
+        let (after, changed) = apply(&ScalarSubqueryToJoin, sql);
+        assert!(changed, "{sql}");
+        after
+    }
+
+    #[test]
+    fn an_uncorrelated_aggregate_is_joined_as_its_one_row() {
+        assert_eq!(
+            rewritten("SELECT t.a FROM t WHERE t.c > (SELECT avg(c) FROM t)"),
+            r#"Projection: t.a
+  Projection: t.a, t.b, t.c
+    Filter: t.c > __sq_1.avg(c)
+      Cross Join:
+        TableScan: t
+        SubqueryAlias: __sq_1
+          Projection: avg(c)
+            Aggregate: groupBy=[[]], aggr=[[avg(t.c)]]
+              TableScan: t"#
+        );
+    }
+
+    #[test]
+    fn a_correlated_aggregate_is_grouped_and_left_joined() {
+        assert_eq!(
+            rewritten("SELECT t.a FROM t WHERE t.a > (SELECT max(u.a) FROM u WHERE u.d = t.b)"),
+            r#"Projection: t.a
+  Projection: t.a, t.b, t.c
+    Filter: t.a > __sq_1.max(a)
+      Left Join: t.b = __sq_1.d
+        TableScan: t
+        SubqueryAlias: __sq_1
+          Projection: max(a), u.d
+            Aggregate: groupBy=[[u.d]], aggr=[[max(u.a)]]
+              TableScan: u"#
+        );
+        // count over no rows is 0, not NULL.
+        assert_eq!(
+            rewritten("SELECT t.a, (SELECT count(*) FROM u WHERE u.a = t.a) AS n FROM t"),
+            r#"Projection: t.a, CASE WHEN __sq_1.a IS NULL THEN Int64(0) ELSE __sq_1.count(*) END AS n
+  Left Join: t.a = __sq_1.a
+    TableScan: t
+    SubqueryAlias: __sq_1
+      Projection: count(*), u.a
+        Aggregate: groupBy=[[u.a]], aggr=[[count(*)]]
+          TableScan: u"#
+        );
+    }
+
+    #[test]
+    fn subqueries_that_may_return_several_rows_are_refused() {
+        let registry = FunctionRegistry::new();
+        for sql in [
+            "SELECT (SELECT u.d FROM u WHERE u.a = t.a) FROM t",
+            "SELECT (SELECT count(*) FROM u WHERE u.a = t.a GROUP BY u.d) FROM t",
+        ] {
+            let error = ScalarSubqueryToJoin
+                .rewrite(plan_of(sql), &registry)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("not supported yet"), "{sql}: {error}");
+        }
+    }
+}

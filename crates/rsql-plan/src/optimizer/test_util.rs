@@ -11,17 +11,17 @@ use crate::{PlanError, Result, bind_sql};
 
 struct TestCatalog;
 
-fn source(fields: Vec<Field>, partitions: &[&str]) -> Arc<dyn TableSource> {
+fn source(fields: Vec<Field>, partitions: &[&str]) -> SchemaSource {
     let partitions = partitions.iter().map(|p| p.to_string()).collect();
-    Arc::new(SchemaSource::new(Arc::new(Schema::new(fields)), partitions))
+    SchemaSource::new(Arc::new(Schema::new(fields)), partitions)
 }
 
 impl Catalog for TestCatalog {
     fn table(&self, name: &str) -> Option<Arc<dyn TableSource>> {
         let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
         let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-        match name {
-            "events" => Some(source(
+        let table = match name {
+            "events" => source(
                 vec![
                     Field::new("url", DataType::Utf8, true),
                     Field::new("referrer", DataType::Utf8, true),
@@ -30,24 +30,35 @@ impl Catalog for TestCatalog {
                     Field::new("customer", dict, false),
                 ],
                 &["customer"],
-            )),
-            "t" => Some(source(
+            ),
+            "t" => source(
                 vec![
                     Field::new("a", DataType::Int64, false),
                     Field::new("b", DataType::Utf8, true),
                     Field::new("c", DataType::Float64, true),
                 ],
                 &[],
-            )),
-            "u" => Some(source(
+            )
+            .with_num_rows(1000),
+            "u" => source(
                 vec![
                     Field::new("a", DataType::Int64, false),
                     Field::new("d", DataType::Utf8, true),
                 ],
                 &[],
-            )),
-            _ => None,
-        }
+            )
+            .with_num_rows(100),
+            "v" => source(
+                vec![
+                    Field::new("e", DataType::Int64, true),
+                    Field::new("d", DataType::Utf8, true),
+                ],
+                &[],
+            )
+            .with_num_rows(10),
+            _ => return None,
+        };
+        Some(Arc::new(table))
     }
 
     fn resolve_path(&self, path: &str, _: Option<&str>) -> Result<Arc<dyn TableSource>> {

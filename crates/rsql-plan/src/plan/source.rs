@@ -59,6 +59,7 @@ pub trait Catalog {
 pub struct SchemaSource {
     schema: SchemaRef,
     partition_columns: Vec<String>,
+    num_rows: Option<usize>,
 }
 
 impl SchemaSource {
@@ -67,7 +68,14 @@ impl SchemaSource {
         SchemaSource {
             schema,
             partition_columns,
+            num_rows: None,
         }
+    }
+
+    /// The source, reporting `rows` rows in its statistics.
+    pub fn with_num_rows(mut self, rows: usize) -> Self {
+        self.num_rows = Some(rows);
+        self
     }
 }
 
@@ -78,6 +86,14 @@ impl TableSource for SchemaSource {
 
     fn partition_columns(&self) -> Vec<String> {
         self.partition_columns.clone()
+    }
+
+    fn statistics(&self) -> Statistics {
+        let mut statistics = Statistics::new_unknown(&self.schema);
+        if let Some(rows) = self.num_rows {
+            statistics.num_rows = datafusion_common::stats::Precision::Exact(rows);
+        }
+        statistics
     }
 
     fn as_any(&self) -> &dyn Any {
