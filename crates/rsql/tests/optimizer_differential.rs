@@ -15,7 +15,13 @@ use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
 /// The logical optimizer's rules, by name.
-const RULES: [&str; 3] = ["fold_constants", "push_down_filter", "push_down_projection"];
+const RULES: [&str; 5] = [
+    "fold_constants",
+    "factor_or_conditions",
+    "push_down_filter",
+    "reorder_joins",
+    "push_down_projection",
+];
 
 /// Queries that give each rule something to do. Those with `ORDER BY` on a unique key are
 /// compared in order, the others as row sets.
@@ -46,6 +52,20 @@ const QUERIES: &[&str] = &[
     // A union whose branches are filtered separately.
     "SELECT id, s FROM (SELECT id, s FROM t WHERE k = 'a' UNION ALL SELECT id, y FROM u) v \
      WHERE s <> 'r'",
+    // Three relations written with a cross product first, joined on nullable keys.
+    "SELECT t.id, u.id, w.id FROM u w, t, u WHERE t.s = u.y AND u.id = w.id AND t.x > 0",
+    "SELECT t.id, count(*) FROM t, u, u AS w WHERE t.x = u.id AND w.y = t.s AND t.k <> 'c' \
+     GROUP BY t.id",
+    // A join key repeated in every OR branch.
+    "SELECT t.id, u.y FROM t, u WHERE (t.x = u.id AND t.s = 'p') OR (t.x = u.id AND u.y = 'q')",
+    // Subqueries: semi, anti and null-aware anti joins, joins against aggregates.
+    "SELECT id FROM t WHERE x IN (SELECT id FROM u WHERE y = 'p')",
+    "SELECT id FROM t WHERE x NOT IN (SELECT id FROM u WHERE y IS NOT NULL)",
+    "SELECT id FROM t WHERE s NOT IN (SELECT y FROM u)",
+    "SELECT id FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = t.x AND u.y = t.s)",
+    "SELECT id, (SELECT count(*) FROM u WHERE u.id = t.x) AS n FROM t",
+    "SELECT id FROM t WHERE x > (SELECT avg(id) FROM u) AND k = 'a'",
+    "SELECT k, count(*) FROM t WHERE s IN (SELECT y FROM u WHERE u.id > t.x) GROUP BY k",
 ];
 
 /// One row of `t` (hive-partitioned by `k`).
