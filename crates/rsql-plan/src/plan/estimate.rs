@@ -2,9 +2,12 @@
 //! read (row counts in Parquet footers) and textbook selectivity heuristics, as optimizers
 //! without column histograms do. The cost-based join order and build side choices read them.
 //!
-//! The distinct values of a join key are estimated by the row count of the table the key
-//! column comes from (a primary key's count is exact; a foreign key's is an upper bound), so
-//! an equi-join of `l` and `r` rows returns `l * r / max(distinct(lk), distinct(rk))`.
+//! An equi-join of `l` and `r` rows returns `l * r / max(distinct(lk), distinct(rk))` (each
+//! key value of the side with fewer distinct values finds its match). The keys' values are
+//! taken to come from a common domain as large as the smaller table the key columns come
+//! from (the primary key side of a foreign key join), and a side holds at most as many
+//! distinct values as it has rows: a foreign key side then matches as the primary key side
+//! was filtered.
 
 use datafusion_common::{Column, JoinType};
 
@@ -96,9 +99,15 @@ impl LogicalPlan {
                 let divisor =
                     j.on.iter()
                         .map(|(l, r)| {
-                            let l = j.left.distinct_values(l).unwrap_or(left);
-                            let r = j.right.distinct_values(r).unwrap_or(right);
-                            l.max(r)
+                            // The keys' common domain: the smaller table they come from (the
+                            // primary key side of a foreign key join).
+                            let origins = (j.left.key_origin_rows(l), j.right.key_origin_rows(r));
+                            let domain = match origins {
+                                (Some(a), Some(b)) => a.min(b),
+                                (Some(a), None) | (None, Some(a)) => a,
+                                (None, None) => left.max(right),
+                            };
+                            left.min(domain).max(right.min(domain))
                         })
                         .fold(1.0, f64::max);
                 let filter = j.filter.as_ref().map_or(1.0, selectivity);
@@ -122,11 +131,16 @@ impl LogicalPlan {
     /// the row count of the table it comes from, at most this plan's rows; `None` for other
     /// expressions or when its origin is unknown.
     pub fn distinct_values(&self, expr: &Expr) -> Option<f64> {
-        let Expr::Column(column) = expr.unaliased() else {
-            return None;
-        };
-        let origin = self.origin_rows(column)?;
+        let origin = self.key_origin_rows(expr)?;
         Some(origin.min(self.estimated_rows()).max(1.0))
+    }
+
+    /// The unfiltered row count of the table a column expression comes from.
+    fn key_origin_rows(&self, expr: &Expr) -> Option<f64> {
+        match expr.unaliased() {
+            Expr::Column(column) => self.origin_rows(column),
+            _ => None,
+        }
     }
 
     /// The unfiltered row count of the table `column` comes from.
