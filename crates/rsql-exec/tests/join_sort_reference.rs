@@ -326,6 +326,126 @@ proptest! {
     }
 }
 
+/// Each left row with its mark, sorted.
+fn marked(outputs: &[RecordBatch]) -> Vec<(Row, Option<bool>)> {
+    let rows = render(outputs, 0);
+    let marks = outputs
+        .iter()
+        .flat_map(|b| b.column(3).as_boolean().iter().collect::<Vec<_>>());
+    let mut marked: Vec<(Row, Option<bool>)> = rows.into_iter().zip(marks).collect();
+    marked.sort();
+    marked
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Mark joins keep every left row and say whether it has a match: on 0 to 2 keys with and
+    /// without a condition, and null-aware (`IN` as a value) on one key.
+    #[test]
+    fn mark_joins_match_reference(
+        left_rows in rows(30),
+        right_rows in rows(12),
+        left_batch in 1usize..12,
+        keys in 0usize..3,
+        filtered in any::<bool>(),
+        threads in 1usize..3,
+    ) {
+        let left_schema = side_schema("l", DataType::Int32, false);
+        let right_schema = side_schema("r", DataType::Int64, true);
+        let key_columns: Vec<usize> = (0..keys).collect();
+        let plain = HashJoin::try_new(
+            Arc::clone(&left_schema),
+            Arc::clone(&right_schema),
+            key_columns.clone(),
+            key_columns.clone(),
+            JoinKind::Mark,
+            None,
+        )
+        .unwrap();
+        let condition = filtered.then(|| filter(plain.pair_schema()));
+        let join = HashJoin::try_new(
+            Arc::clone(&left_schema),
+            Arc::clone(&right_schema),
+            key_columns.clone(),
+            key_columns,
+            JoinKind::Mark,
+            condition,
+        )
+        .unwrap();
+        let left = to_batches(&left_schema, &left_rows, left_batch);
+        let right = to_batches(&right_schema, &right_rows, 5);
+        let semi: Vec<Row> = reference_join(&left_rows, &right_rows, JoinKind::Semi, keys, filtered)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        let mut expected: Vec<(Row, Option<bool>)> = left_rows
+            .iter()
+            .map(|l| (l.clone(), Some(semi.contains(l))))
+            .collect();
+        expected.sort();
+        let table = join.build(right.clone()).unwrap();
+        let outputs: Vec<RecordBatch> =
+            left.iter().filter_map(|b| join.probe(&table, b).unwrap()).collect();
+        prop_assert_eq!(marked(&outputs), expected);
+
+        // Null-aware on the first key: x IN (right keys) in three-valued logic.
+        let in_join = HashJoin::try_new(
+            Arc::clone(&left_schema),
+            Arc::clone(&right_schema),
+            vec![0],
+            vec![0],
+            JoinKind::NullAwareMark,
+            None,
+        )
+        .unwrap();
+        let mut expected: Vec<(Row, Option<bool>)> = left_rows
+            .iter()
+            .map(|l| {
+                let mark = if right_rows.iter().any(|r| l.0.is_some() && r.0 == l.0) {
+                    Some(true)
+                } else if right_rows.is_empty() {
+                    Some(false)
+                } else if l.0.is_none() || right_rows.iter().any(|r| r.0.is_none()) {
+                    None
+                } else {
+                    Some(false)
+                };
+                (l.clone(), mark)
+            })
+            .collect();
+        expected.sort();
+        let joined = run_marks(&in_join, &left, right, threads);
+        prop_assert_eq!(joined, expected);
+    }
+}
+
+/// Probes a mark join's table from `threads` threads; each left row with its mark, sorted.
+fn run_marks(
+    join: &HashJoin,
+    left: &[RecordBatch],
+    right: Vec<RecordBatch>,
+    threads: usize,
+) -> Vec<(Row, Option<bool>)> {
+    let table = join.build(right).unwrap();
+    let outputs: Vec<RecordBatch> = std::thread::scope(|scope| {
+        let probes: Vec<_> = (0..threads)
+            .map(|thread| {
+                let table = &table;
+                scope.spawn(move || {
+                    left.iter()
+                        .skip(thread)
+                        .step_by(threads)
+                        .filter_map(|batch| join.probe(table, batch).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        probes.into_iter().flat_map(|p| p.join().unwrap()).collect()
+    });
+    marked(&outputs)
+}
+
 #[test]
 fn null_aware_anti_join_takes_one_key_and_no_condition() {
     let schema = side_schema("l", DataType::Int64, false);

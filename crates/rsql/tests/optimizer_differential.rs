@@ -66,6 +66,9 @@ const QUERIES: &[&str] = &[
     "SELECT id, (SELECT count(*) FROM u WHERE u.id = t.x) AS n FROM t",
     "SELECT id FROM t WHERE x > (SELECT avg(id) FROM u) AND k = 'a'",
     "SELECT k, count(*) FROM t WHERE s IN (SELECT y FROM u WHERE u.id > t.x) GROUP BY k",
+    // Subqueries as values: mark joins.
+    "SELECT id, EXISTS (SELECT 1 FROM u WHERE u.id = t.x) AS e, s IN (SELECT y FROM u) AS i FROM t",
+    "SELECT id FROM t WHERE s = 'q' OR x IN (SELECT id FROM u WHERE y = 'p')",
 ];
 
 /// One row of `t` (hive-partitioned by `k`).

@@ -45,6 +45,13 @@ pub enum JoinKind {
     /// passes only when the right side is empty. It needs the whole right side in one table
     /// (broadcast or a single partition) and takes no extra condition.
     NullAwareAnti,
+    /// Every left row, with a last boolean column `mark`: whether it has a match (`EXISTS` as a
+    /// value, inside `OR` or `CASE`).
+    Mark,
+    /// Every left row with `mark` for `key IN (right keys)` in three-valued logic: true on a
+    /// match, else NULL when the left key is null (and the right side is not empty) or some
+    /// right key is null, else false. One key, no condition, the whole right side in one table.
+    NullAwareMark,
 }
 
 impl JoinKind {
@@ -63,8 +70,22 @@ impl JoinKind {
     pub fn emits_right_columns(self) -> bool {
         !matches!(
             self,
-            JoinKind::Semi | JoinKind::Anti | JoinKind::NullAwareAnti
+            JoinKind::Semi
+                | JoinKind::Anti
+                | JoinKind::NullAwareAnti
+                | JoinKind::Mark
+                | JoinKind::NullAwareMark
         )
+    }
+
+    /// Whether the join appends a boolean `mark` column to the left rows.
+    pub fn emits_mark(self) -> bool {
+        matches!(self, JoinKind::Mark | JoinKind::NullAwareMark)
+    }
+
+    /// Whether the join must see every right row at once (one key, no condition).
+    pub fn is_null_aware(self) -> bool {
+        matches!(self, JoinKind::NullAwareAnti | JoinKind::NullAwareMark)
     }
 }
 
@@ -123,9 +144,9 @@ impl HashJoin {
                 common_key_type(left_type, right_type)
             })
             .collect::<Result<Vec<_>>>()?;
-        if kind == JoinKind::NullAwareAnti && (left_keys.len() != 1 || filter.is_some()) {
+        if kind.is_null_aware() && (left_keys.len() != 1 || filter.is_some()) {
             return exec_err(format!(
-                "a null-aware anti join takes one key and no condition, not {} key(s){}",
+                "a null-aware join takes one key and no condition, not {} key(s){}",
                 left_keys.len(),
                 if filter.is_some() {
                     " and a condition"
@@ -141,6 +162,9 @@ impl HashJoin {
         let pair_schema = Arc::new(Schema::new(pair_fields));
         let output_schema = if kind.emits_right_columns() {
             Arc::clone(&pair_schema)
+        } else if kind.emits_mark() {
+            let mark = Field::new("mark", DataType::Boolean, kind == JoinKind::NullAwareMark);
+            Arc::new(Schema::new([left_fields, vec![mark]].concat()))
         } else {
             Arc::new(Schema::new(left_fields))
         };
@@ -198,7 +222,7 @@ impl HashJoin {
     /// Whether both sides can be split by key hash and joined a part at a time: not without
     /// keys, and not for a null-aware anti join, which must see every right row at once.
     pub fn can_split(&self) -> bool {
-        !self.right_keys.is_empty() && self.kind != JoinKind::NullAwareAnti
+        !self.right_keys.is_empty() && !self.kind.is_null_aware()
     }
 
     /// Builds the hash table over all right (build side) batches of one partition.
@@ -310,7 +334,8 @@ impl HashJoin {
             .map(Some)
     }
 
-    /// The rows of `left_batch` a semi or anti join keeps, given the probe rows that matched.
+    /// The rows of `left_batch` a semi or anti join keeps, or all of them with their mark,
+    /// given the probe rows that matched.
     fn filter_probe_side(
         &self,
         table: &JoinTable,
@@ -321,6 +346,15 @@ impl HashJoin {
         let mut has_match = vec![false; rows];
         for &row in matched_probe_rows.values() {
             has_match[row as usize] = true;
+        }
+        if self.kind.emits_mark() {
+            let mark = self.mark(table, left_batch, has_match)?;
+            let mut columns = left_batch.columns().to_vec();
+            columns.push(Arc::new(mark));
+            return Ok(Some(RecordBatch::try_new(
+                Arc::clone(&self.output_schema),
+                columns,
+            )?));
         }
         let keep: BooleanArray = match self.kind {
             JoinKind::Semi => has_match.into_iter().map(Some).collect(),
@@ -344,6 +378,36 @@ impl HashJoin {
             return Ok(None);
         }
         Ok(Some(kept.with_schema(Arc::clone(&self.output_schema))?))
+    }
+
+    /// The `mark` of every left row, given which rows matched.
+    fn mark(
+        &self,
+        table: &JoinTable,
+        left_batch: &RecordBatch,
+        has_match: Vec<bool>,
+    ) -> Result<BooleanArray> {
+        if self.kind != JoinKind::NullAwareMark {
+            return Ok(has_match.into_iter().map(Some).collect());
+        }
+        let (_, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
+        let right_is_empty = table.num_rows() == 0;
+        Ok(has_match
+            .into_iter()
+            .enumerate()
+            .map(|(row, matched)| {
+                let null_key = nulls.as_ref().is_some_and(|n| n.is_null(row));
+                if matched {
+                    Some(true)
+                } else if right_is_empty {
+                    Some(false)
+                } else if null_key || table.has_null_key {
+                    None
+                } else {
+                    Some(false)
+                }
+            })
+            .collect())
     }
 
     /// For a right or full join, once every left batch of the partition has probed `table`:

@@ -74,6 +74,8 @@ impl PhysicalPlan {
                     JoinKind::Semi => "Semi",
                     JoinKind::Anti => "Anti",
                     JoinKind::NullAwareAnti => "NullAwareAnti",
+                    JoinKind::Mark => "Mark",
+                    JoinKind::NullAwareMark => "NullAwareMark",
                 };
                 let how = if *broadcast {
                     "broadcast"

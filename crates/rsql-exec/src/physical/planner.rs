@@ -508,6 +508,8 @@ impl Planner<'_, '_> {
             JoinType::LeftSemi => JoinKind::Semi,
             JoinType::LeftAnti if join.null_aware => JoinKind::NullAwareAnti,
             JoinType::LeftAnti => JoinKind::Anti,
+            JoinType::LeftMark if join.null_aware => JoinKind::NullAwareMark,
+            JoinType::LeftMark => JoinKind::Mark,
             other => return exec_err(format!("not supported yet: {other} join")),
         };
         let (left_schema, right_schema) = (join.left.schema(), join.right.schema());
@@ -541,10 +543,10 @@ impl Planner<'_, '_> {
         };
         // A null-aware anti join must see the whole right side in every partition.
         let broadcast = match kind {
-            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti => {
+            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti | JoinKind::Mark => {
                 small(&join.right) || left_keys.is_empty()
             }
-            JoinKind::NullAwareAnti => true,
+            JoinKind::NullAwareAnti | JoinKind::NullAwareMark => true,
             JoinKind::Right | JoinKind::Full => false,
         };
         let (left, right) = if broadcast {
@@ -572,7 +574,9 @@ impl Planner<'_, '_> {
             | JoinKind::Left
             | JoinKind::Semi
             | JoinKind::Anti
-            | JoinKind::NullAwareAnti => left.partitioning.clone(),
+            | JoinKind::NullAwareAnti
+            | JoinKind::Mark
+            | JoinKind::NullAwareMark => left.partitioning.clone(),
             JoinKind::Right => right.partitioning.remap(|c| Some(c + left_columns)),
             JoinKind::Full => Partitioning::Unknown(left.partitioning.partition_count()),
         };
@@ -589,10 +593,11 @@ impl Planner<'_, '_> {
             partitioning,
         ));
         // Drop the key columns computed for the join, keeping both sides' own columns.
+        // A mark join's one right column is its mark, after the left columns.
         let right_width = if kind.emits_right_columns() {
             right_width
         } else {
-            0
+            usize::from(kind.emits_mark())
         };
         if left_width + right_width == joined.schema.fields().len() {
             return Ok(joined);

@@ -199,7 +199,9 @@ fn push(
             let inner = j.join_type == JoinType::Inner;
             let (to_left, to_right) = match j.join_type {
                 JoinType::Inner => (true, true),
-                JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti => (true, false),
+                JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => {
+                    (true, false)
+                }
                 JoinType::Right => (false, true),
                 _ => (false, false),
             };

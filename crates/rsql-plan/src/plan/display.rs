@@ -76,6 +76,8 @@ impl LogicalPlan {
                     JoinType::LeftSemi => "LeftSemi",
                     JoinType::LeftAnti if j.null_aware => "NullAwareLeftAnti",
                     JoinType::LeftAnti => "LeftAnti",
+                    JoinType::LeftMark if j.null_aware => "NullAwareLeftMark",
+                    JoinType::LeftMark => "LeftMark",
                     _ => "Unsupported",
                 };
                 let on: Vec<String> = j.on.iter().map(|(l, r)| format!("{l} = {r}")).collect();

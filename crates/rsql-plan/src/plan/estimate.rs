@@ -117,6 +117,7 @@ impl LogicalPlan {
                     JoinType::Right => inner.max(right),
                     JoinType::Full => inner.max(left + right),
                     JoinType::LeftSemi => inner.min(left),
+                    JoinType::LeftMark => left,
                     JoinType::LeftAnti => (left - inner.min(left)).max(left * 0.1),
                     _ => inner,
                 }

@@ -208,14 +208,16 @@ pub struct Join {
     pub on: Vec<(Expr, Expr)>,
     /// A non-equi condition over both sides.
     pub filter: Option<Expr>,
-    /// Inner, Left, Right, Full, LeftSemi or LeftAnti.
+    /// Inner, Left, Right, Full, LeftSemi, LeftAnti or LeftMark (every left row and a boolean
+    /// `mark`: whether it has a match).
     pub join_type: JoinType,
-    /// A `LeftAnti` join with SQL's `NOT IN` semantics on its one key: no left row passes when
-    /// a right key is null, and a left row with a null key passes only when the right side is
-    /// empty.
+    /// SQL's `IN` semantics on the one key of a `LeftAnti` (`NOT IN`) or `LeftMark` join: a
+    /// null right key, or a null left key against a non-empty right side, makes the comparison
+    /// unknown (no row passes an anti join; the mark is NULL).
     pub null_aware: bool,
     /// Left fields then right fields (made nullable on the outer side(s)); only the left
-    /// fields for semi and anti joins.
+    /// fields for semi and anti joins, and the mark (qualified as the right side) for mark
+    /// joins.
     pub schema: DFSchemaRef,
 }
 
@@ -235,6 +237,11 @@ impl Join {
             JoinType::Right => [side_fields(&left, true), side_fields(&right, false)].concat(),
             JoinType::Full => [side_fields(&left, true), side_fields(&right, true)].concat(),
             JoinType::LeftSemi | JoinType::LeftAnti => side_fields(&left, false),
+            JoinType::LeftMark => {
+                let qualifier = right.schema().iter().next().and_then(|(q, _)| q.cloned());
+                let mark = Arc::new(Field::new("mark", DataType::Boolean, true));
+                [side_fields(&left, false), vec![(qualifier, mark)]].concat()
+            }
             other => return Err(PlanError::not_supported(format!("{other} join"))),
         };
         Ok(Join {
@@ -248,15 +255,17 @@ impl Join {
         })
     }
 
-    /// `left.key NOT IN (right.key)`: a null-aware left anti join on one pair of keys.
-    pub fn null_aware_anti(
+    /// A null-aware join on one pair of keys: `left.key NOT IN (right.key)` as a `LeftAnti`
+    /// join, `left.key IN (right.key)` as a value (the mark) as a `LeftMark` join.
+    pub fn null_aware(
         left: Arc<LogicalPlan>,
         right: Arc<LogicalPlan>,
         key: (Expr, Expr),
+        join_type: JoinType,
     ) -> Result<Self> {
         Ok(Join {
             null_aware: true,
-            ..Join::try_new(left, right, vec![key], None, JoinType::LeftAnti)?
+            ..Join::try_new(left, right, vec![key], None, join_type)?
         })
     }
 }
