@@ -18,7 +18,7 @@ pub use error::{PlanError, Position, Result};
 pub use expr::{Expr, Operator, SortExpr, col, ident, lit};
 pub use function::{
     AggregateFunctionSignature, Arity, BuiltinAggregate, FunctionRegistry, ScalarFunctionSignature,
-    SimpleScalarSignature,
+    SimpleScalarSignature, SingleValue,
 };
 pub use plan::{
     Catalog, CopyFormat, LogicalPlan, SchemaSource, Statement, TableSource, TableSourceRef,

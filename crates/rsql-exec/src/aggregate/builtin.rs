@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
-use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry};
+use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry, SingleValue};
 
 use crate::aggregate::average::AverageAccumulator;
 use crate::aggregate::count::CountAccumulator;
@@ -41,12 +41,16 @@ impl AggregateUdf for BuiltinAggregate {
     }
 }
 
-/// Every built-in aggregate, and `count_distinct`, which runs `count(DISTINCT x)`.
+/// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`, and
+/// `single_value`, which checks scalar subqueries.
 pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
     BuiltinAggregate::ALL
         .into_iter()
         .map(|function| Arc::new(function) as Arc<dyn AggregateUdf>)
-        .chain([Arc::new(CountDistinct) as Arc<dyn AggregateUdf>])
+        .chain([
+            Arc::new(CountDistinct) as Arc<dyn AggregateUdf>,
+            Arc::new(SingleValue),
+        ])
         .collect()
 }
 
@@ -85,7 +89,7 @@ mod tests {
     fn one_object_serves_the_planner_and_the_executor() {
         let mut registry = FunctionRegistry::new();
         let functions = register_builtin_aggregates(&mut registry);
-        assert_eq!(functions.len(), BuiltinAggregate::ALL.len() + 1);
+        assert_eq!(functions.len(), BuiltinAggregate::ALL.len() + 2);
         for (name, function) in &functions {
             let signature = registry.aggregate(name).unwrap();
             assert_eq!(address(signature), address(function), "{name}");

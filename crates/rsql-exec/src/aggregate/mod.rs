@@ -18,6 +18,7 @@ mod count_values;
 mod interner;
 mod min_max;
 mod row_sets;
+mod single_value;
 mod sum;
 
 use arrow::array::ArrayRef;

@@ -7,6 +7,7 @@
 mod aggregate;
 mod interval;
 mod scalar;
+mod single_value;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,6 +22,7 @@ use crate::suggest;
 pub use aggregate::{BuiltinAggregate, count_values_type};
 pub use interval::parse_interval_micros;
 pub use scalar::window_type;
+pub use single_value::SingleValue;
 
 /// How many arguments a function accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +181,7 @@ impl FunctionRegistry {
         for function in BuiltinAggregate::ALL {
             registry.register_aggregate(Arc::new(function));
         }
+        registry.register_aggregate(Arc::new(SingleValue));
         registry
     }
 

@@ -113,6 +113,48 @@ fn value_over_no_rows(plan: &LogicalPlan) -> Result<Option<Expr>> {
     Ok(counts.then_some(substituted))
 }
 
+/// `plan` (a subquery that may return several rows) reduced to its one value per correlation
+/// key (per query when uncorrelated) by `single_value`, which fails on several: its value
+/// first, then the key columns the correlated equalities read.
+fn single_row_per_key(
+    plan: LogicalPlan,
+    conditions: &[Expr],
+    subquery: &Subquery,
+    registry: &FunctionRegistry,
+) -> Result<LogicalPlan> {
+    let mut keys: Vec<Expr> = Vec::new();
+    for condition in conditions {
+        let Some((inner, _)) = correlation::correlated_equality(condition) else {
+            return Err(PlanError::not_supported(format!(
+                "the scalar subquery ({}): correlated conditions other than equalities",
+                subquery.sql
+            )));
+        };
+        for column in column_refs(inner) {
+            let column = Expr::Column(column);
+            if !keys.contains(&column) {
+                keys.push(column);
+            }
+        }
+    }
+    let value = Expr::Column(plan.schema().columns().remove(0));
+    let name = value.output_name();
+    let single = Expr::AggregateFunction {
+        name: "single_value".into(),
+        args: vec![value, lit(subquery.sql.as_str())],
+        distinct: false,
+    }
+    .alias(name.clone());
+    let aggregate = Aggregate::try_new(Arc::new(plan), keys.clone(), vec![single], registry)?;
+    let mut exprs = vec![Expr::Column(datafusion_common::Column::from_name(name))];
+    exprs.extend(keys);
+    Ok(LogicalPlan::Projection(Projection::try_new(
+        exprs,
+        Arc::new(LogicalPlan::Aggregate(aggregate)),
+        registry,
+    )?))
+}
+
 /// `outer` joined with `subquery`, and the expression that stands for the subquery's value.
 fn join_subquery(
     outer: LogicalPlan,
@@ -122,29 +164,32 @@ fn join_subquery(
     let subquery = rewrite_inner(subquery, registry)?;
     let decorrelated = correlation::decorrelate(&subquery, Context::Scalar, registry)?;
     let empty_value = value_over_no_rows(&decorrelated.plan)?;
-    let alias = correlation::fresh_alias(&outer);
-    let (inner, conditions) =
-        correlation::alias_with_conditions(decorrelated.plan, decorrelated.conditions, &alias)?;
-    let conditions = conditions
-        .into_iter()
-        .map(correlation::outer_to_columns)
-        .collect::<Result<Vec<_>>>()?;
-    let value = Expr::Column(inner.schema().columns().remove(0));
     // Grouped only by the correlated columns (or not at all, uncorrelated): one row per key.
-    let one_row_per_key = aggregate_below(&inner).is_some_and(|aggregate| {
-        if conditions.is_empty() {
+    let one_row_per_key = aggregate_below(&decorrelated.plan).is_some_and(|aggregate| {
+        if decorrelated.conditions.is_empty() {
             aggregate.group_exprs.is_empty()
         } else {
             decorrelated.grouped_scalar_aggregate
         }
     });
-    if !one_row_per_key {
-        return Err(PlanError::not_supported(format!(
-            "the scalar subquery ({}): only an aggregate (without GROUP BY other than on \
-             correlated columns) is known to return at most one row",
-            subquery.sql
-        )));
-    }
+    let plan = if one_row_per_key {
+        decorrelated.plan
+    } else {
+        single_row_per_key(
+            decorrelated.plan,
+            &decorrelated.conditions,
+            &subquery,
+            registry,
+        )?
+    };
+    let alias = correlation::fresh_alias(&outer);
+    let (inner, conditions) =
+        correlation::alias_with_conditions(plan, decorrelated.conditions, &alias)?;
+    let conditions = conditions
+        .into_iter()
+        .map(correlation::outer_to_columns)
+        .collect::<Result<Vec<_>>>()?;
+    let value = Expr::Column(inner.schema().columns().remove(0));
     if conditions.is_empty() {
         let join = Join::try_new(
             Arc::new(outer),
@@ -306,17 +351,24 @@ mod tests {
     }
 
     #[test]
-    fn subqueries_that_may_return_several_rows_are_refused() {
+    fn subqueries_that_may_return_several_rows_are_checked_per_key() {
+        assert_eq!(
+            rewritten("SELECT (SELECT u.d FROM u WHERE u.a = t.a) AS d FROM t"),
+            r#"Projection: __sq_1.d AS d
+  Left Join: t.a = __sq_1.a
+    TableScan: t
+    SubqueryAlias: __sq_1
+      Projection: d, u.a
+        Aggregate: groupBy=[[u.a]], aggr=[[single_value(u.d, Utf8("SELECT u.d FROM u WHERE u.a = t.a")) AS d]]
+          Projection: u.d, u.a
+            TableScan: u"#
+        );
         let registry = FunctionRegistry::new();
-        for sql in [
-            "SELECT (SELECT u.d FROM u WHERE u.a = t.a) FROM t",
-            "SELECT (SELECT count(*) FROM u WHERE u.a = t.a GROUP BY u.d) FROM t",
-        ] {
-            let error = ScalarSubqueryToJoin
-                .rewrite(plan_of(sql), &registry)
-                .unwrap_err()
-                .to_string();
-            assert!(error.contains("not supported yet"), "{sql}: {error}");
-        }
+        let sql = "SELECT (SELECT u.d FROM u WHERE u.a > t.a) FROM t";
+        let error = ScalarSubqueryToJoin
+            .rewrite(plan_of(sql), &registry)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not supported yet"), "{sql}: {error}");
     }
 }
