@@ -453,4 +453,6 @@ slt_tests! {
     ddl => "ddl.slt",
     join_shuffle => "join_shuffle.slt",
     errors => "errors.slt",
+    decimal => "decimal.slt",
+    interval => "interval.slt",
 }

@@ -5,6 +5,7 @@
 //! serves both layers (the built-ins' is [`BuiltinAggregate`]).
 
 mod aggregate;
+mod date_part;
 mod interval;
 mod scalar;
 
@@ -19,7 +20,8 @@ use crate::error::{PlanError, Result};
 use crate::suggest;
 
 pub use aggregate::{BuiltinAggregate, count_values_type};
-pub use interval::parse_interval_micros;
+pub use date_part::DateField;
+pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 
 /// How many arguments a function accepts.

@@ -291,8 +291,8 @@ mod tests {
             r#"Projection: t.a
   Filter: t.b = u.d
     Inner Join: t.a = u.a
-      Filter: t.c > Float64(1)
-        TableScan: t filters=[t.c > Float64(1)]
+      Filter: t.c > CAST(Decimal128(1.0,2,1) AS Float64)
+        TableScan: t filters=[t.c > CAST(Decimal128(1.0,2,1) AS Float64)]
       Filter: u.d = Utf8("x")
         TableScan: u filters=[u.d = Utf8("x")]"#
         );
