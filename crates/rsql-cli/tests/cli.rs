@@ -40,14 +40,15 @@ fn version_and_help() {
 
 #[test]
 fn table_format_shows_types_and_a_row_count() {
+    // 2.5 is DECIMAL(2,1), as in Spark.
     let out = run(&["-c", "SELECT 1 AS one, 'x' AS s, 2.5 AS d, NULL AS n"]).ok();
     let expected = "\
-┌────────┬────────┬────────┬──────┐
-│ one    │ s      │ d      │ n    │
-│ bigint │ string │ double │ void │
-├────────┼────────┼────────┼──────┤
-│      1 │ x      │    2.5 │ NULL │
-└────────┴────────┴────────┴──────┘
+┌────────┬────────┬──────────────┬──────┐
+│ one    │ s      │ d            │ n    │
+│ bigint │ string │ decimal(2,1) │ void │
+├────────┼────────┼──────────────┼──────┤
+│      1 │ x      │          2.5 │ NULL │
+└────────┴────────┴──────────────┴──────┘
 1 row
 ";
     assert_eq!(out.stdout, expected);

@@ -24,11 +24,31 @@ pub struct ParquetFile {
 }
 
 impl ParquetFile {
-    /// Reads and parses the footer of `file`.
+    /// Reads and parses the footer of `file`. Columns the file's Arrow schema types as
+    /// `Utf8View` or `BinaryView` (as files written by recent Arrow writers, such as
+    /// tpchgen's, do) are read as `Utf8` and `Binary`: every string path of rsql, from `LIKE` to
+    /// join keys, works on those, and the values are the same.
     pub fn load(file: &ListedFile) -> Result<Self> {
         let chunks = file.source.open_chunks(file.size)?;
+        let name = file.source.name();
         let metadata = ArrowReaderMetadata::load(&chunks, ArrowReaderOptions::new())
-            .map_err(|source| IoError::parquet(file.source.name(), source))?;
+            .map_err(|source| IoError::parquet(name.clone(), source))?;
+        let schema = metadata.schema();
+        if !schema.fields().iter().any(|f| is_view(f.data_type())) {
+            return Ok(ParquetFile { metadata });
+        }
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|field| match field.data_type() {
+                DataType::Utf8View => field.as_ref().clone().with_data_type(DataType::Utf8),
+                DataType::BinaryView => field.as_ref().clone().with_data_type(DataType::Binary),
+                _ => field.as_ref().clone(),
+            })
+            .collect();
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+        let metadata = ArrowReaderMetadata::try_new(metadata.metadata().clone(), options)
+            .map_err(|source| IoError::parquet(name, source))?;
         Ok(ParquetFile { metadata })
     }
 
@@ -207,6 +227,10 @@ fn load_footers(files: &[ListedFile]) -> Result<Vec<ParquetFile>> {
         }
         Ok(footers)
     })
+}
+
+fn is_view(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Utf8View | DataType::BinaryView)
 }
 
 /// The schema shared by all of `files` (see [`crate::schema::merge_schemas`]), with their footers.

@@ -7,6 +7,7 @@
 
 pub mod codec;
 pub mod coercion;
+pub mod compute;
 mod error;
 pub mod expr;
 pub mod function;

@@ -188,13 +188,13 @@ Distinct:
   Projection: CASE WHEN s.a IN (Int64(1), Int64(2)) THEN Utf8("low") ELSE CAST(s.a AS Utf8) END AS k
     SubqueryAlias: s
       Projection: t.a
-        Filter: t.c NOT BETWEEN CAST(Int64(0) AS Float64) AND Float64(1.5)
+        Filter: t.c NOT BETWEEN CAST(Int64(0) AS Float64) AND CAST(Decimal128(1.5,2,1) AS Float64)
           TableScan: t"#,
     );
     assert_plan(
         "SELECT CASE b WHEN 'x' THEN 1 WHEN 'y' THEN 2.5 END FROM t",
         r#"
-Projection: CASE t.b WHEN Utf8("x") THEN CAST(Int64(1) AS Float64) WHEN Utf8("y") THEN Float64(2.5) END
+Projection: CASE t.b WHEN Utf8("x") THEN CAST(Int64(1) AS Decimal128(21, 1)) WHEN Utf8("y") THEN CAST(Decimal128(2.5,2,1) AS Decimal128(21, 1)) END
   TableScan: t"#,
     );
 }
@@ -232,7 +232,7 @@ Projection: q.m[Utf8("x")], q.s.v
     assert_plan(
         "SELECT 1, 'x', -2.5 AS y",
         r#"
-Projection: Int64(1), Utf8("x"), Float64(-2.5) AS y
+Projection: Int64(1), Utf8("x"), Decimal128(-2.5,2,1) AS y
   EmptyRelation: rows=1"#,
     );
     assert_plan(

@@ -101,10 +101,11 @@ fn cases() -> Vec<(&'static str, Expr)> {
             (-c("f32")).gt(c("i32")).and(!c("b")),
         ),
         (
+            // SQL's 2.5 is DECIMAL(2,1), as in Spark.
             "i32 IN (1, 2.5)",
             Expr::InList {
                 expr: Box::new(c("i32")),
-                list: vec![lit(1i64), lit(2.5)],
+                list: vec![lit(1i64), lit(ScalarValue::Decimal128(Some(25), 2, 1))],
                 negated: false,
             },
         ),
@@ -122,7 +123,7 @@ fn cases() -> Vec<(&'static str, Expr)> {
                 expr: Box::new(c("i64")),
                 negated: true,
                 low: Box::new(c("i32")),
-                high: Box::new(lit(10.5)),
+                high: Box::new(lit(ScalarValue::Decimal128(Some(105), 3, 1))),
             },
         ),
         (

@@ -454,4 +454,6 @@ slt_tests! {
     join_shuffle => "join_shuffle.slt",
     errors => "errors.slt",
     subquery => "subquery.slt",
+    decimal => "decimal.slt",
+    interval => "interval.slt",
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry, SingleValue};
 
-use crate::aggregate::average::AverageAccumulator;
+use crate::aggregate::average::average_accumulator;
 use crate::aggregate::count::CountAccumulator;
 use crate::aggregate::count_values::CountValuesAccumulator;
 use crate::aggregate::min_max::min_max_accumulator;
@@ -31,7 +31,7 @@ impl AggregateUdf for BuiltinAggregate {
         match self {
             BuiltinAggregate::Count => Ok(Box::<CountAccumulator>::default()),
             BuiltinAggregate::Sum => sum_accumulator(&self.return_type(args)?),
-            BuiltinAggregate::Avg => Ok(Box::<AverageAccumulator>::default()),
+            BuiltinAggregate::Avg => average_accumulator(&args[0], &self.return_type(args)?),
             BuiltinAggregate::Min => min_max_accumulator(&args[0], Ordering::Less),
             BuiltinAggregate::Max => min_max_accumulator(&args[0], Ordering::Greater),
             BuiltinAggregate::CollectList => row_set_accumulator(&args[0], Output::List),

@@ -15,6 +15,7 @@ mod average;
 mod builtin;
 mod count;
 mod count_values;
+mod decimal_sum;
 mod interner;
 mod min_max;
 mod row_sets;

@@ -1,5 +1,6 @@
 //! `sum(x)`: integers sum to `Int64` (wrapping on overflow, as Spark without ANSI mode), floats
-//! to `Float64`; the sum of no non-null values is null.
+//! to `Float64`, decimals exactly ([`DecimalSumAccumulator`]); the sum of no non-null values is
+//! null.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type};
 
+use crate::aggregate::decimal_sum::DecimalSumAccumulator;
 use crate::aggregate::{GroupsAccumulator, ensure_groups};
 use crate::error::{Result, exec_err};
 
@@ -16,6 +18,7 @@ pub(crate) fn sum_accumulator(sum_type: &DataType) -> Result<Box<dyn GroupsAccum
     match sum_type {
         DataType::Int64 => Ok(Box::new(SumAccumulator::<Int64Type>::default())),
         DataType::Float64 => Ok(Box::new(SumAccumulator::<Float64Type>::default())),
+        DataType::Decimal128(..) => Ok(Box::new(DecimalSumAccumulator::new(sum_type)?)),
         other => exec_err(format!("sum in {other} is not supported yet")),
     }
 }

@@ -2,16 +2,17 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Datum, Int8Array, RecordBatch, Scalar};
-use arrow::compute::kernels::{boolean, cmp, numeric};
-use arrow::compute::{cast, nullif};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Datum, RecordBatch, Scalar};
+use arrow::compute::kernels::{boolean, cmp};
 use arrow::datatypes::DataType;
 use rsql_plan::Operator;
+use rsql_plan::compute::arithmetic;
 
 use crate::error::Result;
 use crate::expr::{ColumnarValue, PhysicalExpr};
 
-/// `left op right`; operands arrive coerced to a common type by the binder.
+/// `left op right`; operands arrive coerced by the binder, arithmetic runs on
+/// [`rsql_plan::compute`]'s kernels (shared with constant folding).
 #[derive(Debug)]
 pub(crate) struct BinaryExpr {
     pub(crate) left: Arc<dyn PhysicalExpr>,
@@ -26,14 +27,6 @@ fn datum(value: ColumnarValue) -> Result<Box<dyn Datum>> {
         ColumnarValue::Array(array) => Box::new(array),
         ColumnarValue::Scalar(scalar) => Box::new(Scalar::new(scalar.to_array_of_size(1)?)),
     })
-}
-
-/// The divisor with zeros replaced by null, so that `x / 0` and `x % 0` are null, as in Spark.
-fn divisor(value: ColumnarValue, rows: usize) -> Result<Box<dyn Datum>> {
-    let divisor = value.into_array(rows)?;
-    let zero: ArrayRef = Arc::new(Int8Array::from(vec![0]));
-    let is_zero = cmp::eq(&divisor, &Scalar::new(cast(&zero, divisor.data_type())?))?;
-    Ok(Box::new(nullif(&divisor, &is_zero)?))
 }
 
 /// Three-valued `AND` / `OR`.
@@ -59,21 +52,16 @@ impl PhysicalExpr for BinaryExpr {
         let result: ArrayRef = match self.op {
             Operator::And => logical(left, right, rows, boolean::and_kleene)?,
             Operator::Or => logical(left, right, rows, boolean::or_kleene)?,
-            Operator::Divide => {
-                let (l, r) = (datum(left)?, divisor(right, rows)?);
-                numeric::div(l.as_ref(), r.as_ref())?
-            }
-            Operator::Modulo => {
-                let (l, r) = (datum(left)?, divisor(right, rows)?);
-                numeric::rem(l.as_ref(), r.as_ref())?
-            }
-            Operator::Plus => numeric::add_wrapping(datum(left)?.as_ref(), datum(right)?.as_ref())?,
-            Operator::Minus => {
-                numeric::sub_wrapping(datum(left)?.as_ref(), datum(right)?.as_ref())?
-            }
-            Operator::Multiply => {
-                numeric::mul_wrapping(datum(left)?.as_ref(), datum(right)?.as_ref())?
-            }
+            Operator::Plus
+            | Operator::Minus
+            | Operator::Multiply
+            | Operator::Divide
+            | Operator::Modulo => arithmetic(
+                datum(left)?.as_ref(),
+                self.op,
+                datum(right)?.as_ref(),
+                &self.data_type,
+            )?,
             Operator::Eq => Arc::new(cmp::eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
             Operator::NotEq => Arc::new(cmp::neq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
             Operator::Lt => Arc::new(cmp::lt(datum(left)?.as_ref(), datum(right)?.as_ref())?),

@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, StringArray, StructArray, TimestampMicrosecondArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Decimal128Array, StringArray, StructArray, TimestampMicrosecondArray,
+};
 use arrow::compute::cast;
 use arrow::compute::kernels::temporal::{DatePart, date_part};
 use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike};
+use rsql_plan::function::DateField;
 
 use crate::error::{Result, exec_err};
 use crate::expr::ScalarUdf;
@@ -18,6 +21,7 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
         function("month", |args, _| part("month", args, DatePart::Month)),
         function("day", |args, _| part("day", args, DatePart::Day)),
         function("hour", |args, _| part("hour", args, DatePart::Hour)),
+        function("date_part", date_part_of),
         function("date_trunc", date_trunc),
         function("date_format", date_format),
         // Text is read in the zone the planner typed the result with (UTC).
@@ -30,6 +34,52 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
 
 fn part(name: &str, args: &[ArrayRef], part: DatePart) -> Result<ArrayRef> {
     Ok(date_part(argument(name, args, 0)?, part)?)
+}
+
+/// `date_part(field, x)` (and `EXTRACT(field FROM x)`): the field the planner checked, of a date
+/// or timestamp, typed as [`DateField::data_type`] says.
+fn date_part_of(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let name = literal_string("date_part", args, 0)?;
+    let Some(field) = DateField::parse(&name) else {
+        return exec_err(format!("date_part: unknown field '{name}'"));
+    };
+    let value = argument("date_part", args, 1)?;
+    let arrow_part = match field {
+        DateField::Year => DatePart::Year,
+        DateField::Quarter => DatePart::Quarter,
+        DateField::Month => DatePart::Month,
+        DateField::Week => DatePart::Week,
+        DateField::Day => DatePart::Day,
+        DateField::DayOfWeek => DatePart::DayOfWeekSunday1,
+        DateField::DayOfWeekIso => DatePart::DayOfWeekMonday1,
+        DateField::DayOfYear => DatePart::DayOfYear,
+        DateField::Hour => DatePart::Hour,
+        DateField::Minute => DatePart::Minute,
+        DateField::Second => return seconds(&micros("date_part", args, 1)?),
+        DateField::Epoch => return epoch(&micros("date_part", args, 1)?),
+    };
+    if matches!(field, DateField::Hour | DateField::Minute) {
+        // Dates have no time of day: read them as their midnight.
+        return Ok(date_part(&micros("date_part", args, 1)?, arrow_part)?);
+    }
+    Ok(date_part(value, arrow_part)?)
+}
+
+const MICROS_PER_MINUTE: i64 = 60_000_000;
+
+/// The second of the minute with its microseconds, as `DECIMAL(8, 6)`.
+fn seconds(values: &TimestampMicrosecondArray) -> Result<ArrayRef> {
+    let seconds: Decimal128Array = values
+        .iter()
+        .map(|us| us.map(|us| i128::from(us.rem_euclid(MICROS_PER_MINUTE))))
+        .collect();
+    Ok(Arc::new(seconds.with_precision_and_scale(8, 6)?))
+}
+
+/// Seconds since the epoch with microseconds, as `DECIMAL(20, 6)`.
+fn epoch(values: &TimestampMicrosecondArray) -> Result<ArrayRef> {
+    let seconds: Decimal128Array = values.iter().map(|us| us.map(i128::from)).collect();
+    Ok(Arc::new(seconds.with_precision_and_scale(20, 6)?))
 }
 
 /// Argument `index` as microseconds since the epoch (the time zone is kept aside).

@@ -11,7 +11,8 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{DFSchema, ScalarValue};
 
 use super::{
-    binary_types, cast_for_comparison, cast_if_needed, common_type, is_string, value_type,
+    binary_types, cast_for_comparison, cast_if_needed, common_type, is_string, literal_decimal,
+    value_type,
 };
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator, lit, map_entry_types, struct_field};
@@ -115,20 +116,28 @@ impl<'a> TypeCoercion<'a> {
         })
     }
 
-    /// `left op right` with both operands cast to the type the operator works in; operands of
-    /// comparisons that are dictionaries of that type stay as they are.
+    /// `left op right` with both operands cast to the types the operator works in; operands of
+    /// comparisons that are dictionaries of that type stay as they are. An integer literal next
+    /// to a decimal first becomes the narrowest decimal holding it (Spark's rule), so `price * 2`
+    /// is `DECIMAL(p + 2, s)`, not `DECIMAL(p + 21, s)`.
     pub fn binary(&self, left: Expr, op: Operator, right: Expr) -> Result<Expr> {
+        let (left, right) = if op.is_logical() {
+            (left, right)
+        } else {
+            let (lt, rt) = (self.type_of(&left)?, self.type_of(&right)?);
+            (narrow_literal(left, &rt), narrow_literal(right, &lt))
+        };
         let (lt, rt) = (self.type_of(&left)?, self.type_of(&right)?);
-        let (operand, _) = binary_types(&lt, op, &rt)?;
+        let types = binary_types(&lt, op, &rt)?;
         let cast = if op.is_comparison() {
             cast_for_comparison
         } else {
             cast_if_needed
         };
         Ok(Expr::BinaryExpr {
-            left: Box::new(cast(left, &lt, &operand)),
+            left: Box::new(cast(left, &lt, &types.left)),
             op,
-            right: Box::new(cast(right, &rt, &operand)),
+            right: Box::new(cast(right, &rt, &types.right)),
         })
     }
 
@@ -319,6 +328,20 @@ impl<'a> TypeCoercion<'a> {
 
     fn types_of(&self, exprs: &[Expr]) -> Result<Vec<DataType>> {
         exprs.iter().map(|e| self.type_of(e)).collect()
+    }
+}
+
+/// An integer literal `expr` as the narrowest decimal literal holding it when `other` is a
+/// decimal; anything else unchanged.
+fn narrow_literal(expr: Expr, other: &DataType) -> Expr {
+    match (&expr, other) {
+        (Expr::Literal(value), DataType::Decimal128(..)) => {
+            match literal_decimal(value).and_then(|target| value.cast_to(&target).ok()) {
+                Some(decimal) => Expr::Literal(decimal),
+                None => expr,
+            }
+        }
+        _ => expr,
     }
 }
 

@@ -113,7 +113,9 @@ impl Expr {
             Expr::Literal(value) => value.data_type(),
             Expr::Alias { expr, .. } | Expr::Negative(expr) => ty(expr)?,
             Expr::Cast { data_type, .. } => data_type.clone(),
-            Expr::BinaryExpr { left, op, right } => binary_types(&ty(left)?, *op, &ty(right)?)?.1,
+            Expr::BinaryExpr { left, op, right } => {
+                binary_types(&ty(left)?, *op, &ty(right)?)?.result
+            }
             Expr::Not(_)
             | Expr::IsNull(_)
             | Expr::IsNotNull(_)

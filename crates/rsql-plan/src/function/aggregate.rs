@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Fields};
 
 use super::{AggregateFunctionSignature, Arity};
-use crate::coercion::{is_numeric, is_string, value_type};
+use crate::coercion::{avg_decimal, is_numeric, is_string, sum_decimal, value_type};
 use crate::error::{PlanError, Result};
 
 /// A built-in aggregate function.
@@ -17,9 +17,11 @@ use crate::error::{PlanError, Result};
 pub enum BuiltinAggregate {
     /// `count(*)` counts rows, `count(x)` non-null values, as `Int64`.
     Count,
-    /// `sum(x)`: integers add as `Int64`, floats as `Float64`, decimals in their own type.
+    /// `sum(x)`: integers add as `Int64`, floats as `Float64`, `DECIMAL(p, s)` exactly as
+    /// `DECIMAL(min(38, p + 10), s)` (NULL if the sum overflows that, as Spark without ANSI).
     Sum,
-    /// `avg(x)`: the mean of numbers as `Float64`.
+    /// `avg(x)`: the mean of integers and floats as `Float64`; of `DECIMAL(p, s)` exactly as
+    /// `DECIMAL(min(38, p + 4), min(38, s + 4))`, rounded half up, as Spark.
     Avg,
     /// `min(x)`: the smallest non-null value, of any orderable type.
     Min,
@@ -70,6 +72,12 @@ impl AggregateFunctionSignature for BuiltinAggregate {
 
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
         let coerce = |t: &DataType| match self {
+            // Decimals are read as they are; the accumulators widen them.
+            BuiltinAggregate::Sum | BuiltinAggregate::Avg
+                if matches!(value_type(t), DataType::Decimal128(..)) =>
+            {
+                Ok(value_type(t).clone())
+            }
             BuiltinAggregate::Sum => sum_type(self.name(), t),
             BuiltinAggregate::Avg => match value_type(t) {
                 t if is_numeric(t) || t == &DataType::Null => Ok(DataType::Float64),
@@ -98,7 +106,10 @@ impl AggregateFunctionSignature for BuiltinAggregate {
         Ok(match self {
             BuiltinAggregate::Count => DataType::Int64,
             BuiltinAggregate::Sum => sum_type(self.name(), &first(args))?,
-            BuiltinAggregate::Avg => DataType::Float64,
+            BuiltinAggregate::Avg => match first(args) {
+                DataType::Decimal128(p, s) => avg_decimal(p, s),
+                _ => DataType::Float64,
+            },
             BuiltinAggregate::Min | BuiltinAggregate::Max => first(args),
             BuiltinAggregate::CollectList | BuiltinAggregate::CollectSet => {
                 list_of(value_type(&first(args)).clone())
@@ -113,11 +124,26 @@ impl AggregateFunctionSignature for BuiltinAggregate {
         };
         match self {
             BuiltinAggregate::Count => Ok(vec![Field::new("count", DataType::Int64, false)]),
-            BuiltinAggregate::Avg => Ok(vec![
-                Field::new("sum", DataType::Float64, true),
-                Field::new("count", DataType::Int64, false),
-            ]),
-            BuiltinAggregate::Sum => state("sum"),
+            // Decimal sums also say whether they overflowed: a NULL sum alone could be a group
+            // without values.
+            BuiltinAggregate::Avg => Ok(match first(args) {
+                DataType::Decimal128(p, s) => vec![
+                    Field::new("sum", sum_decimal(p, s), true),
+                    Field::new("count", DataType::Int64, false),
+                    Field::new("overflowed", DataType::Boolean, false),
+                ],
+                _ => vec![
+                    Field::new("sum", DataType::Float64, true),
+                    Field::new("count", DataType::Int64, false),
+                ],
+            }),
+            BuiltinAggregate::Sum => match first(args) {
+                DataType::Decimal128(..) => Ok(vec![
+                    Field::new("sum", self.return_type(args)?, true),
+                    Field::new("overflowed", DataType::Boolean, false),
+                ]),
+                _ => state("sum"),
+            },
             BuiltinAggregate::Min => state("min"),
             BuiltinAggregate::Max => state("max"),
             BuiltinAggregate::CollectList | BuiltinAggregate::CollectSet => state("values"),
@@ -135,12 +161,12 @@ fn list_of(item: DataType) -> DataType {
 }
 
 /// The type `sum` adds values of `arg` in (and returns): integers as `Int64`, floats as
-/// `Float64`, decimals as they are.
+/// `Float64`, `DECIMAL(p, s)` as `DECIMAL(min(38, p + 10), s)`.
 fn sum_type(function: &str, arg: &DataType) -> Result<DataType> {
     match value_type(arg) {
         t if t.is_integer() || t == &DataType::Null => Ok(DataType::Int64),
         t if t.is_floating() => Ok(DataType::Float64),
-        t @ (DataType::Decimal128(_, _) | DataType::Decimal256(_, _)) => Ok(t.clone()),
+        DataType::Decimal128(p, s) => Ok(sum_decimal(*p, *s)),
         other => Err(not_numeric(function, other)),
     }
 }
@@ -218,6 +244,27 @@ mod tests {
                 .len(),
             2
         );
+        // Spark: sum(DECIMAL(15,2)) is DECIMAL(25,2), avg(DECIMAL(15,2)) is DECIMAL(19,6);
+        // decimal arguments are not cast.
+        let price = DataType::Decimal128(15, 2);
+        for (function, result, states) in [
+            ("sum", DataType::Decimal128(25, 2), 2),
+            ("avg", DataType::Decimal128(19, 6), 3),
+        ] {
+            let args = registry
+                .coerce_aggregate_args(function, std::slice::from_ref(&price))
+                .unwrap();
+            assert_eq!(args, vec![price.clone()]);
+            assert_eq!(
+                registry.aggregate_return_type(function, &args).unwrap(),
+                result
+            );
+            let fields = registry
+                .aggregate_state_fields(function, &args, false)
+                .unwrap();
+            assert_eq!(fields.len(), states);
+            assert_eq!(fields[0].data_type(), &DataType::Decimal128(25, 2));
+        }
         let err = registry
             .coerce_aggregate_args("sum", &[DataType::Utf8])
             .unwrap_err();
@@ -246,10 +293,11 @@ mod tests {
             sum.return_type(&[DataType::Int32]).unwrap(),
             DataType::Int64
         );
+        // Spark: sum(DECIMAL(12,2)) is DECIMAL(22,2).
         let decimal = DataType::Decimal128(12, 2);
         assert_eq!(
             sum.return_type(std::slice::from_ref(&decimal)).unwrap(),
-            decimal
+            DataType::Decimal128(22, 2)
         );
         let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
         assert_eq!(

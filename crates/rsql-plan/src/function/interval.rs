@@ -1,4 +1,8 @@
-//! Fixed-length interval strings such as `'1 hour'` or `'1 day 12 hours'`, as `window` takes.
+//! Interval text: fixed-length durations such as `'1 hour'` or `'1 day 12 hours'`, as `window`
+//! takes, and SQL interval literals (`INTERVAL '3' MONTH`, `INTERVAL '1 year 2 days'`) as
+//! months, days and nanoseconds.
+
+use arrow::datatypes::IntervalMonthDayNano;
 
 use crate::error::{PlanError, Result};
 
@@ -64,9 +68,126 @@ pub fn parse_interval_micros(text: &str) -> Result<i64> {
     Ok(total)
 }
 
+fn malformed(text: &str, reason: impl Into<String>) -> PlanError {
+    PlanError::MalformedInterval {
+        value: text.to_string(),
+        reason: reason.into(),
+        position: None,
+    }
+}
+
+/// The value of an interval literal: `count` of `unit` (the SQL field after the string, such as
+/// `DAY`), or, without a unit, one or more `<count> <unit>` pairs in `text` (`'1 day 2 hours'`).
+/// Units are `year`, `month`, `week`, `day`, `hour`, `minute`, `second`, `millisecond` and
+/// `microsecond`, singular or plural; counts are whole numbers, possibly negative. Years and
+/// months count months, weeks and days count days (a day is not always 24 hours, as in Spark),
+/// and the rest count nanoseconds.
+pub fn parse_interval_literal(text: &str, unit: Option<&str>) -> Result<IntervalMonthDayNano> {
+    let lower = text.trim().to_lowercase();
+    let unit = unit.map(str::to_lowercase);
+    let words: Vec<&str> = match &unit {
+        Some(unit) => vec![lower.as_str(), unit.as_str()],
+        None => lower.split_whitespace().collect(),
+    };
+    if words.is_empty() || !words.len().is_multiple_of(2) {
+        return Err(malformed(
+            text,
+            "expected '<count> <unit>' pairs, e.g. '1 day 2 hours'",
+        ));
+    }
+    let mut total = IntervalMonthDayNano::new(0, 0, 0);
+    for pair in words.chunks(2) {
+        let count: i64 = pair[0]
+            .parse()
+            .map_err(|_| malformed(text, format!("'{}' is not a whole number", pair[0])))?;
+        let part = interval_part(pair[1], count)
+            .ok_or_else(|| malformed(text, format!("unknown unit '{}'", pair[1])))?
+            .ok_or_else(|| malformed(text, "too long"))?;
+        total = add_parts(total, part).ok_or_else(|| malformed(text, "too long"))?;
+    }
+    Ok(total)
+}
+
+/// `count` of `unit` as an interval: `None` for an unknown unit, `Some(None)` on overflow.
+fn interval_part(unit: &str, count: i64) -> Option<Option<IntervalMonthDayNano>> {
+    let singular = unit.strip_suffix('s').unwrap_or(unit);
+    let months = |per: i64| {
+        count
+            .checked_mul(per)
+            .and_then(|m| i32::try_from(m).ok())
+            .map(|m| IntervalMonthDayNano::new(m, 0, 0))
+    };
+    let days = |per: i64| {
+        count
+            .checked_mul(per)
+            .and_then(|d| i32::try_from(d).ok())
+            .map(|d| IntervalMonthDayNano::new(0, d, 0))
+    };
+    Some(match singular {
+        "year" => months(12),
+        "month" => months(1),
+        "week" => days(7),
+        "day" => days(1),
+        other => {
+            let micros = unit_micros(other)?;
+            count
+                .checked_mul(micros)
+                .and_then(|us| us.checked_mul(1_000))
+                .map(|ns| IntervalMonthDayNano::new(0, 0, ns))
+        }
+    })
+}
+
+fn add_parts(a: IntervalMonthDayNano, b: IntervalMonthDayNano) -> Option<IntervalMonthDayNano> {
+    Some(IntervalMonthDayNano::new(
+        a.months.checked_add(b.months)?,
+        a.days.checked_add(b.days)?,
+        a.nanoseconds.checked_add(b.nanoseconds)?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interval_literals_count_months_days_and_nanoseconds() {
+        let hour = 3_600_000_000_000;
+        assert_eq!(
+            parse_interval_literal("90", Some("day")).unwrap(),
+            IntervalMonthDayNano::new(0, 90, 0)
+        );
+        assert_eq!(
+            parse_interval_literal("1", Some("YEAR")).unwrap(),
+            IntervalMonthDayNano::new(12, 0, 0)
+        );
+        assert_eq!(
+            parse_interval_literal("-3", Some("month")).unwrap(),
+            IntervalMonthDayNano::new(-3, 0, 0)
+        );
+        assert_eq!(
+            parse_interval_literal("1 day 2 hours", None).unwrap(),
+            IntervalMonthDayNano::new(0, 1, 2 * hour)
+        );
+        assert_eq!(
+            parse_interval_literal("1 year 2 months 1 week 30 minutes", None).unwrap(),
+            IntervalMonthDayNano::new(14, 7, hour / 2)
+        );
+    }
+
+    #[test]
+    fn malformed_interval_literals_say_why() {
+        for (text, unit, reason) in [
+            ("", None, "expected '<count> <unit>' pairs"),
+            ("1 day 2", None, "expected '<count> <unit>' pairs"),
+            ("x", Some("day"), "'x' is not a whole number"),
+            ("1 fortnight", None, "unknown unit 'fortnight'"),
+            ("3000000000", Some("day"), "too long"),
+        ] {
+            let err = parse_interval_literal(text, unit).unwrap_err().to_string();
+            assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
 
     #[test]
     fn parses_counts_and_units() {

@@ -5,6 +5,7 @@
 //! serves both layers (the built-ins' is [`BuiltinAggregate`]).
 
 mod aggregate;
+mod date_part;
 mod interval;
 mod scalar;
 mod single_value;
@@ -20,7 +21,8 @@ use crate::error::{PlanError, Result};
 use crate::suggest;
 
 pub use aggregate::{BuiltinAggregate, count_values_type};
-pub use interval::parse_interval_micros;
+pub use date_part::DateField;
+pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
 

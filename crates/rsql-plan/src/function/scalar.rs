@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
 use datafusion_common::ScalarValue;
 
-use super::{Arity, ScalarFunctionSignature, parse_interval_micros};
+use super::{Arity, DateField, ScalarFunctionSignature, parse_interval_micros};
 use crate::coercion::{common_type, is_numeric, is_string, value_type};
 use crate::error::{PlanError, Result};
 
@@ -235,6 +235,39 @@ fn date_trunc_type(
         .unwrap_or(DataType::Timestamp(TimeUnit::Microsecond, None)))
 }
 
+/// `date_part(field, x)`: the type of the literal field's value (see [`DateField`]).
+fn date_part_type(
+    function: &str,
+    _: &[DataType],
+    literals: &[Option<&ScalarValue>],
+) -> Result<DataType> {
+    let Some(name) = string_literal(literals.first().copied().flatten()) else {
+        return Err(PlanError::invalid(format!(
+            "function '{function}' needs a literal field such as 'year'"
+        )));
+    };
+    match DateField::parse(name) {
+        Some(field) => Ok(field.data_type()),
+        None => Err(PlanError::invalid(format!(
+            "function '{function}' does not know the field '{name}' (expected one of {})",
+            DateField::NAMES
+                .iter()
+                .map(|(_, names)| names[0])
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// `date_part(field, x)`: a string field, then a date or timestamp.
+fn string_then_datetime(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+    let value = match value_type(&args[1]) {
+        DataType::Date32 => DataType::Date32,
+        other => timestamp_arg(function, 1, other)?,
+    };
+    Ok(vec![string_arg(function, 0, &args[0])?, value])
+}
+
 /// The type `window(ts, duration)` returns for a timestamp type: `struct<start, end>` of
 /// microsecond timestamps in `ts`'s zone, like Spark's tumbling window.
 pub fn window_type(timestamp: &DataType) -> DataType {
@@ -375,6 +408,12 @@ pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
             Arity::Range(1, 2),
             all_strings,
             utc_timestamp,
+        ),
+        b(
+            "date_part",
+            Arity::Exact(2),
+            string_then_datetime,
+            date_part_type,
         ),
         b("year", Arity::Exact(1), datetime_arg, int32),
         b("month", Arity::Exact(1), datetime_arg, int32),

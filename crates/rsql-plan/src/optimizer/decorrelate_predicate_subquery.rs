@@ -336,7 +336,7 @@ mod tests {
                  AND t.c > 1.0"
             ),
             r#"Projection: t.a
-  Filter: t.c > Float64(1)
+  Filter: t.c > CAST(Decimal128(1.0,2,1) AS Float64)
     LeftSemi Join: t.a = __sq_1.a Filter: __sq_1.d > t.b
       TableScan: t
       SubqueryAlias: __sq_1
@@ -414,7 +414,7 @@ mod tests {
             ),
             r#"Projection: t.a
   Projection: t.a, t.b, t.c
-    Filter: t.c > Float64(1) OR __sq_1.mark
+    Filter: t.c > CAST(Decimal128(1.0,2,1) AS Float64) OR __sq_1.mark
       LeftMark Join: t.a = __sq_1.a
         TableScan: t
         SubqueryAlias: __sq_1

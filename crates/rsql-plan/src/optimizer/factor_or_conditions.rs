@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(
             after,
             r#"Projection: t.a
-  Filter: t.a = u.a AND (t.c > Float64(1) OR u.d = Utf8("x"))
+  Filter: t.a = u.a AND (t.c > CAST(Decimal128(1.0,2,1) AS Float64) OR u.d = Utf8("x"))
     Cross Join:
       TableScan: t
       TableScan: u"#

@@ -5,10 +5,13 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use arrow::array::Scalar;
 use datafusion_common::ScalarValue;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use super::OptimizerRule;
+use crate::coercion::binary_types;
+use crate::compute;
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
 use crate::function::FunctionRegistry;
@@ -25,8 +28,10 @@ fn boolean(value: &Expr) -> Option<bool> {
     }
 }
 
+/// `a op b` for literals, computed by the executor's own kernels (so the folded value is what
+/// the query would compute); `None` when the types do not fit or the kernel fails.
 fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarValue> {
-    if a.is_null() || b.is_null() || a.data_type() != b.data_type() {
+    if a.is_null() || b.is_null() {
         return None;
     }
     let zero = ScalarValue::new_zero(&b.data_type()).ok();
@@ -34,14 +39,13 @@ fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarVa
         // Division by zero is the executor's business (NULL, as Spark).
         return None;
     }
-    match op {
-        Operator::Plus => a.add_checked(b).ok(),
-        Operator::Minus => a.sub_checked(b).ok(),
-        Operator::Multiply => a.mul_checked(b).ok(),
-        Operator::Divide => a.div(b).ok(),
-        Operator::Modulo => a.rem(b).ok(),
-        _ => None,
+    let types = binary_types(&a.data_type(), op, &b.data_type()).ok()?;
+    if types.left != a.data_type() || types.right != b.data_type() {
+        return None;
     }
+    let (a, b) = (a.to_array().ok()?, b.to_array().ok()?);
+    let result = compute::arithmetic(&Scalar::new(a), op, &Scalar::new(b), &types.result).ok()?;
+    ScalarValue::try_from_array(&result, 0).ok()
 }
 
 fn comparison(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarValue> {
@@ -288,6 +292,26 @@ mod tests {
             r#"Projection: events.url
   Filter: events.ts >= TimestampMicrosecond(1505649600000000, Some("UTC"))
     TableScan: events"#
+        );
+    }
+
+    #[test]
+    fn folds_date_interval_and_decimal_arithmetic_to_literals() {
+        // 1998-12-01 - 90 days = 1998-09-02; 0.06 - 0.01 = 0.05
+        // (exact, as DECIMAL(3,2)), then cast to the double column's type.
+        let (after, changed) = apply(
+            &FoldConstants,
+            "SELECT url FROM events WHERE CAST(ts AS DATE) <= DATE '1998-12-01' - INTERVAL '90' DAY",
+        );
+        assert!(changed);
+        assert_eq!(
+            after,
+            "Projection: events.url\n  Filter: CAST(events.ts AS Date32) <= Date32(\"1998-09-02\")\n    TableScan: events"
+        );
+        let (after, _) = apply(&FoldConstants, "SELECT a FROM t WHERE c > 0.06 - 0.01");
+        assert_eq!(
+            after,
+            "Projection: t.a\n  Filter: t.c > Float64(0.05)\n    TableScan: t"
         );
     }
 

@@ -349,8 +349,8 @@ mod tests {
             after,
             r#"Projection: t.a
   Inner Join: t.a = u.a, t.b = u.d
-    Filter: t.c > Float64(1)
-      TableScan: t filters=[t.c > Float64(1)]
+    Filter: t.c > CAST(Decimal128(1.0,2,1) AS Float64)
+      TableScan: t filters=[t.c > CAST(Decimal128(1.0,2,1) AS Float64)]
     Filter: u.d = Utf8("x")
       TableScan: u filters=[u.d = Utf8("x")]"#
         );

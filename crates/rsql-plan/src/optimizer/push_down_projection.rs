@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(
             after,
             r#"Projection: u.d
-  Filter: t.c > Float64(1)
+  Filter: t.c > CAST(Decimal128(1.0,2,1) AS Float64)
     Inner Join: t.a = u.a
       TableScan: t projection=[a, c]
       TableScan: u projection=[a, d]"#

@@ -10,6 +10,7 @@ use super::types::arrow_type;
 use crate::coercion::TypeCoercion;
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
+use crate::function::parse_interval_literal;
 
 /// What an expression may refer to.
 pub(super) struct Scope<'s> {
@@ -63,14 +64,78 @@ fn operator(op: &ast::BinaryOperator) -> Option<Operator> {
     })
 }
 
-/// A numeric literal: `Int64` when it fits, else `Float64` (Spark would use a decimal).
+/// A numeric literal, as Spark types it: `Int64` when a whole number fits, else an exact
+/// decimal when it has no exponent and at most 38 digits (`1.5` is `DECIMAL(2,1)`, `0.06`
+/// `DECIMAL(2,2)`), else `Float64` (`1.5e0`).
 fn number(text: &str) -> Result<ScalarValue> {
     if let Ok(i) = text.parse::<i64>() {
         return Ok(ScalarValue::Int64(Some(i)));
     }
+    if let Some(decimal) = decimal_literal(text) {
+        return Ok(decimal);
+    }
     text.parse::<f64>()
         .map(|f| ScalarValue::Float64(Some(f)))
         .map_err(|_| PlanError::invalid(format!("'{text}' is not a number")))
+}
+
+/// `text` (digits with an optional `.` and sign, no exponent) as a `Decimal128` of the precision
+/// and scale it is written with; `None` for other text or more than 38 digits.
+fn decimal_literal(text: &str) -> Option<ScalarValue> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let significant = digits.trim_start_matches('0');
+    let scale = u8::try_from(fraction.len()).ok()?;
+    let precision = u8::try_from(significant.len().max(1)).ok()?.max(scale);
+    if precision > crate::coercion::MAX_PRECISION {
+        return None;
+    }
+    let unscaled: i128 = if significant.is_empty() {
+        0
+    } else {
+        significant.parse().ok()?
+    };
+    let value = if negative { -unscaled } else { unscaled };
+    Some(ScalarValue::Decimal128(Some(value), precision, scale as i8))
+}
+
+/// An `INTERVAL '..' [unit]` literal as an `IntervalMonthDayNano` scalar.
+fn interval(interval: &ast::Interval) -> Result<ScalarValue> {
+    if interval.last_field.is_some() || interval.fractional_seconds_precision.is_some() {
+        return Err(PlanError::not_supported(format!(
+            "the interval '{}' (use '<count> <unit>' pairs)",
+            sql_text(interval)
+        )));
+    }
+    let text = match interval.value.as_ref() {
+        ast::Expr::Value(value) => match &value.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::Number(s, _) => s.clone(),
+            other => {
+                return Err(PlanError::not_supported(format!(
+                    "the interval value {other}"
+                )));
+            }
+        },
+        other => {
+            return Err(PlanError::not_supported(format!(
+                "the interval value '{}' (expected a string)",
+                sql_text(other)
+            )));
+        }
+    };
+    let unit = interval
+        .leading_field
+        .as_ref()
+        .map(|field| field.to_string().to_lowercase());
+    let value = parse_interval_literal(&text, unit.as_deref())?;
+    Ok(ScalarValue::IntervalMonthDayNano(Some(value)))
 }
 
 fn literal(value: &ast::Value) -> Result<ScalarValue> {
@@ -342,6 +407,14 @@ impl SqlBinder<'_> {
             E::TypedString(typed) => {
                 let text = literal(&typed.value.value)?;
                 Ok(Expr::Literal(text).cast_to(arrow_type(&typed.data_type)?))
+            }
+            E::Interval(value) => Ok(Expr::Literal(interval(value)?)),
+            E::Extract {
+                field, expr: inner, ..
+            } => {
+                let field = ScalarValue::Utf8(Some(field.to_string().to_lowercase()));
+                let args = vec![Expr::Literal(field), self.bind_expr(inner, scope)?];
+                self.coercion(scope).scalar_call("date_part", args)
             }
             E::Nested(inner) => self.bind_expr(inner, scope),
             E::BinaryOp { left, op, right } => self.bind_binary(left, op, right, scope),
