@@ -191,3 +191,49 @@ fn csv_inference_reads_header_types_and_null_string() {
     .expect("expected");
     assert_eq!(batch, expected);
 }
+
+#[test]
+fn parquet_view_columns_are_read_as_plain_strings_and_binaries() {
+    use arrow::array::{Array, AsArray, BinaryViewArray, StringViewArray};
+    use arrow::datatypes::Field;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text: Vec<Option<String>> = (0..40)
+        .map(|i| (i % 7 != 3).then(|| format!("a fairly long distinct string number {i}")))
+        .collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("s", DataType::Utf8View, true),
+        Field::new("b", DataType::BinaryView, true),
+    ]));
+    let strings = StringViewArray::from_iter(text.iter().map(|t| t.as_deref()));
+    let binaries = BinaryViewArray::from_iter(text.iter().map(|t| t.as_deref().map(str::as_bytes)));
+    let batch =
+        RecordBatch::try_new(schema, vec![Arc::new(strings), Arc::new(binaries)]).expect("batch");
+    write(
+        &dir.path().join("out"),
+        WriteFormat::parquet(),
+        std::slice::from_ref(&batch),
+    );
+    let read = concat(&read_all(
+        &dir.path().join("out"),
+        DatasetOptions::parquet(),
+    ));
+    // Strings come back as Utf8 (dictionary-encoded, as the writer encoded them).
+    let string_type = read.schema().field(0).data_type().clone();
+    assert_eq!(
+        string_type,
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    );
+    assert_eq!(read.schema().field(1).data_type(), &DataType::Binary);
+    let s = arrow::compute::cast(read.column(0), &DataType::Utf8).expect("cast");
+    let s = s.as_string::<i32>();
+    let b = read.column(1).as_binary::<i32>();
+    assert_eq!(s.len(), 40);
+    for (i, expected) in text.iter().enumerate() {
+        assert_eq!(s.is_valid(i).then(|| s.value(i)), expected.as_deref());
+        assert_eq!(
+            b.is_valid(i).then(|| b.value(i)),
+            expected.as_deref().map(str::as_bytes)
+        );
+    }
+}
