@@ -8,7 +8,7 @@ use std::sync::Arc;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{Column, JoinType};
 
-use crate::error::{PlanError, Result};
+use crate::error::{PlanError, Position, Result};
 use crate::expr::{Expr, Operator, Subquery, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
 use crate::plan::{Aggregate, Filter, Join, LogicalPlan, Projection, SubqueryAlias};
@@ -49,12 +49,18 @@ pub(super) fn decorrelate(
     };
     let (plan, conditions) = puller.pull(&subquery.plan)?;
     if let Some(outer) = first_outer_reference(&plan) {
-        return Err(PlanError::not_supported(format!(
-            "the correlated reference to {} in the subquery ({}): only conditions in its WHERE \
-             clause may read the enclosing query",
-            outer.flat_name(),
-            subquery.sql
-        )));
+        return Err(PlanError::NotSupported {
+            construct: format!(
+                "the correlated reference to {} in the subquery ({}): only conditions in its \
+                 WHERE clause may read the enclosing query",
+                outer.flat_name(),
+                subquery.sql
+            ),
+            position: outer.spans().first().map(|span| Position {
+                line: span.start.line,
+                column: span.start.column,
+            }),
+        });
     }
     Ok(Decorrelated {
         plan,
