@@ -251,4 +251,66 @@ mod tests {
         let out: Vec<_> = out.as_primitive::<Decimal128Type>().iter().collect();
         assert_eq!(out, vec![Some(-15), Some(15)]);
     }
+
+    /// The exact value of `left op right` as a fraction `numerator / denominator` of unscaled
+    /// values, rounded half up to `scale` digits: a reference independent of the kernel's
+    /// per-operator scale factors (small precisions keep it within `i128`).
+    fn reference(
+        (a, s1): (i128, u32),
+        op: Operator,
+        (b, s2): (i128, u32),
+        (precision, scale): (u8, i8),
+    ) -> Option<i128> {
+        let (p1, p2) = (10_i128.pow(s1), 10_i128.pow(s2));
+        let (numerator, denominator) = match op {
+            Operator::Plus => (a * p2 + b * p1, p1 * p2),
+            Operator::Minus => (a * p2 - b * p1, p1 * p2),
+            Operator::Multiply => (a * b, p1 * p2),
+            Operator::Divide if b != 0 => (a * p2, b * p1),
+            Operator::Modulo if b != 0 => ((a * p2) % (b * p1), p1 * p2),
+            _ => return None,
+        };
+        let scaled = numerator * 10_i128.pow(u32::try_from(scale).ok()?);
+        let (q, r) = (scaled / denominator, scaled % denominator);
+        let rounded = if 2 * r.abs() >= denominator.abs() {
+            q + scaled.signum() * denominator.signum()
+        } else {
+            q
+        };
+        (rounded.abs() < 10_i128.pow(u32::from(precision))).then_some(rounded)
+    }
+
+    fn operand() -> impl proptest::strategy::Strategy<Value = (u8, i8, i128)> {
+        use proptest::prelude::*;
+        (1_u8..=9).prop_flat_map(|p| {
+            let max = 10_i128.pow(u32::from(p)) - 1;
+            (Just(p), 0..=p as i8, -max..=max)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_exact_fractions(
+            (p1, s1, a) in operand(),
+            (p2, s2, b) in operand(),
+            op in proptest::sample::select(vec![
+                Operator::Plus,
+                Operator::Minus,
+                Operator::Multiply,
+                Operator::Divide,
+                Operator::Modulo,
+            ]),
+        ) {
+            let result = crate::coercion::decimal_result((p1, s1), op, (p2, s2)).unwrap();
+            let DataType::Decimal128(rp, rs) = result else { unreachable!() };
+            let out = run(
+                decimals(&[Some(a)], p1, s1),
+                op,
+                decimals(&[Some(b)], p2, s2),
+                result,
+            );
+            let expected = reference((a, s1 as u32), op, (b, s2 as u32), (rp, rs));
+            proptest::prop_assert_eq!(out, vec![expected]);
+        }
+    }
 }
