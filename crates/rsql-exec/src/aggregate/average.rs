@@ -196,8 +196,7 @@ mod tests {
     #[test]
     fn decimal_means_round_half_up_at_four_more_digits() {
         // avg(DECIMAL(15,2)) is DECIMAL(19,6). Group 0: (0.01 + 0.02 + 0.02) / 3 =
-        // 0.0166666.. -> 0.016667; group 1: -1.00 / 8 = -0.125 exactly... as -0.125000;
-        // group 2: no values.
+        // 0.0166666.. -> 0.016667; group 1: -1.00 / 8 = -0.125000; group 2: no values.
         let arg = DataType::Decimal128(15, 2);
         let mut avg = average_accumulator(&arg, &DataType::Decimal128(19, 6)).unwrap();
         let values: ArrayRef = Arc::new(

@@ -1,8 +1,9 @@
 //! Exact `Decimal128` arithmetic with Spark's semantics: operands of any scales, the result
 //! rounded half up (away from zero) to the result scale, and NULL when the result does not fit
-//! its precision (Spark's non-ANSI overflow) or a divisor is zero. Intermediate values are
+//! its precision (Spark's non-ANSI overflow) or a divisor is zero. Intermediate values may be
 //! 256-bit, so products and scaled dividends of 38-digit operands do not overflow; a quotient
-//! whose scaled dividend needs more than 76 digits is NULL.
+//! whose scaled dividend needs more than 76 digits is NULL. Values are computed in `i128` when
+//! every intermediate fits and in `i256` otherwise.
 
 use std::sync::Arc;
 
@@ -58,34 +59,111 @@ fn pow10(exp: i16) -> Result<i256, ArrowError> {
         .ok_or_else(|| ArrowError::InvalidArgumentError(format!("decimal scale step {exp}")))
 }
 
+/// The integer operations the kernels need, for `i128` (the fast path, enough for most values)
+/// and `i256` (when an intermediate value needs more than 128 bits).
+trait Wide: Copy + Ord {
+    const ONE: Self;
+    const MINUS_ONE: Self;
+    const TWO: Self;
+    fn add(self, other: Self) -> Option<Self>;
+    fn sub(self, other: Self) -> Option<Self>;
+    fn mul(self, other: Self) -> Option<Self>;
+    fn div(self, other: Self) -> Option<Self>;
+    fn rem(self, other: Self) -> Option<Self>;
+    fn abs(self) -> Option<Self>;
+    fn negative(self) -> bool;
+}
+
+macro_rules! wide {
+    ($t:ty, $one:expr, $minus_one:expr, $two:expr) => {
+        impl Wide for $t {
+            const ONE: Self = $one;
+            const MINUS_ONE: Self = $minus_one;
+            const TWO: Self = $two;
+            fn add(self, other: Self) -> Option<Self> {
+                self.checked_add(other)
+            }
+            fn sub(self, other: Self) -> Option<Self> {
+                self.checked_sub(other)
+            }
+            fn mul(self, other: Self) -> Option<Self> {
+                self.checked_mul(other)
+            }
+            fn div(self, other: Self) -> Option<Self> {
+                self.checked_div(other)
+            }
+            fn rem(self, other: Self) -> Option<Self> {
+                self.checked_rem(other)
+            }
+            fn abs(self) -> Option<Self> {
+                self.checked_abs()
+            }
+            fn negative(self) -> bool {
+                self.is_negative()
+            }
+        }
+    };
+}
+
+wide!(i128, 1, -1, 2);
+wide!(i256, i256::ONE, i256::MINUS_ONE, i256::from_i128(2));
+
 /// `n / d` rounded half away from zero; `None` when `d` is zero or on overflow.
-fn div_half_up(n: i256, d: i256) -> Option<i256> {
-    let quotient = n.checked_div(d)?;
-    let remainder = n.checked_rem(d)?;
-    let twice = remainder.checked_abs()?.checked_mul(i256::from_i128(2))?;
-    if twice >= d.checked_abs()? {
-        let away = if n.is_negative() == d.is_negative() {
-            i256::ONE
+fn div_half_up<T: Wide>(n: T, d: T) -> Option<T> {
+    let quotient = n.div(d)?;
+    let remainder = n.rem(d)?;
+    if remainder.abs()?.mul(T::TWO)? >= d.abs()? {
+        let away = if n.negative() == d.negative() {
+            T::ONE
         } else {
-            i256::MINUS_ONE
+            T::MINUS_ONE
         };
-        quotient.checked_add(away)
+        quotient.add(away)
     } else {
         Some(quotient)
+    }
+}
+
+/// The scale factors of one operation in one integer width.
+struct Factors<T> {
+    /// Factors bringing the left and right operands to the working scale (or, for division,
+    /// multiplying the dividend and the divisor).
+    left: T,
+    right: T,
+    /// The divisor taking the working scale down to the result scale.
+    rescale: T,
+}
+
+impl<T: Wide> Factors<T> {
+    /// The exact result of `left op right` rounded to the result scale; `None` on overflow of
+    /// `T` or a zero divisor.
+    fn apply(&self, op: Operator, left: T, right: T) -> Option<T> {
+        let l = left.mul(self.left)?;
+        let r = right.mul(self.right)?;
+        let exact = match op {
+            Operator::Plus => l.add(r)?,
+            Operator::Minus => l.sub(r)?,
+            Operator::Multiply => l.mul(r)?,
+            Operator::Divide => div_half_up(l, r)?,
+            Operator::Modulo => l.rem(r)?,
+            _ => return None,
+        };
+        if self.rescale == T::ONE {
+            Some(exact)
+        } else {
+            div_half_up(exact, self.rescale)
+        }
     }
 }
 
 /// One decimal operation with its scale factors worked out once per batch.
 struct DecimalKernel {
     op: Operator,
-    /// Factors bringing the left and right operands to the working scale (or, for division,
-    /// multiplying the dividend and the divisor).
-    left_factor: i256,
-    right_factor: i256,
-    /// The divisor taking the working scale down to the result scale.
-    rescale: i256,
+    /// The factors as `i128`, when they fit.
+    narrow: Option<Factors<i128>>,
+    wide: Factors<i256>,
     /// 10 to the result precision: results must be smaller in magnitude.
-    limit: i256,
+    limit: i128,
     precision: u8,
     scale: i8,
 }
@@ -122,35 +200,53 @@ impl DecimalKernel {
                 )));
             }
         };
+        let wide = Factors {
+            left: left_factor,
+            right: right_factor,
+            rescale: pow10(working - rs)?,
+        };
+        let narrow = match (
+            wide.left.to_i128(),
+            wide.right.to_i128(),
+            wide.rescale.to_i128(),
+        ) {
+            (Some(left), Some(right), Some(rescale)) => Some(Factors {
+                left,
+                right,
+                rescale,
+            }),
+            _ => None,
+        };
+        let limit = pow10(i16::from(precision))?
+            .to_i128()
+            .ok_or_else(|| ArrowError::InvalidArgumentError(format!("precision {precision}")))?;
         Ok(DecimalKernel {
             op,
-            left_factor,
-            right_factor,
-            rescale: pow10(working - rs)?,
-            limit: pow10(i16::from(precision))?,
+            narrow,
+            wide,
+            limit,
             precision,
             scale,
         })
     }
 
     /// The result for one pair of unscaled values, or `None` (NULL) on overflow or a zero
-    /// divisor.
+    /// divisor: in `i128` when every intermediate value fits, else in `i256`.
     fn apply(&self, left: i128, right: i128) -> Option<i128> {
-        let l = i256::from_i128(left).checked_mul(self.left_factor)?;
-        let r = i256::from_i128(right).checked_mul(self.right_factor)?;
-        let exact = match self.op {
-            Operator::Plus => l.checked_add(r)?,
-            Operator::Minus => l.checked_sub(r)?,
-            Operator::Multiply => l.checked_mul(r)?,
-            Operator::Divide => div_half_up(l, r)?,
-            Operator::Modulo => l.checked_rem(r)?,
-            _ => return None,
+        let narrow = self
+            .narrow
+            .as_ref()
+            .and_then(|factors| factors.apply(self.op, left, right));
+        let value = match narrow {
+            Some(value) => value,
+            None => {
+                let wide =
+                    self.wide
+                        .apply(self.op, i256::from_i128(left), i256::from_i128(right))?;
+                wide.to_i128()?
+            }
         };
-        let value = div_half_up(exact, self.rescale)?;
-        if value.checked_abs()? >= self.limit {
-            return None;
-        }
-        value.to_i128()
+        (value.checked_abs()? < self.limit).then_some(value)
     }
 }
 
@@ -250,5 +346,81 @@ mod tests {
         .unwrap();
         let out: Vec<_> = out.as_primitive::<Decimal128Type>().iter().collect();
         assert_eq!(out, vec![Some(-15), Some(15)]);
+    }
+
+    /// The exact value of `left op right` as a fraction `numerator / denominator` of unscaled
+    /// values, rounded half up to `scale` digits: a reference independent of the kernel's
+    /// per-operator scale factors (small precisions keep it within `i128`).
+    fn reference(
+        (a, s1): (i128, u32),
+        op: Operator,
+        (b, s2): (i128, u32),
+        (precision, scale): (u8, i8),
+    ) -> Option<i128> {
+        let (p1, p2) = (10_i128.pow(s1), 10_i128.pow(s2));
+        let (numerator, denominator) = match op {
+            Operator::Plus => (a * p2 + b * p1, p1 * p2),
+            Operator::Minus => (a * p2 - b * p1, p1 * p2),
+            Operator::Multiply => (a * b, p1 * p2),
+            Operator::Divide if b != 0 => (a * p2, b * p1),
+            Operator::Modulo if b != 0 => ((a * p2) % (b * p1), p1 * p2),
+            _ => return None,
+        };
+        let scaled = numerator * 10_i128.pow(u32::try_from(scale).ok()?);
+        let (q, r) = (scaled / denominator, scaled % denominator);
+        let rounded = if 2 * r.abs() >= denominator.abs() {
+            q + scaled.signum() * denominator.signum()
+        } else {
+            q
+        };
+        (rounded.abs() < 10_i128.pow(u32::from(precision))).then_some(rounded)
+    }
+
+    fn operand() -> impl proptest::strategy::Strategy<Value = (u8, i8, i128)> {
+        use proptest::prelude::*;
+        (1_u8..=9).prop_flat_map(|p| {
+            let max = 10_i128.pow(u32::from(p)) - 1;
+            (Just(p), 0..=p as i8, -max..=max)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_exact_fractions(
+            (p1, s1, a) in operand(),
+            (p2, s2, b) in operand(),
+            op in proptest::sample::select(vec![
+                Operator::Plus,
+                Operator::Minus,
+                Operator::Multiply,
+                Operator::Divide,
+                Operator::Modulo,
+            ]),
+        ) {
+            let result = crate::coercion::decimal_result((p1, s1), op, (p2, s2)).unwrap();
+            let DataType::Decimal128(rp, rs) = result else { unreachable!() };
+            let out = run(
+                decimals(&[Some(a)], p1, s1),
+                op,
+                decimals(&[Some(b)], p2, s2),
+                result.clone(),
+            );
+            let expected = reference((a, s1 as u32), op, (b, s2 as u32), (rp, rs));
+            proptest::prop_assert_eq!(out, vec![expected]);
+            // The 256-bit path, which the kernel takes only past 128 bits, agrees too.
+            let kernel = DecimalKernel::new(
+                &DataType::Decimal128(p1, s1),
+                op,
+                &DataType::Decimal128(p2, s2),
+                &result,
+            )
+            .unwrap();
+            let wide = kernel
+                .wide
+                .apply(op, i256::from_i128(a), i256::from_i128(b))
+                .and_then(|v| v.to_i128())
+                .filter(|v| v.abs() < kernel.limit);
+            proptest::prop_assert_eq!(wide, expected);
+        }
     }
 }
