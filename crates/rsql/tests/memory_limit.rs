@@ -171,7 +171,10 @@ fn a_keyless_join_of_single_partitions_runs_as_the_broadcast_join_explain_names(
                CROSS JOIN (SELECT s FROM t LIMIT 60000) b";
     let df = limited.sql(sql).unwrap();
     let explain = df.explain(false).unwrap();
-    assert!(explain.contains("HashJoin(Inner, broadcast) -> single"), "{explain}");
+    assert!(
+        explain.contains("HashJoin(Inner, broadcast) -> single"),
+        "{explain}"
+    );
     let err = df.collect().unwrap_err().to_string();
     assert!(
         err.contains("memory limit reached: HashJoin broadcast side needs"),

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{PhysicalNode, PhysicalPlan};
+use super::{PhysicalNode, PhysicalPlan, Scope};
 use crate::operators::JoinKind;
 
 impl PhysicalPlan {
@@ -82,7 +82,9 @@ impl PhysicalPlan {
                 };
                 format!("HashJoin({kind}, {how})")
             }
-            PhysicalNode::Sort { keys, fetch, .. } => {
+            PhysicalNode::Sort {
+                keys, fetch, scope, ..
+            } => {
                 let keys: Vec<String> = keys
                     .iter()
                     .map(|k| {
@@ -91,15 +93,29 @@ impl PhysicalPlan {
                         format!("#{} {order} NULLS {nulls}", k.column)
                     })
                     .collect();
+                let per_partition = match scope {
+                    Scope::Partition => ", per partition",
+                    Scope::Global => "",
+                };
                 match fetch {
-                    Some(fetch) => format!("Sort: {} (top {fetch})", keys.join(", ")),
-                    None => format!("Sort: {}", keys.join(", ")),
+                    Some(fetch) => {
+                        format!("Sort: {} (top {fetch}{per_partition})", keys.join(", "))
+                    }
+                    None => format!("Sort: {}{per_partition}", keys.join(", ")),
                 }
             }
-            PhysicalNode::Limit { skip, fetch, .. } => match fetch {
-                Some(fetch) => format!("Limit: skip={skip}, fetch={fetch}"),
-                None => format!("Limit: skip={skip}"),
-            },
+            PhysicalNode::Limit {
+                skip, fetch, scope, ..
+            } => {
+                let per_partition = match scope {
+                    Scope::Partition => " per partition",
+                    Scope::Global => "",
+                };
+                match fetch {
+                    Some(fetch) => format!("Limit: skip={skip}, fetch={fetch}{per_partition}"),
+                    None => format!("Limit: skip={skip}{per_partition}"),
+                }
+            }
             PhysicalNode::Union { .. } => "Union".to_string(),
             PhysicalNode::Exchange { .. } => "Exchange".to_string(),
         };

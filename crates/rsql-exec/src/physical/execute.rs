@@ -81,7 +81,9 @@ impl PhysicalPlan {
                 *broadcast,
                 context.memory_pool(),
             )?,
-            PhysicalNode::Sort { input, keys, fetch } => {
+            PhysicalNode::Sort {
+                input, keys, fetch, ..
+            } => {
                 let (keys, fetch) = (keys.clone(), *fetch);
                 let schema = Arc::clone(&self.schema);
                 let pool = Arc::clone(context.memory_pool());
@@ -106,9 +108,9 @@ impl PhysicalPlan {
                         }))
                     })
             }
-            PhysicalNode::Limit { input, skip, fetch } => {
-                limit_rdd(&input.lower(context)?, *skip, *fetch)
-            }
+            PhysicalNode::Limit {
+                input, skip, fetch, ..
+            } => limit_rdd(&input.lower(context)?, *skip, *fetch),
             PhysicalNode::Union { inputs } => {
                 let schema = Arc::clone(&self.schema);
                 let mut lowered = inputs.iter().map(|input| {

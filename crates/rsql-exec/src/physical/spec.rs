@@ -17,7 +17,7 @@ use rsql_io::{Scan, ScanSpec};
 use rsql_plan::FunctionRegistry;
 use serde::{Deserialize, Serialize};
 
-use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource};
+use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource, Scope};
 use crate::aggregate::AggregateFunctions;
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarFunctions;
@@ -105,6 +105,8 @@ pub enum NodeSpec {
         keys: Vec<SortKey>,
         /// Rows to keep per partition (top-k).
         fetch: Option<usize>,
+        /// Each partition's rows or the whole input's.
+        scope: Scope,
     },
     /// See [`PhysicalNode::Limit`].
     Limit {
@@ -114,6 +116,8 @@ pub enum NodeSpec {
         skip: usize,
         /// Rows to keep after skipping.
         fetch: Option<usize>,
+        /// Each partition's rows or the whole input's.
+        scope: Scope,
     },
     /// See [`PhysicalNode::Union`].
     Union {
@@ -213,19 +217,23 @@ impl PhysicalPlan {
                 input: plan,
                 keys,
                 fetch,
+                scope,
             } => NodeSpec::Sort {
                 input: input(plan),
                 keys: keys.clone(),
                 fetch: *fetch,
+                scope: *scope,
             },
             PhysicalNode::Limit {
                 input: plan,
                 skip,
                 fetch,
+                scope,
             } => NodeSpec::Limit {
                 input: input(plan),
                 skip: *skip,
                 fetch: *fetch,
+                scope: *scope,
             },
             PhysicalNode::Union { inputs } => NodeSpec::Union {
                 inputs: inputs.iter().map(|plan| plan.to_spec()).collect(),
@@ -365,19 +373,23 @@ impl Functions<'_> {
                 input: plan,
                 keys,
                 fetch,
+                scope,
             } => PhysicalNode::Sort {
                 input: input(plan)?,
                 keys: keys.clone(),
                 fetch: *fetch,
+                scope: *scope,
             },
             NodeSpec::Limit {
                 input: plan,
                 skip,
                 fetch,
+                scope,
             } => PhysicalNode::Limit {
                 input: input(plan)?,
                 skip: *skip,
                 fetch: *fetch,
+                scope: *scope,
             },
             NodeSpec::Union { inputs } => PhysicalNode::Union {
                 inputs: inputs.iter().map(input).collect::<Result<Vec<_>>>()?,

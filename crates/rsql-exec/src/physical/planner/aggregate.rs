@@ -1,16 +1,18 @@
-//! Aggregations: single-phase over input already clustered on the group keys, otherwise
-//! partial, exchange on the group keys, final.
+//! Aggregations: a pre-projection computing group keys and arguments, a partial phase, and a
+//! final phase that requires the group keys clustered (every row in one partition without
+//! keys). Enforcement adds the exchange between the phases, or folds them into one
+//! single-phase aggregation where the input is already clustered (hive folders of a group key).
 
 use std::sync::Arc;
 
 use rsql_plan::Expr;
 use rsql_plan::plan::Aggregate;
 
-use super::{PlanRef, Planner, exchange};
+use super::{PlanRef, Planner};
 use crate::aggregate::AggregateUdf;
 use crate::error::{Result, exec_err};
 use crate::operators::{AggregateCall, AggregateMode, HashAggregate};
-use crate::physical::{Distribution, Partitioning, PhysicalNode, PhysicalPlan};
+use crate::physical::{PhysicalNode, PhysicalPlan};
 
 impl Planner<'_, '_> {
     pub(super) fn aggregate(&self, aggregate: &Aggregate) -> Result<PlanRef> {
@@ -75,36 +77,18 @@ impl Planner<'_, '_> {
                 name: output_names[group_count + i].clone(),
             })
             .collect();
-        let group_columns: Vec<usize> = (0..group_count).collect();
-        let required = if group_count == 0 {
-            Distribution::Single
-        } else {
-            Distribution::Clustered(group_columns.clone())
-        };
-        if pre.partitioning.satisfies(&required) {
-            let single =
-                HashAggregate::try_new(&pre.schema, AggregateMode::Single, group_columns, calls)?;
-            // Group keys sit at the front, where the pre-projection put them.
-            let partitioning = pre.partitioning.clone();
-            return Ok(aggregate_node(pre, single, partitioning));
-        }
+        // The final phase states that it needs the group keys clustered (or every row in one
+        // partition); enforcement places rows so, and folds the phases into one where the
+        // input already was.
         let partial = HashAggregate::try_new(
             &pre.schema,
             AggregateMode::Partial,
-            group_columns.clone(),
-            calls.clone(),
+            (0..group_count).collect(),
+            calls,
         )?;
         let final_aggregate = partial.merging()?;
-        let partial_partitioning = Partitioning::Unknown(pre.partitioning.partition_count());
-        let partial = aggregate_node(pre, partial, partial_partitioning);
-        let target = if group_count == 0 {
-            Partitioning::SINGLE
-        } else {
-            Partitioning::Hash(group_columns, self.cx.shuffle_partitions)
-        };
-        let exchanged = exchange(partial, target);
-        let partitioning = exchanged.partitioning.clone();
-        Ok(aggregate_node(exchanged, final_aggregate, partitioning))
+        let partial = aggregate_node(pre, partial)?;
+        aggregate_node(partial, final_aggregate)
     }
 
     /// `DISTINCT` as an aggregation grouped by every column.
@@ -121,14 +105,11 @@ impl Planner<'_, '_> {
     }
 }
 
-fn aggregate_node(input: PlanRef, aggregate: HashAggregate, partitioning: Partitioning) -> PlanRef {
+fn aggregate_node(input: PlanRef, aggregate: HashAggregate) -> Result<PlanRef> {
     let schema = Arc::clone(aggregate.output_schema());
-    Arc::new(PhysicalPlan::new(
-        PhysicalNode::Aggregate {
-            input,
-            aggregate: Arc::new(aggregate),
-        },
-        schema,
-        partitioning,
-    ))
+    let node = PhysicalNode::Aggregate {
+        input,
+        aggregate: Arc::new(aggregate),
+    };
+    Ok(Arc::new(PhysicalPlan::derived(node, schema)?))
 }

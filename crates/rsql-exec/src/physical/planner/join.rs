@@ -1,5 +1,8 @@
-//! Joins: the right side is built into the hash table, broadcast when small, otherwise both
-//! sides hash partitioned on the join keys (a side already placed so is not shuffled).
+//! Joins: the right side is built into the hash table. The planner chooses the strategy once
+//! and records it in the `HashJoin` node, which lowering follows: a broadcast join requires its
+//! build side in one partition; a partitioned join requires both sides hash partitioned on
+//! corresponding keys with equal partition counts, which enforcement provides without
+//! reshuffling a side already placed so.
 
 use std::sync::Arc;
 
@@ -8,11 +11,11 @@ use datafusion_common::{DFSchema, JoinType};
 use rsql_plan::plan::Join;
 use rsql_plan::{Expr, LogicalPlan};
 
-use super::{PlanRef, Planner, exchange, gather, select_columns};
+use super::{PlanRef, Planner, select_columns};
 use crate::error::{Result, exec_err};
 use crate::listing_table::ListingTable;
 use crate::operators::{HashJoin, JoinKind};
-use crate::physical::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan};
+use crate::physical::{BoundExpr, PhysicalNode, PhysicalPlan};
 
 impl Planner<'_, '_> {
     pub(super) fn join(&self, join: &Join) -> Result<PlanRef> {
@@ -59,58 +62,25 @@ impl Planner<'_, '_> {
             .as_ref()
             .map(|source| source.compile(self.cx.registry, self.cx.scalar_functions))
             .transpose()?;
-        let small = |plan: &LogicalPlan| {
-            estimated_bytes(plan).is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
-        };
-        // A null-aware anti join must see the whole right side in every partition.
-        let broadcast = match kind {
-            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti => {
-                small(&join.right) || left_keys.is_empty()
-            }
-            JoinKind::NullAwareAnti => true,
-            JoinKind::Right | JoinKind::Full => false,
-        };
-        let (left, right) = if broadcast {
-            (left, gather(right, Partitioning::SINGLE))
-        } else if left_keys.is_empty() {
-            // A theta join that must see every row of both sides: run it in one partition.
-            (
-                gather(left, Partitioning::SINGLE),
-                gather(right, Partitioning::SINGLE),
-            )
-        } else {
-            self.co_partition(left, &left_keys, right, &right_keys)?
-        };
+        let broadcast = self.broadcasts(join, kind, left_keys.is_empty());
         let hash_join = HashJoin::try_new(
             Arc::clone(&left.schema),
             Arc::clone(&right.schema),
-            left_keys.clone(),
+            left_keys,
             right_keys,
             kind,
             filter,
         )?;
         let left_columns = left.schema.fields().len();
-        let partitioning = match kind {
-            JoinKind::Inner
-            | JoinKind::Left
-            | JoinKind::Semi
-            | JoinKind::Anti
-            | JoinKind::NullAwareAnti => left.partitioning.clone(),
-            JoinKind::Right => right.partitioning.remap(|c| Some(c + left_columns)),
-            JoinKind::Full => Partitioning::Unknown(left.partitioning.partition_count()),
-        };
         let schema = Arc::clone(hash_join.output_schema());
-        let joined = Arc::new(PhysicalPlan::new(
-            PhysicalNode::HashJoin {
-                left,
-                right,
-                join: Arc::new(hash_join),
-                broadcast,
-                filter: filter_source,
-            },
-            schema,
-            partitioning,
-        ));
+        let node = PhysicalNode::HashJoin {
+            left,
+            right,
+            join: Arc::new(hash_join),
+            broadcast,
+            filter: filter_source,
+        };
+        let joined = Arc::new(PhysicalPlan::derived(node, schema)?);
         // Drop the key columns computed for the join, keeping both sides' own columns.
         let right_width = if kind.emits_right_columns() {
             right_width
@@ -123,7 +93,24 @@ impl Planner<'_, '_> {
         let keep: Vec<usize> = (0..left_width)
             .chain(left_columns..left_columns + right_width)
             .collect();
-        Ok(select_columns(joined, &keep))
+        select_columns(joined, &keep)
+    }
+
+    /// The join strategy, decided once here: whether the build (right) side is collected
+    /// whole and shared by every probe partition, or both sides are hash partitioned on the
+    /// keys. A small build side is broadcast, as is the build side of a keyless join that
+    /// keeps no unmatched build rows; a null-aware anti join must see the whole build side in
+    /// every partition; a right or full join must see each build row in one partition only.
+    fn broadcasts(&self, join: &Join, kind: JoinKind, keyless: bool) -> bool {
+        match kind {
+            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti => {
+                keyless
+                    || estimated_bytes(&join.right)
+                        .is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
+            }
+            JoinKind::NullAwareAnti => true,
+            JoinKind::Right | JoinKind::Full => false,
+        }
     }
 
     /// An inner join planned with its sides swapped, its columns put back in order.
@@ -144,7 +131,7 @@ impl Planner<'_, '_> {
         let keep: Vec<usize> = (right_width..right_width + left_width)
             .chain(0..right_width)
             .collect();
-        Ok(select_columns(planned, &keep))
+        select_columns(planned, &keep)
     }
 
     /// The equi-join keys, cast pairwise to a common type so equal values hash alike.
@@ -171,50 +158,6 @@ impl Planner<'_, '_> {
             right.push(rsql_plan::coercion::cast_if_needed(r.clone(), &rt, &common));
         }
         Ok((left, right))
-    }
-
-    /// Both sides hash partitioned on corresponding join keys with equal partition counts:
-    /// a side already placed so is left alone.
-    fn co_partition(
-        &self,
-        left: PlanRef,
-        left_keys: &[usize],
-        right: PlanRef,
-        right_keys: &[usize],
-    ) -> Result<(PlanRef, PlanRef)> {
-        // Which key positions a side is hash partitioned on, with its partition count.
-        let placed_on = |plan: &PhysicalPlan, keys: &[usize]| match &plan.partitioning {
-            Partitioning::Hash(columns, n) => columns
-                .iter()
-                .map(|c| keys.iter().position(|k| k == c))
-                .collect::<Option<Vec<usize>>>()
-                .filter(|positions| !positions.is_empty())
-                .map(|positions| (positions, *n)),
-            _ => None,
-        };
-        let hash_on = |keys: &[usize], positions: &[usize], n| {
-            Partitioning::Hash(positions.iter().map(|&p| keys[p]).collect(), n)
-        };
-        Ok(
-            match (placed_on(&left, left_keys), placed_on(&right, right_keys)) {
-                (Some(l), Some(r)) if l == r => (left, right),
-                (Some((positions, n)), _) => {
-                    let target = hash_on(right_keys, &positions, n);
-                    (left, exchange(right, target))
-                }
-                (None, Some((positions, n))) => {
-                    let target = hash_on(left_keys, &positions, n);
-                    (exchange(left, target), right)
-                }
-                (None, None) => {
-                    let n = self.cx.shuffle_partitions;
-                    (
-                        exchange(left, Partitioning::Hash(left_keys.to_vec(), n)),
-                        exchange(right, Partitioning::Hash(right_keys.to_vec(), n)),
-                    )
-                }
-            },
-        )
     }
 }
 

@@ -1,15 +1,17 @@
-//! From an optimized logical plan to a physical plan: operators are chosen, and an `Exchange`
-//! is inserted only where an operator's required distribution is not met by its input.
+//! From an optimized logical plan to a physical plan, in the shape of DataFusion's planner: one
+//! module per operator family chooses operators, each stating what it requires of the
+//! placement of its inputs' rows ([`PhysicalPlan::required_input_distribution`]) instead of
+//! placing exchanges itself; then two passes over the whole plan:
 //!
-//! - Aggregations run single-phase over input already clustered on a subset of the group keys
-//!   (a hash exchange on those keys, or a scan placing whole hive folders of a group key per
-//!   partition); otherwise partial, exchange on the group keys, final.
-//! - Joins broadcast a side below the configured size; otherwise both sides are hash
-//!   partitioned on the join keys, and a side already partitioned that way is not shuffled.
-//! - Sorts range-partition then sort locally; `ORDER BY .. LIMIT` is a per-partition top-k, then
-//!   a top-k of those.
+//! 1. [`enforce_distribution`] inserts an `Exchange` only where an input's partitioning does
+//!    not meet the requirement (hive folders clustered on a group key, co-partitioned join
+//!    sides and the like need none);
+//! 2. [`combine_phases`] folds a partial and a final phase with no exchange between them into
+//!    one operator.
 
 mod aggregate;
+mod combine_phases;
+mod enforce_distribution;
 mod join;
 mod projection;
 mod scan;
@@ -23,10 +25,12 @@ use datafusion_common::{DFSchema, DFSchemaRef};
 use rsql_plan::{Expr, FunctionRegistry, LogicalPlan};
 use rsql_rdd::Context;
 
-use super::{Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource};
+use super::{PhysicalNode, PhysicalPlan, ProjectionSource};
 use crate::aggregate::AggregateFunctions;
 use crate::error::{Result, exec_err};
 use crate::expr::{PhysicalExpr, ScalarFunctions, create_physical_expr};
+use combine_phases::combine_phases;
+use enforce_distribution::enforce_distribution;
 
 /// What planning needs: the runtime, every registered function and the planner's settings.
 pub struct PlannerContext<'a> {
@@ -46,12 +50,18 @@ pub struct PlannerContext<'a> {
     pub max_partition_bytes: u64,
 }
 
-/// Plans `plan` (optimized, without `EXPLAIN`) into physical operators.
+/// Plans `plan` (optimized, without `EXPLAIN`) into physical operators: operators are
+/// chosen, each stating the distribution it requires of its inputs; then
+/// [`enforce_distribution`] inserts the exchanges that make them hold, and
+/// [`combine_phases`] folds two-phase operators whose phases ended up without an exchange
+/// between them.
 pub fn create_physical_plan(
     plan: &LogicalPlan,
     cx: &PlannerContext<'_>,
 ) -> Result<Arc<PhysicalPlan>> {
-    Planner { cx }.plan(plan, &[])
+    let chosen = Planner { cx }.plan(plan, &[])?;
+    let placed = enforce_distribution(&chosen, cx.shuffle_partitions)?;
+    combine_phases(&placed)
 }
 
 struct Planner<'a, 'c> {
@@ -127,35 +137,16 @@ impl Planner<'_, '_> {
     }
 }
 
-/// An exchange of `input` to `target`.
-pub(super) fn exchange(input: PlanRef, target: Partitioning) -> PlanRef {
-    let schema = Arc::clone(&input.schema);
-    Arc::new(PhysicalPlan::new(
-        PhysicalNode::Exchange { input },
-        schema,
-        target,
-    ))
-}
-
-/// `input` in one partition: as is when it already is, else through an exchange.
-pub(super) fn gather(input: PlanRef, target: Partitioning) -> PlanRef {
-    if input.partitioning.partition_count() == 1 {
-        input
-    } else {
-        exchange(input, target)
-    }
-}
-
 /// Only the first `width` columns of `input` (drops computed key columns).
-pub(super) fn trim(input: PlanRef, width: usize) -> PlanRef {
+pub(super) fn trim(input: PlanRef, width: usize) -> Result<PlanRef> {
     if input.schema.fields().len() == width {
-        return input;
+        return Ok(input);
     }
     select_columns(input, &(0..width).collect::<Vec<_>>())
 }
 
 /// The columns `keep` of `input`, in that order.
-pub(super) fn select_columns(input: PlanRef, keep: &[usize]) -> PlanRef {
+pub(super) fn select_columns(input: PlanRef, keep: &[usize]) -> Result<PlanRef> {
     let fields: Vec<Field> = keep
         .iter()
         .map(|&c| input.schema.field(c).clone())
@@ -164,16 +155,13 @@ pub(super) fn select_columns(input: PlanRef, keep: &[usize]) -> PlanRef {
         .iter()
         .map(|&c| crate::expr::column(c, input.schema.field(c).data_type().clone()))
         .collect();
-    let partitioning = input
-        .partitioning
-        .remap(|old| keep.iter().position(|&c| c == old));
-    Arc::new(PhysicalPlan::new(
-        PhysicalNode::Projection {
-            input,
-            exprs,
-            source: ProjectionSource::Columns(keep.to_vec()),
-        },
+    let node = PhysicalNode::Projection {
+        input,
+        exprs,
+        source: ProjectionSource::Columns(keep.to_vec()),
+    };
+    Ok(Arc::new(PhysicalPlan::derived(
+        node,
         Arc::new(Schema::new(fields)),
-        partitioning,
-    ))
+    )?))
 }

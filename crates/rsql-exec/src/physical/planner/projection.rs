@@ -32,15 +32,13 @@ impl Planner<'_, '_> {
             expr: filter.predicate.clone(),
             schema: Arc::clone(filter.input.schema()),
         };
-        Ok(Arc::new(PhysicalPlan::new(
-            PhysicalNode::Filter {
-                predicate: source.compile(self.cx.registry, self.cx.scalar_functions)?,
-                source,
-                input: Arc::clone(&input),
-            },
-            Arc::clone(&input.schema),
-            input.partitioning.clone(),
-        )))
+        let schema = Arc::clone(&input.schema);
+        let node = PhysicalNode::Filter {
+            predicate: source.compile(self.cx.registry, self.cx.scalar_functions)?,
+            source,
+            input,
+        };
+        Ok(Arc::new(PhysicalPlan::derived(node, schema)?))
     }
 
     /// A projection of `exprs` over `input`; `names` overrides the output names.
@@ -68,26 +66,15 @@ impl Planner<'_, '_> {
                 Field::new(name, physical.data_type().clone(), true)
             })
             .collect();
-        // A bare column keeps the input's placement on it.
-        let source_column: Vec<Option<usize>> = exprs
-            .iter()
-            .map(|e| match e.unaliased() {
-                Expr::Column(c) => input_schema.index_of_column(c).ok(),
-                _ => None,
-            })
-            .collect();
-        let partitioning = input
-            .partitioning
-            .remap(|old| source_column.iter().position(|&c| c == Some(old)));
-        Ok(Arc::new(PhysicalPlan::new(
-            PhysicalNode::Projection {
-                input,
-                exprs: compiled,
-                source,
-            },
+        let node = PhysicalNode::Projection {
+            input,
+            exprs: compiled,
+            source,
+        };
+        Ok(Arc::new(PhysicalPlan::derived(
+            node,
             Arc::new(Schema::new(fields)),
-            partitioning,
-        )))
+        )?))
     }
 }
 

@@ -1,16 +1,19 @@
-//! Sorts and limits: a sort range-partitions then sorts locally; `ORDER BY .. LIMIT` is a
-//! per-partition top-k, then a top-k of those in one partition.
+//! Sorts and limits. A sort states that it needs its input range partitioned on its keys
+//! (enforcement samples the keys and exchanges by range), then sorts each partition. A top-k
+//! (`ORDER BY .. LIMIT`) and a limit run per partition first, then once more over those rows
+//! gathered into one partition; where the input is already in one partition, enforcement adds
+//! no exchange and the per-partition phase is folded away.
 
 use std::sync::Arc;
 
 use datafusion_common::DFSchemaRef;
-use rsql_plan::plan::Sort;
+use rsql_plan::plan::{Limit, Sort};
 use rsql_plan::{Expr, LogicalPlan, SortExpr};
 
-use super::{PlanRef, Planner, exchange, trim};
+use super::{PlanRef, Planner, trim};
 use crate::error::Result;
 use crate::operators::SortKey;
-use crate::physical::{Partitioning, PhysicalNode, PhysicalPlan};
+use crate::physical::{PhysicalNode, PhysicalPlan, Scope};
 
 impl Planner<'_, '_> {
     pub(super) fn sort(&self, sort: &Sort) -> Result<PlanRef> {
@@ -37,22 +40,15 @@ impl Planner<'_, '_> {
                 nulls_first: s.nulls_first,
             })
             .collect();
-        let sorted = match fetch {
-            // Top-k per partition, then the top-k of those in one partition.
-            Some(_) if input.partitioning.partition_count() > 1 => {
-                let local = sort_node(input, keys.clone(), fetch, None);
-                sort_node(exchange(local, Partitioning::SINGLE), keys, fetch, None)
-            }
-            _ if input.partitioning.partition_count() > 1 => {
-                let target = Partitioning::Range(keys.clone(), self.cx.shuffle_partitions);
-                sort_node(exchange(input, target), keys, fetch, None)
-            }
-            _ => sort_node(input, keys, fetch, Some(Partitioning::SINGLE)),
+        let input = match fetch {
+            // The top-k of each partition, then the top-k of those.
+            Some(_) => sort_node(input, keys.clone(), fetch, Scope::Partition)?,
+            None => input,
         };
-        Ok(trim(sorted, width))
+        trim(sort_node(input, keys, fetch, Scope::Global)?, width)
     }
 
-    pub(super) fn limit(&self, limit: &rsql_plan::plan::Limit) -> Result<PlanRef> {
+    pub(super) fn limit(&self, limit: &Limit) -> Result<PlanRef> {
         let total = limit.fetch.map(|fetch| fetch.saturating_add(limit.skip));
         // `ORDER BY .. LIMIT n` is a top-k.
         let input = match (limit.input.as_ref(), total) {
@@ -63,13 +59,12 @@ impl Planner<'_, '_> {
             }
             _ => self.plan(&limit.input, &[])?,
         };
-        let input = if input.partitioning.partition_count() > 1 {
-            let local = limit_node(input, 0, total);
-            exchange(local, Partitioning::SINGLE)
-        } else {
-            input
+        let input = match total {
+            // Each partition's first rows, then the first of those.
+            Some(_) => limit_node(input, 0, total, Scope::Partition)?,
+            None => input,
         };
-        Ok(limit_node(input, limit.skip, limit.fetch))
+        limit_node(input, limit.skip, limit.fetch, Scope::Global)
     }
 }
 
@@ -77,25 +72,25 @@ fn sort_node(
     input: PlanRef,
     keys: Vec<SortKey>,
     fetch: Option<usize>,
-    partitioning: Option<Partitioning>,
-) -> PlanRef {
-    let partitioning = partitioning.unwrap_or_else(|| match &input.partitioning {
-        range @ Partitioning::Range(..) => range.clone(),
-        other => Partitioning::Range(keys.clone(), other.partition_count()),
-    });
+    scope: Scope,
+) -> Result<PlanRef> {
     let schema = Arc::clone(&input.schema);
-    Arc::new(PhysicalPlan::new(
-        PhysicalNode::Sort { input, keys, fetch },
-        schema,
-        partitioning,
-    ))
+    let node = PhysicalNode::Sort {
+        input,
+        keys,
+        fetch,
+        scope,
+    };
+    Ok(Arc::new(PhysicalPlan::derived(node, schema)?))
 }
 
-fn limit_node(input: PlanRef, skip: usize, fetch: Option<usize>) -> PlanRef {
-    let (schema, partitioning) = (Arc::clone(&input.schema), input.partitioning.clone());
-    Arc::new(PhysicalPlan::new(
-        PhysicalNode::Limit { input, skip, fetch },
-        schema,
-        partitioning,
-    ))
+fn limit_node(input: PlanRef, skip: usize, fetch: Option<usize>, scope: Scope) -> Result<PlanRef> {
+    let schema = Arc::clone(&input.schema);
+    let node = PhysicalNode::Limit {
+        input,
+        skip,
+        fetch,
+        scope,
+    };
+    Ok(Arc::new(PhysicalPlan::derived(node, schema)?))
 }

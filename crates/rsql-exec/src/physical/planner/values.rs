@@ -22,13 +22,10 @@ impl Planner<'_, '_> {
             .iter()
             .map(|input| self.plan(input, &[]))
             .collect::<Result<Vec<_>>>()?;
-        let partitions = inputs.iter().map(|i| i.partitioning.partition_count());
-        let partitioning = Partitioning::Unknown(partitions.sum::<usize>().max(1));
-        Ok(Arc::new(PhysicalPlan::new(
+        Ok(Arc::new(PhysicalPlan::derived(
             PhysicalNode::Union { inputs },
             schema,
-            partitioning,
-        )))
+        )?))
     }
 
     /// No columns or no rows: one empty row, or none.

@@ -1,0 +1,84 @@
+//! The pass after [`enforce_distribution`](super::enforce_distribution) that folds a two-phase
+//! operator into one where no exchange came between its phases (DataFusion's
+//! `CombinePartialFinalAggregate`): the final phase then reads each partition as the partial
+//! phase did, so the partial phase does nothing the final one would not.
+//!
+//! - A final aggregation over its partial one becomes one single-phase aggregation (the input
+//!   was already clustered on the group keys, or in one partition).
+//! - A top-k or limit over its per-partition phase keeps only itself (the input was in one
+//!   partition).
+
+use std::sync::Arc;
+
+use super::PlanRef;
+use crate::error::Result;
+use crate::operators::{AggregateMode, HashAggregate};
+use crate::physical::{PhysicalNode, PhysicalPlan, Scope};
+
+/// `plan` with every final phase that reads its partial phase directly folded into one
+/// operator.
+pub(super) fn combine_phases(plan: &PlanRef) -> Result<PlanRef> {
+    plan.transform_up(&mut |node| {
+        Ok(match (&node.node, node.inputs().as_slice()) {
+            (PhysicalNode::Aggregate { aggregate, .. }, [input])
+                if aggregate.mode() == AggregateMode::Final =>
+            {
+                match &input.node {
+                    PhysicalNode::Aggregate {
+                        input: rows,
+                        aggregate: partial,
+                    } if partial.mode() == AggregateMode::Partial => single_phase(rows, partial)?,
+                    _ => node,
+                }
+            }
+            (
+                PhysicalNode::Sort {
+                    keys,
+                    scope: Scope::Global,
+                    ..
+                },
+                [input],
+            ) => match &input.node {
+                PhysicalNode::Sort {
+                    input: rows,
+                    keys: partial_keys,
+                    scope: Scope::Partition,
+                    ..
+                } if partial_keys == keys => Arc::new(node.with_inputs(vec![Arc::clone(rows)])?),
+                _ => node,
+            },
+            (
+                PhysicalNode::Limit {
+                    scope: Scope::Global,
+                    ..
+                },
+                [input],
+            ) => match &input.node {
+                PhysicalNode::Limit {
+                    input: rows,
+                    scope: Scope::Partition,
+                    ..
+                } => Arc::new(node.with_inputs(vec![Arc::clone(rows)])?),
+                _ => node,
+            },
+            _ => node,
+        })
+    })
+}
+
+/// The single-phase aggregation of `rows` computing what the final phase over `partial`
+/// computes.
+fn single_phase(rows: &PlanRef, partial: &HashAggregate) -> Result<PlanRef> {
+    let single = HashAggregate::try_new(
+        &rows.schema,
+        AggregateMode::Single,
+        partial.group_columns().to_vec(),
+        partial.aggregates().to_vec(),
+    )?;
+    let schema = Arc::clone(single.output_schema());
+    let node = PhysicalNode::Aggregate {
+        input: Arc::clone(rows),
+        aggregate: Arc::new(single),
+    };
+    Ok(Arc::new(PhysicalPlan::derived(node, schema)?))
+}

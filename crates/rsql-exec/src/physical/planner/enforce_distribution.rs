@@ -1,0 +1,108 @@
+//! The pass that places rows where operators need them (DataFusion's `EnforceDistribution`):
+//! bottom-up, an `Exchange` goes below an operator only where its input's placement does not
+//! meet the operator's [required distribution](PhysicalPlan::required_input_distribution).
+//!
+//! Placement the input already has is kept: hive folders of a group key read whole by one
+//! partition need no exchange before the aggregation, and of a partitioned join's sides one
+//! already hash partitioned on join keys stays as it is while the other follows its keys and
+//! partition count.
+
+use std::sync::Arc;
+
+use super::PlanRef;
+use crate::error::Result;
+use crate::physical::{Distribution, Partitioning, PhysicalNode, PhysicalPlan};
+
+/// `plan` with an exchange to `partitions` partitions (one for [`Distribution::Single`])
+/// wherever an operator's input does not meet its requirement.
+pub(super) fn enforce_distribution(plan: &PlanRef, partitions: usize) -> Result<PlanRef> {
+    plan.transform_up(&mut |node| {
+        let required = node.required_input_distribution();
+        let inputs: Vec<PlanRef> = node.inputs().into_iter().cloned().collect();
+        let placed = match (required.as_slice(), inputs.as_slice()) {
+            (
+                [
+                    Distribution::HashPartitioned(left_keys),
+                    Distribution::HashPartitioned(right_keys),
+                ],
+                [left, right],
+            ) => {
+                let (left, right) = co_partition(left, left_keys, right, right_keys, partitions);
+                vec![left, right]
+            }
+            _ => inputs
+                .iter()
+                .zip(&required)
+                .map(|(input, required)| meet(input, required, partitions))
+                .collect(),
+        };
+        let unchanged = placed.iter().zip(&inputs).all(|(p, i)| Arc::ptr_eq(p, i));
+        Ok(if unchanged {
+            node
+        } else {
+            Arc::new(node.with_inputs(placed)?)
+        })
+    })
+}
+
+/// `input` as is when it meets `required`, else through an exchange that makes it.
+fn meet(input: &PlanRef, required: &Distribution, partitions: usize) -> PlanRef {
+    if input.partitioning.satisfies(required) {
+        return Arc::clone(input);
+    }
+    match required.exchange_target(partitions) {
+        Some(target) => exchange(input, target),
+        None => Arc::clone(input),
+    }
+}
+
+/// Both sides hash partitioned on corresponding join keys with equal partition counts: a side
+/// already placed so is left alone, and the other side follows it.
+fn co_partition(
+    left: &PlanRef,
+    left_keys: &[usize],
+    right: &PlanRef,
+    right_keys: &[usize],
+    partitions: usize,
+) -> (PlanRef, PlanRef) {
+    // Which key positions a side is hash partitioned on, with its partition count.
+    let placed_on = |plan: &PhysicalPlan, keys: &[usize]| match &plan.partitioning {
+        Partitioning::Hash(columns, n) => columns
+            .iter()
+            .map(|c| keys.iter().position(|k| k == c))
+            .collect::<Option<Vec<usize>>>()
+            .filter(|positions| !positions.is_empty())
+            .map(|positions| (positions, *n)),
+        _ => None,
+    };
+    let hash_on = |keys: &[usize], positions: &[usize], n| {
+        Partitioning::Hash(positions.iter().map(|&p| keys[p]).collect(), n)
+    };
+    match (placed_on(left, left_keys), placed_on(right, right_keys)) {
+        (Some(l), Some(r)) if l == r => (Arc::clone(left), Arc::clone(right)),
+        (Some((positions, n)), _) => (
+            Arc::clone(left),
+            exchange(right, hash_on(right_keys, &positions, n)),
+        ),
+        (None, Some((positions, n))) => (
+            exchange(left, hash_on(left_keys, &positions, n)),
+            Arc::clone(right),
+        ),
+        (None, None) => (
+            exchange(left, Partitioning::Hash(left_keys.to_vec(), partitions)),
+            exchange(right, Partitioning::Hash(right_keys.to_vec(), partitions)),
+        ),
+    }
+}
+
+/// An exchange of `input` to `target`.
+fn exchange(input: &PlanRef, target: Partitioning) -> PlanRef {
+    let schema = Arc::clone(&input.schema);
+    Arc::new(PhysicalPlan::new(
+        PhysicalNode::Exchange {
+            input: Arc::clone(input),
+        },
+        schema,
+        target,
+    ))
+}
