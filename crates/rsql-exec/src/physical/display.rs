@@ -1,5 +1,6 @@
-//! Text forms of physical plans for `EXPLAIN`: one line per operator with its partitioning,
-//! indented by depth, optionally with the counters of a run (`EXPLAIN ANALYZE`).
+//! Text forms of physical plans for `EXPLAIN`: one line per operator with its partitioning and
+//! estimated rows (`rows≈N`), indented by depth, optionally with the counters of a run
+//! (`EXPLAIN ANALYZE`), whose rows then stand beside the estimate.
 
 use std::fmt::Write;
 
@@ -141,6 +142,9 @@ impl PhysicalPlan {
 
     fn render_into(&self, out: &mut String, depth: usize, metrics: bool) {
         let _ = write!(out, "{:indent$}{}", "", self.describe(), indent = depth * 2);
+        if let Some(rows) = self.estimated_rows {
+            let _ = write!(out, ", rows≈{rows}");
+        }
         if metrics {
             let m = &self.metrics;
             let _ = write!(

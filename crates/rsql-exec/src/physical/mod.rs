@@ -42,6 +42,9 @@ pub struct PhysicalPlan {
     pub partitioning: Partitioning,
     /// Rows, batches and time, filled in while it runs (for `EXPLAIN ANALYZE`).
     pub metrics: Arc<OperatorMetrics>,
+    /// The rows the planner expects it to return, from the logical plan's cardinality estimate
+    /// (`None` for partial phases, whose output depends on how rows are spread).
+    pub estimated_rows: Option<u64>,
 }
 
 /// Whose rows a sort or a limit sees.
@@ -154,6 +157,15 @@ impl PhysicalPlan {
             schema,
             partitioning,
             metrics: Arc::default(),
+            estimated_rows: None,
+        }
+    }
+
+    /// The same plan node, expecting `rows` rows.
+    pub fn with_estimated_rows(self, rows: Option<u64>) -> Self {
+        PhysicalPlan {
+            estimated_rows: rows,
+            ..self
         }
     }
 
@@ -167,7 +179,8 @@ impl PhysicalPlan {
     }
 
     /// The same operator over `inputs` (replacing [`Self::inputs`], in order), placed anew
-    /// from them; a scan, literal rows or an exchange keeps its own placement.
+    /// from them (a scan, literal rows or an exchange keeps its own placement), with the same
+    /// estimate and fresh metrics.
     pub fn with_inputs(&self, inputs: Vec<Arc<PhysicalPlan>>) -> Result<Self> {
         let mut node = self.node.clone();
         let slots = node.inputs_mut();
@@ -185,7 +198,8 @@ impl PhysicalPlan {
         let partitioning = node
             .derived_partitioning()
             .unwrap_or_else(|| self.partitioning.clone());
-        Ok(Self::new(node, Arc::clone(&self.schema), partitioning))
+        Ok(Self::new(node, Arc::clone(&self.schema), partitioning)
+            .with_estimated_rows(self.estimated_rows))
     }
 
     /// The plan rewritten bottom-up: `rewrite` gets every node once its inputs are rewritten.

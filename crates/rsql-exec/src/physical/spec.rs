@@ -5,8 +5,8 @@
 //! Physical expressions and aggregate functions are trait objects; a spec holds what they were
 //! made from instead: logical expressions with their bound schemas (compiled again on
 //! instantiation) and functions by registered name (looked up again). Scans carry their files,
-//! read units and projection; in-memory batches travel as Arrow IPC. Runtime counters do not
-//! travel: an instantiated plan starts with fresh ones. A subplan shared by two parents is
+//! read units and projection; in-memory batches travel as Arrow IPC. Row estimates travel;
+//! runtime counters do not: an instantiated plan starts with fresh ones. A subplan shared by two parents is
 //! shipped, and rebuilt, once per parent.
 
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub struct PlanSpec {
     pub schema: SchemaRef,
     /// How its output rows are placed over partitions.
     pub partitioning: Partitioning,
+    /// The rows the planner expects it to return.
+    pub estimated_rows: Option<u64>,
 }
 
 /// The operators of [`PhysicalNode`], as plain data.
@@ -244,6 +246,7 @@ impl PhysicalPlan {
             node,
             schema: Arc::clone(&self.schema),
             partitioning: self.partitioning.clone(),
+            estimated_rows: self.estimated_rows,
         }
     }
 }
@@ -398,11 +401,10 @@ impl Functions<'_> {
                 input: input(plan)?,
             },
         };
-        Ok(Arc::new(PhysicalPlan::new(
-            node,
-            Arc::clone(&spec.schema),
-            spec.partitioning.clone(),
-        )))
+        Ok(Arc::new(
+            PhysicalPlan::new(node, Arc::clone(&spec.schema), spec.partitioning.clone())
+                .with_estimated_rows(spec.estimated_rows),
+        ))
     }
 
     fn aggregate_call(&self, call: &AggregateCallSpec) -> Result<AggregateCall> {

@@ -27,7 +27,9 @@ pub(super) fn combine_phases(plan: &PlanRef) -> Result<PlanRef> {
                     PhysicalNode::Aggregate {
                         input: rows,
                         aggregate: partial,
-                    } if partial.mode() == AggregateMode::Partial => single_phase(rows, partial)?,
+                    } if partial.mode() == AggregateMode::Partial => {
+                        single_phase(&node, rows, partial)?
+                    }
                     _ => node,
                 }
             }
@@ -66,9 +68,9 @@ pub(super) fn combine_phases(plan: &PlanRef) -> Result<PlanRef> {
     })
 }
 
-/// The single-phase aggregation of `rows` computing what the final phase over `partial`
-/// computes.
-fn single_phase(rows: &PlanRef, partial: &HashAggregate) -> Result<PlanRef> {
+/// The single-phase aggregation of `rows` computing what `last` (the final phase over
+/// `partial`) computes.
+fn single_phase(last: &PhysicalPlan, rows: &PlanRef, partial: &HashAggregate) -> Result<PlanRef> {
     let single = HashAggregate::try_new(
         &rows.schema,
         AggregateMode::Single,
@@ -80,5 +82,6 @@ fn single_phase(rows: &PlanRef, partial: &HashAggregate) -> Result<PlanRef> {
         input: Arc::clone(rows),
         aggregate: Arc::new(single),
     };
-    Ok(Arc::new(PhysicalPlan::derived(node, schema)?))
+    let plan = PhysicalPlan::derived(node, schema)?;
+    Ok(Arc::new(plan.with_estimated_rows(last.estimated_rows)))
 }

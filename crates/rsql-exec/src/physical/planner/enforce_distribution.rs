@@ -95,14 +95,18 @@ fn co_partition(
     }
 }
 
-/// An exchange of `input` to `target`.
+/// An exchange of `input` to `target`, expecting as many rows as its input.
 fn exchange(input: &PlanRef, target: Partitioning) -> PlanRef {
     let schema = Arc::clone(&input.schema);
-    Arc::new(PhysicalPlan::new(
-        PhysicalNode::Exchange {
-            input: Arc::clone(input),
-        },
-        schema,
-        target,
-    ))
+    let rows = input.estimated_rows;
+    Arc::new(
+        PhysicalPlan::new(
+            PhysicalNode::Exchange {
+                input: Arc::clone(input),
+            },
+            schema,
+            target,
+        )
+        .with_estimated_rows(rows),
+    )
 }

@@ -11,7 +11,7 @@ use datafusion_common::{DFSchema, JoinType};
 use rsql_plan::plan::Join;
 use rsql_plan::{Expr, LogicalPlan};
 
-use super::{PlanRef, Planner, select_columns};
+use super::{PlanRef, Planner, estimated_rows, select_columns};
 use crate::error::{Result, exec_err};
 use crate::listing_table::ListingTable;
 use crate::operators::{HashJoin, JoinKind};
@@ -80,7 +80,8 @@ impl Planner<'_, '_> {
             broadcast,
             filter: filter_source,
         };
-        let joined = Arc::new(PhysicalPlan::derived(node, schema)?);
+        let rows = estimated_rows(&LogicalPlan::Join(join.clone()));
+        let joined = Arc::new(PhysicalPlan::derived(node, schema)?.with_estimated_rows(rows));
         // Drop the key columns computed for the join, keeping both sides' own columns.
         let right_width = if kind.emits_right_columns() {
             right_width

@@ -73,8 +73,10 @@ type PlanRef = Arc<PhysicalPlan>;
 impl Planner<'_, '_> {
     /// Plans `plan`; `cluster_hint` names columns whose equal values the parent would like in
     /// one partition (a scan of hive folders on such a column can then place folders whole).
+    /// The operator on top expects the rows `plan` is estimated to return, unless its family
+    /// set an estimate already.
     fn plan(&self, plan: &LogicalPlan, cluster_hint: &[String]) -> Result<PlanRef> {
-        match plan {
+        let planned = match plan {
             LogicalPlan::TableScan(scan) => self.scan(scan, cluster_hint),
             LogicalPlan::Filter(filter) => self.filter(filter, cluster_hint),
             LogicalPlan::Projection(projection) => self.projection(projection, cluster_hint),
@@ -90,7 +92,15 @@ impl Planner<'_, '_> {
             LogicalPlan::Explain(_) => {
                 exec_err("EXPLAIN is answered by the session, not executed as a plan")
             }
+        }?;
+        if planned.estimated_rows.is_some() {
+            return Ok(planned);
         }
+        let inputs = planned.inputs().into_iter().cloned().collect();
+        let estimated = planned
+            .with_inputs(inputs)?
+            .with_estimated_rows(estimated_rows(plan));
+        Ok(Arc::new(estimated))
     }
 
     pub(super) fn compile(&self, expr: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
@@ -135,6 +145,11 @@ impl Planner<'_, '_> {
             width,
         ))
     }
+}
+
+/// The rows `plan` is estimated to return, rounded.
+pub(super) fn estimated_rows(plan: &LogicalPlan) -> Option<u64> {
+    Some(plan.estimated_rows().round() as u64)
 }
 
 /// Only the first `width` columns of `input` (drops computed key columns).

@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use datafusion_common::DFSchemaRef;
 use rsql_plan::plan::{Limit, Sort};
-use rsql_plan::{Expr, LogicalPlan, SortExpr};
+use rsql_plan::{Expr, LogicalPlan};
 
-use super::{PlanRef, Planner, trim};
+use super::{PlanRef, Planner, estimated_rows, trim};
 use crate::error::Result;
 use crate::operators::SortKey;
 use crate::physical::{PhysicalNode, PhysicalPlan, Scope};
@@ -18,20 +17,17 @@ use crate::physical::{PhysicalNode, PhysicalPlan, Scope};
 impl Planner<'_, '_> {
     pub(super) fn sort(&self, sort: &Sort) -> Result<PlanRef> {
         let input = self.plan(&sort.input, &[])?;
-        self.sorted(input, &sort.exprs, sort.input.schema(), sort.fetch)
+        self.sorted(input, sort, sort.fetch)
     }
 
-    /// `input` sorted by `exprs`, keeping the first `fetch` rows.
-    fn sorted(
-        &self,
-        input: PlanRef,
-        exprs: &[SortExpr],
-        input_schema: &DFSchemaRef,
-        fetch: Option<usize>,
-    ) -> Result<PlanRef> {
-        let key_exprs: Vec<Expr> = exprs.iter().map(|s| s.expr.clone()).collect();
-        let (input, columns, width) = self.with_key_columns(input, &key_exprs, input_schema)?;
-        let keys: Vec<SortKey> = exprs
+    /// `input`, planned from `sort`'s input, sorted as `sort` says, keeping the first `fetch`
+    /// rows.
+    fn sorted(&self, input: PlanRef, sort: &Sort, fetch: Option<usize>) -> Result<PlanRef> {
+        let key_exprs: Vec<Expr> = sort.exprs.iter().map(|s| s.expr.clone()).collect();
+        let (input, columns, width) =
+            self.with_key_columns(input, &key_exprs, sort.input.schema())?;
+        let keys: Vec<SortKey> = sort
+            .exprs
             .iter()
             .zip(columns)
             .map(|(s, column)| SortKey {
@@ -42,10 +38,12 @@ impl Planner<'_, '_> {
             .collect();
         let input = match fetch {
             // The top-k of each partition, then the top-k of those.
-            Some(_) => sort_node(input, keys.clone(), fetch, Scope::Partition)?,
+            Some(_) => sort_node(input, keys.clone(), fetch, Scope::Partition, None)?,
             None => input,
         };
-        trim(sort_node(input, keys, fetch, Scope::Global)?, width)
+        let rows = estimated_rows(&sort.input)
+            .map(|rows| fetch.map_or(rows, |fetch| rows.min(fetch as u64)));
+        trim(sort_node(input, keys, fetch, Scope::Global, rows)?, width)
     }
 
     pub(super) fn limit(&self, limit: &Limit) -> Result<PlanRef> {
@@ -55,7 +53,7 @@ impl Planner<'_, '_> {
             (LogicalPlan::Sort(sort), Some(total)) => {
                 let fetch = sort.fetch.map_or(total, |f| f.min(total));
                 let input = self.plan(&sort.input, &[])?;
-                self.sorted(input, &sort.exprs, sort.input.schema(), Some(fetch))?
+                self.sorted(input, sort, Some(fetch))?
             }
             _ => self.plan(&limit.input, &[])?,
         };
@@ -68,11 +66,13 @@ impl Planner<'_, '_> {
     }
 }
 
+/// A sort expecting `rows` rows.
 fn sort_node(
     input: PlanRef,
     keys: Vec<SortKey>,
     fetch: Option<usize>,
     scope: Scope,
+    rows: Option<u64>,
 ) -> Result<PlanRef> {
     let schema = Arc::clone(&input.schema);
     let node = PhysicalNode::Sort {
@@ -81,7 +81,9 @@ fn sort_node(
         fetch,
         scope,
     };
-    Ok(Arc::new(PhysicalPlan::derived(node, schema)?))
+    Ok(Arc::new(
+        PhysicalPlan::derived(node, schema)?.with_estimated_rows(rows),
+    ))
 }
 
 fn limit_node(input: PlanRef, skip: usize, fetch: Option<usize>, scope: Scope) -> Result<PlanRef> {
