@@ -85,3 +85,72 @@ fn single_phase(last: &PhysicalPlan, rows: &PlanRef, partial: &HashAggregate) ->
     let plan = PhysicalPlan::derived(node, schema)?;
     Ok(Arc::new(plan.with_estimated_rows(last.estimated_rows)))
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::physical::Partitioning;
+    use crate::physical::planner::enforce_distribution::enforce_distribution;
+
+    fn rows(partitioning: Partitioning) -> PlanRef {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
+        let partitions = vec![Vec::new(); partitioning.partition_count()];
+        Arc::new(PhysicalPlan::new(
+            PhysicalNode::Values {
+                partitions: Arc::new(partitions),
+            },
+            schema,
+            partitioning,
+        ))
+    }
+
+    /// `SELECT k GROUP BY k` in two phases over `input`, enforced and combined.
+    fn group_by_k(input: PlanRef) -> PlanRef {
+        let partial =
+            HashAggregate::try_new(&input.schema, AggregateMode::Partial, vec![0], Vec::new())
+                .unwrap();
+        let last = partial.merging().unwrap();
+        let node = |input, aggregate: HashAggregate| {
+            let schema = Arc::clone(aggregate.output_schema());
+            let node = PhysicalNode::Aggregate {
+                input,
+                aggregate: Arc::new(aggregate),
+            };
+            PhysicalPlan::derived(node, schema).unwrap()
+        };
+        let partial = Arc::new(node(input, partial));
+        let plan = Arc::new(node(partial, last).with_estimated_rows(Some(7)));
+        combine_phases(&enforce_distribution(&plan, 4).unwrap()).unwrap()
+    }
+
+    /// The operators from the top, one word each.
+    fn shape(plan: &PlanRef) -> Vec<String> {
+        let mut shape = Vec::new();
+        let mut next = Some(plan);
+        while let Some(plan) = next {
+            shape.push(match &plan.node {
+                PhysicalNode::Aggregate { aggregate, .. } => format!("{:?}", aggregate.mode()),
+                PhysicalNode::Exchange { .. } => "Exchange".to_string(),
+                PhysicalNode::Values { .. } => "Values".to_string(),
+                other => format!("{other:?}"),
+            });
+            next = plan.inputs().into_iter().next();
+        }
+        shape
+    }
+
+    #[test]
+    fn phases_without_an_exchange_between_them_become_one_aggregation() {
+        let clustered = group_by_k(rows(Partitioning::KeyGrouped(vec![0], 3)));
+        assert_eq!(shape(&clustered), ["Single", "Values"]);
+        assert_eq!(clustered.estimated_rows, Some(7));
+        assert_eq!(clustered.partitioning, Partitioning::KeyGrouped(vec![0], 3));
+        let single = group_by_k(rows(Partitioning::SINGLE));
+        assert_eq!(shape(&single), ["Single", "Values"]);
+        let spread = group_by_k(rows(Partitioning::Unknown(3)));
+        assert_eq!(shape(&spread), ["Final", "Exchange", "Partial", "Values"]);
+        assert_eq!(spread.estimated_rows, Some(7));
+    }
+}

@@ -110,3 +110,124 @@ fn exchange(input: &PlanRef, target: Partitioning) -> PlanRef {
         .with_estimated_rows(rows),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::operators::{HashJoin, JoinKind};
+
+    /// Rows of `(k, v)` over partitions placed as `partitioning` says.
+    fn rows(partitioning: Partitioning) -> PlanRef {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, false),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let partitions = vec![Vec::new(); partitioning.partition_count()];
+        Arc::new(PhysicalPlan::new(
+            PhysicalNode::Values {
+                partitions: Arc::new(partitions),
+            },
+            schema,
+            partitioning,
+        ))
+    }
+
+    /// An inner join of `left` and `right` on `k`.
+    fn join(left: PlanRef, right: PlanRef, broadcast: bool) -> PlanRef {
+        let join = HashJoin::try_new(
+            Arc::clone(&left.schema),
+            Arc::clone(&right.schema),
+            vec![0],
+            vec![0],
+            JoinKind::Inner,
+            None,
+        )
+        .unwrap();
+        let schema = Arc::clone(join.output_schema());
+        let node = PhysicalNode::HashJoin {
+            left,
+            right,
+            join: Arc::new(join),
+            broadcast,
+            filter: None,
+        };
+        Arc::new(PhysicalPlan::derived(node, schema).unwrap())
+    }
+
+    /// The placement of each join side after enforcement, `exchange` marking an inserted one.
+    fn sides(plan: &PlanRef) -> Vec<String> {
+        let placed = enforce_distribution(plan, 4).unwrap();
+        placed
+            .inputs()
+            .iter()
+            .map(|side| match side.node {
+                PhysicalNode::Exchange { .. } => format!("exchange to {}", side.partitioning),
+                _ => format!("kept {}", side.partitioning),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_side_hashed_on_the_key_is_kept_and_the_other_follows_its_partition_count() {
+        let hashed = || rows(Partitioning::Hash(vec![0], 3));
+        assert_eq!(
+            sides(&join(hashed(), rows(Partitioning::Unknown(2)), false)),
+            ["kept hash([#0], 3)", "exchange to hash([#0], 3)"]
+        );
+        assert_eq!(
+            sides(&join(rows(Partitioning::Unknown(2)), hashed(), false)),
+            ["exchange to hash([#0], 3)", "kept hash([#0], 3)"]
+        );
+        // Co-partitioned sides move not at all.
+        assert_eq!(
+            sides(&join(hashed(), hashed(), false)),
+            ["kept hash([#0], 3)", "kept hash([#0], 3)"]
+        );
+        // Hashed with other counts: the right side follows the left.
+        assert_eq!(
+            sides(&join(hashed(), rows(Partitioning::Hash(vec![0], 5)), false)),
+            ["kept hash([#0], 3)", "exchange to hash([#0], 3)"]
+        );
+    }
+
+    #[test]
+    fn unplaced_sides_are_both_hashed_and_a_broadcast_side_is_gathered() {
+        // Folders grouped by the key are not hash placed: both sides move.
+        let grouped = rows(Partitioning::KeyGrouped(vec![0], 3));
+        assert_eq!(
+            sides(&join(grouped, rows(Partitioning::SINGLE), false)),
+            ["exchange to hash([#0], 4)", "exchange to hash([#0], 4)"]
+        );
+        assert_eq!(
+            sides(&join(
+                rows(Partitioning::Unknown(3)),
+                rows(Partitioning::Unknown(2)),
+                true
+            )),
+            ["kept unknown(3)", "exchange to single"]
+        );
+        assert_eq!(
+            sides(&join(
+                rows(Partitioning::Unknown(3)),
+                rows(Partitioning::SINGLE),
+                true
+            )),
+            ["kept unknown(3)", "kept single"]
+        );
+    }
+
+    #[test]
+    fn operators_above_an_inserted_exchange_are_placed_anew() {
+        let plan = join(
+            rows(Partitioning::Unknown(2)),
+            rows(Partitioning::Unknown(2)),
+            false,
+        );
+        assert_eq!(plan.partitioning, Partitioning::Unknown(2));
+        let placed = enforce_distribution(&plan, 4).unwrap();
+        assert_eq!(placed.partitioning, Partitioning::Hash(vec![0], 4));
+        assert_eq!(placed.exchange_count(), 2);
+    }
+}
