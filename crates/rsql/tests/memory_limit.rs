@@ -157,3 +157,28 @@ fn a_broadcast_side_over_the_limit_fails_with_a_clear_error() {
     assert!(err.contains(&format!("of {} in use", 64 << 10)), "{err}");
     assert_eq!(limited.context().memory_pool().used(), 0);
 }
+
+/// The join strategy EXPLAIN names is the one that runs, even when both sides of a keyless
+/// join are in one partition each: its build side is the broadcast side, held whole, and past
+/// the limit the query fails as a broadcast join does.
+#[test]
+fn a_keyless_join_of_single_partitions_runs_as_the_broadcast_join_explain_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write_table(&table);
+    let limited = session(&table, Some(64 << 10));
+    let sql = "SELECT a.k, b.s FROM (SELECT k FROM t LIMIT 10) a \
+               CROSS JOIN (SELECT s FROM t LIMIT 60000) b";
+    let df = limited.sql(sql).unwrap();
+    let explain = df.explain(false).unwrap();
+    assert!(
+        explain.contains("HashJoin(Inner, broadcast) -> single"),
+        "{explain}"
+    );
+    let err = df.collect().unwrap_err().to_string();
+    assert!(
+        err.contains("memory limit reached: HashJoin broadcast side needs"),
+        "{err}"
+    );
+    assert_eq!(limited.context().memory_pool().used(), 0);
+}

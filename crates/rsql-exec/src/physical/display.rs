@@ -1,9 +1,10 @@
-//! Text forms of physical plans for `EXPLAIN`: one line per operator with its partitioning,
-//! indented by depth, optionally with the counters of a run (`EXPLAIN ANALYZE`).
+//! Text forms of physical plans for `EXPLAIN`: one line per operator with its partitioning and
+//! estimated rows (`rows≈N`), indented by depth, optionally with the counters of a run
+//! (`EXPLAIN ANALYZE`), whose rows then stand beside the estimate.
 
 use std::fmt::Write;
 
-use super::{PhysicalNode, PhysicalPlan};
+use super::{PhysicalNode, PhysicalPlan, Scope};
 use crate::operators::JoinKind;
 
 impl PhysicalPlan {
@@ -84,7 +85,9 @@ impl PhysicalPlan {
                 };
                 format!("HashJoin({kind}, {how})")
             }
-            PhysicalNode::Sort { keys, fetch, .. } => {
+            PhysicalNode::Sort {
+                keys, fetch, scope, ..
+            } => {
                 let keys: Vec<String> = keys
                     .iter()
                     .map(|k| {
@@ -93,15 +96,29 @@ impl PhysicalPlan {
                         format!("#{} {order} NULLS {nulls}", k.column)
                     })
                     .collect();
+                let per_partition = match scope {
+                    Scope::Partition => ", per partition",
+                    Scope::Global => "",
+                };
                 match fetch {
-                    Some(fetch) => format!("Sort: {} (top {fetch})", keys.join(", ")),
-                    None => format!("Sort: {}", keys.join(", ")),
+                    Some(fetch) => {
+                        format!("Sort: {} (top {fetch}{per_partition})", keys.join(", "))
+                    }
+                    None => format!("Sort: {}{per_partition}", keys.join(", ")),
                 }
             }
-            PhysicalNode::Limit { skip, fetch, .. } => match fetch {
-                Some(fetch) => format!("Limit: skip={skip}, fetch={fetch}"),
-                None => format!("Limit: skip={skip}"),
-            },
+            PhysicalNode::Limit {
+                skip, fetch, scope, ..
+            } => {
+                let per_partition = match scope {
+                    Scope::Partition => " per partition",
+                    Scope::Global => "",
+                };
+                match fetch {
+                    Some(fetch) => format!("Limit: skip={skip}, fetch={fetch}{per_partition}"),
+                    None => format!("Limit: skip={skip}{per_partition}"),
+                }
+            }
             PhysicalNode::Union { .. } => "Union".to_string(),
             PhysicalNode::Exchange { .. } => "Exchange".to_string(),
         };
@@ -127,6 +144,9 @@ impl PhysicalPlan {
 
     fn render_into(&self, out: &mut String, depth: usize, metrics: bool) {
         let _ = write!(out, "{:indent$}{}", "", self.describe(), indent = depth * 2);
+        if let Some(rows) = self.estimated_rows {
+            let _ = write!(out, ", rows≈{rows}");
+        }
         if metrics {
             let m = &self.metrics;
             let _ = write!(

@@ -69,14 +69,21 @@ impl PhysicalPlan {
                 Arc::clone(context.memory_pool()),
             ),
             PhysicalNode::HashJoin {
-                left, right, join, ..
+                left,
+                right,
+                join,
+                broadcast,
+                ..
             } => join_rdd(
                 &left.lower(context)?,
                 &right.lower(context)?,
                 join,
+                *broadcast,
                 context.memory_pool(),
             )?,
-            PhysicalNode::Sort { input, keys, fetch } => {
+            PhysicalNode::Sort {
+                input, keys, fetch, ..
+            } => {
                 let (keys, fetch) = (keys.clone(), *fetch);
                 let schema = Arc::clone(&self.schema);
                 let pool = Arc::clone(context.memory_pool());
@@ -101,9 +108,9 @@ impl PhysicalPlan {
                         }))
                     })
             }
-            PhysicalNode::Limit { input, skip, fetch } => {
-                limit_rdd(&input.lower(context)?, *skip, *fetch)
-            }
+            PhysicalNode::Limit {
+                input, skip, fetch, ..
+            } => limit_rdd(&input.lower(context)?, *skip, *fetch),
             PhysicalNode::Union { inputs } => {
                 let schema = Arc::clone(&self.schema);
                 let mut lowered = inputs.iter().map(|input| {
@@ -265,17 +272,29 @@ fn range_bounds(
 }
 
 /// Probes every left partition against a table built from the matching right partition
-/// (within the memory pool, spilling both sides past it), or against the single, broadcast right
-/// partition: built once, shared, and held whole.
+/// (within the memory pool, spilling both sides past it), or, when the planner chose to
+/// `broadcast`, against the single right partition: built once, shared, and held whole.
 fn join_rdd(
     left: &Rdd<RecordBatch>,
     right: &Rdd<RecordBatch>,
     join: &Arc<HashJoin>,
+    broadcast: bool,
     pool: &Arc<MemoryPool>,
 ) -> Result<Rdd<RecordBatch>> {
+    let (probes, builds) = (left.num_partitions(), right.num_partitions());
+    if broadcast && builds != 1 {
+        return exec_err(format!(
+            "a broadcast join needs its build side in one partition, not {builds}"
+        ));
+    }
+    if !broadcast && builds != probes {
+        return exec_err(format!(
+            "a partitioned join needs as many build partitions as probe partitions ({probes}), \
+             not {builds}"
+        ));
+    }
     let join = Arc::clone(join);
     let pool = Arc::clone(pool);
-    let broadcast = right.num_partitions() == 1 && left.num_partitions() > 1;
     let shared: Arc<Mutex<Option<SharedTable>>> = Arc::default();
     Ok(left.zip_partitions(right, move |probe, build, tc| {
         let joined = if broadcast {

@@ -7,6 +7,7 @@
 //! [`PlanSpec`], which [`PlanSpec::instantiate`] turns back into a plan in another process.
 
 mod display;
+mod distribution;
 mod execute;
 mod metrics;
 mod partitioning;
@@ -26,6 +27,7 @@ pub use planner::{PlannerContext, create_physical_plan};
 pub use source::{BoundExpr, ProjectionSource};
 pub use spec::{AggregateCallSpec, NodeSpec, PlanSpec};
 
+use crate::error::{Result, exec_err};
 use crate::expr::PhysicalExpr;
 use crate::operators::{HashAggregate, HashJoin, SortKey};
 
@@ -40,10 +42,23 @@ pub struct PhysicalPlan {
     pub partitioning: Partitioning,
     /// Rows, batches and time, filled in while it runs (for `EXPLAIN ANALYZE`).
     pub metrics: Arc<OperatorMetrics>,
+    /// The rows the planner expects it to return, from the logical plan's cardinality estimate
+    /// (`None` for partial phases, whose output depends on how rows are spread).
+    pub estimated_rows: Option<u64>,
+}
+
+/// Whose rows a sort or a limit sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Scope {
+    /// Each partition's own rows: the per-partition phase of a top-k or limit.
+    Partition,
+    /// Every row of the input: a sort requires it range partitioned on its keys, a top-k or
+    /// limit requires it in one partition.
+    Global,
 }
 
 /// The physical operators.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum PhysicalNode {
     /// Reads a dataset: `partitions[i]` lists the read units partition `i` reads.
     Scan {
@@ -108,6 +123,8 @@ pub enum PhysicalNode {
         keys: Vec<SortKey>,
         /// Rows to keep per partition.
         fetch: Option<usize>,
+        /// Whether this sorts each partition's rows on their own or the whole input.
+        scope: Scope,
     },
     /// Skips then keeps rows of each partition, in order.
     Limit {
@@ -117,6 +134,8 @@ pub enum PhysicalNode {
         skip: usize,
         /// Rows to keep after skipping.
         fetch: Option<usize>,
+        /// Whether this limits each partition's rows on their own or the whole input.
+        scope: Scope,
     },
     /// The partitions of every input, one after another.
     Union {
@@ -138,7 +157,71 @@ impl PhysicalPlan {
             schema,
             partitioning,
             metrics: Arc::default(),
+            estimated_rows: None,
         }
+    }
+
+    /// The same plan node, expecting `rows` rows.
+    pub fn with_estimated_rows(self, rows: Option<u64>) -> Self {
+        PhysicalPlan {
+            estimated_rows: rows,
+            ..self
+        }
+    }
+
+    /// An operator over inputs, placed as [`PhysicalNode::derived_partitioning`] says; scans,
+    /// literal rows and exchanges, which place rows themselves, are made with [`Self::new`].
+    pub fn derived(node: PhysicalNode, schema: SchemaRef) -> Result<Self> {
+        match node.derived_partitioning() {
+            Some(partitioning) => Ok(Self::new(node, schema, partitioning)),
+            None => exec_err("a scan, literal rows or an exchange is placed by its own choice"),
+        }
+    }
+
+    /// The same operator over `inputs` (replacing [`Self::inputs`], in order), placed anew
+    /// from them (a scan, literal rows or an exchange keeps its own placement), with the same
+    /// estimate and fresh metrics.
+    pub fn with_inputs(&self, inputs: Vec<Arc<PhysicalPlan>>) -> Result<Self> {
+        let mut node = self.node.clone();
+        let slots = node.inputs_mut();
+        if slots.len() != inputs.len() {
+            return exec_err(format!(
+                "{} takes {} inputs, not {}",
+                self.describe(),
+                slots.len(),
+                inputs.len()
+            ));
+        }
+        for (slot, input) in slots.into_iter().zip(inputs) {
+            *slot = input;
+        }
+        let partitioning = node
+            .derived_partitioning()
+            .unwrap_or_else(|| self.partitioning.clone());
+        Ok(Self::new(node, Arc::clone(&self.schema), partitioning)
+            .with_estimated_rows(self.estimated_rows))
+    }
+
+    /// The plan rewritten bottom-up: `rewrite` gets every node once its inputs are rewritten.
+    pub fn transform_up(
+        self: &Arc<Self>,
+        rewrite: &mut impl FnMut(Arc<PhysicalPlan>) -> Result<Arc<PhysicalPlan>>,
+    ) -> Result<Arc<PhysicalPlan>> {
+        let inputs = self
+            .inputs()
+            .into_iter()
+            .map(|input| input.transform_up(rewrite))
+            .collect::<Result<Vec<_>>>()?;
+        let unchanged = inputs
+            .iter()
+            .zip(self.inputs())
+            .all(|(new, old)| Arc::ptr_eq(new, old));
+        let node = if unchanged {
+            Arc::clone(self)
+        } else {
+            Arc::new(self.with_inputs(inputs)?)
+        };
+        rewrite(node)
     }
 
     /// The direct inputs, left to right.
@@ -164,5 +247,22 @@ impl PhysicalPlan {
             .iter()
             .map(|input| input.exchange_count())
             .sum::<usize>()
+    }
+}
+
+impl PhysicalNode {
+    /// The direct inputs, left to right, to replace.
+    fn inputs_mut(&mut self) -> Vec<&mut Arc<PhysicalPlan>> {
+        match self {
+            PhysicalNode::Scan { .. } | PhysicalNode::Values { .. } => Vec::new(),
+            PhysicalNode::Filter { input, .. }
+            | PhysicalNode::Projection { input, .. }
+            | PhysicalNode::Aggregate { input, .. }
+            | PhysicalNode::Sort { input, .. }
+            | PhysicalNode::Limit { input, .. }
+            | PhysicalNode::Exchange { input } => vec![input],
+            PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
+            PhysicalNode::Union { inputs } => inputs.iter_mut().collect(),
+        }
     }
 }

@@ -43,10 +43,17 @@ impl Partitioning {
                 self.partition_count() == 1
                     || match self {
                         Partitioning::Hash(columns, _) | Partitioning::KeyGrouped(columns, _) => {
-                            !columns.is_empty() && columns.iter().all(|c| keys.contains(c))
+                            within(columns, keys)
                         }
                         Partitioning::Range(..) | Partitioning::Unknown(_) => false,
                     }
+            }
+            Distribution::HashPartitioned(keys) => {
+                matches!(self, Partitioning::Hash(columns, _) if within(columns, keys))
+            }
+            Distribution::Ordered(keys) => {
+                self.partition_count() == 1
+                    || matches!(self, Partitioning::Range(placed, _) if placed == keys)
             }
         }
     }
@@ -100,6 +107,11 @@ impl fmt::Display for Partitioning {
     }
 }
 
+/// Whether `columns` is a non-empty subset of `keys`.
+fn within(columns: &[usize], keys: &[usize]) -> bool {
+    !columns.is_empty() && columns.iter().all(|c| keys.contains(c))
+}
+
 /// What an operator requires of the placement of its input rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Distribution {
@@ -109,6 +121,27 @@ pub enum Distribution {
     Single,
     /// Rows with equal values of these columns in one partition.
     Clustered(Vec<usize>),
+    /// Rows hash partitioned on (a subset of) these columns, as the operator's other inputs
+    /// with this requirement are on their corresponding columns, with as many partitions: the
+    /// sides of a partitioned join.
+    HashPartitioned(Vec<usize>),
+    /// Partition `i` holding rows that sort before those of partition `i + 1` by these keys.
+    Ordered(Vec<SortKey>),
+}
+
+impl Distribution {
+    /// Where an exchange to `partitions` partitions places rows to meet this requirement
+    /// (one partition for [`Distribution::Single`]); `None` for [`Distribution::Any`].
+    pub fn exchange_target(&self, partitions: usize) -> Option<Partitioning> {
+        match self {
+            Distribution::Any => None,
+            Distribution::Single => Some(Partitioning::SINGLE),
+            Distribution::Clustered(keys) | Distribution::HashPartitioned(keys) => {
+                Some(Partitioning::Hash(keys.clone(), partitions))
+            }
+            Distribution::Ordered(keys) => Some(Partitioning::Range(keys.clone(), partitions)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +159,29 @@ mod tests {
         assert!(Partitioning::SINGLE.satisfies(&clustered));
         assert!(Partitioning::SINGLE.satisfies(&Distribution::Single));
         assert!(!Partitioning::Hash(vec![0], 2).satisfies(&Distribution::Single));
+    }
+
+    #[test]
+    fn hash_partitioned_needs_a_hash_and_ordered_needs_the_same_range() {
+        let hashed = Distribution::HashPartitioned(vec![0, 1]);
+        assert!(Partitioning::Hash(vec![1], 4).satisfies(&hashed));
+        assert!(!Partitioning::KeyGrouped(vec![0], 4).satisfies(&hashed));
+        assert!(!Partitioning::SINGLE.satisfies(&hashed));
+        let key = |column| SortKey {
+            column,
+            descending: false,
+            nulls_first: false,
+        };
+        let ordered = Distribution::Ordered(vec![key(0)]);
+        assert!(Partitioning::Range(vec![key(0)], 4).satisfies(&ordered));
+        assert!(!Partitioning::Range(vec![key(1)], 4).satisfies(&ordered));
+        assert!(!Partitioning::Hash(vec![0], 4).satisfies(&ordered));
+        assert!(Partitioning::SINGLE.satisfies(&ordered));
+        assert_eq!(
+            ordered.exchange_target(3),
+            Some(Partitioning::Range(vec![key(0)], 3))
+        );
+        assert_eq!(Distribution::Any.exchange_target(3), None);
     }
 
     #[test]

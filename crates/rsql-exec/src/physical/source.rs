@@ -51,6 +51,20 @@ pub enum ProjectionSource {
 }
 
 impl ProjectionSource {
+    /// For each output column, the input column it passes through unchanged, if it does.
+    pub fn passed_columns(&self) -> Vec<Option<usize>> {
+        match self {
+            ProjectionSource::Exprs { exprs, schema } => exprs
+                .iter()
+                .map(|e| match e.unaliased() {
+                    Expr::Column(c) => schema.index_of_column(c).ok(),
+                    _ => None,
+                })
+                .collect(),
+            ProjectionSource::Columns(columns) => columns.iter().copied().map(Some).collect(),
+        }
+    }
+
     /// Compiles the projection over batches of `input`; see [`BoundExpr::compile`].
     pub fn compile(
         &self,

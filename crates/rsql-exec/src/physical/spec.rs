@@ -5,8 +5,8 @@
 //! Physical expressions and aggregate functions are trait objects; a spec holds what they were
 //! made from instead: logical expressions with their bound schemas (compiled again on
 //! instantiation) and functions by registered name (looked up again). Scans carry their files,
-//! read units and projection; in-memory batches travel as Arrow IPC. Runtime counters do not
-//! travel: an instantiated plan starts with fresh ones. A subplan shared by two parents is
+//! read units and projection; in-memory batches travel as Arrow IPC. Row estimates travel;
+//! runtime counters do not: an instantiated plan starts with fresh ones. A subplan shared by two parents is
 //! shipped, and rebuilt, once per parent.
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use rsql_io::{Scan, ScanSpec};
 use rsql_plan::FunctionRegistry;
 use serde::{Deserialize, Serialize};
 
-use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource};
+use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource, Scope};
 use crate::aggregate::AggregateFunctions;
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarFunctions;
@@ -33,6 +33,8 @@ pub struct PlanSpec {
     pub schema: SchemaRef,
     /// How its output rows are placed over partitions.
     pub partitioning: Partitioning,
+    /// The rows the planner expects it to return.
+    pub estimated_rows: Option<u64>,
 }
 
 /// The operators of [`PhysicalNode`], as plain data.
@@ -105,6 +107,8 @@ pub enum NodeSpec {
         keys: Vec<SortKey>,
         /// Rows to keep per partition (top-k).
         fetch: Option<usize>,
+        /// Each partition's rows or the whole input's.
+        scope: Scope,
     },
     /// See [`PhysicalNode::Limit`].
     Limit {
@@ -114,6 +118,8 @@ pub enum NodeSpec {
         skip: usize,
         /// Rows to keep after skipping.
         fetch: Option<usize>,
+        /// Each partition's rows or the whole input's.
+        scope: Scope,
     },
     /// See [`PhysicalNode::Union`].
     Union {
@@ -213,19 +219,23 @@ impl PhysicalPlan {
                 input: plan,
                 keys,
                 fetch,
+                scope,
             } => NodeSpec::Sort {
                 input: input(plan),
                 keys: keys.clone(),
                 fetch: *fetch,
+                scope: *scope,
             },
             PhysicalNode::Limit {
                 input: plan,
                 skip,
                 fetch,
+                scope,
             } => NodeSpec::Limit {
                 input: input(plan),
                 skip: *skip,
                 fetch: *fetch,
+                scope: *scope,
             },
             PhysicalNode::Union { inputs } => NodeSpec::Union {
                 inputs: inputs.iter().map(|plan| plan.to_spec()).collect(),
@@ -236,6 +246,7 @@ impl PhysicalPlan {
             node,
             schema: Arc::clone(&self.schema),
             partitioning: self.partitioning.clone(),
+            estimated_rows: self.estimated_rows,
         }
     }
 }
@@ -365,19 +376,23 @@ impl Functions<'_> {
                 input: plan,
                 keys,
                 fetch,
+                scope,
             } => PhysicalNode::Sort {
                 input: input(plan)?,
                 keys: keys.clone(),
                 fetch: *fetch,
+                scope: *scope,
             },
             NodeSpec::Limit {
                 input: plan,
                 skip,
                 fetch,
+                scope,
             } => PhysicalNode::Limit {
                 input: input(plan)?,
                 skip: *skip,
                 fetch: *fetch,
+                scope: *scope,
             },
             NodeSpec::Union { inputs } => PhysicalNode::Union {
                 inputs: inputs.iter().map(input).collect::<Result<Vec<_>>>()?,
@@ -386,11 +401,10 @@ impl Functions<'_> {
                 input: input(plan)?,
             },
         };
-        Ok(Arc::new(PhysicalPlan::new(
-            node,
-            Arc::clone(&spec.schema),
-            spec.partitioning.clone(),
-        )))
+        Ok(Arc::new(
+            PhysicalPlan::new(node, Arc::clone(&spec.schema), spec.partitioning.clone())
+                .with_estimated_rows(spec.estimated_rows),
+        ))
     }
 
     fn aggregate_call(&self, call: &AggregateCallSpec) -> Result<AggregateCall> {

@@ -1,0 +1,202 @@
+//! Joins: the right side is built into the hash table. The planner chooses the strategy once
+//! and records it in the `HashJoin` node, which lowering follows: a broadcast join requires its
+//! build side in one partition; a partitioned join requires both sides hash partitioned on
+//! corresponding keys with equal partition counts, which enforcement provides without
+//! reshuffling a side already placed so.
+
+use std::sync::Arc;
+
+use arrow::datatypes::Schema;
+use datafusion_common::{DFSchema, JoinType};
+use rsql_plan::plan::Join;
+use rsql_plan::{Expr, LogicalPlan};
+
+use super::{PlanRef, Planner, estimated_rows, select_columns};
+use crate::error::{Result, exec_err};
+use crate::listing_table::ListingTable;
+use crate::operators::{HashJoin, JoinKind};
+use crate::physical::{BoundExpr, PhysicalNode, PhysicalPlan};
+
+impl Planner<'_, '_> {
+    pub(super) fn join(&self, join: &Join) -> Result<PlanRef> {
+        // The right side is built into the hash table: build the smaller one.
+        if join.join_type == JoinType::Inner
+            && !join.on.is_empty()
+            && join.left.estimated_rows() < join.right.estimated_rows()
+        {
+            return self.swapped_inner_join(join);
+        }
+        let kind = match join.join_type {
+            JoinType::Inner => JoinKind::Inner,
+            JoinType::Left => JoinKind::Left,
+            JoinType::Right => JoinKind::Right,
+            JoinType::Full => JoinKind::Full,
+            JoinType::LeftSemi => JoinKind::Semi,
+            JoinType::LeftAnti if join.null_aware => JoinKind::NullAwareAnti,
+            JoinType::LeftAnti => JoinKind::Anti,
+            JoinType::LeftMark if join.null_aware => JoinKind::NullAwareMark,
+            JoinType::LeftMark => JoinKind::Mark,
+            other => return exec_err(format!("not supported yet: {other} join")),
+        };
+        let (left_schema, right_schema) = (join.left.schema(), join.right.schema());
+        let (left_exprs, right_exprs) = self.join_keys(join)?;
+        let key_names = |exprs: &[Expr]| -> Vec<String> {
+            exprs
+                .iter()
+                .filter_map(|e| match e.unaliased() {
+                    Expr::Column(c) => Some(c.name.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let left = self.plan(&join.left, &key_names(&left_exprs))?;
+        let right = self.plan(&join.right, &key_names(&right_exprs))?;
+        let (left, left_keys, left_width) =
+            self.with_key_columns(left, &left_exprs, left_schema)?;
+        let (right, right_keys, right_width) =
+            self.with_key_columns(right, &right_exprs, right_schema)?;
+        let filter_schema = Arc::new(joined_df_schema(&left, left_schema, &right, right_schema)?);
+        let filter_source = join.filter.as_ref().map(|filter| BoundExpr {
+            expr: filter.clone(),
+            schema: Arc::clone(&filter_schema),
+        });
+        let filter = filter_source
+            .as_ref()
+            .map(|source| source.compile(self.cx.registry, self.cx.scalar_functions))
+            .transpose()?;
+        let broadcast = self.broadcasts(join, kind, left_keys.is_empty());
+        let hash_join = HashJoin::try_new(
+            Arc::clone(&left.schema),
+            Arc::clone(&right.schema),
+            left_keys,
+            right_keys,
+            kind,
+            filter,
+        )?;
+        let left_columns = left.schema.fields().len();
+        let schema = Arc::clone(hash_join.output_schema());
+        let node = PhysicalNode::HashJoin {
+            left,
+            right,
+            join: Arc::new(hash_join),
+            broadcast,
+            filter: filter_source,
+        };
+        let rows = estimated_rows(&LogicalPlan::Join(join.clone()));
+        let joined = Arc::new(PhysicalPlan::derived(node, schema)?.with_estimated_rows(rows));
+        // Drop the key columns computed for the join, keeping both sides' own columns (a mark
+        // join's one right column is its mark, after the left columns).
+        let right_width = if kind.emits_right_columns() {
+            right_width
+        } else {
+            usize::from(kind.emits_mark())
+        };
+        if left_width + right_width == joined.schema.fields().len() {
+            return Ok(joined);
+        }
+        let keep: Vec<usize> = (0..left_width)
+            .chain(left_columns..left_columns + right_width)
+            .collect();
+        select_columns(joined, &keep)
+    }
+
+    /// The join strategy, decided once here: whether the build (right) side is collected
+    /// whole and shared by every probe partition, or both sides are hash partitioned on the
+    /// keys. A small build side is broadcast, as is the build side of a keyless join that
+    /// keeps no unmatched build rows; a null-aware anti or mark join must see the whole build
+    /// side in every partition; a right or full join must see each build row in one partition only.
+    fn broadcasts(&self, join: &Join, kind: JoinKind, keyless: bool) -> bool {
+        match kind {
+            JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti | JoinKind::Mark => {
+                keyless
+                    || estimated_bytes(&join.right)
+                        .is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
+            }
+            JoinKind::NullAwareAnti | JoinKind::NullAwareMark => true,
+            JoinKind::Right | JoinKind::Full => false,
+        }
+    }
+
+    /// An inner join planned with its sides swapped, its columns put back in order.
+    fn swapped_inner_join(&self, join: &Join) -> Result<PlanRef> {
+        let swapped = Join::try_new(
+            Arc::clone(&join.right),
+            Arc::clone(&join.left),
+            join.on
+                .iter()
+                .map(|(l, r)| (r.clone(), l.clone()))
+                .collect(),
+            join.filter.clone(),
+            JoinType::Inner,
+        )?;
+        let planned = self.join(&swapped)?;
+        let left_width = join.left.schema().fields().len();
+        let right_width = join.right.schema().fields().len();
+        let keep: Vec<usize> = (right_width..right_width + left_width)
+            .chain(0..right_width)
+            .collect();
+        select_columns(planned, &keep)
+    }
+
+    /// The equi-join keys, cast pairwise to a common type so equal values hash alike.
+    fn join_keys(&self, join: &Join) -> Result<(Vec<Expr>, Vec<Expr>)> {
+        let registry = self.cx.registry;
+        let mut left = Vec::new();
+        let mut right = Vec::new();
+        for (l, r) in &join.on {
+            let lt = l.get_type(join.left.schema(), registry)?;
+            let rt = r.get_type(join.right.schema(), registry)?;
+            let (lv, rv) = (
+                rsql_plan::coercion::value_type(&lt),
+                rsql_plan::coercion::value_type(&rt),
+            );
+            if lv == rv {
+                left.push(l.clone());
+                right.push(r.clone());
+                continue;
+            }
+            let Some(common) = rsql_plan::coercion::common_type(lv, rv) else {
+                return exec_err(format!("cannot join {l} ({lt}) with {r} ({rt})"));
+            };
+            left.push(rsql_plan::coercion::cast_if_needed(l.clone(), &lt, &common));
+            right.push(rsql_plan::coercion::cast_if_needed(r.clone(), &rt, &common));
+        }
+        Ok((left, right))
+    }
+}
+
+/// The logical schema of a join's output over physical sides that may carry extra key columns,
+/// for compiling the join filter.
+fn joined_df_schema(
+    left: &PhysicalPlan,
+    left_schema: &DFSchema,
+    right: &PhysicalPlan,
+    right_schema: &DFSchema,
+) -> Result<DFSchema> {
+    let extend = |plan: &PhysicalPlan, schema: &DFSchema| -> Result<DFSchema> {
+        let extra = &plan.schema.fields()[schema.fields().len()..];
+        if extra.is_empty() {
+            return Ok(schema.clone());
+        }
+        let keys = DFSchema::try_from(Schema::new(extra.to_vec()))?;
+        Ok(schema.join(&keys)?)
+    };
+    Ok(extend(left, left_schema)?.join(&extend(right, right_schema)?)?)
+}
+
+/// An upper bound of a plan's output size in bytes (its input files), when known.
+fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
+    match plan {
+        LogicalPlan::TableScan(scan) => {
+            let table = scan.source.as_any().downcast_ref::<ListingTable>()?;
+            Some(table.dataset().files().iter().map(|f| f.size).sum())
+        }
+        LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Some(0),
+        LogicalPlan::Join(_) => None,
+        other => other
+            .inputs()
+            .iter()
+            .map(|input| estimated_bytes(input))
+            .sum(),
+    }
+}

@@ -1,0 +1,228 @@
+//! Whole physical plans pinned as snapshots (insta): for representative queries, the plan the
+//! planner chooses and `enforce_distribution` places, as `EXPLAIN` prints it. A change of plan
+//! shows up as a snapshot diff to review.
+//!
+//! Tables: `events` (Parquet, hive-partitioned by `customer`, four folders), `customers` and
+//! `pages` (one Parquet file each). Two threads, four shuffle partitions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Int64Array, RecordBatch, StringArray};
+use rsql::{Session, SessionConfig};
+use rsql_io::{WriteFormat, WriteOptions, write_batches};
+
+fn strings(values: impl IntoIterator<Item = String>) -> Arc<StringArray> {
+    Arc::new(StringArray::from_iter_values(values))
+}
+
+fn write(dir: &Path, name: &str, batch: RecordBatch, partition_by: &[&str]) {
+    let options = WriteOptions::new(WriteFormat::parquet_with_row_groups(64));
+    write_batches(
+        dir.join(name),
+        batch.schema(),
+        [Ok(batch)],
+        options.with_partition_by(partition_by),
+    )
+    .unwrap();
+}
+
+fn write_tables(dir: &Path) {
+    let customers = ["a.com", "b.com", "c.com", "d.com"];
+    let rows = 0..200usize;
+    let events = RecordBatch::try_from_iter([
+        (
+            "customer",
+            strings(rows.clone().map(|i| customers[i % 4].to_string())) as _,
+        ),
+        (
+            "url",
+            strings(rows.clone().map(|i| format!("/p{}", i % 25))) as _,
+        ),
+        (
+            "views",
+            Arc::new(Int64Array::from_iter_values(rows.map(|i| (i % 7) as i64))) as _,
+        ),
+    ])
+    .unwrap();
+    write(dir, "events", events, &["customer"]);
+    let customers = RecordBatch::try_from_iter([
+        ("customer", strings(customers.map(String::from)) as _),
+        ("name", strings(["A", "B", "C", "D"].map(String::from)) as _),
+        (
+            "tier",
+            strings(["gold", "free", "gold", "free"].map(String::from)) as _,
+        ),
+    ])
+    .unwrap();
+    write(dir, "customers", customers, &[]);
+    let pages = RecordBatch::try_from_iter([
+        ("url", strings((0..40).map(|i| format!("/p{i}"))) as _),
+        ("title", strings((0..40).map(|i| format!("Page {i}"))) as _),
+    ])
+    .unwrap();
+    write(dir, "pages", pages, &[]);
+}
+
+/// A session over the tables; `broadcast` keeps the default broadcast threshold, otherwise
+/// every join is partitioned.
+fn session(dir: &Path, broadcast: bool) -> Session {
+    let defaults = SessionConfig::default();
+    let session = Session::with_config(SessionConfig {
+        threads: 2,
+        shuffle_partitions: 4,
+        max_partition_bytes: 1,
+        broadcast_threshold: if broadcast {
+            defaults.broadcast_threshold
+        } else {
+            0
+        },
+        ..defaults
+    })
+    .unwrap();
+    for table in ["events", "customers", "pages"] {
+        let path = dir.join(table);
+        session
+            .register_parquet(table, path.to_str().unwrap())
+            .unwrap();
+    }
+    session
+}
+
+/// The physical plan of `sql` as `EXPLAIN` prints it.
+fn physical_plan(session: &Session, sql: &str) -> String {
+    let (plan, _) = session.sql(sql).unwrap().physical_plan().unwrap();
+    format!(
+        "{} exchanges\n{}",
+        plan.exchange_count(),
+        plan.display_indent()
+    )
+}
+
+/// Pins the physical plan of each `(name, sql)`.
+fn assert_plans(broadcast: bool, queries: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    write_tables(dir.path());
+    let session = session(dir.path(), broadcast);
+    for &(name, sql) in queries {
+        insta::with_settings!({ description => sql, omit_expression => true }, {
+            insta::assert_snapshot!(name, physical_plan(&session, sql));
+        });
+    }
+}
+
+#[test]
+fn aggregations() {
+    assert_plans(
+        true,
+        &[
+            // Every customer's folders are read by one partition: no exchange.
+            (
+                "clustered_aggregate_over_hive_folders",
+                "SELECT customer, count(*) AS n, sum(views) AS views FROM events \
+                 GROUP BY customer",
+            ),
+            // Partial, a hash exchange on the group key, final.
+            (
+                "two_phase_aggregate",
+                "SELECT url, count(*) AS n FROM events GROUP BY url",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn broadcast_joins() {
+    assert_plans(
+        true,
+        &[
+            (
+                "broadcast_join",
+                "SELECT e.url, c.name FROM events e JOIN customers c ON e.customer = c.customer",
+            ),
+            // Rewritten into a semi join whose build side is broadcast.
+            (
+                "semi_join_from_in_subquery",
+                "SELECT url, views FROM events WHERE customer IN \
+                 (SELECT customer FROM customers WHERE tier = 'gold')",
+            ),
+            // Both sides in one partition: still the broadcast join the node says it is.
+            (
+                "keyless_join_of_single_partitions",
+                "SELECT c.name, p.title FROM customers c CROSS JOIN pages p",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn partitioned_joins() {
+    assert_plans(
+        false,
+        &[
+            // The aggregate's output is already hash partitioned on `url`: only `pages` moves,
+            // to the aggregate's partition count.
+            (
+                "partitioned_join_with_one_side_hashed",
+                "SELECT v.url, v.n, p.title FROM \
+                 (SELECT url, count(*) AS n FROM events GROUP BY url) v \
+                 JOIN pages p ON v.url = p.url",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn sorts_limits_and_unions() {
+    assert_plans(
+        true,
+        &[
+            // Range exchange on the sort keys, then a sort per partition.
+            (
+                "global_order_by",
+                "SELECT url, views FROM events ORDER BY views DESC, url",
+            ),
+            // A top-k per partition, gathered, a top-k of those.
+            (
+                "order_by_limit",
+                "SELECT url, views FROM events ORDER BY views DESC, url LIMIT 3",
+            ),
+            (
+                "union",
+                "SELECT customer FROM events UNION SELECT customer FROM customers",
+            ),
+        ],
+    );
+}
+
+/// `EXPLAIN ANALYZE` puts each operator's estimated rows beside the rows it returned.
+#[test]
+fn explain_analyze_shows_estimated_beside_actual_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tables(dir.path());
+    let session = session(dir.path(), true);
+    let text = session
+        .sql("SELECT url, count(*) AS n FROM events GROUP BY url")
+        .unwrap()
+        .explain(true)
+        .unwrap();
+    let line = |operator: &str| {
+        text.lines()
+            .find(|line| line.trim_start().starts_with(operator))
+            .unwrap_or_else(|| panic!("no {operator} in {text}"))
+    };
+    // 200 events in 25 urls; the estimator knows the table's rows, not the distinct urls.
+    assert!(
+        line("Scan: events").contains(", rows≈200 [rows=200,"),
+        "{text}"
+    );
+    assert!(
+        line("HashAggregate(Final)").contains(", rows≈200 [rows=25,"),
+        "{text}"
+    );
+    // A partial phase carries no estimate.
+    assert!(
+        line("HashAggregate(Partial)").contains("-> unknown(4) [rows="),
+        "{text}"
+    );
+}
