@@ -10,6 +10,7 @@ use rsql_rdd::{BoxIter, MemoryPool, MemoryReservation, Rdd, TaskContext};
 
 use crate::error::Result;
 use crate::lower::fail_task;
+use crate::operators::coalesce_batches;
 use crate::spill::{SpillFile, SpillWriter};
 
 /// One piece of a map task's output for one reduce partition.
@@ -125,6 +126,7 @@ pub fn shuffle_batches(
     pool: Arc<MemoryPool>,
     route: impl Fn(&RecordBatch, usize) -> Result<Vec<Option<RecordBatch>>> + Send + Sync + 'static,
 ) -> Rdd<RecordBatch> {
+    let reduce_schema = Arc::clone(&schema);
     let routed = move |batches: BoxIter<'_, RecordBatch>, tc: &TaskContext, buckets: usize| {
         let mut out = MapBuckets::new(buckets, Arc::clone(&schema), &pool);
         let routed = batches.into_iter().try_for_each(|batch| {
@@ -144,25 +146,27 @@ pub fn shuffle_batches(
         }
     };
     let shuffled = input.shuffle_sized(partitions, routed, ShuffleBlock::bytes);
-    shuffled.map_partitions_with_context(|blocks, tc| {
+    shuffled.map_partitions_with_context(move |blocks, tc| {
+        let fetched = blocks.flat_map(|block| -> Box<dyn Iterator<Item = Result<RecordBatch>>> {
+            match block {
+                ShuffleBlock::Memory { batch, .. } => Box::new(std::iter::once(Ok(batch))),
+                ShuffleBlock::Spilled(file) => match file.read() {
+                    Ok(batches) => Box::new(batches),
+                    Err(error) => Box::new(std::iter::once(Err(error))),
+                },
+            }
+        });
+        // Every map task sends a piece of each of its batches: merge the pieces.
         Box::new(
-            blocks
-                .flat_map(|block| -> Box<dyn Iterator<Item = Result<RecordBatch>>> {
-                    match block {
-                        ShuffleBlock::Memory { batch, .. } => Box::new(std::iter::once(Ok(batch))),
-                        ShuffleBlock::Spilled(file) => match file.read() {
-                            Ok(batches) => Box::new(batches),
-                            Err(error) => Box::new(std::iter::once(Err(error))),
-                        },
-                    }
-                })
-                .map_while(move |batch| match batch {
+            coalesce_batches(Arc::clone(&reduce_schema), fetched).map_while(
+                move |batch| match batch {
                     Ok(batch) => Some(batch),
                     Err(error) => {
                         fail_task(tc, error);
                         None
                     }
-                }),
+                },
+            ),
         )
     })
 }

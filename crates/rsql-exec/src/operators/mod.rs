@@ -1,6 +1,7 @@
 //! Physical operators on record batches.
 
 mod bounded_aggregate;
+pub mod coalesce;
 pub mod exchange;
 mod external_sort;
 mod grace_join;
@@ -8,6 +9,7 @@ pub mod hash_aggregate;
 pub mod hash_join;
 pub mod sort;
 
+pub use coalesce::{TARGET_BATCH_ROWS, coalesce_batches};
 pub use exchange::{bucket_of_rows, hash_split};
 pub use external_sort::{SortedBatches, sort_bounded};
 pub use grace_join::JoinedBatches;

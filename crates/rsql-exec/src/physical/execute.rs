@@ -13,8 +13,8 @@ use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
 use crate::lower::{aggregate_partitions, collect_reserved, fail_task, map_batches};
 use crate::operators::{
-    HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, hash_split,
-    probe_then_unmatched, sample_keys, sort_batches, sort_bounded,
+    HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, coalesce_batches,
+    hash_split, probe_then_unmatched, sample_keys, sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::shuffle_batches;
 
@@ -310,6 +310,8 @@ fn join_rdd(
             join.join_bounded(build, probe, &pool)
         };
         let joined = joined.unwrap_or_else(|error| Box::new(std::iter::once(Err(error))));
+        // A selective probe keeps a few rows of each probe batch: merge them.
+        let joined = coalesce_batches(Arc::clone(join.output_schema()), joined);
         Box::new(joined.map_while(move |batch| match batch {
             Ok(batch) => Some(batch),
             Err(error) => {
