@@ -255,7 +255,10 @@ mod tests {
     /// a second application must change nothing.
     fn reordered(sql: &str) -> String {
         let registry = FunctionRegistry::new();
-        let plan = PushDownFilter.rewrite(plan_of(sql), &registry).unwrap().data;
+        let plan = PushDownFilter
+            .rewrite(plan_of(sql), &registry)
+            .unwrap()
+            .data;
         let once = ReorderJoins.rewrite(plan, &registry).unwrap();
         let twice = ReorderJoins.rewrite(once.data.clone(), &registry).unwrap();
         assert!(!twice.transformed, "not at a fixed point: {sql}");
