@@ -454,4 +454,5 @@ slt_tests! {
     join_shuffle => "join_shuffle.slt",
     errors => "errors.slt",
     subquery => "subquery.slt",
+    set_operations => "set_operations.slt",
 }

@@ -100,6 +100,7 @@ impl PhysicalPlan {
                 Some(fetch) => format!("Limit: skip={skip}, fetch={fetch}"),
                 None => format!("Limit: skip={skip}"),
             },
+            PhysicalNode::ReplicateRows { .. } => "ReplicateRows".to_string(),
             PhysicalNode::Union { .. } => "Union".to_string(),
             PhysicalNode::Exchange { .. } => "Exchange".to_string(),
         };

@@ -12,6 +12,7 @@ mod metrics;
 mod partitioning;
 mod planner;
 mod pruning;
+mod replicate;
 mod source;
 mod spec;
 
@@ -118,6 +119,11 @@ pub enum PhysicalNode {
         /// Rows to keep after skipping.
         fetch: Option<usize>,
     },
+    /// Repeats each row as often as its last column says, dropping that column.
+    ReplicateRows {
+        /// The input; its last column is an `Int64` count.
+        input: Arc<PhysicalPlan>,
+    },
     /// The partitions of every input, one after another.
     Union {
         /// The inputs, with the union's schema.
@@ -150,6 +156,7 @@ impl PhysicalPlan {
             | PhysicalNode::Aggregate { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
+            | PhysicalNode::ReplicateRows { input }
             | PhysicalNode::Exchange { input } => vec![input],
             PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
             PhysicalNode::Union { inputs } => inputs.iter().collect(),

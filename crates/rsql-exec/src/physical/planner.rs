@@ -107,6 +107,10 @@ impl Planner<'_, '_> {
             }
             LogicalPlan::Limit(limit) => self.limit(limit),
             LogicalPlan::Join(join) => self.join(join),
+            LogicalPlan::ReplicateRows(replicate) => {
+                let input = self.plan(&replicate.input, &[])?;
+                Ok(super::replicate::replicate_node(input, &replicate.schema))
+            }
             LogicalPlan::Union(union) => {
                 let schema = Arc::new(union.schema.as_arrow().clone());
                 let inputs = union

@@ -115,6 +115,11 @@ pub enum NodeSpec {
         /// Rows to keep after skipping.
         fetch: Option<usize>,
     },
+    /// See [`PhysicalNode::ReplicateRows`].
+    ReplicateRows {
+        /// The input.
+        input: Box<PlanSpec>,
+    },
     /// See [`PhysicalNode::Union`].
     Union {
         /// The inputs.
@@ -227,6 +232,9 @@ impl PhysicalPlan {
                 skip: *skip,
                 fetch: *fetch,
             },
+            PhysicalNode::ReplicateRows { input: plan } => {
+                NodeSpec::ReplicateRows { input: input(plan) }
+            }
             PhysicalNode::Union { inputs } => NodeSpec::Union {
                 inputs: inputs.iter().map(|plan| plan.to_spec()).collect(),
             },
@@ -378,6 +386,9 @@ impl Functions<'_> {
                 input: input(plan)?,
                 skip: *skip,
                 fetch: *fetch,
+            },
+            NodeSpec::ReplicateRows { input: plan } => PhysicalNode::ReplicateRows {
+                input: input(plan)?,
             },
             NodeSpec::Union { inputs } => PhysicalNode::Union {
                 inputs: inputs.iter().map(input).collect::<Result<Vec<_>>>()?,

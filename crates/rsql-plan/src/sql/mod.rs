@@ -13,6 +13,7 @@ pub(crate) mod parse;
 mod query;
 mod relation;
 mod select;
+mod set_operation;
 mod statement;
 mod subquery;
 mod types;

@@ -1,0 +1,20 @@
+//! Planning [`ReplicateRows`](rsql_plan::plan::ReplicateRows): a narrow operator that keeps
+//! its input's partitioning on the columns it keeps (every column but the count).
+
+use std::sync::Arc;
+
+use datafusion_common::DFSchema;
+
+use super::{PhysicalNode, PhysicalPlan};
+
+/// The physical node repeating `input`'s rows, with `schema` (the input's columns but the
+/// last) as its output.
+pub(super) fn replicate_node(input: Arc<PhysicalPlan>, schema: &DFSchema) -> Arc<PhysicalPlan> {
+    let kept = schema.fields().len();
+    let partitioning = input.partitioning.remap(|c| (c < kept).then_some(c));
+    Arc::new(PhysicalPlan::new(
+        PhysicalNode::ReplicateRows { input },
+        Arc::new(schema.as_arrow().clone()),
+        partitioning,
+    ))
+}
