@@ -62,3 +62,20 @@ impl SqlBinder<'_> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::optimizer::test_util::plan_of;
+
+    #[test]
+    fn filtered_arguments_become_case_expressions() {
+        let plan =
+            plan_of("SELECT count(*) FILTER (WHERE c > 1), sum(a) FILTER (WHERE b = 'x') FROM t");
+        assert_eq!(
+            plan.display_indent(),
+            r#"Projection: count(CASE WHEN c > CAST(Int64(1) AS Float64) THEN Int64(1) END), sum(CASE WHEN b = Utf8("x") THEN a END)
+  Aggregate: groupBy=[[]], aggr=[[count(CASE WHEN t.c > CAST(Int64(1) AS Float64) THEN Int64(1) END), sum(CASE WHEN t.b = Utf8("x") THEN t.a END)]]
+    TableScan: t"#
+        );
+    }
+}
