@@ -80,7 +80,10 @@ fn semantic_errors() {
 #[test]
 fn unsupported_constructs_say_so() {
     for (sql, construct) in [
-        ("SELECT a FROM t INTERSECT SELECT a FROM u", "INTERSECT"),
+        (
+            "SELECT a FROM t INTERSECT BY NAME SELECT a FROM u",
+            "INTERSECT BY NAME",
+        ),
         (
             "SELECT a FROM t WHERE a = ANY (SELECT a FROM u)",
             "the expression",
@@ -95,7 +98,10 @@ fn unsupported_constructs_say_so() {
             "CREATE MATERIALIZED VIEW v AS SELECT 1",
             "the view definition",
         ),
-        ("SELECT a FROM t NATURAL JOIN u", "NATURAL joins"),
+        (
+            "WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r",
+            "WITH RECURSIVE",
+        ),
         ("SELECT a FROM t GROUP BY ROLLUP (a)", "not supported yet"),
         (
             "COPY (SELECT a FROM t) TO 'x' (FORMAT avro)",

@@ -119,6 +119,11 @@ const QUERIES: &[(&str, Compare)] = &[
         "SELECT id, s FROM t WHERE k = 'a' UNION ALL SELECT id, y FROM u",
         Compare::Rows,
     ),
+    // INTERSECT ALL repeats rows by a count column.
+    (
+        "SELECT s FROM t INTERSECT ALL SELECT y FROM u",
+        Compare::Rows,
+    ),
     (
         "SELECT column1 AS n, column2 AS name FROM (VALUES (1, 'a'), (2, NULL)) v",
         Compare::Rows,
@@ -357,6 +362,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         }
         NodeSpec::Sort { fetch, .. } => format!("Sort(top-k={})", fetch.is_some()),
         NodeSpec::Limit { .. } => "Limit".into(),
+        NodeSpec::ReplicateRows { .. } => "ReplicateRows".into(),
         NodeSpec::Union { .. } => "Union".into(),
         NodeSpec::Exchange { .. } => "Exchange".into(),
     };
@@ -368,6 +374,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         | NodeSpec::Aggregate { input, .. }
         | NodeSpec::Sort { input, .. }
         | NodeSpec::Limit { input, .. }
+        | NodeSpec::ReplicateRows { input }
         | NodeSpec::Exchange { input } => vec![input],
         NodeSpec::HashJoin { left, right, .. } => vec![left, right],
         NodeSpec::Union { inputs } => inputs.iter().collect(),
@@ -437,6 +444,7 @@ fn shipped_plans_rebuild_to_the_same_plan_and_rows() {
         "Limit",
         "Projection(columns)",
         "Projection(exprs)",
+        "ReplicateRows",
         "Scan(Json, pruned=false)",
         "Scan(Parquet, pruned=false)",
         "Scan(Parquet, pruned=true)",

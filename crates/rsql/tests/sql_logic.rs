@@ -456,4 +456,5 @@ slt_tests! {
     subquery => "subquery.slt",
     decimal => "decimal.slt",
     interval => "interval.slt",
+    set_operations => "set_operations.slt",
 }

@@ -68,6 +68,14 @@ impl PhysicalExpr for BinaryExpr {
             Operator::LtEq => Arc::new(cmp::lt_eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
             Operator::Gt => Arc::new(cmp::gt(datum(left)?.as_ref(), datum(right)?.as_ref())?),
             Operator::GtEq => Arc::new(cmp::gt_eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+            Operator::IsDistinctFrom => Arc::new(cmp::distinct(
+                datum(left)?.as_ref(),
+                datum(right)?.as_ref(),
+            )?),
+            Operator::IsNotDistinctFrom => Arc::new(cmp::not_distinct(
+                datum(left)?.as_ref(),
+                datum(right)?.as_ref(),
+            )?),
         };
         // Two scalar operands give a one-row result: widen it to the batch.
         if result.len() != rows && result.len() == 1 {

@@ -7,6 +7,7 @@ mod external_sort;
 mod grace_join;
 pub mod hash_aggregate;
 pub mod hash_join;
+mod replicate_rows;
 pub mod sort;
 
 pub use coalesce::{TARGET_BATCH_ROWS, coalesce_batches};
@@ -16,4 +17,5 @@ pub use grace_join::JoinedBatches;
 pub(crate) use grace_join::probe_then_unmatched;
 pub use hash_aggregate::{AggregateCall, AggregateMode, AggregationState, HashAggregate};
 pub use hash_join::{HashJoin, JoinKind, JoinTable};
+pub use replicate_rows::replicate_rows;
 pub use sort::{RangeBounds, SortKey, sample_keys, sort_batches};

@@ -119,6 +119,7 @@ impl PhysicalPlan {
                     None => format!("Limit: skip={skip}{per_partition}"),
                 }
             }
+            PhysicalNode::ReplicateRows { .. } => "ReplicateRows".to_string(),
             PhysicalNode::Union { .. } => "Union".to_string(),
             PhysicalNode::Exchange { .. } => "Exchange".to_string(),
         };

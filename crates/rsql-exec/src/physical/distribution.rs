@@ -13,6 +13,7 @@ impl PhysicalPlan {
             PhysicalNode::Scan { .. } | PhysicalNode::Values { .. } => Vec::new(),
             PhysicalNode::Filter { .. }
             | PhysicalNode::Projection { .. }
+            | PhysicalNode::ReplicateRows { .. }
             | PhysicalNode::Exchange { .. } => vec![Distribution::Any],
             PhysicalNode::Union { inputs } => vec![Distribution::Any; inputs.len()],
             PhysicalNode::Aggregate { aggregate, .. } => {
@@ -76,6 +77,11 @@ impl PhysicalNode {
                 input
                     .partitioning
                     .remap(|old| passed.iter().position(|&c| c == Some(old)))
+            }
+            // Every column but the last (the count) is passed through.
+            PhysicalNode::ReplicateRows { input } => {
+                let kept = input.schema.fields().len().saturating_sub(1);
+                input.partitioning.remap(|c| (c < kept).then_some(c))
             }
             PhysicalNode::Aggregate { input, aggregate } => {
                 let groups = aggregate.group_columns();

@@ -14,7 +14,7 @@ use crate::expr::evaluate_to_array;
 use crate::lower::{aggregate_partitions, collect_reserved, fail_task, map_batches};
 use crate::operators::{
     HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, coalesce_batches,
-    hash_split, probe_then_unmatched, sample_keys, sort_batches, sort_bounded,
+    hash_split, probe_then_unmatched, replicate_rows, sample_keys, sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::shuffle_batches;
 
@@ -111,6 +111,25 @@ impl PhysicalPlan {
             PhysicalNode::Limit {
                 input, skip, fetch, ..
             } => limit_rdd(&input.lower(context)?, *skip, *fetch),
+            PhysicalNode::ReplicateRows { input } => {
+                let schema = Arc::clone(&self.schema);
+                input
+                    .lower(context)?
+                    .map_partitions_with_context(move |batches, tc| {
+                        let schema = Arc::clone(&schema);
+                        Box::new(
+                            batches
+                                .map_while(move |batch| match replicate_rows(&batch, &schema) {
+                                    Ok(out) => Some(out),
+                                    Err(error) => {
+                                        fail_task(tc, error);
+                                        None
+                                    }
+                                })
+                                .flatten(),
+                        )
+                    })
+            }
             PhysicalNode::Union { inputs } => {
                 let schema = Arc::clone(&self.schema);
                 let mut lowered = inputs.iter().map(|input| {

@@ -13,6 +13,7 @@ mod metrics;
 mod partitioning;
 mod planner;
 mod pruning;
+mod replicate;
 mod source;
 mod spec;
 
@@ -137,6 +138,11 @@ pub enum PhysicalNode {
         /// Whether this limits each partition's rows on their own or the whole input.
         scope: Scope,
     },
+    /// Repeats each row as often as its last column says, dropping that column.
+    ReplicateRows {
+        /// The input; its last column is an `Int64` count.
+        input: Arc<PhysicalPlan>,
+    },
     /// The partitions of every input, one after another.
     Union {
         /// The inputs, with the union's schema.
@@ -233,6 +239,7 @@ impl PhysicalPlan {
             | PhysicalNode::Aggregate { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
+            | PhysicalNode::ReplicateRows { input }
             | PhysicalNode::Exchange { input } => vec![input],
             PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
             PhysicalNode::Union { inputs } => inputs.iter().collect(),
@@ -260,6 +267,7 @@ impl PhysicalNode {
             | PhysicalNode::Aggregate { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
+            | PhysicalNode::ReplicateRows { input }
             | PhysicalNode::Exchange { input } => vec![input],
             PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
             PhysicalNode::Union { inputs } => inputs.iter_mut().collect(),

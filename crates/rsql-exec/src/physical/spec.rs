@@ -121,6 +121,11 @@ pub enum NodeSpec {
         /// Each partition's rows or the whole input's.
         scope: Scope,
     },
+    /// See [`PhysicalNode::ReplicateRows`].
+    ReplicateRows {
+        /// The input.
+        input: Box<PlanSpec>,
+    },
     /// See [`PhysicalNode::Union`].
     Union {
         /// The inputs.
@@ -237,6 +242,9 @@ impl PhysicalPlan {
                 fetch: *fetch,
                 scope: *scope,
             },
+            PhysicalNode::ReplicateRows { input: plan } => {
+                NodeSpec::ReplicateRows { input: input(plan) }
+            }
             PhysicalNode::Union { inputs } => NodeSpec::Union {
                 inputs: inputs.iter().map(|plan| plan.to_spec()).collect(),
             },
@@ -393,6 +401,9 @@ impl Functions<'_> {
                 skip: *skip,
                 fetch: *fetch,
                 scope: *scope,
+            },
+            NodeSpec::ReplicateRows { input: plan } => PhysicalNode::ReplicateRows {
+                input: input(plan)?,
             },
             NodeSpec::Union { inputs } => PhysicalNode::Union {
                 inputs: inputs.iter().map(input).collect::<Result<Vec<_>>>()?,

@@ -15,7 +15,9 @@ fn precedence(op: Operator) -> u8 {
         | Operator::Lt
         | Operator::LtEq
         | Operator::Gt
-        | Operator::GtEq => 20,
+        | Operator::GtEq
+        | Operator::IsDistinctFrom
+        | Operator::IsNotDistinctFrom => 20,
         Operator::Plus | Operator::Minus => 30,
         Operator::Multiply | Operator::Divide | Operator::Modulo => 40,
     }

@@ -43,6 +43,10 @@ pub enum Operator {
     Gt,
     /// `>=`
     GtEq,
+    /// `IS DISTINCT FROM`: `!=` with NULLs equal to each other (never NULL itself)
+    IsDistinctFrom,
+    /// `IS NOT DISTINCT FROM`: `=` with NULLs equal to each other (never NULL itself)
+    IsNotDistinctFrom,
     /// `AND`
     And,
     /// `OR`
@@ -72,6 +76,8 @@ impl Operator {
                 | Operator::LtEq
                 | Operator::Gt
                 | Operator::GtEq
+                | Operator::IsDistinctFrom
+                | Operator::IsNotDistinctFrom
         )
     }
 
@@ -94,6 +100,8 @@ impl Operator {
             Operator::LtEq => "<=",
             Operator::Gt => ">",
             Operator::GtEq => ">=",
+            Operator::IsDistinctFrom => "IS DISTINCT FROM",
+            Operator::IsNotDistinctFrom => "IS NOT DISTINCT FROM",
             Operator::And => "AND",
             Operator::Or => "OR",
         }

@@ -3,7 +3,7 @@
 use arrow_schema::{DataType, Field, FieldRef};
 use datafusion_common::{Column, DFSchema, ScalarValue, TableReference};
 
-use super::{Expr, Subquery};
+use super::{Expr, Operator, Subquery};
 use crate::coercion::{binary_types, common_type};
 use crate::error::{PlanError, Result};
 use crate::function::FunctionRegistry;
@@ -176,6 +176,10 @@ impl Expr {
             | Expr::Cast { expr, .. }
             | Expr::Not(expr) => expr.nullable(schema),
             Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::Exists { .. } => Ok(false),
+            Expr::BinaryExpr {
+                op: Operator::IsDistinctFrom | Operator::IsNotDistinctFrom,
+                ..
+            } => Ok(false),
             Expr::BinaryExpr { left, right, .. } => any(&[left, right]),
             Expr::Like { expr, pattern, .. } => any(&[expr, pattern]),
             Expr::Between {

@@ -19,7 +19,7 @@ mod push_down_projection;
 mod reorder_joins;
 mod scalar_subquery_to_join;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 
 use std::sync::Arc;
 

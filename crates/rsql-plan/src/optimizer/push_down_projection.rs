@@ -129,7 +129,10 @@ fn prune(
             ];
             rebuild(plan, inputs)
         }
-        LogicalPlan::Distinct(_) | LogicalPlan::Union(_) | LogicalPlan::Explain(_) => {
+        LogicalPlan::Distinct(_)
+        | LogicalPlan::ReplicateRows(_)
+        | LogicalPlan::Union(_)
+        | LogicalPlan::Explain(_) => {
             let inputs = plan
                 .inputs()
                 .into_iter()

@@ -89,6 +89,10 @@ impl LogicalPlan {
             }
             LogicalPlan::Union(_) => "Union".to_string(),
             LogicalPlan::Distinct(_) => "Distinct:".to_string(),
+            LogicalPlan::ReplicateRows(r) => {
+                let count = r.input.schema().fields().len().saturating_sub(1);
+                format!("ReplicateRows: copies=#{count}")
+            }
             LogicalPlan::SubqueryAlias(s) => format!("SubqueryAlias: {}", s.alias),
             LogicalPlan::EmptyRelation(e) => {
                 format!("EmptyRelation: rows={}", usize::from(e.produce_one_row))

@@ -13,8 +13,8 @@ use datafusion_common::DFSchemaRef;
 
 pub use estimate::selectivity;
 pub use nodes::{
-    Aggregate, Distinct, EmptyRelation, Explain, Filter, Join, Limit, Projection, Sort,
-    SubqueryAlias, TableScan, Union, Values,
+    Aggregate, Distinct, EmptyRelation, Explain, Filter, Join, Limit, Projection, ReplicateRows,
+    Sort, SubqueryAlias, TableScan, Union, Values,
 };
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
 pub use statement::{CopyFormat, Statement};
@@ -43,6 +43,8 @@ pub enum LogicalPlan {
     Union(Union),
     /// Remove duplicate rows.
     Distinct(Distinct),
+    /// Repeat each row as often as its last column says.
+    ReplicateRows(ReplicateRows),
     /// Requalify the input's columns.
     SubqueryAlias(SubqueryAlias),
     /// No rows (or one empty row).
@@ -66,6 +68,7 @@ impl LogicalPlan {
             LogicalPlan::Aggregate(a) => &a.schema,
             LogicalPlan::Join(j) => &j.schema,
             LogicalPlan::Union(u) => &u.schema,
+            LogicalPlan::ReplicateRows(r) => &r.schema,
             LogicalPlan::SubqueryAlias(s) => &s.schema,
             LogicalPlan::EmptyRelation(e) => &e.schema,
             LogicalPlan::Values(v) => &v.schema,
@@ -82,6 +85,7 @@ impl LogicalPlan {
             | LogicalPlan::Sort(Sort { input, .. })
             | LogicalPlan::Limit(Limit { input, .. })
             | LogicalPlan::Distinct(Distinct { input })
+            | LogicalPlan::ReplicateRows(ReplicateRows { input, .. })
             | LogicalPlan::SubqueryAlias(SubqueryAlias { input, .. })
             | LogicalPlan::Explain(Explain { plan: input, .. }) => vec![input],
             LogicalPlan::Join(j) => vec![&j.left, &j.right],
@@ -134,6 +138,9 @@ impl LogicalPlan {
                 input: next(),
             }),
             LogicalPlan::Distinct(_) => LogicalPlan::Distinct(Distinct { input: next() }),
+            LogicalPlan::ReplicateRows(_) => {
+                LogicalPlan::ReplicateRows(ReplicateRows::try_new(next())?)
+            }
             LogicalPlan::SubqueryAlias(s) => {
                 LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(next(), s.alias.clone())?)
             }
@@ -179,6 +186,7 @@ impl LogicalPlan {
             LogicalPlan::Limit(_)
             | LogicalPlan::Union(_)
             | LogicalPlan::Distinct(_)
+            | LogicalPlan::ReplicateRows(_)
             | LogicalPlan::SubqueryAlias(_)
             | LogicalPlan::EmptyRelation(_)
             | LogicalPlan::Explain(_) => vec![],

@@ -335,6 +335,43 @@ impl Union {
     }
 }
 
+/// Emits each input row as many times as its last column says (an `Int64`; a row whose count is
+/// zero, negative or null is dropped), without that column: how `INTERSECT ALL` and
+/// `EXCEPT ALL` give back the duplicates their aggregation counted.
+#[derive(Debug, Clone)]
+pub struct ReplicateRows {
+    /// The input; its last column is the number of copies of each row.
+    pub input: Arc<LogicalPlan>,
+    /// The input's fields but the last.
+    pub schema: DFSchemaRef,
+}
+
+impl ReplicateRows {
+    /// Replicates `input`'s rows; fails unless its last column is an `Int64`.
+    pub fn try_new(input: Arc<LogicalPlan>) -> Result<Self> {
+        let fields: Vec<(Option<TableReference>, FieldRef)> = input
+            .schema()
+            .iter()
+            .map(|(q, f)| (q.cloned(), FieldRef::clone(f)))
+            .collect();
+        let Some(((_, count), kept)) = fields.split_last() else {
+            return Err(PlanError::Internal(
+                "replicating rows needs a count column".into(),
+            ));
+        };
+        if count.data_type() != &DataType::Int64 {
+            return Err(PlanError::Internal(format!(
+                "the copy count of replicated rows must be Int64, got {}",
+                count.data_type()
+            )));
+        }
+        Ok(ReplicateRows {
+            schema: schema_of(kept.to_vec())?,
+            input,
+        })
+    }
+}
+
 /// Removes duplicate rows.
 #[derive(Debug, Clone)]
 pub struct Distinct {

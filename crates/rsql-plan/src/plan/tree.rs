@@ -9,8 +9,8 @@ use datafusion_common::Result;
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeIterator, TreeNodeRecursion};
 
 use super::{
-    Aggregate, Distinct, Explain, Filter, Join, Limit, LogicalPlan, Projection, Sort,
-    SubqueryAlias, Union,
+    Aggregate, Distinct, Explain, Filter, Join, Limit, LogicalPlan, Projection, ReplicateRows,
+    Sort, SubqueryAlias, Union,
 };
 
 /// Applies `f` to an input held in an `Arc`, cloning it only if it is shared.
@@ -81,6 +81,8 @@ impl TreeNode for LogicalPlan {
                 .update_data(|input| LogicalPlan::Limit(Limit { skip, fetch, input })),
             LogicalPlan::Distinct(Distinct { input }) => map_arc(input, &mut f)?
                 .update_data(|input| LogicalPlan::Distinct(Distinct { input })),
+            LogicalPlan::ReplicateRows(ReplicateRows { input, schema }) => map_arc(input, &mut f)?
+                .update_data(|input| LogicalPlan::ReplicateRows(ReplicateRows { input, schema })),
             LogicalPlan::SubqueryAlias(SubqueryAlias {
                 input,
                 alias,

@@ -438,6 +438,16 @@ impl SqlBinder<'_> {
                 }
                 (other, _) => Err(PlanError::not_supported(format!("the operator {other}"))),
             },
+            E::IsDistinctFrom(left, right) => {
+                let (left, right) = (self.bind_expr(left, scope)?, self.bind_expr(right, scope)?);
+                self.coercion(scope)
+                    .binary(left, Operator::IsDistinctFrom, right)
+            }
+            E::IsNotDistinctFrom(left, right) => {
+                let (left, right) = (self.bind_expr(left, scope)?, self.bind_expr(right, scope)?);
+                self.coercion(scope)
+                    .binary(left, Operator::IsNotDistinctFrom, right)
+            }
             E::IsNull(inner) => Ok(self.bind_expr(inner, scope)?.is_null()),
             E::IsNotNull(inner) => Ok(self.bind_expr(inner, scope)?.is_not_null()),
             E::InList {

@@ -40,10 +40,7 @@ impl SqlBinder<'_> {
         if function.over.is_some() {
             return Err(PlanError::not_supported("window functions (OVER)"));
         }
-        if function.filter.is_some()
-            || function.null_treatment.is_some()
-            || !function.within_group.is_empty()
-        {
+        if function.null_treatment.is_some() || !function.within_group.is_empty() {
             return Err(PlanError::not_supported(format!(
                 "the call {}",
                 sql_text(function)
@@ -87,6 +84,19 @@ impl SqlBinder<'_> {
                         sql_text(other)
                     )));
                 }
+            }
+        }
+        if let Some(filter) = &function.filter {
+            if !is_aggregate {
+                return Err(PlanError::invalid(format!(
+                    "FILTER is only valid in aggregate calls, not in {name}"
+                ))
+                .or_at(span));
+            }
+            if scope.allow_aggregates {
+                args = self
+                    .filtered_aggregate_args(&name, args, filter, scope)
+                    .map_err(|e| e.or_at(span))?;
             }
         }
         if is_aggregate {

@@ -6,6 +6,7 @@
 //! `ORDER BY` puts NULLs first ascending and last descending; GROUP BY accepts ordinals and
 //! select aliases.
 
+mod aggregate_filter;
 mod expr;
 mod function;
 mod ident;
@@ -13,6 +14,7 @@ pub(crate) mod parse;
 mod query;
 mod relation;
 mod select;
+mod set_operation;
 mod statement;
 mod subquery;
 mod types;

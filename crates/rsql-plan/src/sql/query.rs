@@ -8,6 +8,7 @@ use sqlparser::ast::{self, Spanned};
 
 use super::SqlBinder;
 use super::expr::{Scope, sql_text};
+use super::set_operation::SetOperation;
 use crate::coercion::{cast_if_needed, common_type};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, SortExpr};
@@ -179,24 +180,39 @@ impl SqlBinder<'_> {
             ast::SetExpr::Query(query) => self.bind_query(query),
             ast::SetExpr::SetOperation {
                 left,
-                op: ast::SetOperator::Union,
+                op,
                 set_quantifier,
                 right,
             } => {
-                let left = self.bind_set_expr(left)?;
-                let right = self.bind_set_expr(right)?;
-                let union = self.union(left, right)?;
-                match set_quantifier {
-                    ast::SetQuantifier::All => Ok(union),
-                    ast::SetQuantifier::None | ast::SetQuantifier::Distinct => {
-                        Ok(LogicalPlan::Distinct(Distinct {
-                            input: Arc::new(union),
-                        }))
+                let all = match set_quantifier {
+                    ast::SetQuantifier::All => true,
+                    ast::SetQuantifier::None | ast::SetQuantifier::Distinct => false,
+                    other => return Err(PlanError::not_supported(format!("{op} {other}"))),
+                };
+                let (left, right) = self.coerce_set_inputs(
+                    self.bind_set_expr(left)?,
+                    self.bind_set_expr(right)?,
+                    op,
+                )?;
+                match op {
+                    ast::SetOperator::Union => {
+                        let union = union(left, right)?;
+                        Ok(if all {
+                            union
+                        } else {
+                            LogicalPlan::Distinct(Distinct {
+                                input: Arc::new(union),
+                            })
+                        })
                     }
-                    other => Err(PlanError::not_supported(format!("UNION {other}"))),
+                    ast::SetOperator::Intersect => {
+                        self.intersect_or_except(left, right, SetOperation::Intersect, all)
+                    }
+                    ast::SetOperator::Except | ast::SetOperator::Minus => {
+                        self.intersect_or_except(left, right, SetOperation::Except, all)
+                    }
                 }
             }
-            ast::SetExpr::SetOperation { op, .. } => Err(PlanError::not_supported(format!("{op}"))),
             ast::SetExpr::Values(values) => self.bind_values(values),
             other => Err(PlanError::not_supported(format!(
                 "the query {}",
@@ -205,12 +221,17 @@ impl SqlBinder<'_> {
         }
     }
 
-    /// `left UNION ALL right`, casting columns to the types both sides meet at.
-    fn union(&self, left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPlan> {
+    /// The inputs of a set operation with their columns cast to the types both sides meet at.
+    fn coerce_set_inputs(
+        &self,
+        left: LogicalPlan,
+        right: LogicalPlan,
+        op: &ast::SetOperator,
+    ) -> Result<(LogicalPlan, LogicalPlan)> {
         let (lf, rf) = (left.schema().fields(), right.schema().fields());
         if lf.len() != rf.len() {
             return Err(PlanError::invalid(format!(
-                "UNION inputs have {} and {} columns",
+                "{op} inputs have {} and {} columns",
                 lf.len(),
                 rf.len()
             )));
@@ -219,23 +240,17 @@ impl SqlBinder<'_> {
         for (l, r) in lf.iter().zip(rf.iter()) {
             targets.push(common_type(l.data_type(), r.data_type()).ok_or_else(|| {
                 PlanError::type_mismatch(format!(
-                    "UNION column '{}' is {} on one side and {} on the other",
+                    "{op} column '{}' is {} on one side and {} on the other",
                     l.name(),
                     l.data_type(),
                     r.data_type()
                 ))
             })?);
         }
-        let left = self.cast_columns(left, &targets)?;
-        let right = self.cast_columns(right, &targets)?;
-        let mut inputs = Vec::new();
-        for side in [left, right] {
-            match side {
-                LogicalPlan::Union(inner) => inputs.extend(inner.inputs),
-                other => inputs.push(Arc::new(other)),
-            }
-        }
-        Ok(LogicalPlan::Union(Union::try_new(inputs)?))
+        Ok((
+            self.cast_columns(left, &targets)?,
+            self.cast_columns(right, &targets)?,
+        ))
     }
 
     /// `plan` with its columns cast to `targets` (a projection only if some type differs).
@@ -312,4 +327,16 @@ impl SqlBinder<'_> {
         }
         Ok(LogicalPlan::Values(Values::try_new(rows, self.registry)?))
     }
+}
+
+/// `left UNION ALL right` over inputs of equal column types; nested unions are flattened.
+fn union(left: LogicalPlan, right: LogicalPlan) -> Result<LogicalPlan> {
+    let mut inputs = Vec::new();
+    for side in [left, right] {
+        match side {
+            LogicalPlan::Union(inner) => inputs.extend(inner.inputs),
+            other => inputs.push(Arc::new(other)),
+        }
+    }
+    Ok(LogicalPlan::Union(Union::try_new(inputs)?))
 }

@@ -242,9 +242,19 @@ impl SqlBinder<'_> {
             )?)),
             ast::JoinConstraint::On(on) => self.bind_join_on(left, right, on, join_type),
             ast::JoinConstraint::Using(names) => {
-                self.bind_join_using(left, right, names, join_type)
+                let idents = names
+                    .iter()
+                    .map(|name| match name.0.as_slice() {
+                        [ast::ObjectNamePart::Identifier(ident)] => Ok(ident.clone()),
+                        _ => Err(PlanError::not_supported(format!("USING ({name})"))),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                self.bind_join_using(left, right, &idents, join_type)
             }
-            ast::JoinConstraint::Natural => Err(PlanError::not_supported("NATURAL joins")),
+            ast::JoinConstraint::Natural => {
+                let idents = natural_keys(&left, &right);
+                self.bind_join_using(left, right, &idents, join_type)
+            }
         }
     }
 
@@ -276,22 +286,18 @@ impl SqlBinder<'_> {
         )?))
     }
 
-    /// `USING (k)`: join on `left.k = right.k`, then project `k` once (first; the coalesce of
-    /// both sides for a full join, the right side's for a right join) followed by the other
-    /// columns of both sides, as Spark does.
+    /// `USING (k, ..)` (and `NATURAL`, over the shared names): join on `left.k = right.k`, then
+    /// project each `k` once (first; the coalesce of both sides for a full join, the right
+    /// side's for a right join) followed by the other columns of both sides, as Spark does.
     fn bind_join_using(
         &self,
         left: Arc<LogicalPlan>,
         right: Arc<LogicalPlan>,
-        names: &[ast::ObjectName],
+        names: &[ast::Ident],
         join_type: JoinType,
     ) -> Result<LogicalPlan> {
         let mut keys: Vec<(Column, Column)> = Vec::new();
-        for name in names {
-            let ident = match name.0.as_slice() {
-                [ast::ObjectNamePart::Identifier(ident)] => ident,
-                _ => return Err(PlanError::not_supported(format!("USING ({name})"))),
-            };
+        for ident in names {
             let side = |plan: &LogicalPlan| -> Result<Column> {
                 find_column(plan.schema(), None, &ident.value, ident.span)?.ok_or_else(|| {
                     unknown_column(plan.schema(), None, &ident.value, &[], ident.span)
@@ -339,4 +345,22 @@ impl SqlBinder<'_> {
             self.registry,
         )?))
     }
+}
+
+/// The column names of a `NATURAL` join: those of the left input, in its order, that the right
+/// input has too (compared case-insensitively, as Spark's default resolver does); none makes it
+/// a cross join.
+fn natural_keys(left: &LogicalPlan, right: &LogicalPlan) -> Vec<ast::Ident> {
+    let right_fields = right.schema().fields();
+    let mut names: Vec<ast::Ident> = Vec::new();
+    for field in left.schema().fields() {
+        let name = field.name();
+        let shared = right_fields
+            .iter()
+            .any(|f| f.name().eq_ignore_ascii_case(name));
+        if shared && !names.iter().any(|n| n.value.eq_ignore_ascii_case(name)) {
+            names.push(ast::Ident::new(name.as_str()));
+        }
+    }
+    names
 }

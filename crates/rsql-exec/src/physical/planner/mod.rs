@@ -86,6 +86,10 @@ impl Planner<'_, '_> {
             LogicalPlan::Sort(sort) => self.sort(sort),
             LogicalPlan::Limit(limit) => self.limit(limit),
             LogicalPlan::Join(join) => self.join(join),
+            LogicalPlan::ReplicateRows(replicate) => {
+                let input = self.plan(&replicate.input, &[])?;
+                super::replicate::replicate_node(input, &replicate.schema)
+            }
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::EmptyRelation(empty) => self.empty_relation(empty),
             LogicalPlan::Values(values) => self.values(&values.values, &values.schema),
