@@ -60,7 +60,7 @@ fn where_and_select_list() {
     assert_plan(
         "SELECT a, b AS x, a * 2 FROM t WHERE a > 1 AND b IS NOT NULL",
         r#"
-Projection: t.a, t.b AS x, t.a * Int64(2)
+Projection: t.a, t.b AS x, t.a * Int64(2) AS (a * 2)
   Filter: t.a > Int64(1) AND t.b IS NOT NULL
     TableScan: t"#,
     );
@@ -71,7 +71,7 @@ Projection: t.a, t.b AS x, t.a * Int64(2)
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    assert_eq!(names, ["a", "x", "a * Int64(2)"]);
+    assert_eq!(names, ["a", "x", "(a * 2)"]);
 }
 
 #[test]
@@ -194,7 +194,7 @@ Distinct:
     assert_plan(
         "SELECT CASE b WHEN 'x' THEN 1 WHEN 'y' THEN 2.5 END FROM t",
         r#"
-Projection: CASE t.b WHEN Utf8("x") THEN CAST(Int64(1) AS Decimal128(21, 1)) WHEN Utf8("y") THEN CAST(Decimal128(2.5,2,1) AS Decimal128(21, 1)) END
+Projection: CASE t.b WHEN Utf8("x") THEN CAST(Int64(1) AS Decimal128(21, 1)) WHEN Utf8("y") THEN CAST(Decimal128(2.5,2,1) AS Decimal128(21, 1)) END AS CASE b WHEN 'x' THEN 1 WHEN 'y' THEN 2.5 END
   TableScan: t"#,
     );
 }
@@ -223,7 +223,7 @@ fn struct_fields_map_subscripts_and_select_without_from() {
     assert_plan(
         "SELECT m['x'], s.v FROM (SELECT count_values(b) AS m, struct(a, c AS v) AS s FROM t GROUP BY a, c) q",
         r#"
-Projection: q.m[Utf8("x")], q.s.v
+Projection: q.m[Utf8("x")] AS m['x'], q.s.v
   SubqueryAlias: q
     Projection: count_values(b) AS m, named_struct(Utf8("a"), t.a, Utf8("v"), t.c) AS s
       Aggregate: groupBy=[[t.a, t.c]], aggr=[[count_values(t.b)]]
@@ -232,7 +232,7 @@ Projection: q.m[Utf8("x")], q.s.v
     assert_plan(
         "SELECT 1, 'x', -2.5 AS y",
         r#"
-Projection: Int64(1), Utf8("x"), Decimal128(-2.5,2,1) AS y
+Projection: Int64(1) AS 1, Utf8("x") AS 'x', Decimal128(-2.5,2,1) AS y
   EmptyRelation: rows=1"#,
     );
     assert_plan(
@@ -283,7 +283,7 @@ fn names_are_case_insensitive_and_backticks_quote() {
     assert_plan(
         "SELECT `A`, UPPER(B) FROM T WHERE Lower(b) LIKE '%x'",
         r#"
-Projection: t.a, upper(t.b)
+Projection: t.a, upper(t.b) AS UPPER(B)
   Filter: lower(t.b) LIKE Utf8("%x")
     TableScan: t"#,
     );
@@ -303,6 +303,6 @@ fn registered_udfs_bind_by_name() {
     };
     assert_eq!(
         plan.display_indent(),
-        "Projection: shout(CAST(t.a AS Utf8))\n  TableScan: t"
+        "Projection: shout(CAST(t.a AS Utf8)) AS shout(a)\n  TableScan: t"
     );
 }

@@ -340,7 +340,7 @@ mod tests {
     LeftSemi Join: t.a = __sq_1.a Filter: __sq_1.d > t.b
       TableScan: t
       SubqueryAlias: __sq_1
-        Projection: Int64(1), u.a, u.d
+        Projection: Int64(1) AS 1, u.a, u.d
           TableScan: u"#
         );
         assert_eq!(
@@ -349,7 +349,7 @@ mod tests {
   LeftAnti Join: t.a = __sq_1.a
     TableScan: t
     SubqueryAlias: __sq_1
-      Projection: Int64(1), u.a
+      Projection: Int64(1) AS 1, u.a
         TableScan: u"#
         );
     }
@@ -418,7 +418,7 @@ mod tests {
       LeftMark Join: t.a = __sq_1.a
         TableScan: t
         SubqueryAlias: __sq_1
-          Projection: Int64(1), u.a
+          Projection: Int64(1) AS 1, u.a
             TableScan: u"#
         );
         assert_eq!(

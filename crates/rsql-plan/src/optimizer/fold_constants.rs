@@ -245,7 +245,7 @@ mod tests {
         let sql = "SELECT a + (1 + 2) * 3, c FROM t WHERE c BETWEEN 1 AND 2 AND 2 > 1";
         assert_eq!(
             plan_of(sql).display_indent(),
-            r#"Projection: t.a + (Int64(1) + Int64(2)) * Int64(3), t.c
+            r#"Projection: t.a + (Int64(1) + Int64(2)) * Int64(3) AS (a + (1 + 2) * 3), t.c
   Filter: t.c BETWEEN CAST(Int64(1) AS Float64) AND CAST(Int64(2) AS Float64) AND Int64(2) > Int64(1)
     TableScan: t"#
         );
@@ -253,7 +253,7 @@ mod tests {
         assert!(changed);
         assert_eq!(
             after,
-            r#"Projection: t.a + Int64(9) AS a + (Int64(1) + Int64(2)) * Int64(3), t.c
+            r#"Projection: t.a + Int64(9) AS (a + (1 + 2) * 3), t.c
   Filter: t.c BETWEEN Float64(1) AND Float64(2)
     TableScan: t"#
         );

@@ -329,11 +329,11 @@ mod tests {
             rewritten("SELECT t.a FROM t WHERE t.a > (SELECT max(u.a) FROM u WHERE u.d = t.b)"),
             r#"Projection: t.a
   Projection: t.a, t.b, t.c
-    Filter: t.a > __sq_1.max(a)
+    Filter: t.a > __sq_1.max(u.a)
       Left Join: t.b = __sq_1.d
         TableScan: t
         SubqueryAlias: __sq_1
-          Projection: max(a), u.d
+          Projection: max(a) AS max(u.a), u.d
             Aggregate: groupBy=[[u.d]], aggr=[[max(u.a)]]
               TableScan: u"#
         );

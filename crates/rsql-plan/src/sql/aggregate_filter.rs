@@ -73,7 +73,7 @@ mod tests {
             plan_of("SELECT count(*) FILTER (WHERE c > 1), sum(a) FILTER (WHERE b = 'x') FROM t");
         assert_eq!(
             plan.display_indent(),
-            r#"Projection: count(CASE WHEN c > CAST(Int64(1) AS Float64) THEN Int64(1) END), sum(CASE WHEN b = Utf8("x") THEN a END)
+            r#"Projection: count(CASE WHEN c > CAST(Int64(1) AS Float64) THEN Int64(1) END) AS count(*) FILTER (WHERE c > 1), sum(CASE WHEN b = Utf8("x") THEN a END) AS sum(a) FILTER (WHERE b = 'x')
   Aggregate: groupBy=[[]], aggr=[[count(CASE WHEN t.c > CAST(Int64(1) AS Float64) THEN Int64(1) END), sum(CASE WHEN t.b = Utf8("x") THEN t.a END)]]
     TableScan: t"#
         );

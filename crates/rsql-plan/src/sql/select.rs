@@ -16,6 +16,15 @@ use crate::error::{PlanError, Position, Result};
 use crate::expr::{Expr, SortExpr, column_refs, lookup_column};
 use crate::plan::{Aggregate, Distinct, Filter, LogicalPlan, Projection, Sort};
 
+/// The name of an unaliased select item as Spark and DuckDB name it: the SQL as written, an
+/// operation in parentheses (`1`, `sum(x)`, `(a + b)`).
+fn written_name(expr: &ast::Expr) -> String {
+    match expr {
+        ast::Expr::BinaryOp { .. } | ast::Expr::UnaryOp { .. } => format!("({expr})"),
+        other => other.to_string(),
+    }
+}
+
 /// An `ORDER BY` key of a SELECT: an output column, or an expression over the input.
 enum OrderKey {
     Output(usize),
@@ -173,7 +182,15 @@ impl SqlBinder<'_> {
         let mut items = Vec::with_capacity(select.projection.len());
         for item in &select.projection {
             match item {
-                ast::SelectItem::UnnamedExpr(e) => items.push(self.bind_expr(e, scope)?),
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let bound = self.bind_expr(e, scope)?;
+                    let name = written_name(e);
+                    items.push(match bound {
+                        Expr::Column(_) => bound,
+                        other if other.output_name() == name => other,
+                        other => other.alias(name),
+                    });
+                }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     items.push(self.bind_expr(expr, scope)?.alias(alias.value.clone()))
                 }
