@@ -69,6 +69,8 @@ const QUERIES: &[&str] = &[
     // Subqueries as values: mark joins.
     "SELECT id, EXISTS (SELECT 1 FROM u WHERE u.id = t.x) AS e, s IN (SELECT y FROM u) AS i FROM t",
     "SELECT id FROM t WHERE s = 'q' OR x IN (SELECT id FROM u WHERE y = 'p')",
+    // A null-safe join key: NULL matches NULL.
+    "SELECT t.id, u.id FROM t JOIN u ON t.s IS NOT DISTINCT FROM u.y WHERE t.k <> 'b'",
     // Set operations (NULLs compare equal, duplicates counted), with filters above them.
     "SELECT v.x, v.s FROM (SELECT x, s FROM t INTERSECT ALL SELECT id, y FROM u) v WHERE v.x > 0",
     "SELECT x, s FROM t WHERE k <> 'c' EXCEPT SELECT id, y FROM u",

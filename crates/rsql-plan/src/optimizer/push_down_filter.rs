@@ -384,6 +384,19 @@ mod tests {
     }
 
     #[test]
+    fn null_safe_equality_between_the_sides_becomes_keys_that_match_nulls() {
+        let sql = "SELECT t.a FROM t, u WHERE t.b IS NOT DISTINCT FROM u.d";
+        let (after, _) = apply(&PushDownFilter, sql);
+        assert_eq!(
+            after,
+            r#"Projection: t.a
+  Inner Join: t.b IS NULL = u.d IS NULL, coalesce(CAST(t.b AS Utf8), Utf8("")) = coalesce(CAST(u.d AS Utf8), Utf8(""))
+    TableScan: t
+    TableScan: u"#
+        );
+    }
+
+    #[test]
     fn filters_on_a_join_key_are_inferred_for_the_other_side() {
         let sql = "SELECT t.a FROM t JOIN u ON t.a = u.a WHERE t.a = 5 AND u.d = 'x'";
         let (after, _) = apply(&PushDownFilter, sql);

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::Schema;
+use arrow::datatypes::{Field, Schema};
 use datafusion_common::{DFSchema, JoinType};
 use rsql_plan::plan::Join;
 use rsql_plan::{Expr, LogicalPlan};
@@ -173,15 +173,24 @@ fn joined_df_schema(
     right: &PhysicalPlan,
     right_schema: &DFSchema,
 ) -> Result<DFSchema> {
-    let extend = |plan: &PhysicalPlan, schema: &DFSchema| -> Result<DFSchema> {
-        let extra = &plan.schema.fields()[schema.fields().len()..];
+    // The computed key columns are named after their side, so both sides' keys can coexist.
+    let extend = |plan: &PhysicalPlan, schema: &DFSchema, side: &str| -> Result<DFSchema> {
+        let extra: Vec<Field> = plan.schema.fields()[schema.fields().len()..]
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_name(format!("__{side}{}", f.name()))
+            })
+            .collect();
         if extra.is_empty() {
             return Ok(schema.clone());
         }
-        let keys = DFSchema::try_from(Schema::new(extra.to_vec()))?;
+        let keys = DFSchema::try_from(Schema::new(extra))?;
         Ok(schema.join(&keys)?)
     };
-    Ok(extend(left, left_schema)?.join(&extend(right, right_schema)?)?)
+    let left = extend(left, left_schema, "left")?;
+    Ok(left.join(&extend(right, right_schema, "right")?)?)
 }
 
 /// An upper bound of a plan's output size in bytes (its input files), when known.
