@@ -169,10 +169,25 @@ fn run_join(
     threads: usize,
 ) -> Vec<(Row, Row)> {
     let table = join.build(right).unwrap();
-    let mut outputs: Vec<RecordBatch> = std::thread::scope(|scope| {
+    let mut outputs = probe_from_threads(join, &table, left, threads);
+    outputs.extend(join.unmatched_build_rows(&table).unwrap());
+    for batch in &outputs {
+        assert!(batch.num_rows() > 0, "empty batches are returned as None");
+        assert_eq!(&batch.schema(), join.output_schema());
+    }
+    pairs(&outputs)
+}
+
+/// Every left batch probed against `table`, from `threads` threads sharing it.
+fn probe_from_threads(
+    join: &HashJoin,
+    table: &JoinTable,
+    left: &[RecordBatch],
+    threads: usize,
+) -> Vec<RecordBatch> {
+    std::thread::scope(|scope| {
         let probes: Vec<_> = (0..threads)
             .map(|thread| {
-                let table = &table;
                 scope.spawn(move || {
                     left.iter()
                         .skip(thread)
@@ -186,13 +201,7 @@ fn run_join(
             .into_iter()
             .flat_map(|probe| probe.join().unwrap())
             .collect()
-    });
-    outputs.extend(join.unmatched_build_rows(&table).unwrap());
-    for batch in &outputs {
-        assert!(batch.num_rows() > 0, "empty batches are returned as None");
-        assert_eq!(&batch.schema(), join.output_schema());
-    }
-    pairs(&outputs)
+    })
 }
 
 /// The joined rows as (left, right) pairs, sorted; batches with only the left columns (semi
@@ -428,22 +437,7 @@ fn run_marks(
     threads: usize,
 ) -> Vec<(Row, Option<bool>)> {
     let table = join.build(right).unwrap();
-    let outputs: Vec<RecordBatch> = std::thread::scope(|scope| {
-        let probes: Vec<_> = (0..threads)
-            .map(|thread| {
-                let table = &table;
-                scope.spawn(move || {
-                    left.iter()
-                        .skip(thread)
-                        .step_by(threads)
-                        .filter_map(|batch| join.probe(table, batch).unwrap())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        probes.into_iter().flat_map(|p| p.join().unwrap()).collect()
-    });
-    marked(&outputs)
+    marked(&probe_from_threads(join, &table, left, threads))
 }
 
 #[test]

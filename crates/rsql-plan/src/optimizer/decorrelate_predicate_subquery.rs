@@ -320,12 +320,10 @@ impl OptimizerRule for DecorrelatePredicateSubquery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::test_util::apply;
+    use crate::optimizer::test_util;
 
     fn rewritten(sql: &str) -> String {
-        let (after, changed) = apply(&DecorrelatePredicateSubquery, sql);
-        assert!(changed, "{sql}");
-        after
+        test_util::rewritten(&DecorrelatePredicateSubquery, sql)
     }
 
     #[test]

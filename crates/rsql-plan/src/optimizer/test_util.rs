@@ -95,3 +95,10 @@ pub fn apply(rule: &dyn OptimizerRule, sql: &str) -> (String, bool) {
     assert_eq!(before, after, "{} changed the schema", rule.name());
     (result.data.display_indent(), result.transformed)
 }
+
+/// The plan text after one application of `rule`, which must change the plan.
+pub fn rewritten(rule: &dyn OptimizerRule, sql: &str) -> String {
+    let (after, changed) = apply(rule, sql);
+    assert!(changed, "{} left the plan unchanged: {sql}", rule.name());
+    after
+}
