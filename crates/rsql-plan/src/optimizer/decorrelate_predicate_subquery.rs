@@ -277,6 +277,38 @@ fn project_with_marks(projection: &Projection, registry: &FunctionRegistry) -> R
     )?))
 }
 
+/// An inner join whose condition holds subqueries, as a filter of those conjuncts over the
+/// join of the others (the same rows), so the subqueries are rewritten as in a `WHERE`.
+fn lift_subquery_conditions(
+    node: LogicalPlan,
+    registry: &FunctionRegistry,
+) -> Result<Transformed<LogicalPlan>> {
+    let LogicalPlan::Join(join) = &node else {
+        return Ok(Transformed::no(node));
+    };
+    let Some(condition) = join.filter.as_ref().filter(|f| f.contains_subquery()) else {
+        return Ok(Transformed::no(node));
+    };
+    if join.join_type != JoinType::Inner {
+        return Err(PlanError::not_supported(format!(
+            "a subquery in the condition of a {} join: {condition}",
+            join.join_type
+        )));
+    }
+    let (lifted, kept): (Vec<Expr>, Vec<Expr>) = split_conjunction(condition)
+        .into_iter()
+        .cloned()
+        .partition(Expr::contains_subquery);
+    let join = LogicalPlan::Join(Join {
+        filter: conjunction(kept),
+        ..join.clone()
+    });
+    let predicate =
+        conjunction(lifted).ok_or_else(|| PlanError::Internal("no lifted condition".into()))?;
+    let filter = Filter::try_new(predicate, Arc::new(join), registry)?;
+    Ok(Transformed::yes(LogicalPlan::Filter(filter)))
+}
+
 impl OptimizerRule for DecorrelatePredicateSubquery {
     fn name(&self) -> &str {
         "decorrelate_predicate_subquery"
@@ -288,17 +320,18 @@ impl OptimizerRule for DecorrelatePredicateSubquery {
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
         plan.transform_up(|node| {
-            let filter = match &node {
+            let node = lift_subquery_conditions(node, registry)?;
+            let filter = match &node.data {
                 LogicalPlan::Filter(filter) => filter,
                 LogicalPlan::Projection(projection)
                     if !predicate_subqueries(&projection.exprs).is_empty() =>
                 {
                     return Ok(Transformed::yes(project_with_marks(projection, registry)?));
                 }
-                _ => return Ok(Transformed::no(node)),
+                _ => return Ok(node),
             };
             if predicate_subqueries(std::slice::from_ref(&filter.predicate)).is_empty() {
-                return Ok(Transformed::no(node));
+                return Ok(node);
             }
             let mut input = filter.input.as_ref().clone();
             let mut kept = Vec::new();
