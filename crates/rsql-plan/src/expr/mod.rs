@@ -328,6 +328,16 @@ impl Expr {
         }
     }
 
+    /// The expression producing a column named `name`: aliased only if its own output name
+    /// differs.
+    pub fn with_output_name(self, name: &str) -> Expr {
+        if self.output_name() == name {
+            self
+        } else {
+            self.alias(name)
+        }
+    }
+
     /// The expression without a top-level alias.
     pub fn unalias(self) -> Expr {
         match self {

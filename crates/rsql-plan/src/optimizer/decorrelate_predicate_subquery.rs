@@ -261,14 +261,7 @@ fn project_with_marks(projection: &Projection, registry: &FunctionRegistry) -> R
     let exprs = exprs
         .into_iter()
         .zip(&projection.exprs)
-        .map(|(new, old)| {
-            let name = old.output_name();
-            if new.output_name() == name {
-                new
-            } else {
-                new.alias(name)
-            }
-        })
+        .map(|(new, old)| new.with_output_name(&old.output_name()))
         .collect();
     Ok(LogicalPlan::Projection(Projection::try_new(
         exprs,

@@ -265,14 +265,7 @@ fn rewrite_node(
             let exprs = exprs
                 .into_iter()
                 .zip(&projection.exprs)
-                .map(|(new, old)| {
-                    let name = old.output_name();
-                    if new.output_name() == name {
-                        new
-                    } else {
-                        new.alias(name)
-                    }
-                })
+                .map(|(new, old)| new.with_output_name(&old.output_name()))
                 .collect();
             let projection = Projection::try_new(exprs, Arc::new(input), registry)?;
             Ok(Transformed::yes(LogicalPlan::Projection(projection)))

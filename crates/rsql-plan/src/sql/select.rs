@@ -168,15 +168,6 @@ fn check_grouped(expr: &Expr, schema: &DFSchema) -> Result<()> {
     Ok(())
 }
 
-/// `expr` named `name` (aliased if rewriting changed its name).
-fn named(expr: Expr, name: &str) -> Expr {
-    if expr.output_name() == name {
-        expr
-    } else {
-        expr.alias(name)
-    }
-}
-
 impl SqlBinder<'_> {
     fn bind_select_items(&self, select: &ast::Select, scope: &Scope) -> Result<Vec<Expr>> {
         let mut items = Vec::with_capacity(select.projection.len());
@@ -184,11 +175,9 @@ impl SqlBinder<'_> {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     let bound = self.bind_expr(e, scope)?;
-                    let name = written_name(e);
                     items.push(match bound {
                         Expr::Column(_) => bound,
-                        other if other.output_name() == name => other,
-                        other => other.alias(name),
+                        other => other.with_output_name(&written_name(e)),
                     });
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
@@ -417,7 +406,7 @@ impl SqlBinder<'_> {
         let mut exprs: Vec<Expr> = items
             .into_iter()
             .zip(&names)
-            .map(|(e, name)| named(e, name))
+            .map(|(e, name)| e.with_output_name(name))
             .collect();
         let visible = exprs.len();
         let mut sort_exprs = Vec::with_capacity(keys.len());
