@@ -21,7 +21,7 @@ pub(crate) fn average_accumulator(
             let sum_type = rsql_plan::coercion::sum_decimal(*p, *s);
             Ok(Box::new(DecimalAverageAccumulator {
                 sums: DecimalSums::new(&sum_type)?,
-                counts: Vec::new(),
+                counts: GroupCounts::default(),
                 precision: *rp,
                 scale: *rs,
             }))
@@ -31,11 +31,44 @@ pub(crate) fn average_accumulator(
     }
 }
 
+/// The number of non-null values per group: the count half of both means' states.
+#[derive(Default)]
+struct GroupCounts(Vec<i64>);
+
+impl GroupCounts {
+    /// Counts the non-null rows of `values` into their groups.
+    fn count_values(&mut self, values: &ArrayRef, group_indices: &[usize], total_groups: usize) {
+        ensure_groups(&mut self.0, total_groups, 0);
+        for (row, &group) in group_indices.iter().enumerate() {
+            self.0[group] += i64::from(values.is_valid(row));
+        }
+    }
+
+    /// Adds partial counts (an `Int64` state column) into their groups.
+    fn merge(&mut self, counts: &ArrayRef, group_indices: &[usize], total_groups: usize) {
+        ensure_groups(&mut self.0, total_groups, 0);
+        let counts = counts.as_primitive::<Int64Type>();
+        for (&count, &group) in counts.values().iter().zip(group_indices) {
+            self.0[group] += count;
+        }
+    }
+
+    /// The counts of groups `0..total_groups`; emptied.
+    fn take(&mut self, total_groups: usize) -> Vec<i64> {
+        ensure_groups(&mut self.0, total_groups, 0);
+        std::mem::take(&mut self.0)
+    }
+
+    fn size(&self) -> usize {
+        self.0.capacity() * 8
+    }
+}
+
 /// The arithmetic mean of numeric values per group as `Float64`; null for groups without values.
 #[derive(Default)]
 pub(crate) struct AverageAccumulator {
     sums: SumAccumulator<Float64Type>,
-    counts: Vec<i64>,
+    counts: GroupCounts,
 }
 
 impl GroupsAccumulator for AverageAccumulator {
@@ -46,10 +79,8 @@ impl GroupsAccumulator for AverageAccumulator {
         total_groups: usize,
     ) -> Result<()> {
         self.sums.add(&values[0], group_indices, total_groups)?;
-        ensure_groups(&mut self.counts, total_groups, 0);
-        for (row, &group) in group_indices.iter().enumerate() {
-            self.counts[group] += i64::from(values[0].is_valid(row));
-        }
+        self.counts
+            .count_values(&values[0], group_indices, total_groups);
         Ok(())
     }
 
@@ -60,25 +91,19 @@ impl GroupsAccumulator for AverageAccumulator {
         total_groups: usize,
     ) -> Result<()> {
         self.sums.add(&states[0], group_indices, total_groups)?;
-        ensure_groups(&mut self.counts, total_groups, 0);
-        let counts = states[1].as_primitive::<Int64Type>();
-        for (row, &group) in group_indices.iter().enumerate() {
-            self.counts[group] += counts.value(row);
-        }
+        self.counts.merge(&states[1], group_indices, total_groups);
         Ok(())
     }
 
     fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
-        ensure_groups(&mut self.counts, total_groups, 0);
         let sums = Arc::new(self.sums.take(total_groups));
-        let counts = Arc::new(Int64Array::from(std::mem::take(&mut self.counts)));
+        let counts = Arc::new(Int64Array::from(self.counts.take(total_groups)));
         Ok(vec![sums, counts])
     }
 
     fn evaluate(&mut self, total_groups: usize) -> Result<ArrayRef> {
-        ensure_groups(&mut self.counts, total_groups, 0);
         let sums = self.sums.take(total_groups);
-        let counts = std::mem::take(&mut self.counts);
+        let counts = self.counts.take(total_groups);
         let means: Float64Array = sums
             .iter()
             .zip(counts)
@@ -88,7 +113,7 @@ impl GroupsAccumulator for AverageAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.sums.size() + self.counts.capacity() * 8
+        self.sums.size() + self.counts.size()
     }
 }
 
@@ -97,18 +122,12 @@ impl GroupsAccumulator for AverageAccumulator {
 /// whose mean does not fit the result precision.
 struct DecimalAverageAccumulator {
     sums: DecimalSums,
-    counts: Vec<i64>,
+    counts: GroupCounts,
     precision: u8,
     scale: i8,
 }
 
 impl DecimalAverageAccumulator {
-    fn add_counts(&mut self, counts: impl Iterator<Item = i64>, group_indices: &[usize]) {
-        for (count, &group) in counts.zip(group_indices) {
-            self.counts[group] += count;
-        }
-    }
-
     /// `sum / count` at the result scale (`sum` at the sums' scale), half up.
     fn mean(&self, sum: i128, count: i64) -> Option<i128> {
         let shift = u32::try_from(i32::from(self.scale) - i32::from(self.sums.parts().1)).ok()?;
@@ -143,9 +162,8 @@ impl GroupsAccumulator for DecimalAverageAccumulator {
         total_groups: usize,
     ) -> Result<()> {
         self.sums.add(&values[0], group_indices, total_groups)?;
-        ensure_groups(&mut self.counts, total_groups, 0);
-        let valid = (0..values[0].len()).map(|row| i64::from(values[0].is_valid(row)));
-        self.add_counts(valid, group_indices);
+        self.counts
+            .count_values(&values[0], group_indices, total_groups);
         Ok(())
     }
 
@@ -157,23 +175,19 @@ impl GroupsAccumulator for DecimalAverageAccumulator {
     ) -> Result<()> {
         self.sums.add(&states[0], group_indices, total_groups)?;
         self.sums.merge_overflowed(&states[2], group_indices);
-        ensure_groups(&mut self.counts, total_groups, 0);
-        let counts = states[1].as_primitive::<Int64Type>();
-        self.add_counts(counts.values().iter().copied(), group_indices);
+        self.counts.merge(&states[1], group_indices, total_groups);
         Ok(())
     }
 
     fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
-        ensure_groups(&mut self.counts, total_groups, 0);
         let (sums, overflowed) = self.sums.take(total_groups)?;
-        let counts = Int64Array::from(std::mem::take(&mut self.counts));
+        let counts = Int64Array::from(self.counts.take(total_groups));
         Ok(vec![Arc::new(sums), Arc::new(counts), Arc::new(overflowed)])
     }
 
     fn evaluate(&mut self, total_groups: usize) -> Result<ArrayRef> {
-        ensure_groups(&mut self.counts, total_groups, 0);
         let (sums, _) = self.sums.take(total_groups)?;
-        let counts = std::mem::take(&mut self.counts);
+        let counts = self.counts.take(total_groups);
         let means: Decimal128Array = sums
             .iter()
             .zip(counts)
@@ -185,7 +199,7 @@ impl GroupsAccumulator for DecimalAverageAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.sums.size() + self.counts.capacity() * 8
+        self.sums.size() + self.counts.size()
     }
 }
 
