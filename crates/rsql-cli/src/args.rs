@@ -66,10 +66,10 @@ pub struct Args {
     pub partitions: Option<u32>,
 
     /// Memory that aggregations, sorts, join tables and shuffle outputs may hold at once
-    /// before they spill to disk, e.g. 2GB, 512MiB, 1.5G (a plain number is bytes; default: no
-    /// limit).
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
-    pub memory_limit: Option<u64>,
+    /// before they spill to disk, e.g. 2GB, 512MiB, 1.5G (a plain number is bytes), or `none`;
+    /// the default is a share of the machine's memory (`--help` says how much).
+    #[arg(long, value_name = "SIZE|none", value_parser = parse_memory_limit, help = memory_limit_help())]
+    pub memory_limit: Option<MemoryLimit>,
 
     /// Prints the run time of every statement on stderr (as `.timer on`).
     #[arg(long)]
@@ -189,6 +189,45 @@ pub fn parse_table_spec(value: &str) -> Result<TableSpec, String> {
     })
 }
 
+/// A `--memory-limit` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLimit {
+    /// At most this many bytes.
+    Bytes(u64),
+    /// No limit at all (`none`).
+    Unlimited,
+}
+
+impl MemoryLimit {
+    /// The limit as [`SessionConfig::memory_limit`](rsql::SessionConfig) takes it.
+    pub fn bytes(self) -> Option<usize> {
+        match self {
+            MemoryLimit::Bytes(bytes) => Some(usize::try_from(bytes).unwrap_or(usize::MAX)),
+            MemoryLimit::Unlimited => None,
+        }
+    }
+}
+
+/// The `--help` line of `--memory-limit`, with the default this machine gets.
+fn memory_limit_help() -> String {
+    format!(
+        "Memory that aggregations, sorts, join tables and shuffle outputs may hold at once before \
+         they spill to disk, e.g. 2GB, 512MiB, 1.5G (a plain number is bytes), or `none` \
+         [default: {:.0}% of the memory this machine or its cgroup allows: {}]",
+        rsql_rdd::DEFAULT_MEMORY_FRACTION * 100.0,
+        rsql::format_memory_limit(rsql_rdd::default_memory_limit())
+    )
+}
+
+/// Parses `none` or a size (see [`parse_memory_size`]).
+pub fn parse_memory_limit(value: &str) -> Result<MemoryLimit, String> {
+    if value.trim().eq_ignore_ascii_case("none") {
+        Ok(MemoryLimit::Unlimited)
+    } else {
+        parse_memory_size(value).map(MemoryLimit::Bytes)
+    }
+}
+
 /// Parses a size such as `2GB` (10^9 bytes), `512MiB` (2^20 bytes), `1.5G` or `1048576`.
 pub fn parse_memory_size(value: &str) -> Result<u64, String> {
     let size = parse_size::Config::new()
@@ -294,6 +333,11 @@ mod tests {
         assert_eq!(parse_memory_size("1048576"), Ok(1 << 20));
         assert!(parse_memory_size("lots").is_err());
         assert!(parse_memory_size("0").is_err());
+        assert_eq!(parse_memory_limit("none"), Ok(MemoryLimit::Unlimited));
+        assert_eq!(
+            parse_memory_limit("1KiB").map(MemoryLimit::bytes),
+            Ok(Some(1024))
+        );
     }
 
     #[test]

@@ -144,11 +144,16 @@ fn pointer(failed: &StatementError) -> String {
 }
 
 /// Replaces the default panic message with one `error:` line, unless backtraces were asked for.
+/// A panic inside a task prints nothing: the scheduler retries the task, and the panic reaches
+/// the user as the query's error only when no retry heals it.
 pub fn install_panic_hook() {
     if backtraces_wanted() {
         return;
     }
     std::panic::set_hook(Box::new(|info| {
+        if rsql_rdd::in_task() {
+            return;
+        }
         let message = info
             .payload()
             .downcast_ref::<&str>()

@@ -79,8 +79,8 @@ fn session_config(args: &Args) -> SessionConfig {
     if let Some(partitions) = args.partitions {
         config.shuffle_partitions = partitions as usize;
     }
-    if let Some(bytes) = args.memory_limit {
-        config.memory_limit = Some(usize::try_from(bytes).unwrap_or(usize::MAX));
+    if let Some(limit) = args.memory_limit {
+        config.memory_limit = limit.bytes();
     }
     config
 }

@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rsql::format_bytes;
 use rsql_rdd::{Context, SchedulerEvent, SchedulerListener, StageId};
 
 /// How long a statement runs before its progress is shown.
@@ -85,7 +86,7 @@ impl Snapshot {
         }
         if self.bytes_read > 0 {
             parts.push(format!("{} rows", compact(self.rows_read)));
-            parts.push(format!("{} read", bytes(self.bytes_read)));
+            parts.push(format!("{} read", format_bytes(self.bytes_read)));
         }
         parts.push(format!("{:.1}s", elapsed.as_secs_f64()));
         parts.join(" · ")
@@ -99,22 +100,6 @@ fn compact(n: u64) -> String {
         1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
         1_000_000..1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
         _ => format!("{:.1}G", n as f64 / 1e9),
-    }
-}
-
-/// `25165824` as `24.0 MiB`.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -290,7 +275,5 @@ mod tests {
     fn sizes() {
         assert_eq!(compact(999), "999");
         assert_eq!(compact(12_345_678), "12.3M");
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(3 << 30), "3.0 GiB");
     }
 }

@@ -25,7 +25,8 @@ fn version_and_help() {
         "--max-rows <N>",
         "--threads <N>",
         "--partitions <N>",
-        "--memory-limit <SIZE>",
+        "--memory-limit <SIZE|none>",
+        "[default: 80% of the memory this machine or its cgroup allows: ",
         "--quiet",
         "Examples:",
         "rsql --table events=data/events -f benches/events/job.sql --format ndjson --output out/",
@@ -508,6 +509,27 @@ fn memory_limit_reaches_the_runtime() {
         );
         assert_eq!(starved.stderr.lines().count(), 1, "{}", starved.stderr);
         assert_eq!(starved.stdout, "");
+    }
+}
+
+#[test]
+fn explain_analyze_shows_the_memory_limit_that_none_removes() {
+    for (flag, shown) in [
+        ("64MiB", "(memory limit 64.0 MiB)"),
+        ("none", "(memory limit none)"),
+    ] {
+        let out = run(&["--memory-limit", flag, "-c", "EXPLAIN ANALYZE SELECT 1"]).ok();
+        assert!(out.stdout.contains(shown), "{}", out.stdout);
+    }
+    // Without the flag the session gets the machine's default, never "none" on Linux.
+    let out = run(&["-c", "EXPLAIN ANALYZE SELECT 1"]).ok();
+    assert!(out.stdout.contains("(memory limit "), "{}", out.stdout);
+    if cfg!(target_os = "linux") {
+        assert!(
+            !out.stdout.contains("(memory limit none)"),
+            "{}",
+            out.stdout
+        );
     }
 }
 

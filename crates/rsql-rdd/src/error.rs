@@ -21,10 +21,9 @@ pub enum RddError {
         source: std::io::Error,
     },
 
-    /// A task failed on every allowed attempt, so its job failed.
-    #[error(
-        "stage {stage_id} ({stage}) failed: partition {partition} failed {attempts} time(s); last error: {cause}"
-    )]
+    /// A task failed on every allowed attempt, or once with an error a retry cannot heal (see
+    /// [`RddError::is_retryable`]), so its job failed.
+    #[error("stage {stage_id} ({stage}) failed: {}", task_failure(*partition, *attempts, cause))]
     TaskFailed {
         /// The stage the task belonged to.
         stage_id: StageId,
@@ -108,6 +107,21 @@ pub enum RddError {
 }
 
 impl RddError {
+    /// Whether running the task again can heal this failure. A panic, an I/O error, an
+    /// injected fault or a broken runtime invariant may not happen again; an error about the
+    /// data or the plan (an operator's error, a memory limit, an invalid argument) would, so it
+    /// fails the job on its first occurrence instead of doing the work again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RddError::Panicked(_)
+            | RddError::InjectedFault { .. }
+            | RddError::Io { .. }
+            | RddError::Internal(_) => true,
+            RddError::External(error) => caused_by_io(error.as_ref()),
+            _ => false,
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         RddError::Io {
@@ -115,4 +129,26 @@ impl RddError {
             source,
         }
     }
+}
+
+/// How a failed task is described: its partition, the attempts when there were several, and
+/// the cause.
+fn task_failure(partition: usize, attempts: usize, cause: &RddError) -> String {
+    if attempts > 1 {
+        format!("partition {partition} failed {attempts} time(s); last error: {cause}")
+    } else {
+        format!("partition {partition}: {cause}")
+    }
+}
+
+/// Whether an I/O error is somewhere in `error`'s chain of sources.
+fn caused_by_io(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.is::<std::io::Error>() {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }

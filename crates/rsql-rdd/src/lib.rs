@@ -32,6 +32,7 @@ mod scheduler;
 mod shared;
 mod shuffle;
 mod storage;
+mod system_memory;
 
 pub use context::{Context, ContextBuilder};
 pub use error::{RddError, Result};
@@ -42,8 +43,9 @@ pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
 pub use rdd::{BoxIter, Data, Rdd, RddId};
 pub use scheduler::{
     RunTotals, SchedulerEvent, SchedulerListener, StageId, StageInfo, StageKind, StageMetrics,
-    TaskContext, TaskMetrics, TotalsListener,
+    TaskContext, TaskMetrics, TotalsListener, in_task,
 };
 pub use shared::{Accumulator, Broadcast};
 pub use shuffle::{ShuffleId, ShuffleSizer};
 pub use storage::StorageLevel;
+pub use system_memory::{DEFAULT_MEMORY_FRACTION, available_memory, default_memory_limit};

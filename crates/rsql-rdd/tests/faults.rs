@@ -209,6 +209,68 @@ fn task_failing_every_attempt_fails_the_job_naming_stage_partition_and_cause() {
     assert_eq!(ctx.parallelize(vec![1, 2, 3], 2).count().unwrap(), 3);
 }
 
+/// Runs a one-partition job whose task fails with `error()` on every attempt; returns the
+/// job's error and how many attempts ran.
+fn failing_job(error: fn() -> RddError) -> (RddError, usize) {
+    let ctx = Context::builder()
+        .threads(1)
+        .max_task_attempts(4)
+        .build()
+        .unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    let rdd = ctx
+        .parallelize(vec![1, 2, 3], 1)
+        .map_partitions_with_context(move |items, tc| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tc.fail(error());
+            items
+        });
+    let failure = rdd.count().unwrap_err();
+    (failure, runs.load(Ordering::SeqCst))
+}
+
+#[test]
+fn errors_a_retry_cannot_heal_fail_the_job_after_one_attempt() {
+    let (failure, runs) = failing_job(|| RddError::External("cannot add 'a' to 1".into()));
+    assert_eq!(runs, 1);
+    assert!(
+        matches!(&failure, RddError::TaskFailed { attempts: 1, .. }),
+        "{failure:?}"
+    );
+    let message = failure.to_string();
+    assert!(
+        message.ends_with("failed: partition 0: cannot add 'a' to 1"),
+        "{message}"
+    );
+
+    let (failure, runs) = failing_job(|| RddError::ResourcesExhausted {
+        consumer: "sort".into(),
+        requested: 10,
+        used: 5,
+        limit: 8,
+    });
+    assert_eq!(runs, 1, "{failure}");
+}
+
+#[test]
+fn io_errors_are_retried_even_when_wrapped_by_an_operator() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading part-0.parquet")]
+    struct ScanError(#[source] std::io::Error);
+
+    let (failure, runs) = failing_job(|| {
+        RddError::External(Box::new(ScanError(std::io::Error::other(
+            "connection reset",
+        ))))
+    });
+    assert_eq!(runs, 4);
+    assert!(
+        failure.to_string().contains("failed 4 time(s)"),
+        "{failure}"
+    );
+}
+
 #[test]
 fn accumulator_counts_each_partition_once_under_retries() {
     let ctx = context();
@@ -327,4 +389,17 @@ fn failed_save_leaves_no_output_and_existing_target_is_refused() {
         .save_as_text_file(&out)
         .unwrap_err();
     assert!(matches!(error, RddError::OutputExists(_)));
+}
+
+#[test]
+fn in_task_is_true_only_while_a_task_runs() {
+    let ctx = context();
+    assert!(!rsql_rdd::in_task());
+    let inside = ctx
+        .parallelize(vec![1, 2, 3, 4], 2)
+        .map(|_| rsql_rdd::in_task())
+        .collect()
+        .unwrap();
+    assert_eq!(inside, vec![true; 4]);
+    assert!(!rsql_rdd::in_task());
 }

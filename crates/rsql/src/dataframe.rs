@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use datafusion_common::{Column, JoinType};
@@ -13,6 +15,7 @@ use rsql_plan::plan::{
 };
 use rsql_plan::{Expr, FunctionRegistry, LogicalPlan, SortExpr, coerce_expr};
 
+use crate::bytes::format_memory_limit;
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::stages::StageLog;
@@ -257,10 +260,18 @@ impl DataFrame {
         Ok(self.session.lower(&physical)?.collect()?)
     }
 
-    /// Runs the plan and counts its rows.
+    /// Counts the plan's rows without collecting them, as `SELECT count(*)` over it (so
+    /// scans read no columns they need not).
     pub fn count(&self) -> Result<u64> {
-        let batches = self.collect()?;
-        Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
+        let counted = self.group_by([]).agg([crate::functions::count_star()])?;
+        let batches = counted.collect()?;
+        let counts = batches
+            .iter()
+            .find(|batch| batch.num_rows() > 0)
+            .and_then(|batch| batch.column(0).as_primitive_opt::<Int64Type>())
+            .filter(|counts| counts.len() == 1 && counts.null_count() == 0)
+            .ok_or_else(|| Error::Invalid("count(*) did not return one row".into()))?;
+        Ok(counts.value(0) as u64)
     }
 
     /// The first `n` rows as an aligned text table.
@@ -298,7 +309,10 @@ impl DataFrame {
                 physical.display_with_metrics(),
                 log.render()
             ));
-            text.push_str(&format!("== Result ==\n{rows} rows in {elapsed:.3?}\n"));
+            text.push_str(&format!(
+                "== Result ==\n{rows} rows in {elapsed:.3?} (memory limit {})\n",
+                format_memory_limit(self.session.config().memory_limit)
+            ));
         } else {
             text.push_str(&format!(
                 "== Physical Plan ({} exchanges) ==\n{}\n",

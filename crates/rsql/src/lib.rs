@@ -18,12 +18,14 @@
 //! # }
 //! ```
 
+mod bytes;
 mod dataframe;
 mod error;
 pub mod functions;
 mod session;
 mod stages;
 
+pub use bytes::{format_bytes, format_memory_limit};
 pub use dataframe::{DataFrame, GroupedData};
 pub use datafusion_common::JoinType;
 pub use error::{Error, Result};

@@ -40,7 +40,10 @@ pub struct SessionConfig {
     /// for isolating a rule while debugging a plan.
     pub excluded_rules: Vec<String>,
     /// Bytes that aggregations, sorts, join tables and shuffle outputs may hold at once; past
-    /// it they spill to disk as Arrow IPC (default: no limit).
+    /// it they spill to disk as Arrow IPC. The default is
+    /// [`DEFAULT_MEMORY_FRACTION`](rsql_rdd::DEFAULT_MEMORY_FRACTION) of the memory the machine
+    /// or the process's control group allows ([`rsql_rdd::default_memory_limit`]); `None` is no
+    /// limit.
     pub memory_limit: Option<usize>,
 }
 
@@ -53,7 +56,7 @@ impl Default for SessionConfig {
             broadcast_threshold: 10 << 20,
             max_partition_bytes: 128 << 20,
             excluded_rules: Vec::new(),
-            memory_limit: None,
+            memory_limit: rsql_rdd::default_memory_limit(),
         }
     }
 }

@@ -400,3 +400,23 @@ fn explain_analyze_reports_rows_per_operator_and_stages() {
         .unwrap();
     assert!(bytes > 0, "{scan_stage}");
 }
+
+#[test]
+fn dataframe_count_counts_the_rows_of_any_plan() {
+    let rows = events();
+    let (session, _dir, _) = events_session(&rows, 2);
+    let expected = |keep: &dyn Fn(&Event) -> bool| rows.iter().filter(|r| keep(r)).count() as u64;
+    let all = session.sql("SELECT * FROM events").unwrap();
+    assert_eq!(all.count().unwrap(), rows.len() as u64);
+    let b_com = session
+        .sql("SELECT url FROM events WHERE customer = 'b.com'")
+        .unwrap();
+    assert_eq!(b_com.count().unwrap(), expected(&|r| r.0 == "b.com"));
+    let none = session.sql("SELECT * FROM events WHERE 1 = 0").unwrap();
+    assert_eq!(none.count().unwrap(), 0);
+    let sessions = session
+        .sql("SELECT DISTINCT session_id FROM events")
+        .unwrap();
+    let distinct: BTreeSet<&String> = rows.iter().map(|r| &r.3).collect();
+    assert_eq!(sessions.count().unwrap(), distinct.len() as u64);
+}

@@ -14,7 +14,7 @@ pub use listener::{
     RunTotals, SchedulerEvent, SchedulerListener, StageInfo, StageKind, StageMetrics,
     TotalsListener,
 };
-pub use task::{TaskContext, TaskMetrics};
+pub use task::{TaskContext, TaskMetrics, in_task};
 
 use crate::Data;
 use crate::context::Context;
@@ -274,7 +274,7 @@ impl Context {
             {
                 Err(RddError::InjectedFault { partition, attempt })
             } else {
-                catch_unwind(AssertUnwindSafe(|| task(index, &tc)))
+                task::run_as_task(|| catch_unwind(AssertUnwindSafe(|| task(index, &tc))))
                     .unwrap_or_else(|panic| Err(RddError::Panicked(panic_message(panic.as_ref()))))
             };
             updates.close(outcome.is_ok());
@@ -298,7 +298,11 @@ impl Context {
                 }
                 Err(error) => {
                     attempts.push(None);
+                    let retryable = error.is_retryable();
                     last_error = error;
+                    if !retryable {
+                        break;
+                    }
                 }
             }
         }
@@ -306,7 +310,7 @@ impl Context {
             stage_id: stage.id,
             stage: stage.name.clone(),
             partition,
-            attempts: max_attempts,
+            attempts: attempts.len(),
             cause: Box::new(last_error),
         };
         (Err(failure), attempts)

@@ -1,10 +1,33 @@
 //! Per-task state: identity, metrics and a slot for errors raised while iterating.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use crate::error::{RddError, Result};
 use crate::scheduler::StageId;
+
+thread_local! {
+    static RUNNING_TASK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is running a task attempt. A panic hook uses it to stay quiet
+/// about the panics the scheduler catches: they reach the user as the task's error, and only
+/// when no retry heals them.
+pub fn in_task() -> bool {
+    RUNNING_TASK.with(Cell::get)
+}
+
+/// Runs `f` as a task attempt: [`in_task`] is true meanwhile.
+pub(crate) fn run_as_task<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            RUNNING_TASK.with(|running| running.set(self.0));
+        }
+    }
+    let _reset = Reset(RUNNING_TASK.with(|running| running.replace(true)));
+    f()
+}
 
 /// What one task did, reported to listeners when it ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
