@@ -9,13 +9,18 @@ use rsql_rdd::{BoxIter, MemoryPool, MemoryReservation, Rdd, RddError, TaskContex
 use crate::error::{ExecError, Result};
 use crate::operators::HashAggregate;
 
-/// Reports an operator error as the failure of the running task.
-pub(crate) fn fail_task(tc: &TaskContext, error: ExecError) {
-    let error = match error {
+/// An operator error as the runtime reports it: runtime errors as themselves, the others
+/// boxed as external errors (which keep their type for downcasting).
+pub(crate) fn into_rdd_error(error: ExecError) -> RddError {
+    match error {
         ExecError::Rdd(inner) => inner,
         other => RddError::External(Box::new(other)),
-    };
-    tc.fail(error);
+    }
+}
+
+/// Reports an operator error as the failure of the running task.
+pub(crate) fn fail_task(tc: &TaskContext, error: ExecError) {
+    tc.fail(into_rdd_error(error));
 }
 
 /// Applies a fallible batch function to every batch; `Ok(None)` drops the batch. The first

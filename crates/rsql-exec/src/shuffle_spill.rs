@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use rsql_rdd::{BoxIter, MemoryPool, MemoryReservation, Rdd, TaskContext};
+use rsql_rdd::{BoxIter, MemoryPool, MemoryReservation, Rdd, ShufflePreparation, TaskContext};
 
 use crate::error::Result;
 use crate::lower::fail_task;
@@ -126,6 +126,39 @@ pub fn shuffle_batches(
     pool: Arc<MemoryPool>,
     route: impl Fn(&RecordBatch, usize) -> Result<Vec<Option<RecordBatch>>> + Send + Sync + 'static,
 ) -> Rdd<RecordBatch> {
+    exchange(input, schema, partitions, pool, None, route)
+}
+
+/// [`shuffle_batches`] whose map stage is preceded by `prepare` on the driver (see
+/// [`Rdd::shuffle_prepared`]): for routing that needs to look at the data first.
+#[track_caller]
+pub fn shuffle_batches_prepared(
+    input: &Rdd<RecordBatch>,
+    schema: SchemaRef,
+    partitions: usize,
+    pool: Arc<MemoryPool>,
+    prepare: impl Fn() -> rsql_rdd::Result<()> + Send + Sync + 'static,
+    route: impl Fn(&RecordBatch, usize) -> Result<Vec<Option<RecordBatch>>> + Send + Sync + 'static,
+) -> Rdd<RecordBatch> {
+    exchange(
+        input,
+        schema,
+        partitions,
+        pool,
+        Some(Arc::new(prepare)),
+        route,
+    )
+}
+
+#[track_caller]
+fn exchange(
+    input: &Rdd<RecordBatch>,
+    schema: SchemaRef,
+    partitions: usize,
+    pool: Arc<MemoryPool>,
+    prepare: Option<ShufflePreparation>,
+    route: impl Fn(&RecordBatch, usize) -> Result<Vec<Option<RecordBatch>>> + Send + Sync + 'static,
+) -> Rdd<RecordBatch> {
     let reduce_schema = Arc::clone(&schema);
     let routed = move |batches: BoxIter<'_, RecordBatch>, tc: &TaskContext, buckets: usize| {
         let mut out = MapBuckets::new(buckets, Arc::clone(&schema), &pool);
@@ -145,7 +178,12 @@ pub fn shuffle_batches(
             }
         }
     };
-    let shuffled = input.shuffle_sized(partitions, routed, ShuffleBlock::bytes);
+    let shuffled = match prepare {
+        Some(prepare) => {
+            input.shuffle_prepared(partitions, move || prepare(), routed, ShuffleBlock::bytes)
+        }
+        None => input.shuffle_sized(partitions, routed, ShuffleBlock::bytes),
+    };
     shuffled.map_partitions_with_context(move |blocks, tc| {
         let fetched = blocks.flat_map(|block| -> Box<dyn Iterator<Item = Result<RecordBatch>>> {
             match block {

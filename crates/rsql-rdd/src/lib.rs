@@ -46,6 +46,6 @@ pub use scheduler::{
     TaskContext, TaskMetrics, TotalsListener, in_task,
 };
 pub use shared::{Accumulator, Broadcast};
-pub use shuffle::{ShuffleId, ShuffleSizer};
+pub use shuffle::{ShuffleId, ShufflePreparation, ShuffleSizer};
 pub use storage::StorageLevel;
 pub use system_memory::{DEFAULT_MEMORY_FRACTION, available_memory, default_memory_limit};

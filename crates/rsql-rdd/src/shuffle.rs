@@ -26,6 +26,27 @@ pub type ShuffleWriter<T, U> =
 /// The bytes one routed item holds, for shuffle metrics (heap data included).
 pub type ShuffleSizer<U> = Arc<dyn Fn(&U) -> usize + Send + Sync>;
 
+/// Work the driver does before a shuffle's map stage runs, such as sampling the input for
+/// range bounds; it may run jobs of its own.
+pub type ShufflePreparation = Arc<dyn Fn() -> Result<()> + Send + Sync>;
+
+/// What a shuffle may have besides its routing.
+pub(crate) struct ShuffleExtras<U> {
+    /// Without one, items count as their shallow size.
+    pub(crate) sizer: Option<ShuffleSizer<U>>,
+    /// Run before every attempt of the map stage (see [`ShufflePreparation`]).
+    pub(crate) preparation: Option<ShufflePreparation>,
+}
+
+impl<U> Default for ShuffleExtras<U> {
+    fn default() -> Self {
+        ShuffleExtras {
+            sizer: None,
+            preparation: None,
+        }
+    }
+}
+
 /// One map task's output: a type-erased `Vec<U>` per reduce partition.
 pub(crate) struct MapOutput {
     buckets: Vec<Arc<dyn Any + Send + Sync>>,
@@ -105,6 +126,8 @@ pub(crate) trait ShuffleDependencyBase: Send + Sync {
     fn parent(&self) -> Arc<dyn RddBase>;
     /// Computes one map partition, routes it into buckets and registers the output.
     fn run_map_task(&self, map_partition: usize, tc: &TaskContext) -> Result<()>;
+    /// The driver's work before the map stage, if any (see [`ShufflePreparation`]).
+    fn preparation(&self) -> Option<&ShufflePreparation>;
 }
 
 /// A wide dependency: every reduce partition reads a bucket of every map partition of `parent`.
@@ -114,8 +137,7 @@ pub(crate) struct ShuffleDependency<T: Data, U: Data> {
     parent: Rdd<T>,
     num_buckets: usize,
     writer: ShuffleWriter<T, U>,
-    /// Without one, items count as their shallow size.
-    sizer: Option<ShuffleSizer<U>>,
+    extras: ShuffleExtras<U>,
 }
 
 impl<T: Data, U: Data> ShuffleDependency<T, U> {
@@ -124,7 +146,7 @@ impl<T: Data, U: Data> ShuffleDependency<T, U> {
         parent: &Rdd<T>,
         num_buckets: usize,
         writer: ShuffleWriter<T, U>,
-        sizer: Option<ShuffleSizer<U>>,
+        extras: ShuffleExtras<U>,
     ) -> Self {
         let context = parent.context().clone();
         let id = context.inner.next_shuffle_id();
@@ -135,7 +157,7 @@ impl<T: Data, U: Data> ShuffleDependency<T, U> {
             parent: parent.clone(),
             num_buckets,
             writer,
-            sizer,
+            extras,
         }
     }
 
@@ -185,6 +207,10 @@ impl<T: Data, U: Data> ShuffleDependencyBase for ShuffleDependency<T, U> {
         self.parent.base()
     }
 
+    fn preparation(&self) -> Option<&ShufflePreparation> {
+        self.extras.preparation.as_ref()
+    }
+
     fn run_map_task(&self, map_partition: usize, tc: &TaskContext) -> Result<()> {
         let items = self.parent.iterator(map_partition, tc)?;
         let buckets = (self.writer)(items, tc, self.num_buckets);
@@ -200,7 +226,7 @@ impl<T: Data, U: Data> ShuffleDependencyBase for ShuffleDependency<T, U> {
         let records: usize = buckets.iter().map(Vec::len).sum();
         let bucket_bytes: Vec<u64> = buckets
             .iter()
-            .map(|b| match &self.sizer {
+            .map(|b| match &self.extras.sizer {
                 Some(size_of) => b.iter().map(|item| size_of(item) as u64).sum(),
                 None => std::mem::size_of_val(b.as_slice()) as u64,
             })

@@ -421,3 +421,53 @@ fn a_removed_listener_hears_nothing_more() {
     ctx.parallelize(pairs(10), 2).count().unwrap();
     assert_eq!(log.events().len(), heard);
 }
+
+#[test]
+fn a_prepared_shuffle_prepares_inside_the_first_job_once_and_counts_its_stage() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let ctx = context();
+    let log = EventLog::attach(&ctx);
+    let input = ctx.parallelize((0..100u32).collect::<Vec<_>>(), 4);
+    // The routing needs the input's maximum, found by a job of its own before the map stage.
+    let max: Arc<Mutex<Option<u32>>> = Arc::default();
+    let preparations = Arc::new(AtomicUsize::new(0));
+    let (found, sample, counter) = (Arc::clone(&max), input.clone(), Arc::clone(&preparations));
+    let split = input.shuffle_prepared(
+        2,
+        move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut found = found.lock().unwrap();
+            if found.is_none() {
+                *found = sample.collect()?.into_iter().max();
+            }
+            Ok(())
+        },
+        move |items, _, buckets| {
+            let max = max.lock().unwrap().expect("prepared before the map stage");
+            let mut out = vec![Vec::new(); buckets];
+            for item in items {
+                out[usize::from(item > max / 2)].push(item);
+            }
+            out
+        },
+        |_| 4,
+    );
+    // Building the lineage and counting its stages runs nothing.
+    assert_eq!(split.planned_stages(), 3);
+    assert_eq!(preparations.load(Ordering::SeqCst), 0);
+    assert!(log.events().is_empty());
+
+    let parts = split.glom().collect().unwrap();
+    assert_eq!(parts[0], (0..=49).collect::<Vec<_>>());
+    assert_eq!(parts[1], (50..100).collect::<Vec<_>>());
+    assert_eq!(preparations.load(Ordering::SeqCst), 1);
+    // The preparation's job, the map stage and the result stage.
+    assert_eq!(log.result_stages() + log.map_stages(), 3);
+
+    // A second action reuses the shuffle output: nothing is prepared or mapped again.
+    assert_eq!(split.planned_stages(), 1);
+    assert_eq!(split.count().unwrap(), 100);
+    assert_eq!(preparations.load(Ordering::SeqCst), 1);
+}

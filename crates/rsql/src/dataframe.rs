@@ -292,7 +292,7 @@ impl DataFrame {
         let optimized = self.session.optimize(self.plan.clone())?;
         let physical = self.session.physical_plan(&optimized)?;
         let rdd = self.session.lower(&physical)?;
-        let stages = rdd.shuffle_ids().len() + 1;
+        let stages = rdd.planned_stages();
         let mut text = format!(
             "== Logical Plan ==\n{}\n== Optimized Logical Plan ==\n{}\n",
             self.plan.display_indent(),

@@ -226,3 +226,70 @@ fn explain_analyze_shows_estimated_beside_actual_rows() {
         "{text}"
     );
 }
+
+/// Counts the jobs started and the stages completed on a session's runtime.
+#[derive(Default)]
+struct StageCounter {
+    jobs: std::sync::atomic::AtomicUsize,
+    stages: std::sync::atomic::AtomicUsize,
+}
+
+impl rsql_rdd::SchedulerListener for StageCounter {
+    fn on_event(&self, event: &rsql_rdd::SchedulerEvent) {
+        use std::sync::atomic::Ordering::SeqCst;
+        match event {
+            rsql_rdd::SchedulerEvent::JobStarted { .. } => {
+                self.jobs.fetch_add(1, SeqCst);
+            }
+            rsql_rdd::SchedulerEvent::StageCompleted { .. } => {
+                self.stages.fetch_add(1, SeqCst);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn explain_runs_nothing_and_counts_the_stages_a_run_takes() {
+    use std::sync::atomic::Ordering::SeqCst;
+
+    let dir = tempfile::tempdir().unwrap();
+    write_tables(dir.path());
+    let session = session(dir.path(), false);
+    let counter = Arc::new(StageCounter::default());
+    session
+        .context()
+        .add_listener(Arc::clone(&counter) as Arc<dyn rsql_rdd::SchedulerListener>);
+    // 0, 1, 2 and 3 exchanges; a global ORDER BY adds a sampling stage for its range bounds.
+    for (sql, stages) in [
+        ("SELECT url FROM events WHERE views > 3", 1),
+        ("SELECT url, sum(views) FROM events GROUP BY url", 2),
+        ("SELECT url FROM events ORDER BY url", 3),
+        (
+            "SELECT url, sum(views) AS v FROM events GROUP BY url ORDER BY v DESC, url",
+            4,
+        ),
+        (
+            "SELECT c.tier, count(*) AS n FROM events e JOIN customers c \
+             ON e.customer = c.customer GROUP BY c.tier",
+            4,
+        ),
+    ] {
+        let explained = session
+            .sql(&format!("EXPLAIN {sql}"))
+            .unwrap()
+            .collect()
+            .unwrap();
+        assert_eq!(counter.jobs.load(SeqCst), 0, "EXPLAIN ran a job: {sql}");
+        let text = arrow::util::pretty::pretty_format_batches(&explained)
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains(&format!("== RDD Lineage ({stages} stages) ==")),
+            "{sql}\n{text}"
+        );
+        session.sql(sql).unwrap().collect().unwrap();
+        assert_eq!(counter.stages.swap(0, SeqCst), stages, "{sql}");
+        counter.jobs.store(0, SeqCst);
+    }
+}

@@ -1,7 +1,7 @@
 //! Lowering a physical plan into `Rdd<RecordBatch>` lineage: narrow operators become
 //! per-partition transformations pipelined in one task, an exchange becomes a shuffle.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
 use arrow::compute::{cast, filter_record_batch};
@@ -11,12 +11,14 @@ use rsql_rdd::{BoxIter, Context, MemoryPool, MemoryReservation, Rdd, RddError};
 use super::{Partitioning, PhysicalNode, PhysicalPlan};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
-use crate::lower::{aggregate_partitions, collect_reserved, fail_task, map_batches};
+use crate::lower::{
+    aggregate_partitions, collect_reserved, fail_task, into_rdd_error, map_batches,
+};
 use crate::operators::{
     HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, coalesce_batches,
     hash_split, probe_then_unmatched, replicate_rows, sample_keys, sort_batches, sort_bounded,
 };
-use crate::shuffle_spill::shuffle_batches;
+use crate::shuffle_spill::{shuffle_batches, shuffle_batches_prepared};
 
 /// The batches of one read unit, as its reader yields them.
 type BatchResults = Box<dyn Iterator<Item = rsql_io::Result<RecordBatch>>>;
@@ -251,11 +253,27 @@ fn exchange_rdd(
             })
         }
         Partitioning::Range(keys, n) => {
-            let bounds = Arc::new(range_bounds(input, keys, *n)?);
+            // The bounds are sampled by the job that first runs the exchange, just before its
+            // map stage, and kept, so building the lineage (EXPLAIN) reads nothing and map
+            // outputs recomputed after a loss split as before.
+            let bounds: Arc<OnceLock<RangeBounds>> = Arc::default();
+            let (sampled, sample_keys, sample_input) =
+                (Arc::clone(&bounds), keys.clone(), input.clone());
+            let partitions = *n;
+            let prepare = move || -> rsql_rdd::Result<()> {
+                if sampled.get().is_none() {
+                    let chosen = range_bounds(&sample_input, &sample_keys, partitions)
+                        .map_err(into_rdd_error)?;
+                    let _ = sampled.set(chosen);
+                }
+                Ok(())
+            };
             let keys = keys.clone();
-            let partitions = bounds.partitions();
-            shuffle_batches(input, schema, partitions, pool, move |batch, _| {
-                bounds.split(batch, &keys)
+            shuffle_batches_prepared(input, schema, partitions, pool, prepare, move |batch, _| {
+                match bounds.get() {
+                    Some(bounds) => bounds.split(batch, &keys),
+                    None => exec_err("range bounds were not sampled before the exchange ran"),
+                }
             })
         }
         Partitioning::Unknown(1) => shuffle_batches(input, schema, 1, pool, |batch, _| {

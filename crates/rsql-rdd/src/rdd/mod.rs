@@ -170,6 +170,14 @@ impl<T: Data> Rdd<T> {
         ids
     }
 
+    /// The stages an action on this RDD would run now, in its job and the jobs that job starts:
+    /// a map stage for every shuffle in its lineage whose output is missing, a stage for each
+    /// of their preparations (see [`Rdd::shuffle_prepared`]), and the result stage. Computes
+    /// nothing.
+    pub fn planned_stages(&self) -> usize {
+        crate::scheduler::planned_stages(self.context(), &self.base())
+    }
+
     /// The storage level set by `persist`/`cache`, if any.
     pub fn storage_level(&self) -> Option<StorageLevel> {
         self.node.meta().persistence().map(|p| p.level())

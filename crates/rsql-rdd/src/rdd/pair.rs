@@ -14,6 +14,7 @@ use crate::partitioner::{
 };
 use crate::rdd::nodes::ZipPartitionsRdd;
 use crate::rdd::{Rdd, RddMeta};
+use crate::shuffle::ShuffleExtras;
 
 /// The three functions of `combine_by_key`: start a combiner from a value, add a value to a
 /// combiner, merge two combiners.
@@ -153,7 +154,7 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
                 }
                 out
             },
-            None,
+            ShuffleExtras::default(),
         )
     }
 
@@ -210,7 +211,7 @@ impl<K: Data + Eq + Hash, V: Data> Rdd<(K, V)> {
                 }
                 out
             },
-            None,
+            ShuffleExtras::default(),
         );
         shuffled.map_partitions_internal(operation, true, move |_, items, _| {
             Box::new(aggregator.merge_combiners(items).into_iter())

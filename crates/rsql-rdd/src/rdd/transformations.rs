@@ -15,7 +15,7 @@ use crate::rdd::nodes::{
 };
 use crate::rdd::{BoxIter, Rdd, RddMeta};
 use crate::scheduler::TaskContext;
-use crate::shuffle::{ShuffleDependency, ShuffleSizer};
+use crate::shuffle::{ShuffleDependency, ShuffleExtras, ShufflePreparation, ShuffleSizer};
 
 impl<T: Data> Rdd<T> {
     /// The common constructor of every per-partition transformation.
@@ -218,7 +218,7 @@ impl<T: Data> Rdd<T> {
                 }
                 out
             },
-            None,
+            ShuffleExtras::default(),
         )
     }
 
@@ -235,7 +235,13 @@ impl<T: Data> Rdd<T> {
         + Sync
         + 'static,
     ) -> Rdd<U> {
-        self.shuffle_internal("shuffle", partitions.max(1), None, route, None)
+        self.shuffle_internal(
+            "shuffle",
+            partitions.max(1),
+            None,
+            route,
+            ShuffleExtras::default(),
+        )
     }
 
     /// [`Rdd::shuffle`] whose metrics count `size_of(item)` bytes per routed item (for items
@@ -250,8 +256,35 @@ impl<T: Data> Rdd<T> {
         + 'static,
         size_of: impl Fn(&U) -> usize + Send + Sync + 'static,
     ) -> Rdd<U> {
-        let sizer: ShuffleSizer<U> = Arc::new(size_of);
-        self.shuffle_internal("shuffle", partitions.max(1), None, route, Some(sizer))
+        let extras = ShuffleExtras {
+            sizer: Some(Arc::new(size_of) as ShuffleSizer<U>),
+            preparation: None,
+        };
+        self.shuffle_internal("shuffle", partitions.max(1), None, route, extras)
+    }
+
+    /// [`Rdd::shuffle_sized`] whose map stage is preceded by `prepare`, run on the driver
+    /// before every attempt of the stage: for routing that depends on the data, such as range
+    /// bounds sampled from the input (as Spark's `RangePartitioner` does). Building the lineage
+    /// runs nothing; `prepare` runs inside the first job that needs the shuffle and counts as
+    /// a stage of its own in [`Rdd::planned_stages`]. It should keep what it computes, so that
+    /// map outputs recomputed after a loss are routed as before.
+    #[track_caller]
+    pub fn shuffle_prepared<U: Data>(
+        &self,
+        partitions: usize,
+        prepare: impl Fn() -> Result<()> + Send + Sync + 'static,
+        route: impl for<'a> Fn(BoxIter<'a, T>, &'a TaskContext, usize) -> Vec<Vec<U>>
+        + Send
+        + Sync
+        + 'static,
+        size_of: impl Fn(&U) -> usize + Send + Sync + 'static,
+    ) -> Rdd<U> {
+        let extras = ShuffleExtras {
+            sizer: Some(Arc::new(size_of) as ShuffleSizer<U>),
+            preparation: Some(Arc::new(prepare) as ShufflePreparation),
+        };
+        self.shuffle_internal("shuffle", partitions.max(1), None, route, extras)
     }
 
     /// The reduce side of a new shuffle of `self`; `partitioner` is what the routing guarantees.
@@ -265,9 +298,9 @@ impl<T: Data> Rdd<T> {
         + Send
         + Sync
         + 'static,
-        sizer: Option<ShuffleSizer<U>>,
+        extras: ShuffleExtras<U>,
     ) -> Rdd<U> {
-        let dependency = ShuffleDependency::new(self, partitions, Arc::new(route), sizer);
+        let dependency = ShuffleDependency::new(self, partitions, Arc::new(route), extras);
         Rdd::new(ShuffledRdd {
             meta: RddMeta::new(self.context(), operation),
             dependency: Arc::new(dependency),

@@ -71,6 +71,19 @@ fn missing_map_stages(
     order
 }
 
+/// The stages an action on `rdd` would run now, counting the jobs it starts on the way: a map
+/// stage for every shuffle whose output is missing, one more for each of their preparations
+/// (a sampling job of one stage, since the shuffle's parents have run by then), and the result
+/// stage.
+pub(crate) fn planned_stages(context: &Context, rdd: &Arc<dyn RddBase>) -> usize {
+    let planned = missing_map_stages(context, rdd);
+    let preparations = planned
+        .iter()
+        .filter(|shuffle| shuffle.preparation().is_some())
+        .count();
+    planned.len() + preparations + 1
+}
+
 impl Context {
     /// Runs `func` over each of `partitions` of `rdd` and returns the results in that order.
     pub(crate) fn run_job<T: Data, R: Send>(
@@ -85,6 +98,7 @@ impl Context {
         let planned = missing_map_stages(self, &base);
         self.inner.listeners.post(SchedulerEvent::JobStarted {
             job_id,
+            // Its own stages: a preparation's sampling job reports its stage itself.
             stages: planned.len() + 1,
         });
         let result = self.run_planned_job(&base, planned, rdd, partitions, &func);
@@ -155,6 +169,9 @@ impl Context {
             let missing = self.inner.shuffles.missing(shuffle.shuffle_id());
             if missing.is_empty() {
                 return Ok(());
+            }
+            if let Some(prepare) = shuffle.preparation() {
+                prepare()?;
             }
             let kind = StageKind::ShuffleMap {
                 shuffle_id: shuffle.shuffle_id(),
