@@ -539,6 +539,20 @@ impl SqlBinder<'_> {
                 let arg = self.bind_expr(inner, scope)?;
                 self.coercion(scope).scalar_call("trim", vec![arg])
             }
+            E::Floor {
+                expr: inner,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let arg = self.bind_expr(inner, scope)?;
+                self.coercion(scope).scalar_call("floor", vec![arg])
+            }
+            E::Ceil {
+                expr: inner,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let arg = self.bind_expr(inner, scope)?;
+                self.coercion(scope).scalar_call("ceil", vec![arg])
+            }
             E::Subquery(query) => self.bind_scalar_subquery(query, scope),
             E::InSubquery {
                 expr: inner,
