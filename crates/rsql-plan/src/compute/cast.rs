@@ -81,9 +81,11 @@ fn from_strings(strings: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowE
 fn parse_double(s: &str) -> Option<f64> {
     s.parse().ok().or_else(|| {
         let body = s.strip_suffix(['d', 'D', 'f', 'F'])?;
-        body.bytes()
-            .any(|b| b.is_ascii_digit())
-            .then(|| body.parse().ok())?
+        if body.bytes().any(|b| b.is_ascii_digit()) {
+            body.parse().ok()
+        } else {
+            None
+        }
     })
 }
 
@@ -176,7 +178,7 @@ fn parse_date(s: &str) -> Option<i32> {
     if parts.next().is_some() || !(1..=12).contains(&month) {
         return None;
     }
-    if day < 1 || day > days_in_month(year, month) {
+    if !(1..=days_in_month(year, month)).contains(&day) {
         return None;
     }
     i32::try_from(days_from_civil(year, month, day)).ok()
