@@ -40,10 +40,12 @@ pub(super) fn doubles(function: &str, args: &[DataType]) -> Result<Vec<DataType>
         .collect()
 }
 
+/// `DOUBLE`, whatever the arguments.
 pub(super) fn float64(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Float64)
 }
 
+/// `BIGINT`, whatever the arguments.
 fn int64(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Int64)
 }
