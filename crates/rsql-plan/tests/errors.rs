@@ -17,7 +17,7 @@ fn unknown_names_come_with_positions_and_suggestions() {
     );
     assert_eq!(
         error_text("SELECT cuont(*) FROM t"),
-        "unknown function 'cuont' at 1:8; did you mean 'count'?"
+        "unknown function 'cuont' at 1:8; did you mean one of 'cot', 'count'?"
     );
     assert_eq!(
         error_text("SELECT t.z FROM t"),

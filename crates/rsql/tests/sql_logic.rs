@@ -457,4 +457,7 @@ slt_tests! {
     decimal => "decimal.slt",
     interval => "interval.slt",
     set_operations => "set_operations.slt",
+    math => "math.slt",
+    conditional => "conditional.slt",
+    cast => "cast.slt",
 }

@@ -2,9 +2,10 @@
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::compute::kernels::numeric::neg_wrapping;
-use arrow::compute::{cast, is_not_null, is_null, not};
+use arrow::compute::{is_not_null, is_null, not};
 use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
+use rsql_plan::compute::spark_cast;
 
 use crate::error::Result;
 use crate::expr::{ColumnarValue, PhysicalExpr};
@@ -53,7 +54,8 @@ pub(crate) enum UnaryOp {
     Cast,
 }
 
-/// `NOT x`, `-x`, `x IS [NOT] NULL`, `CAST(x AS type)`.
+/// `NOT x`, `-x`, `x IS [NOT] NULL`, `CAST(x AS type)` (Spark's cast, see
+/// [`spark_cast`]).
 #[derive(Debug)]
 pub(crate) struct UnaryExpr {
     pub(crate) op: UnaryOp,
@@ -73,7 +75,7 @@ impl PhysicalExpr for UnaryExpr {
             UnaryOp::Negative => neg_wrapping(&input)?,
             UnaryOp::IsNull => std::sync::Arc::new(is_null(&input)?) as _,
             UnaryOp::IsNotNull => std::sync::Arc::new(is_not_null(&input)?) as _,
-            UnaryOp::Cast => cast(&input, &self.data_type)?,
+            UnaryOp::Cast => spark_cast(&input, &self.data_type)?,
         };
         Ok(ColumnarValue::Array(output))
     }

@@ -1,12 +1,16 @@
 //! Built-in scalar functions.
 
+mod conditional;
 mod datetime;
+mod math;
+mod round;
 mod strings;
 mod structs;
 
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::compute::prep_null_mask_filter;
 use arrow::datatypes::DataType;
 
 use crate::error::{Result, exec_err};
@@ -17,6 +21,8 @@ pub fn builtin_scalar_functions() -> Vec<Arc<dyn ScalarUdf>> {
     let mut all = strings::functions();
     all.extend(datetime::functions());
     all.extend(structs::functions());
+    all.extend(math::functions());
+    all.extend(conditional::functions());
     all
 }
 
@@ -66,5 +72,14 @@ fn argument<'a>(name: &str, args: &'a [ArrayRef], index: usize) -> Result<&'a Ar
     match args.get(index) {
         Some(arg) => Ok(arg),
         None => exec_err(format!("{name}: missing argument {}", index + 1)),
+    }
+}
+
+/// `mask` with NULLs as false (Arrow's `zip` wants a mask without NULLs).
+fn holds(mask: &BooleanArray) -> BooleanArray {
+    if mask.null_count() > 0 {
+        prep_null_mask_filter(mask)
+    } else {
+        mask.clone()
     }
 }

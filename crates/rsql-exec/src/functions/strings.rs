@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, StringArray, StringBuilder,
-};
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, StringArray, StringBuilder};
+use arrow::compute::cast;
 use arrow::compute::kernels::comparison::{contains, starts_with};
 use arrow::compute::kernels::substring::substring_by_char;
-use arrow::compute::{cast, nullif};
 use arrow::datatypes::DataType;
 
 use crate::error::Result;
@@ -40,12 +38,6 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
         function("contains", |args, _| {
             let (a, b) = (strings("contains", args, 0)?, strings("contains", args, 1)?);
             Ok(Arc::new(contains(&a, &b)?) as ArrayRef)
-        }),
-        function("coalesce", coalesce),
-        function("nullif", |args, _| {
-            let (a, b) = (argument("nullif", args, 0)?, argument("nullif", args, 1)?);
-            let equal: BooleanArray = arrow::compute::kernels::cmp::eq(a, b)?;
-            Ok(nullif(a, &equal)?)
         }),
     ]
 }
@@ -150,15 +142,4 @@ fn substring(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     // Spark: position 0 behaves as 1; negative positions count from the end.
     let from = if from > 0 { from - 1 } else { from };
     Ok(Arc::new(substring_by_char(&input, from, length)?))
-}
-
-/// The first non-null argument per row.
-fn coalesce(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
-    let mut result = cast(argument("coalesce", args, 0)?, return_type)?;
-    for next in &args[1..] {
-        let next = cast(next, return_type)?;
-        let missing = arrow::compute::is_null(&result)?;
-        result = arrow::compute::kernels::zip::zip(&missing, &next, &result)?;
-    }
-    Ok(result)
 }

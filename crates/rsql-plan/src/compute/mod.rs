@@ -4,7 +4,9 @@
 //! Operands arrive with the types [`binary_types`](crate::coercion::binary_types) chose:
 //! integers and floats go to Arrow's wrapping kernels (division and remainder by zero are NULL,
 //! as Spark), decimals to [`decimal`]'s exact kernels, dates and timestamps to [`temporal`].
+//! `CAST` is [`spark_cast`].
 
+mod cast;
 mod decimal;
 mod temporal;
 
@@ -17,6 +19,8 @@ use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 
 use crate::expr::Operator;
+
+pub use cast::spark_cast;
 
 /// `left op right` for an arithmetic `op`, with the result type `result` (as
 /// [`binary_types`](crate::coercion::binary_types) gave it). Two scalar operands give a

@@ -5,8 +5,10 @@
 //! serves both layers (the built-ins' is [`BuiltinAggregate`]).
 
 mod aggregate;
+mod conditional;
 mod date_part;
 mod interval;
+mod math;
 mod scalar;
 mod single_value;
 
@@ -177,7 +179,11 @@ impl FunctionRegistry {
     /// A registry holding the built-in scalar and aggregate functions.
     pub fn new() -> Self {
         let mut registry = Self::empty();
-        for signature in scalar::builtins() {
+        for signature in scalar::builtins()
+            .into_iter()
+            .chain(math::builtins())
+            .chain(conditional::builtins())
+        {
             registry.register_scalar(signature);
         }
         for function in BuiltinAggregate::ALL {
@@ -355,7 +361,7 @@ mod tests {
         let err = registry.aggregate_return_type("cuont", &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown function 'cuont'; did you mean 'count'?"
+            "unknown function 'cuont'; did you mean one of 'cot', 'count'?"
         );
     }
 

@@ -9,8 +9,10 @@ use super::{Arity, DateField, ScalarFunctionSignature, parse_interval_micros};
 use crate::coercion::{common_type, is_numeric, is_string, value_type};
 use crate::error::{PlanError, Result};
 
-type Coerce = fn(&str, &[DataType]) -> Result<Vec<DataType>>;
-type Returns = fn(&str, &[DataType], &[Option<&ScalarValue>]) -> Result<DataType>;
+/// Coerces the argument types of a call (the function name comes first, for errors).
+pub(super) type Coerce = fn(&str, &[DataType]) -> Result<Vec<DataType>>;
+/// The result type of a call from its (coerced) argument types and literal arguments.
+pub(super) type Returns = fn(&str, &[DataType], &[Option<&ScalarValue>]) -> Result<DataType>;
 
 /// A built-in scalar function: its name, arity, and two plain functions for coercion and the
 /// result type.
@@ -53,7 +55,8 @@ impl ScalarFunctionSignature for Builtin {
     }
 }
 
-fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError {
+/// A [`PlanError::TypeMismatch`] for argument `index` (0-based) of `function`.
+pub(super) fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError {
     PlanError::type_mismatch(format!(
         "function '{function}' cannot take argument {} of type {data_type}",
         index + 1
@@ -96,7 +99,8 @@ fn timestamp_arg(function: &str, index: usize, data_type: &DataType) -> Result<D
     }
 }
 
-fn integer_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+/// An integer (or NULL), as `Int64`.
+pub(super) fn integer_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
     match value_type(data_type) {
         t if t.is_integer() || t == &DataType::Null => Ok(DataType::Int64),
         other => Err(bad_argument(function, index, other)),
@@ -141,7 +145,7 @@ fn string_then_timestamp(function: &str, args: &[DataType]) -> Result<Vec<DataTy
 }
 
 /// Every argument cast to the type they all meet at.
-fn common(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+pub(super) fn common(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     let mut target = DataType::Null;
     for (i, arg) in args.iter().enumerate() {
         target = common_type(&target, arg).ok_or_else(|| bad_argument(function, i, arg))?;
@@ -173,7 +177,12 @@ fn int32(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType
     Ok(DataType::Int32)
 }
 
-fn first_arg_type(_: &str, args: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+/// The type of the first argument.
+pub(super) fn first_arg_type(
+    _: &str,
+    args: &[DataType],
+    _: &[Option<&ScalarValue>],
+) -> Result<DataType> {
     Ok(args.first().cloned().unwrap_or(DataType::Null))
 }
 
@@ -375,16 +384,24 @@ fn values(_: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     Ok(args.iter().map(|t| value_type(t).clone()).collect())
 }
 
+/// A built-in signature from its name, arity, coercion and result type.
+pub(super) fn builtin(
+    name: &'static str,
+    arity: Arity,
+    coerce: Coerce,
+    returns: Returns,
+) -> Arc<dyn ScalarFunctionSignature> {
+    Arc::new(Builtin {
+        name,
+        arity,
+        coerce,
+        returns,
+    })
+}
+
 /// The built-in scalar signatures.
 pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
-    let b = |name, arity, coerce: Coerce, returns: Returns| -> Arc<dyn ScalarFunctionSignature> {
-        Arc::new(Builtin {
-            name,
-            arity,
-            coerce,
-            returns,
-        })
-    };
+    let b = builtin;
     vec![
         b("concat", Arity::AtLeast(1), all_strings, utf8),
         b("concat_ws", Arity::AtLeast(1), all_strings, utf8),

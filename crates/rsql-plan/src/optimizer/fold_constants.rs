@@ -65,6 +65,15 @@ fn comparison(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarVa
     Some(ScalarValue::Boolean(Some(result)))
 }
 
+/// `CAST(value AS data_type)` computed by the executor's cast ([`compute::spark_cast`]).
+fn cast_literal(
+    value: &ScalarValue,
+    data_type: &arrow::datatypes::DataType,
+) -> Option<ScalarValue> {
+    let cast = compute::spark_cast(&value.to_array().ok()?, data_type).ok()?;
+    ScalarValue::try_from_array(&cast, 0).ok()
+}
+
 /// One folding step at the root of `expr` (children are already folded).
 fn fold(expr: Expr) -> Transformed<Expr> {
     let folded = match &expr {
@@ -72,7 +81,7 @@ fn fold(expr: Expr) -> Transformed<Expr> {
             expr: inner,
             data_type,
         } => match inner.as_ref() {
-            Expr::Literal(v) => v.cast_to(data_type).ok().map(Expr::Literal),
+            Expr::Literal(v) => cast_literal(v, data_type).map(Expr::Literal),
             _ => None,
         },
         Expr::Not(inner) => boolean(inner).map(|b| Expr::Literal(ScalarValue::Boolean(Some(!b)))),

@@ -484,8 +484,14 @@ impl SqlBinder<'_> {
                 pattern,
                 escape_char: None,
             } => self.bind_like(inner, pattern, *negated, true, scope),
+            // rsql casts as Spark without ANSI mode, where a value that cannot be cast is
+            // NULL: TRY_CAST is the same cast. With an ANSI mode, CAST would fail instead.
             E::Cast {
-                kind: ast::CastKind::Cast | ast::CastKind::DoubleColon,
+                kind:
+                    ast::CastKind::Cast
+                    | ast::CastKind::DoubleColon
+                    | ast::CastKind::TryCast
+                    | ast::CastKind::SafeCast,
                 expr: inner,
                 data_type,
                 array: false,
@@ -538,6 +544,20 @@ impl SqlBinder<'_> {
             } => {
                 let arg = self.bind_expr(inner, scope)?;
                 self.coercion(scope).scalar_call("trim", vec![arg])
+            }
+            E::Floor {
+                expr: inner,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let arg = self.bind_expr(inner, scope)?;
+                self.coercion(scope).scalar_call("floor", vec![arg])
+            }
+            E::Ceil {
+                expr: inner,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let arg = self.bind_expr(inner, scope)?;
+                self.coercion(scope).scalar_call("ceil", vec![arg])
             }
             E::Subquery(query) => self.bind_scalar_subquery(query, scope),
             E::InSubquery {
