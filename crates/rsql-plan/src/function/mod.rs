@@ -9,6 +9,7 @@ mod date_part;
 mod interval;
 mod scalar;
 mod single_value;
+mod string;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -178,6 +179,9 @@ impl FunctionRegistry {
     pub fn new() -> Self {
         let mut registry = Self::empty();
         for signature in scalar::builtins() {
+            registry.register_scalar(signature);
+        }
+        for signature in string::builtins() {
             registry.register_scalar(signature);
         }
         for function in BuiltinAggregate::ALL {

@@ -9,8 +9,8 @@ use super::{Arity, DateField, ScalarFunctionSignature, parse_interval_micros};
 use crate::coercion::{common_type, is_numeric, is_string, value_type};
 use crate::error::{PlanError, Result};
 
-type Coerce = fn(&str, &[DataType]) -> Result<Vec<DataType>>;
-type Returns = fn(&str, &[DataType], &[Option<&ScalarValue>]) -> Result<DataType>;
+pub(super) type Coerce = fn(&str, &[DataType]) -> Result<Vec<DataType>>;
+pub(super) type Returns = fn(&str, &[DataType], &[Option<&ScalarValue>]) -> Result<DataType>;
 
 /// A built-in scalar function: its name, arity, and two plain functions for coercion and the
 /// result type.
@@ -53,7 +53,7 @@ impl ScalarFunctionSignature for Builtin {
     }
 }
 
-fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError {
+pub(super) fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError {
     PlanError::type_mismatch(format!(
         "function '{function}' cannot take argument {} of type {data_type}",
         index + 1
@@ -61,7 +61,7 @@ fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError
 }
 
 /// A value Spark would implicitly cast to a string: strings, numbers, booleans, dates, times.
-fn string_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+pub(super) fn string_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
     let data_type = value_type(data_type);
     let castable = is_string(data_type)
         || is_numeric(data_type)
@@ -96,21 +96,21 @@ fn timestamp_arg(function: &str, index: usize, data_type: &DataType) -> Result<D
     }
 }
 
-fn integer_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+pub(super) fn integer_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
     match value_type(data_type) {
         t if t.is_integer() || t == &DataType::Null => Ok(DataType::Int64),
         other => Err(bad_argument(function, index, other)),
     }
 }
 
-fn all_strings(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+pub(super) fn all_strings(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     args.iter()
         .enumerate()
         .map(|(i, t)| string_arg(function, i, t))
         .collect()
 }
 
-fn string_then_integers(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+pub(super) fn string_then_integers(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     args.iter()
         .enumerate()
         .map(|(i, t)| match i {
@@ -161,15 +161,15 @@ fn datetime_arg(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
         .collect()
 }
 
-fn utf8(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn utf8(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Utf8)
 }
 
-fn boolean(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn boolean(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Boolean)
 }
 
-fn int32(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn int32(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Int32)
 }
 
@@ -184,7 +184,7 @@ fn utc_timestamp(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<
     ))
 }
 
-fn string_literal(literal: Option<&ScalarValue>) -> Option<&str> {
+pub(super) fn string_literal(literal: Option<&ScalarValue>) -> Option<&str> {
     match literal {
         Some(
             ScalarValue::Utf8(Some(s))
@@ -375,27 +375,25 @@ fn values(_: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     Ok(args.iter().map(|t| value_type(t).clone()).collect())
 }
 
-/// The built-in scalar signatures.
+/// A built-in signature from its name, arity, coercion and result type.
+pub(super) fn builtin(
+    name: &'static str,
+    arity: Arity,
+    coerce: Coerce,
+    returns: Returns,
+) -> Arc<dyn ScalarFunctionSignature> {
+    Arc::new(Builtin {
+        name,
+        arity,
+        coerce,
+        returns,
+    })
+}
+
+/// The built-in scalar signatures (string functions are in [`super::string`]).
 pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
-    let b = |name, arity, coerce: Coerce, returns: Returns| -> Arc<dyn ScalarFunctionSignature> {
-        Arc::new(Builtin {
-            name,
-            arity,
-            coerce,
-            returns,
-        })
-    };
+    let b = builtin;
     vec![
-        b("concat", Arity::AtLeast(1), all_strings, utf8),
-        b("concat_ws", Arity::AtLeast(1), all_strings, utf8),
-        b("lower", Arity::Exact(1), all_strings, utf8),
-        b("upper", Arity::Exact(1), all_strings, utf8),
-        b("length", Arity::Exact(1), all_strings, int32),
-        b("substring", Arity::Range(2, 3), string_then_integers, utf8),
-        b("trim", Arity::Exact(1), all_strings, utf8),
-        b("replace", Arity::Range(2, 3), all_strings, utf8),
-        b("starts_with", Arity::Exact(2), all_strings, boolean),
-        b("contains", Arity::Exact(2), all_strings, boolean),
         b(
             "date_trunc",
             Arity::Exact(2),
