@@ -146,7 +146,11 @@ fn check_growth(name: &str, unit: usize, count: usize) -> Result<()> {
 fn map_strings(name: &str, args: &[ArrayRef], f: impl Fn(&str, &mut String)) -> Result<ArrayRef> {
     let input = strings(name, args, 0)?;
     build_strings(name, input.len(), |row, out| {
-        Ok(at(&input, row).map(|s| f(s, out)).is_some())
+        let Some(s) = at(&input, row) else {
+            return Ok(false);
+        };
+        f(s, out);
+        Ok(true)
     })
 }
 

@@ -25,7 +25,11 @@ fn hex(bytes: &[u8], out: &mut String) {
 fn md5(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let input = strings("md5", args, 0)?;
     build_strings("md5", input.len(), |row, out| {
-        Ok(at(&input, row).map(|s| hex(&Md5::digest(s), out)).is_some())
+        let Some(s) = at(&input, row) else {
+            return Ok(false);
+        };
+        hex(&Md5::digest(s), out);
+        Ok(true)
     })
 }
 
