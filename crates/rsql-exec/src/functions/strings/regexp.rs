@@ -1,11 +1,21 @@
 //! Regular expression functions: `regexp_like` (`rlike`), `regexp_replace`, `regexp_extract`,
-//! `regexp_count` and `split`.
+//! `regexp_count` and `split`. Each batch compiles each distinct pattern once ([`RegexCache`]),
+//! whether the pattern is a literal or a column.
 //!
-//! Patterns use Rust's `regex` syntax; compared with Spark's Java regex there are no
-//! backreferences or look-around, and a pattern using them is an error. Matching is
-//! unanchored (a match anywhere counts), as in Spark. Replacements follow Java's syntax:
-//! `$1` (digits read greedily while the group exists), `${name}`, and `\` escaping the next
-//! character; `${1}` is not a valid Java group reference and is rejected here too.
+//! Patterns use Rust's `regex` syntax. Differences from Spark's Java regex that matter:
+//! * no backreferences (`\1`) or look-around (`(?=..)`, `(?<=..)`) in patterns, and no
+//!   possessive quantifiers (`a*+`): such a pattern is an invalid-regex error;
+//! * matching is Unicode-aware by default (`\w`, `\d` and case-insensitive matching cover
+//!   non-ASCII characters; Java's are ASCII unless `(?U)` is given);
+//! * after a non-empty match Rust reports no empty match at the same position, so counts of
+//!   patterns that can match the empty string (`a*`) can be lower than Java's;
+//! * SQL string literals here keep backslashes as written, so a Spark `'\\d'` is written `'\d'`.
+//!
+//! Replacements follow Java's syntax, not Rust's: `$1` reads digits greedily while the group
+//! exists (`$10` is group 1 then `0` when there are fewer than ten groups; Rust's own syntax
+//! reads it as group 10 and `$1a` as a group named `1a`), `${name}` names a group, `\` escapes the next
+//! character (`\$` is a dollar); `${1}` (valid in Rust) is rejected as Java rejects it, and so
+//! is a reference to a group the pattern does not have.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -333,6 +343,14 @@ mod tests {
                 Piece::Text(">".into())
             ]
         );
+    }
+
+    #[test]
+    fn no_empty_match_right_after_a_match_unlike_java() {
+        // Java finds 0..0, 1..4 and 4..4 (so Spark's regexp_count is 3); see the module doc.
+        let regex = Regex::new("a*").unwrap();
+        let found: Vec<_> = regex.find_iter("baaa").map(|m| m.range()).collect();
+        assert_eq!(found, vec![0..0, 1..4]);
     }
 
     #[test]
