@@ -262,3 +262,29 @@ fn substring_sql(s: &str, pos: i64, len: i64) -> &str {
     let end = usize::try_from(end).unwrap_or(usize::MAX);
     char_slice(s, start as usize, end)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_sql_clips_the_window_like_spark() {
+        assert_eq!(substring_sql("hello", 0, 2), "he");
+        assert_eq!(substring_sql("hello", 1, i64::MAX), "hello");
+        assert_eq!(substring_sql("hello", -3, 2), "ll");
+        assert_eq!(substring_sql("hello", -7, 4), "he");
+        assert_eq!(substring_sql("hello", -10, 3), "");
+        assert_eq!(substring_sql("hello", 9, 1), "");
+        // As in Spark: the window is [len + pos, len + pos + length), here [5 + MIN, 4).
+        assert_eq!(substring_sql("hello", i64::MIN, i64::MAX), "hell");
+        assert_eq!(substring_sql("héllo wörld", 8, 2), "ör");
+        assert_eq!(substring_sql("héllo", -4, i64::MAX), "éllo");
+    }
+
+    #[test]
+    fn columns_that_would_exceed_the_offsets_are_errors() {
+        assert!(check_growth("repeat", 1 << 20, 1 << 12).is_err());
+        assert!(check_growth("repeat", usize::MAX, 2).is_err());
+        assert!(check_growth("repeat", 3, 5).is_ok());
+    }
+}

@@ -322,3 +322,33 @@ fn format_string(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         Ok(true)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_carry_flags_width_precision_and_argument() {
+        let segments = parse("x=%-8.3f|%2$05d%%").unwrap();
+        let Segment::Spec(first) = &segments[1] else {
+            panic!("{segments:?}")
+        };
+        assert!(first.left && !first.zero);
+        assert_eq!((first.width, first.precision), (8, Some(3)));
+        assert_eq!((first.argument, first.conversion), (0, 'f'));
+        let Segment::Spec(second) = &segments[3] else {
+            panic!("{segments:?}")
+        };
+        assert!(second.zero);
+        assert_eq!((second.argument, second.width), (1, 5));
+        assert_eq!(segments[4], Segment::Text("%".into()));
+    }
+
+    #[test]
+    fn unsupported_and_truncated_specs_are_errors() {
+        let err = parse("%,d").unwrap_err().to_string();
+        assert!(err.contains("'%,' is not supported"), "{err}");
+        assert!(parse("ends with %").is_err());
+        assert!(parse("%0$s").is_err());
+    }
+}
