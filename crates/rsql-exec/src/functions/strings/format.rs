@@ -117,6 +117,11 @@ fn parse(format: &str) -> Result<Vec<Segment>> {
         match conversion {
             '%' => text.push('%'),
             'n' => text.push('\n'),
+            'd' | 'x' | 'X' if spec.precision.is_some() => {
+                return exec_err(format!(
+                    "format_string: '{written}' has a precision, which integers do not take"
+                ));
+            }
             's' | 'S' | 'd' | 'x' | 'X' | 'f' | 'b' => {
                 spec.conversion = conversion;
                 spec.argument = match explicit {
@@ -350,5 +355,6 @@ mod tests {
         assert!(err.contains("'%,' is not supported"), "{err}");
         assert!(parse("ends with %").is_err());
         assert!(parse("%0$s").is_err());
+        assert!(parse("%.2d").is_err());
     }
 }
