@@ -460,4 +460,5 @@ slt_tests! {
     math => "math.slt",
     conditional => "conditional.slt",
     cast => "cast.slt",
+    string => "string.slt",
 }

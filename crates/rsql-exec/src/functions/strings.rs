@@ -1,45 +1,65 @@
-//! String functions.
+//! String functions, with Spark semantics: positions and lengths count characters (Unicode
+//! scalar values), not bytes, and a NULL argument makes a NULL result unless noted.
+
+mod characters;
+mod format;
+mod hash;
+mod padding;
+mod positions;
+mod regexp;
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int32Array, StringArray, StringBuilder};
-use arrow::compute::cast;
+use arrow::array::{
+    Array, ArrayAccessor, ArrayRef, AsArray, Int64Array, StringArray, StringBuilder,
+};
 use arrow::compute::kernels::comparison::{contains, starts_with};
-use arrow::compute::kernels::substring::substring_by_char;
-use arrow::datatypes::DataType;
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type};
 
-use crate::error::Result;
+use crate::error::{Result, exec_err};
 use crate::expr::ScalarUdf;
 use crate::functions::{argument, function};
 
+type Body = fn(&[ArrayRef], &DataType) -> Result<ArrayRef>;
+
 pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
-    vec![
-        function("lower", |args, _| {
-            map_strings("lower", args, |s| s.to_lowercase())
+    let table: &[(&[&'static str], Body)] = &[
+        (&["lower", "lcase"], |args, _| {
+            map_strings("lower", args, |s, out| out.push_str(&s.to_lowercase()))
         }),
-        function("upper", |args, _| {
-            map_strings("upper", args, |s| s.to_uppercase())
+        (&["upper", "ucase"], |args, _| {
+            map_strings("upper", args, |s, out| out.push_str(&s.to_uppercase()))
         }),
-        function("trim", |args, _| {
-            map_strings("trim", args, |s| s.trim().to_string())
-        }),
-        function("length", length),
-        function("concat", concat),
-        function("concat_ws", concat_ws),
-        function("replace", replace),
-        function("substring", substring),
-        function("starts_with", |args, _| {
+        (&["concat"], concat),
+        (&["concat_ws"], concat_ws),
+        (&["replace"], replace),
+        (&["starts_with"], |args, _| {
             let (a, b) = (
                 strings("starts_with", args, 0)?,
                 strings("starts_with", args, 1)?,
             );
             Ok(Arc::new(starts_with(&a, &b)?) as ArrayRef)
         }),
-        function("contains", |args, _| {
+        (&["contains"], |args, _| {
             let (a, b) = (strings("contains", args, 0)?, strings("contains", args, 1)?);
             Ok(Arc::new(contains(&a, &b)?) as ArrayRef)
         }),
-    ]
+    ];
+    let groups = [
+        table,
+        characters::FUNCTIONS,
+        padding::FUNCTIONS,
+        positions::FUNCTIONS,
+        regexp::FUNCTIONS,
+        hash::FUNCTIONS,
+        format::FUNCTIONS,
+    ];
+    groups
+        .into_iter()
+        .flatten()
+        .flat_map(|&(names, body)| names.iter().map(move |&name| function(name, body)))
+        .collect()
 }
 
 /// Argument `index` as a `Utf8` array.
@@ -48,22 +68,84 @@ fn strings(name: &str, args: &[ArrayRef], index: usize) -> Result<StringArray> {
     Ok(arg.as_string::<i32>().clone())
 }
 
-fn map_strings(name: &str, args: &[ArrayRef], f: impl Fn(&str) -> String) -> Result<ArrayRef> {
-    let input = strings(name, args, 0)?;
-    Ok(Arc::new(
-        input.iter().map(|s| s.map(&f)).collect::<StringArray>(),
-    ))
+/// Argument `index` as an `Int64` array.
+fn integers(name: &str, args: &[ArrayRef], index: usize) -> Result<Int64Array> {
+    let arg = cast(argument(name, args, index)?, &DataType::Int64)?;
+    Ok(arg.as_primitive::<Int64Type>().clone())
 }
 
-/// Length in characters, as Spark's `length`.
-fn length(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let input = strings("length", args, 0)?;
-    Ok(Arc::new(
-        input
-            .iter()
-            .map(|s| s.map(|s| s.chars().count() as i32))
-            .collect::<Int32Array>(),
-    ))
+/// Optional argument `index` as strings, or `default` in every row when it is not given.
+fn strings_or(name: &str, args: &[ArrayRef], index: usize, default: &str) -> Result<StringArray> {
+    match args.get(index) {
+        Some(_) => strings(name, args, index),
+        None => Ok(StringArray::new_repeated(default, rows(args))),
+    }
+}
+
+/// Optional argument `index` as integers, or `default` in every row when it is not given.
+fn integers_or(name: &str, args: &[ArrayRef], index: usize, default: i64) -> Result<Int64Array> {
+    match args.get(index) {
+        Some(_) => integers(name, args, index),
+        None => Ok(Int64Array::from_value(default, rows(args))),
+    }
+}
+
+/// The number of rows of a call's arguments.
+fn rows(args: &[ArrayRef]) -> usize {
+    args.first().map_or(0, |a| a.len())
+}
+
+/// The value at `row`, `None` when it is null.
+fn at<A: ArrayAccessor>(array: A, row: usize) -> Option<A::Item> {
+    array.is_valid(row).then(|| array.value(row))
+}
+
+/// The largest string a function may produce (Arrow's 32-bit offsets bound a whole column).
+const MAX_STRING_BYTES: usize = i32::MAX as usize;
+
+/// A string column built row by row: `row` writes a value into a reused buffer and returns
+/// `Ok(true)`, or returns `Ok(false)` for NULL. Errors (instead of overflowing) when the
+/// column would exceed what 32-bit offsets can address.
+fn build_strings(
+    name: &str,
+    rows: usize,
+    mut row: impl FnMut(usize, &mut String) -> Result<bool>,
+) -> Result<ArrayRef> {
+    let mut out = StringBuilder::with_capacity(rows, rows * 8);
+    let mut buffer = String::new();
+    for i in 0..rows {
+        buffer.clear();
+        if row(i, &mut buffer)? {
+            if out.values_slice().len() + buffer.len() > MAX_STRING_BYTES {
+                return exec_err(format!("{name}: the result is larger than 2 GiB"));
+            }
+            out.append_value(&buffer);
+        } else {
+            out.append_null();
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// Fails when `count` copies of `unit` bytes would exceed [`MAX_STRING_BYTES`] (for `repeat`
+/// and the pads, which can grow a value without bound).
+fn check_growth(name: &str, unit: usize, count: usize) -> Result<()> {
+    match unit.checked_mul(count) {
+        Some(bytes) if bytes <= MAX_STRING_BYTES => Ok(()),
+        _ => exec_err(format!("{name}: the result is larger than 2 GiB")),
+    }
+}
+
+/// A one-string-argument function: `f` writes the result for each non-null value.
+fn map_strings(name: &str, args: &[ArrayRef], f: impl Fn(&str, &mut String)) -> Result<ArrayRef> {
+    let input = strings(name, args, 0)?;
+    build_strings(name, input.len(), |row, out| {
+        let Some(s) = at(&input, row) else {
+            return Ok(false);
+        };
+        f(s, out);
+        Ok(true)
+    })
 }
 
 /// Concatenation; null if any argument is null.
@@ -71,16 +153,13 @@ fn concat(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let parts = (0..args.len())
         .map(|i| strings("concat", args, i))
         .collect::<Result<Vec<_>>>()?;
-    let rows = args.first().map_or(0, |a| a.len());
-    let mut out = StringBuilder::new();
-    for row in 0..rows {
+    build_strings("concat", rows(args), |row, out| {
         if parts.iter().any(|p| p.is_null(row)) {
-            out.append_null();
-        } else {
-            out.append_value(parts.iter().map(|p| p.value(row)).collect::<String>());
+            return Ok(false);
         }
-    }
-    Ok(Arc::new(out.finish()))
+        parts.iter().for_each(|p| out.push_str(p.value(row)));
+        Ok(true)
+    })
 }
 
 /// Concatenation with a separator, skipping null arguments, as Spark's `concat_ws`.
@@ -89,57 +168,106 @@ fn concat_ws(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let parts = (1..args.len())
         .map(|i| strings("concat_ws", args, i))
         .collect::<Result<Vec<_>>>()?;
-    let mut out = StringBuilder::new();
-    for row in 0..separator.len() {
-        if separator.is_null(row) {
-            out.append_null();
-            continue;
+    build_strings("concat_ws", separator.len(), |row, out| {
+        let Some(separator) = at(&separator, row) else {
+            return Ok(false);
+        };
+        for (i, value) in parts.iter().filter_map(|p| at(p, row)).enumerate() {
+            if i > 0 {
+                out.push_str(separator);
+            }
+            out.push_str(value);
         }
-        let values: Vec<&str> = parts
-            .iter()
-            .filter(|p| p.is_valid(row))
-            .map(|p| p.value(row))
-            .collect();
-        out.append_value(values.join(separator.value(row)));
-    }
-    Ok(Arc::new(out.finish()))
+        Ok(true)
+    })
 }
 
-/// `replace(s, search, replacement)`.
+/// `replace(s, search[, replacement])`: every occurrence of `search` replaced (by the empty
+/// string when no replacement is given); an empty `search` leaves `s` as it is, as in Spark.
 fn replace(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let (s, from, to) = (
-        strings("replace", args, 0)?,
-        strings("replace", args, 1)?,
-        strings("replace", args, 2)?,
-    );
-    let out: StringArray = (0..s.len())
-        .map(|row| {
-            (s.is_valid(row) && from.is_valid(row) && to.is_valid(row))
-                .then(|| s.value(row).replace(from.value(row), to.value(row)))
-        })
-        .collect();
-    Ok(Arc::new(out))
+    let (s, from) = (strings("replace", args, 0)?, strings("replace", args, 1)?);
+    let to = strings_or("replace", args, 2, "")?;
+    build_strings("replace", s.len(), |row, out| {
+        let (Some(s), Some(from), Some(to)) = (at(&s, row), at(&from, row), at(&to, row)) else {
+            return Ok(false);
+        };
+        if from.is_empty() {
+            out.push_str(s);
+        } else {
+            let mut rest = s;
+            while let Some(found) = rest.find(from) {
+                out.push_str(&rest[..found]);
+                out.push_str(to);
+                rest = &rest[found + from.len()..];
+            }
+            out.push_str(rest);
+        }
+        Ok(true)
+    })
 }
 
-/// `substring(s, start[, length])` with a 1-based `start` (a literal), in characters.
-fn substring(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
-    let input = strings("substring", args, 0)?;
-    let start = cast(argument("substring", args, 1)?, &DataType::Int64)?;
-    let start = start.as_primitive::<arrow::datatypes::Int64Type>();
-    let from = if start.is_empty() || start.is_null(0) {
-        1
+/// The characters of `s` from index `start` (inclusive) to `end` (exclusive), clamped to
+/// the string.
+fn char_slice(s: &str, start: usize, end: usize) -> &str {
+    if s.is_ascii() {
+        let end = end.min(s.len());
+        return s.get(start.min(end)..end).unwrap_or("");
+    }
+    let byte = |index: usize| s.char_indices().nth(index).map_or(s.len(), |(b, _)| b);
+    let from = byte(start);
+    let to = if end == usize::MAX {
+        s.len()
     } else {
-        start.value(0)
+        byte(end)
     };
-    let length = match args.get(2) {
-        Some(len) => {
-            let len = cast(len, &DataType::Int64)?;
-            let len = len.as_primitive::<arrow::datatypes::Int64Type>();
-            (!len.is_empty() && len.is_valid(0)).then(|| len.value(0).max(0) as u64)
-        }
-        None => None,
+    &s[from..to.max(from)]
+}
+
+/// Spark's `substring(s, pos, len)`: 1-based `pos`, 0 meaning 1, negative counting from the
+/// end; the window `[pos, pos + len)` is clipped to the string (so a negative start reaching
+/// before the beginning shortens the result, unlike Arrow's `substring_by_char`).
+fn substring_sql(s: &str, pos: i64, len: i64) -> &str {
+    let chars = if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    } as i64;
+    let start = match pos {
+        p if p > 0 => p - 1,
+        p if p < 0 => chars + p,
+        _ => 0,
     };
-    // Spark: position 0 behaves as 1; negative positions count from the end.
-    let from = if from > 0 { from - 1 } else { from };
-    Ok(Arc::new(substring_by_char(&input, from, length)?))
+    let end = start.saturating_add(len);
+    let start = start.max(0);
+    if start >= end {
+        return "";
+    }
+    let end = usize::try_from(end).unwrap_or(usize::MAX);
+    char_slice(s, start as usize, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_sql_clips_the_window_like_spark() {
+        assert_eq!(substring_sql("hello", 0, 2), "he");
+        assert_eq!(substring_sql("hello", 1, i64::MAX), "hello");
+        assert_eq!(substring_sql("hello", -3, 2), "ll");
+        assert_eq!(substring_sql("hello", -7, 4), "he");
+        assert_eq!(substring_sql("hello", -10, 3), "");
+        assert_eq!(substring_sql("hello", 9, 1), "");
+        // As in Spark: the window is [len + pos, len + pos + length), here [5 + MIN, 4).
+        assert_eq!(substring_sql("hello", i64::MIN, i64::MAX), "hell");
+        assert_eq!(substring_sql("héllo wörld", 8, 2), "ör");
+        assert_eq!(substring_sql("héllo", -4, i64::MAX), "éllo");
+    }
+
+    #[test]
+    fn columns_that_would_exceed_the_offsets_are_errors() {
+        assert!(check_growth("repeat", 1 << 20, 1 << 12).is_err());
+        assert!(check_growth("repeat", usize::MAX, 2).is_err());
+        assert!(check_growth("repeat", 3, 5).is_ok());
+    }
 }

@@ -11,6 +11,7 @@ mod interval;
 mod math;
 mod scalar;
 mod single_value;
+mod string;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -184,6 +185,9 @@ impl FunctionRegistry {
             .chain(math::builtins())
             .chain(conditional::builtins())
         {
+            registry.register_scalar(signature);
+        }
+        for signature in string::builtins() {
             registry.register_scalar(signature);
         }
         for function in BuiltinAggregate::ALL {

@@ -64,7 +64,7 @@ pub(super) fn bad_argument(function: &str, index: usize, data_type: &DataType) -
 }
 
 /// A value Spark would implicitly cast to a string: strings, numbers, booleans, dates, times.
-fn string_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+pub(super) fn string_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
     let data_type = value_type(data_type);
     let castable = is_string(data_type)
         || is_numeric(data_type)
@@ -107,14 +107,14 @@ pub(super) fn integer_arg(function: &str, index: usize, data_type: &DataType) ->
     }
 }
 
-fn all_strings(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+pub(super) fn all_strings(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     args.iter()
         .enumerate()
         .map(|(i, t)| string_arg(function, i, t))
         .collect()
 }
 
-fn string_then_integers(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+pub(super) fn string_then_integers(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     args.iter()
         .enumerate()
         .map(|(i, t)| match i {
@@ -165,15 +165,15 @@ fn datetime_arg(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
         .collect()
 }
 
-fn utf8(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn utf8(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Utf8)
 }
 
-fn boolean(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn boolean(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Boolean)
 }
 
-fn int32(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn int32(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Int32)
 }
 
@@ -193,7 +193,7 @@ fn utc_timestamp(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<
     ))
 }
 
-fn string_literal(literal: Option<&ScalarValue>) -> Option<&str> {
+pub(super) fn string_literal(literal: Option<&ScalarValue>) -> Option<&str> {
     match literal {
         Some(
             ScalarValue::Utf8(Some(s))
@@ -399,20 +399,10 @@ pub(super) fn builtin(
     })
 }
 
-/// The built-in scalar signatures.
+/// The built-in scalar signatures (string functions are in [`super::string`]).
 pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
     let b = builtin;
     vec![
-        b("concat", Arity::AtLeast(1), all_strings, utf8),
-        b("concat_ws", Arity::AtLeast(1), all_strings, utf8),
-        b("lower", Arity::Exact(1), all_strings, utf8),
-        b("upper", Arity::Exact(1), all_strings, utf8),
-        b("length", Arity::Exact(1), all_strings, int32),
-        b("substring", Arity::Range(2, 3), string_then_integers, utf8),
-        b("trim", Arity::Exact(1), all_strings, utf8),
-        b("replace", Arity::Range(2, 3), all_strings, utf8),
-        b("starts_with", Arity::Exact(2), all_strings, boolean),
-        b("contains", Arity::Exact(2), all_strings, boolean),
         b(
             "date_trunc",
             Arity::Exact(2),

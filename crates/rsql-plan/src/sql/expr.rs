@@ -373,28 +373,6 @@ impl SqlBinder<'_> {
         })
     }
 
-    fn bind_like(
-        &self,
-        expr: &ast::Expr,
-        pattern: &ast::Expr,
-        negated: bool,
-        case_insensitive: bool,
-        scope: &Scope,
-    ) -> Result<Expr> {
-        let string = |e: &ast::Expr| -> Result<Expr> {
-            let bound = self.bind_expr(e, scope)?;
-            self.coercion(scope)
-                .like_operand(bound)
-                .map_err(|err| err.or_at(e.span()))
-        };
-        Ok(Expr::Like {
-            negated,
-            expr: Box::new(string(expr)?),
-            pattern: Box::new(string(pattern)?),
-            case_insensitive,
-        })
-    }
-
     fn bind_expr_inner(&self, expr: &ast::Expr, scope: &Scope) -> Result<Expr> {
         use ast::Expr as E;
         match expr {
@@ -475,15 +453,34 @@ impl SqlBinder<'_> {
                 any: false,
                 expr: inner,
                 pattern,
-                escape_char: None,
-            } => self.bind_like(inner, pattern, *negated, false, scope),
+                escape_char,
+            } => self.bind_like(inner, pattern, escape_char.as_ref(), *negated, false, scope),
             E::ILike {
                 negated,
                 any: false,
                 expr: inner,
                 pattern,
-                escape_char: None,
-            } => self.bind_like(inner, pattern, *negated, true, scope),
+                escape_char,
+            } => self.bind_like(inner, pattern, escape_char.as_ref(), *negated, true, scope),
+            E::RLike {
+                negated,
+                expr: inner,
+                pattern,
+                ..
+            } => self.bind_rlike(inner, pattern, *negated, scope),
+            E::Position { expr: inner, r#in } => self.bind_position(inner, r#in, scope),
+            E::Overlay {
+                expr: inner,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => self.bind_overlay(
+                inner,
+                overlay_what,
+                overlay_from,
+                overlay_for.as_deref(),
+                scope,
+            ),
             // rsql casts as Spark without ANSI mode, where a value that cannot be cast is
             // NULL: TRY_CAST is the same cast. With an ANSI mode, CAST would fail instead.
             E::Cast {
@@ -538,13 +535,16 @@ impl SqlBinder<'_> {
             }
             E::Trim {
                 expr: inner,
-                trim_where: None,
-                trim_what: None,
-                trim_characters: None,
-            } => {
-                let arg = self.bind_expr(inner, scope)?;
-                self.coercion(scope).scalar_call("trim", vec![arg])
-            }
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => self.bind_trim(
+                inner,
+                trim_where.as_ref(),
+                trim_what.as_deref(),
+                trim_characters.as_deref(),
+                scope,
+            ),
             E::Floor {
                 expr: inner,
                 field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),

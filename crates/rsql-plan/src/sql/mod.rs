@@ -16,6 +16,7 @@ mod relation;
 mod select;
 mod set_operation;
 mod statement;
+mod string_syntax;
 mod subquery;
 mod types;
 
