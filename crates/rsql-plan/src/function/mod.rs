@@ -6,6 +6,7 @@
 
 mod aggregate;
 mod date_part;
+mod datetime;
 mod interval;
 mod scalar;
 mod single_value;
@@ -22,6 +23,7 @@ use crate::suggest;
 
 pub use aggregate::{BuiltinAggregate, count_values_type};
 pub use date_part::DateField;
+pub use datetime::{SESSION_TIME_ZONE, clock_value};
 pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
@@ -177,7 +179,7 @@ impl FunctionRegistry {
     /// A registry holding the built-in scalar and aggregate functions.
     pub fn new() -> Self {
         let mut registry = Self::empty();
-        for signature in scalar::builtins() {
+        for signature in scalar::builtins().into_iter().chain(datetime::builtins()) {
             registry.register_scalar(signature);
         }
         for function in BuiltinAggregate::ALL {

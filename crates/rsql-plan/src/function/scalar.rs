@@ -9,8 +9,10 @@ use super::{Arity, DateField, ScalarFunctionSignature, parse_interval_micros};
 use crate::coercion::{common_type, is_numeric, is_string, value_type};
 use crate::error::{PlanError, Result};
 
-type Coerce = fn(&str, &[DataType]) -> Result<Vec<DataType>>;
-type Returns = fn(&str, &[DataType], &[Option<&ScalarValue>]) -> Result<DataType>;
+/// Casts a call's argument types to the types the function takes (given its name for messages).
+pub(super) type Coerce = fn(&str, &[DataType]) -> Result<Vec<DataType>>;
+/// The result type of a call, given its name, (coerced) argument types and literal arguments.
+pub(super) type Returns = fn(&str, &[DataType], &[Option<&ScalarValue>]) -> Result<DataType>;
 
 /// A built-in scalar function: its name, arity, and two plain functions for coercion and the
 /// result type.
@@ -53,7 +55,22 @@ impl ScalarFunctionSignature for Builtin {
     }
 }
 
-fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError {
+/// A built-in signature from its parts.
+pub(super) fn builtin(
+    name: &'static str,
+    arity: Arity,
+    coerce: Coerce,
+    returns: Returns,
+) -> Arc<dyn ScalarFunctionSignature> {
+    Arc::new(Builtin {
+        name,
+        arity,
+        coerce,
+        returns,
+    })
+}
+
+pub(super) fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError {
     PlanError::type_mismatch(format!(
         "function '{function}' cannot take argument {} of type {data_type}",
         index + 1
@@ -61,7 +78,7 @@ fn bad_argument(function: &str, index: usize, data_type: &DataType) -> PlanError
 }
 
 /// A value Spark would implicitly cast to a string: strings, numbers, booleans, dates, times.
-fn string_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+pub(super) fn string_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
     let data_type = value_type(data_type);
     let castable = is_string(data_type)
         || is_numeric(data_type)
@@ -82,7 +99,11 @@ fn string_arg(function: &str, index: usize, data_type: &DataType) -> Result<Data
 
 /// A timestamp in microseconds: timestamps keep their zone, dates become zone-less timestamps
 /// and strings are parsed as UTC instants.
-fn timestamp_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+pub(super) fn timestamp_arg(
+    function: &str,
+    index: usize,
+    data_type: &DataType,
+) -> Result<DataType> {
     match value_type(data_type) {
         DataType::Timestamp(_, tz) => Ok(DataType::Timestamp(TimeUnit::Microsecond, tz.clone())),
         DataType::Date32 | DataType::Date64 | DataType::Null => {
@@ -96,7 +117,7 @@ fn timestamp_arg(function: &str, index: usize, data_type: &DataType) -> Result<D
     }
 }
 
-fn integer_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+pub(super) fn integer_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
     match value_type(data_type) {
         t if t.is_integer() || t == &DataType::Null => Ok(DataType::Int64),
         other => Err(bad_argument(function, index, other)),
@@ -161,7 +182,7 @@ fn datetime_arg(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
         .collect()
 }
 
-fn utf8(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn utf8(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Utf8)
 }
 
@@ -169,7 +190,7 @@ fn boolean(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataTy
     Ok(DataType::Boolean)
 }
 
-fn int32(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn int32(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Int32)
 }
 
@@ -177,14 +198,18 @@ fn first_arg_type(_: &str, args: &[DataType], _: &[Option<&ScalarValue>]) -> Res
     Ok(args.first().cloned().unwrap_or(DataType::Null))
 }
 
-fn utc_timestamp(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn utc_timestamp(
+    _: &str,
+    _: &[DataType],
+    _: &[Option<&ScalarValue>],
+) -> Result<DataType> {
     Ok(DataType::Timestamp(
         TimeUnit::Microsecond,
         Some("UTC".into()),
     ))
 }
 
-fn string_literal(literal: Option<&ScalarValue>) -> Option<&str> {
+pub(super) fn string_literal(literal: Option<&ScalarValue>) -> Option<&str> {
     match literal {
         Some(
             ScalarValue::Utf8(Some(s))
@@ -377,14 +402,7 @@ fn values(_: &str, args: &[DataType]) -> Result<Vec<DataType>> {
 
 /// The built-in scalar signatures.
 pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
-    let b = |name, arity, coerce: Coerce, returns: Returns| -> Arc<dyn ScalarFunctionSignature> {
-        Arc::new(Builtin {
-            name,
-            arity,
-            coerce,
-            returns,
-        })
-    };
+    let b = builtin;
     vec![
         b("concat", Arity::AtLeast(1), all_strings, utf8),
         b("concat_ws", Arity::AtLeast(1), all_strings, utf8),
