@@ -151,8 +151,11 @@ impl Pattern {
     pub(super) fn parse(&self, text: &str, zone: &Zone) -> Option<i64> {
         let mut parsed = Parsed::new();
         parse(&mut parsed, text, self.items.iter()).ok()?;
-        if parsed.year().is_none() && parsed.year_mod_100().is_none() {
-            parsed.set_year(1970).ok()?;
+        match (parsed.year(), parsed.year_mod_100()) {
+            // `yy` is a year of 2000..=2099, as Spark (chrono would take 1969..=2068).
+            (None, Some(two_digits)) => parsed.set_year(2000 + i64::from(two_digits)).ok()?,
+            (None, None) => parsed.set_year(1970).ok()?,
+            _ => {}
         }
         if parsed.ordinal().is_none() {
             if parsed.month().is_none() {
@@ -227,6 +230,8 @@ mod tests {
         assert_eq!(parse("yyyy-MM-dd", "2023-02-29"), None);
         assert_eq!(parse("yyyy-MM-dd", "2024-02-29 junk"), None);
         assert_eq!(parse("MM/dd", "01/02"), Some(MICROS_PER_DAY));
+        // 2099-01-01 is day 47117 (DuckDB).
+        assert_eq!(parse("dd/MM/yy", "01/01/99"), Some(47117 * MICROS_PER_DAY));
         assert_eq!(
             parse("yyyy-MM-dd HH:mmXXX", "2024-02-29 01:30+01:00"),
             Some(leap_day + 30 * 60_000_000)
