@@ -306,3 +306,24 @@ fn registered_udfs_bind_by_name() {
         "Projection: shout(CAST(t.a AS Utf8)) AS shout(a)\n  TableScan: t"
     );
 }
+
+#[test]
+fn clock_functions_bind_to_the_statements_instant() {
+    let registry = FunctionRegistry::new();
+    // 2024-02-29T23:59:59Z: day 19782, 1709251199 seconds.
+    let binder = rsql_plan::SqlBinder::new(&common::MockCatalog, &registry)
+        .at_instant(1_709_251_199_000_000);
+    let statement = binder.bind_sql(
+        "SELECT current_date, current_date(), unix_timestamp(), now() = current_timestamp() FROM t",
+    );
+    let Ok(Statement::Query(plan)) = statement else {
+        panic!("{statement:?}")
+    };
+    assert_eq!(
+        plan.display_indent(),
+        "Projection: Date32(\"2024-02-29\") AS current_date, Date32(\"2024-02-29\") AS current_date(), \
+         Int64(1709251199) AS unix_timestamp(), TimestampMicrosecond(1709251199000000, Some(\"UTC\")) \
+         = TimestampMicrosecond(1709251199000000, Some(\"UTC\")) AS (now() = current_timestamp())\n  \
+         TableScan: t"
+    );
+}

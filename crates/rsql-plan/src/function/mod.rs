@@ -7,6 +7,7 @@
 mod aggregate;
 mod conditional;
 mod date_part;
+mod datetime;
 mod interval;
 mod math;
 mod scalar;
@@ -25,6 +26,7 @@ use crate::suggest;
 
 pub use aggregate::{BuiltinAggregate, count_values_type};
 pub use date_part::DateField;
+pub use datetime::{SESSION_TIME_ZONE, clock_value};
 pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
@@ -184,6 +186,7 @@ impl FunctionRegistry {
             .into_iter()
             .chain(math::builtins())
             .chain(conditional::builtins())
+            .chain(datetime::builtins())
         {
             registry.register_scalar(signature);
         }

@@ -85,7 +85,11 @@ pub(super) fn string_arg(function: &str, index: usize, data_type: &DataType) -> 
 
 /// A timestamp in microseconds: timestamps keep their zone, dates become zone-less timestamps
 /// and strings are parsed as UTC instants.
-fn timestamp_arg(function: &str, index: usize, data_type: &DataType) -> Result<DataType> {
+pub(super) fn timestamp_arg(
+    function: &str,
+    index: usize,
+    data_type: &DataType,
+) -> Result<DataType> {
     match value_type(data_type) {
         DataType::Timestamp(_, tz) => Ok(DataType::Timestamp(TimeUnit::Microsecond, tz.clone())),
         DataType::Date32 | DataType::Date64 | DataType::Null => {
@@ -186,7 +190,11 @@ pub(super) fn first_arg_type(
     Ok(args.first().cloned().unwrap_or(DataType::Null))
 }
 
-fn utc_timestamp(_: &str, _: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+pub(super) fn utc_timestamp(
+    _: &str,
+    _: &[DataType],
+    _: &[Option<&ScalarValue>],
+) -> Result<DataType> {
     Ok(DataType::Timestamp(
         TimeUnit::Microsecond,
         Some("UTC".into()),

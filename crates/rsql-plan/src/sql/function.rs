@@ -7,6 +7,7 @@ use super::SqlBinder;
 use super::expr::{Scope, sql_text};
 use crate::error::{PlanError, Result};
 use crate::expr::Expr;
+use crate::function::clock_value;
 
 /// The last part of a function name, lower-cased (`ns.Lower` calls `lower`).
 fn function_name(name: &ast::ObjectName) -> Result<String> {
@@ -98,6 +99,13 @@ impl SqlBinder<'_> {
                     .filtered_aggregate_args(&name, args, filter, scope)
                     .map_err(|e| e.or_at(span))?;
             }
+        }
+        if args.is_empty()
+            && !is_aggregate
+            && let Some(value) = clock_value(&name, self.now_micros)
+        {
+            // Clock functions read the instant the statement was bound: one value per query.
+            return Ok(Expr::Literal(value));
         }
         if is_aggregate {
             self.aggregate_call(&name, args, distinct, scope)

@@ -22,6 +22,7 @@ mod types;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use datafusion_common::DFSchemaRef;
 
@@ -41,6 +42,9 @@ pub struct SqlBinder<'a> {
     /// The input schemas of the queries enclosing the subquery being bound, innermost last:
     /// names not found in the subquery resolve to their columns as outer references.
     outer: RefCell<Vec<DFSchemaRef>>,
+    /// When the statement is bound, in microseconds since the epoch: the one instant every
+    /// clock function of the query (`current_date`, `now`, ...) reads.
+    now_micros: i64,
 }
 
 impl<'a> SqlBinder<'a> {
@@ -51,7 +55,15 @@ impl<'a> SqlBinder<'a> {
             registry,
             ctes: RefCell::default(),
             outer: RefCell::default(),
+            now_micros: clock_now_micros(),
         }
+    }
+
+    /// This binder with its clock functions reading `now_micros` (microseconds since the epoch)
+    /// instead of the time it was made.
+    pub fn at_instant(mut self, now_micros: i64) -> Self {
+        self.now_micros = now_micros;
+        self
     }
 
     /// Parses and binds one SQL statement.
@@ -59,6 +71,13 @@ impl<'a> SqlBinder<'a> {
         let statement = parse_statement(sql)?;
         self.bind_statement(&statement)
     }
+}
+
+/// The system clock in microseconds since the epoch (0 if it is set before 1970).
+fn clock_now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 /// Parses and binds one SQL statement: `bind_sql("SELECT ...", &catalog, &registry)`.
