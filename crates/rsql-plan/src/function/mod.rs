@@ -9,6 +9,7 @@ mod date_part;
 mod interval;
 mod scalar;
 mod single_value;
+mod window_functions;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +26,7 @@ pub use date_part::DateField;
 pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
+pub use window_functions::BuiltinWindowFunction;
 
 /// How many arguments a function accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

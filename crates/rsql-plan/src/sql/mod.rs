@@ -18,6 +18,7 @@ mod set_operation;
 mod statement;
 mod subquery;
 mod types;
+mod window;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
