@@ -457,4 +457,5 @@ slt_tests! {
     decimal => "decimal.slt",
     interval => "interval.slt",
     set_operations => "set_operations.slt",
+    window => "window.slt",
 }
