@@ -195,6 +195,44 @@ fn sorts_limits_and_unions() {
     );
 }
 
+#[test]
+fn windows() {
+    assert_plans(
+        true,
+        &[
+            // Every customer's folders are read by one partition: no exchange.
+            (
+                "window_over_hive_folders_clustered_on_its_keys",
+                "SELECT url, row_number() OVER (PARTITION BY customer ORDER BY views DESC) AS rn \
+                 FROM events",
+            ),
+            // One hash exchange on `url` serves both windows, which sort differently.
+            (
+                "windows_with_the_same_partition_share_an_exchange",
+                "SELECT url, rank() OVER (PARTITION BY url ORDER BY views) AS r, \
+                 sum(views) OVER (PARTITION BY url) AS total FROM events",
+            ),
+            // The aggregation's output is placed by `customer` already (hive folders).
+            (
+                "window_over_an_aggregation_on_its_keys",
+                "SELECT customer, url, rank() OVER (PARTITION BY customer ORDER BY count(*) DESC) \
+                 AS r FROM events GROUP BY customer, url",
+            ),
+            // The final aggregation's output is hash partitioned on `url`.
+            (
+                "window_over_a_hashed_aggregation",
+                "SELECT url, n, sum(n) OVER (PARTITION BY url) AS total FROM \
+                 (SELECT url, count(*) AS n FROM events GROUP BY url) v",
+            ),
+            // Without PARTITION BY, every row in one partition.
+            (
+                "window_without_partition_keys",
+                "SELECT url, lag(views) OVER (ORDER BY views) AS before FROM events",
+            ),
+        ],
+    );
+}
+
 /// `EXPLAIN ANALYZE` puts each operator's estimated rows beside the rows it returned.
 #[test]
 fn explain_analyze_shows_estimated_beside_actual_rows() {

@@ -71,6 +71,14 @@ const QUERIES: &[(&str, Compare)] = &[
         Compare::Rows,
     ),
     ("SELECT DISTINCT k, s FROM t", Compare::Rows),
+    // Windows: ranking, an offset with a default, aggregates over ROWS and RANGE frames.
+    (
+        "SELECT id, row_number() OVER (PARTITION BY k ORDER BY id) AS rn, \
+         lag(x, 2, 0) OVER (PARTITION BY k ORDER BY id) AS l, \
+         sum(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS s, \
+         count(*) OVER (ORDER BY id RANGE BETWEEN 2 PRECEDING AND CURRENT ROW) AS c FROM t",
+        Compare::Rows,
+    ),
     // Joins of every kind, with an ON filter, expression keys and a cross join.
     (
         "SELECT t.id, t.s, u.y FROM t JOIN u ON t.id = u.id AND t.x < u.id",
@@ -362,6 +370,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         }
         NodeSpec::Sort { fetch, .. } => format!("Sort(top-k={})", fetch.is_some()),
         NodeSpec::Limit { .. } => "Limit".into(),
+        NodeSpec::Window { .. } => "Window".into(),
         NodeSpec::ReplicateRows { .. } => "ReplicateRows".into(),
         NodeSpec::Union { .. } => "Union".into(),
         NodeSpec::Exchange { .. } => "Exchange".into(),
@@ -372,6 +381,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         NodeSpec::Filter { input, .. }
         | NodeSpec::Projection { input, .. }
         | NodeSpec::Aggregate { input, .. }
+        | NodeSpec::Window { input, .. }
         | NodeSpec::Sort { input, .. }
         | NodeSpec::Limit { input, .. }
         | NodeSpec::ReplicateRows { input }
@@ -452,6 +462,7 @@ fn shipped_plans_rebuild_to_the_same_plan_and_rows() {
         "Sort(top-k=true)",
         "Union",
         "Values",
+        "Window",
     ];
     let missing: Vec<&&str> = expected.iter().filter(|f| !seen.contains(**f)).collect();
     assert!(

@@ -461,4 +461,5 @@ slt_tests! {
     conditional => "conditional.slt",
     cast => "cast.slt",
     string => "string.slt",
+    window => "window.slt",
 }

@@ -144,6 +144,12 @@ pub fn create_physical_expr(
         Expr::AggregateFunction { name, .. } => {
             return exec_err(format!("aggregate function {name} outside an aggregation"));
         }
+        Expr::WindowFunction(window) => {
+            return exec_err(format!(
+                "window function {} outside a window",
+                window.kind.name()
+            ));
+        }
         Expr::MapGet { .. } => return exec_err("not supported yet: map subscript in execution"),
         Expr::ScalarSubquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
             return exec_err(format!(

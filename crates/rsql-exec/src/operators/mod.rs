@@ -9,6 +9,7 @@ pub mod hash_aggregate;
 pub mod hash_join;
 mod replicate_rows;
 pub mod sort;
+pub mod window;
 
 pub use coalesce::{TARGET_BATCH_ROWS, coalesce_batches};
 pub use exchange::{bucket_of_rows, hash_split};
@@ -19,3 +20,4 @@ pub use hash_aggregate::{AggregateCall, AggregateMode, AggregationState, HashAgg
 pub use hash_join::{HashJoin, JoinKind, JoinTable};
 pub use replicate_rows::replicate_rows;
 pub use sort::{RangeBounds, SortKey, sample_keys, sort_batches};
+pub use window::{WindowCall, WindowExec, WindowStream};

@@ -5,7 +5,18 @@
 use std::fmt::Write;
 
 use super::{PhysicalNode, PhysicalPlan, Scope};
-use crate::operators::JoinKind;
+use crate::operators::{JoinKind, SortKey};
+
+/// Sort keys as `#column ASC NULLS FIRST`.
+fn sort_keys_text(keys: &[SortKey]) -> Vec<String> {
+    keys.iter()
+        .map(|k| {
+            let order = if k.descending { "DESC" } else { "ASC" };
+            let nulls = if k.nulls_first { "FIRST" } else { "LAST" };
+            format!("#{} {order} NULLS {nulls}", k.column)
+        })
+        .collect()
+}
 
 impl PhysicalPlan {
     /// One line naming the operator and what it does.
@@ -85,17 +96,24 @@ impl PhysicalPlan {
                 };
                 format!("HashJoin({kind}, {how})")
             }
+            PhysicalNode::Window { window, .. } => {
+                let columns: Vec<String> = window
+                    .partition_columns
+                    .iter()
+                    .map(|c| format!("#{c}"))
+                    .collect();
+                let calls: Vec<&str> = window.calls.iter().map(|c| c.name.as_str()).collect();
+                format!(
+                    "Window: [{}], partition by [{}], order by [{}]",
+                    calls.join(", "),
+                    columns.join(", "),
+                    sort_keys_text(&window.order_keys).join(", ")
+                )
+            }
             PhysicalNode::Sort {
                 keys, fetch, scope, ..
             } => {
-                let keys: Vec<String> = keys
-                    .iter()
-                    .map(|k| {
-                        let order = if k.descending { "DESC" } else { "ASC" };
-                        let nulls = if k.nulls_first { "FIRST" } else { "LAST" };
-                        format!("#{} {order} NULLS {nulls}", k.column)
-                    })
-                    .collect();
+                let keys = sort_keys_text(keys);
                 let per_partition = match scope {
                     Scope::Partition => ", per partition",
                     Scope::Global => "",

@@ -43,6 +43,12 @@ impl PhysicalPlan {
                     ]
                 }
             }
+            PhysicalNode::Window { window, .. } if window.partition_columns.is_empty() => {
+                vec![Distribution::Single]
+            }
+            PhysicalNode::Window { window, .. } => {
+                vec![Distribution::Clustered(window.partition_columns.clone())]
+            }
             PhysicalNode::Sort {
                 keys, fetch, scope, ..
             } => vec![match (scope, fetch) {
@@ -69,7 +75,9 @@ impl PhysicalNode {
                 return None;
             }
             // Rows stay in the partition they came from.
+            // Window columns are appended after the input's, which keep their positions.
             PhysicalNode::Filter { input, .. }
+            | PhysicalNode::Window { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. } => input.partitioning.clone(),
             PhysicalNode::Projection { input, source, .. } => {

@@ -15,8 +15,9 @@ use crate::lower::{
     aggregate_partitions, collect_reserved, fail_task, into_rdd_error, map_batches,
 };
 use crate::operators::{
-    HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, coalesce_batches,
-    hash_split, probe_then_unmatched, replicate_rows, sample_keys, sort_batches, sort_bounded,
+    HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, WindowExec,
+    WindowStream, coalesce_batches, hash_split, probe_then_unmatched, replicate_rows, sample_keys,
+    sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::{shuffle_batches, shuffle_batches_prepared};
 
@@ -110,6 +111,12 @@ impl PhysicalPlan {
                         }))
                     })
             }
+            PhysicalNode::Window { input, window } => window_rdd(
+                &input.lower(context)?,
+                window,
+                &input.schema,
+                context.memory_pool(),
+            ),
             PhysicalNode::Limit {
                 input, skip, fetch, ..
             } => limit_rdd(&input.lower(context)?, *skip, *fetch),
@@ -214,6 +221,43 @@ fn scan_rdd(
                     }
                 }),
         )
+    })
+}
+
+/// Sorts every partition by the window's keys (spilling past the pool), then evaluates the
+/// window over each complete window partition.
+fn window_rdd(
+    input: &Rdd<RecordBatch>,
+    window: &Arc<WindowExec>,
+    input_schema: &SchemaRef,
+    pool: &Arc<MemoryPool>,
+) -> Rdd<RecordBatch> {
+    let window = Arc::clone(window);
+    let schema = Arc::clone(input_schema);
+    let pool = Arc::clone(pool);
+    input.map_partitions_with_context(move |batches, tc| {
+        let sorted = sort_bounded(&schema, batches, &window.sort_keys(), &pool);
+        let windowed = sorted.and_then(|sorted| {
+            WindowStream::try_new(
+                Arc::clone(&window),
+                Arc::clone(&schema),
+                sorted,
+                pool.reservation("Window"),
+            )
+        });
+        match windowed {
+            Ok(windowed) => Box::new(windowed.map_while(move |batch| match batch {
+                Ok(batch) => Some(batch),
+                Err(error) => {
+                    fail_task(tc, error);
+                    None
+                }
+            })) as BoxIter<'_, RecordBatch>,
+            Err(error) => {
+                fail_task(tc, error);
+                Box::new(std::iter::empty())
+            }
+        }
     })
 }
 

@@ -26,11 +26,11 @@ pub use metrics::OperatorMetrics;
 pub use partitioning::{Distribution, Partitioning};
 pub use planner::{PlannerContext, create_physical_plan};
 pub use source::{BoundExpr, ProjectionSource};
-pub use spec::{AggregateCallSpec, NodeSpec, PlanSpec};
+pub use spec::{AggregateCallSpec, NodeSpec, PlanSpec, WindowCallSpec};
 
 use crate::error::{Result, exec_err};
 use crate::expr::PhysicalExpr;
-use crate::operators::{HashAggregate, HashJoin, SortKey};
+use crate::operators::{HashAggregate, HashJoin, SortKey, WindowExec};
 
 /// A physical operator with its output schema, partitioning and runtime counters.
 #[derive(Debug)]
@@ -115,6 +115,14 @@ pub enum PhysicalNode {
         broadcast: bool,
         /// What the join's `ON` filter was compiled from.
         filter: Option<BoundExpr>,
+    },
+    /// Window functions sharing a `PARTITION BY` and `ORDER BY`: sorts each partition by
+    /// those keys (spilling past the memory pool), then appends a column per call.
+    Window {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// The calls and their keys.
+        window: Arc<WindowExec>,
     },
     /// Sorts each partition; with `fetch`, keeps its first rows only (top-k).
     Sort {
@@ -237,6 +245,7 @@ impl PhysicalPlan {
             PhysicalNode::Filter { input, .. }
             | PhysicalNode::Projection { input, .. }
             | PhysicalNode::Aggregate { input, .. }
+            | PhysicalNode::Window { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }
@@ -265,6 +274,7 @@ impl PhysicalNode {
             PhysicalNode::Filter { input, .. }
             | PhysicalNode::Projection { input, .. }
             | PhysicalNode::Aggregate { input, .. }
+            | PhysicalNode::Window { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }

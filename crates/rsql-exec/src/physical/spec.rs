@@ -21,7 +21,11 @@ use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSourc
 use crate::aggregate::AggregateFunctions;
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarFunctions;
-use crate::operators::{AggregateCall, AggregateMode, HashAggregate, HashJoin, JoinKind, SortKey};
+use crate::operators::{
+    AggregateCall, AggregateMode, HashAggregate, HashJoin, JoinKind, SortKey, WindowCall,
+    WindowExec,
+};
+use rsql_plan::expr::{WindowFrame, WindowFunctionKind};
 
 /// A physical operator as plain data, with its output schema and partitioning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +103,17 @@ pub enum NodeSpec {
         /// Whether the build side is collected once and shared by all probe partitions.
         broadcast: bool,
     },
+    /// See [`PhysicalNode::Window`].
+    Window {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// The `PARTITION BY` columns.
+        partition_columns: Vec<usize>,
+        /// The `ORDER BY` keys.
+        order_keys: Vec<SortKey>,
+        /// The calls.
+        calls: Vec<WindowCallSpec>,
+    },
     /// See [`PhysicalNode::Sort`].
     Sort {
         /// The input.
@@ -136,6 +151,28 @@ pub enum NodeSpec {
         /// The input.
         input: Box<PlanSpec>,
     },
+}
+
+/// A [`WindowCall`] with its aggregate (if it is one) by registered name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowCallSpec {
+    /// The function.
+    pub kind: WindowFunctionKind,
+    /// The registered (lower-case) name of the aggregate implementing it, for an aggregate.
+    pub aggregate: Option<String>,
+    /// Input columns of the arguments.
+    pub input_columns: Vec<usize>,
+    /// Types of those columns.
+    #[serde(with = "rsql_plan::codec::data_types")]
+    pub argument_types: Vec<DataType>,
+    /// The constant argument (0 when none).
+    pub constant: i64,
+    /// The frame.
+    pub frame: WindowFrame,
+    /// `IGNORE NULLS`.
+    pub ignore_nulls: bool,
+    /// Name of the output column.
+    pub name: String,
 }
 
 /// An [`AggregateCall`] with its function by registered name.
@@ -219,6 +256,28 @@ impl PhysicalPlan {
                 right_keys: join.right_keys().to_vec(),
                 filter: filter.clone(),
                 broadcast: *broadcast,
+            },
+            PhysicalNode::Window {
+                input: plan,
+                window,
+            } => NodeSpec::Window {
+                input: input(plan),
+                partition_columns: window.partition_columns.clone(),
+                order_keys: window.order_keys.clone(),
+                calls: window
+                    .calls
+                    .iter()
+                    .map(|call| WindowCallSpec {
+                        kind: call.kind.clone(),
+                        aggregate: call.aggregate.as_ref().map(|f| f.name().to_lowercase()),
+                        input_columns: call.input_columns.clone(),
+                        argument_types: call.argument_types.clone(),
+                        constant: call.constant,
+                        frame: call.frame.clone(),
+                        ignore_nulls: call.ignore_nulls,
+                        name: call.name.clone(),
+                    })
+                    .collect(),
             },
             PhysicalNode::Sort {
                 input: plan,
@@ -380,6 +439,26 @@ impl Functions<'_> {
                     filter: filter.clone(),
                 }
             }
+            NodeSpec::Window {
+                input: plan,
+                partition_columns,
+                order_keys,
+                calls,
+            } => {
+                let calls = calls
+                    .iter()
+                    .map(|call| self.window_call(call))
+                    .collect::<Result<Vec<_>>>()?;
+                PhysicalNode::Window {
+                    input: input(plan)?,
+                    window: Arc::new(WindowExec {
+                        partition_columns: partition_columns.clone(),
+                        order_keys: order_keys.clone(),
+                        calls,
+                        schema: Arc::clone(&spec.schema),
+                    }),
+                }
+            }
             NodeSpec::Sort {
                 input: plan,
                 keys,
@@ -416,6 +495,27 @@ impl Functions<'_> {
             PhysicalPlan::new(node, Arc::clone(&spec.schema), spec.partitioning.clone())
                 .with_estimated_rows(spec.estimated_rows),
         ))
+    }
+
+    fn window_call(&self, call: &WindowCallSpec) -> Result<WindowCall> {
+        let aggregate = match &call.aggregate {
+            Some(name) => Some(Arc::clone(self.aggregate.get(name).ok_or_else(|| {
+                ExecError::Execution(format!(
+                    "no implementation of aggregate function '{name}' is registered"
+                ))
+            })?)),
+            None => None,
+        };
+        Ok(WindowCall {
+            kind: call.kind.clone(),
+            aggregate,
+            input_columns: call.input_columns.clone(),
+            argument_types: call.argument_types.clone(),
+            constant: call.constant,
+            frame: call.frame.clone(),
+            ignore_nulls: call.ignore_nulls,
+            name: call.name.clone(),
+        })
     }
 
     fn aggregate_call(&self, call: &AggregateCallSpec) -> Result<AggregateCall> {

@@ -15,8 +15,10 @@ use super::{
     value_type,
 };
 use crate::error::{PlanError, Result};
-use crate::expr::{Expr, Operator, lit, map_entry_types, struct_field};
-use crate::function::FunctionRegistry;
+use crate::expr::{
+    Expr, Operator, WindowFunction, WindowFunctionKind, lit, map_entry_types, struct_field,
+};
+use crate::function::{BuiltinWindowFunction, FunctionRegistry};
 
 /// Casts `expr` (and everything under it) the way the SQL binder would: operands of operators
 /// to the type they meet at, function arguments to their signatures' types, `struct(..)` to
@@ -103,6 +105,7 @@ impl<'a> TypeCoercion<'a> {
             } => self.aggregate_call(&name, args, distinct)?,
             Expr::GetField { expr, name } => self.get_field(*expr, &name)?,
             Expr::MapGet { expr, key } => self.map_get(*expr, *key)?,
+            Expr::WindowFunction(window) => self.window_call(*window)?,
             leaf_or_cast @ (Expr::Column(_)
             | Expr::Literal(_)
             | Expr::ScalarSubquery(_)
@@ -306,6 +309,66 @@ impl<'a> TypeCoercion<'a> {
         Ok(call)
     }
 
+    /// A window call with its arguments cast to the function's types: an aggregate's to its
+    /// signature, a `lag`/`lead` default to the value's type. The offsets of `lag`, `lead`,
+    /// `nth_value` and the bucket count of `ntile` must be positive integer constants (zero
+    /// is a valid `lag`/`lead` offset). Window calls cannot be nested.
+    pub fn window_call(&self, window: WindowFunction) -> Result<Expr> {
+        let inner = window
+            .partition_by
+            .iter()
+            .chain(&window.args)
+            .chain(window.order_by.iter().map(|key| &key.expr))
+            .find(|e| e.contains_window());
+        if let Some(nested) = inner {
+            return Err(PlanError::invalid(format!(
+                "window functions cannot be nested: {nested}"
+            )));
+        }
+        let types = self.types_of(&window.args)?;
+        let args = match &window.kind {
+            WindowFunctionKind::Aggregate { name, distinct } => {
+                if *distinct && window.args.is_empty() {
+                    return Err(PlanError::invalid(format!(
+                        "{name}(DISTINCT *) is not valid"
+                    )));
+                }
+                let targets = self.registry.coerce_aggregate_args(name, &types)?;
+                cast_all(window.args, &types, &targets)
+            }
+            WindowFunctionKind::Builtin(function) => {
+                function.arity().check(function.name(), types.len())?;
+                let mut args = window.args;
+                let minimum = match function {
+                    BuiltinWindowFunction::Lag | BuiltinWindowFunction::Lead => Some((1, 0)),
+                    BuiltinWindowFunction::Ntile => Some((0, 1)),
+                    BuiltinWindowFunction::NthValue => Some((1, 1)),
+                    _ => None,
+                };
+                if let Some((index, least)) = minimum
+                    && let Some(arg) = args.get_mut(index)
+                {
+                    *arg = lit(constant_count(function.name(), arg, least)?);
+                }
+                if let Some(default) = args.get_mut(2) {
+                    let default_type = self.type_of(default)?;
+                    if common_type(&default_type, &types[0]).is_none() {
+                        return Err(PlanError::type_mismatch(format!(
+                            "the default of {} must be of its value's type {}, not {default_type}",
+                            function.name(),
+                            types[0]
+                        )));
+                    }
+                    *default = cast_if_needed(std::mem::take(default), &default_type, &types[0]);
+                }
+                args
+            }
+        };
+        let call = Expr::WindowFunction(Box::new(WindowFunction { args, ..window }));
+        self.type_of(&call)?;
+        Ok(call)
+    }
+
     /// `expr.name` on a struct, with the struct's own spelling of the field name.
     pub fn get_field(&self, expr: Expr, name: &str) -> Result<Expr> {
         let data_type = self.type_of(&expr)?;
@@ -346,6 +409,27 @@ fn narrow_literal(expr: Expr, other: &DataType) -> Expr {
 }
 
 /// `args` cast from `types` to `targets`, pairwise.
+/// `arg`, an offset or count of the window function `function`, as an integer constant of at
+/// least `least`.
+fn constant_count(function: &str, arg: &Expr, least: i64) -> Result<i64> {
+    let value = match arg.unaliased() {
+        Expr::Literal(value) => match value {
+            ScalarValue::Int8(Some(v)) => Some(i64::from(*v)),
+            ScalarValue::Int16(Some(v)) => Some(i64::from(*v)),
+            ScalarValue::Int32(Some(v)) => Some(i64::from(*v)),
+            ScalarValue::Int64(Some(v)) => Some(*v),
+            _ => None,
+        },
+        _ => None,
+    };
+    match value {
+        Some(v) if v >= least => Ok(v),
+        _ => Err(PlanError::invalid(format!(
+            "{function} expects an integer constant of at least {least}, not {arg}"
+        ))),
+    }
+}
+
 fn cast_all(args: Vec<Expr>, types: &[DataType], targets: &[DataType]) -> Vec<Expr> {
     args.into_iter()
         .zip(types.iter().zip(targets))

@@ -3,7 +3,13 @@
 
 use std::fmt;
 
-use super::{Expr, Operator, SortExpr};
+use super::window::write_over;
+use super::{Expr, Operator, SortExpr, WindowFunction, WindowFunctionKind};
+
+/// Whether a window call prints its missing arguments as `*` (`count(*) OVER ..`).
+fn args_star(window: &WindowFunction) -> bool {
+    window.args.is_empty() && matches!(window.kind, WindowFunctionKind::Aggregate { .. })
+}
 
 /// Binding strength of an operator, for minimal parentheses.
 fn precedence(op: Operator) -> u8 {
@@ -165,6 +171,21 @@ impl fmt::Display for Printer<'_> {
                 }
                 self.list(f, args)?;
                 f.write_str(")")
+            }
+            Expr::WindowFunction(window) => {
+                write!(f, "{}(", window.kind.name())?;
+                if matches!(
+                    window.kind,
+                    WindowFunctionKind::Aggregate { distinct: true, .. }
+                ) {
+                    f.write_str("DISTINCT ")?;
+                }
+                if args_star(window) {
+                    f.write_str("*")?;
+                }
+                self.list(f, &window.args)?;
+                f.write_str(")")?;
+                write_over(f, window, |e| self.child(e).to_string())
             }
             Expr::GetField { expr, name } => write!(f, "{}.{name}", self.child(expr)),
             Expr::MapGet { expr, key } => {

@@ -5,6 +5,7 @@ mod display;
 mod schema;
 mod tree;
 mod utils;
+mod window;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 pub use builder::{col, ident, lit};
 pub use schema::{lookup_column, map_entry_types, struct_field};
 pub use utils::{column_refs, conjunction, split_conjunction, subqueries};
+pub use window::{FrameBound, FrameUnits, WindowFrame, WindowFunction, WindowFunctionKind};
 
 use crate::plan::LogicalPlan;
 
@@ -211,6 +213,8 @@ pub enum Expr {
         /// `agg(DISTINCT ..)`.
         distinct: bool,
     },
+    /// A window function call, `f(..) OVER (..)`; only valid in a `Window` node.
+    WindowFunction(Box<WindowFunction>),
     /// Field access on a struct value: `a.b`, `window(ts, '1 hour').start`.
     GetField {
         /// The struct value.
@@ -444,6 +448,11 @@ impl Expr {
     /// Whether the expression contains an aggregate function call.
     pub fn contains_aggregate(&self) -> bool {
         utils::any_subexpr(self, &|e| matches!(e, Expr::AggregateFunction { .. }))
+    }
+
+    /// Whether the expression contains a window function call.
+    pub fn contains_window(&self) -> bool {
+        utils::any_subexpr(self, &|e| matches!(e, Expr::WindowFunction(_)))
     }
 
     /// Whether the expression contains a subquery.

@@ -3,7 +3,7 @@
 use arrow_schema::{DataType, Field, FieldRef};
 use datafusion_common::{Column, DFSchema, ScalarValue, TableReference};
 
-use super::{Expr, Operator, Subquery};
+use super::{Expr, Operator, Subquery, WindowFunctionKind};
 use crate::coercion::{binary_types, common_type};
 use crate::error::{PlanError, Result};
 use crate::function::FunctionRegistry;
@@ -150,6 +150,15 @@ impl Expr {
                 let types = args.iter().map(ty).collect::<Result<Vec<_>>>()?;
                 registry.aggregate_return_type(name, &types)?
             }
+            Expr::WindowFunction(window) => {
+                let types = window.args.iter().map(ty).collect::<Result<Vec<_>>>()?;
+                match &window.kind {
+                    WindowFunctionKind::Builtin(function) => function.return_type(&types)?,
+                    WindowFunctionKind::Aggregate { name, .. } => {
+                        registry.aggregate_return_type(name, &types)?
+                    }
+                }
+            }
             Expr::GetField { expr, name } => struct_field(&ty(expr)?, name)?.data_type().clone(),
             Expr::MapGet { expr, .. } => map_entry_types(&ty(expr)?)?.1.clone(),
             Expr::ScalarSubquery(subquery) => subquery_column(subquery)?.data_type().clone(),
@@ -191,6 +200,10 @@ impl Expr {
                 any(&all)
             }
             Expr::AggregateFunction { name, .. } => Ok(name != "count"),
+            Expr::WindowFunction(window) => Ok(match &window.kind {
+                WindowFunctionKind::Builtin(function) => function.nullable(),
+                WindowFunctionKind::Aggregate { name, .. } => name != "count",
+            }),
             Expr::Case { .. }
             | Expr::ScalarFunction { .. }
             | Expr::GetField { .. }

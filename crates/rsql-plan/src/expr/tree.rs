@@ -3,10 +3,57 @@
 
 use datafusion_common::Result;
 use datafusion_common::tree_node::{
-    Transformed, TreeNode, TreeNodeContainer, TreeNodeRecursion, TreeNodeRefContainer,
+    Transformed, TreeNode, TreeNodeContainer, TreeNodeIterator, TreeNodeRecursion,
+    TreeNodeRefContainer,
 };
 
-use super::Expr;
+use super::{Expr, SortExpr, WindowFunction};
+
+/// `f` applied to the arguments, then the `PARTITION BY` keys, then the `ORDER BY` keys of a
+/// window call, until it stops.
+fn map_window<F: FnMut(Expr) -> Result<Transformed<Expr>>>(
+    window: WindowFunction,
+    mut f: F,
+) -> Result<Transformed<Box<WindowFunction>>> {
+    let WindowFunction {
+        kind,
+        args,
+        partition_by,
+        order_by,
+        frame,
+        ignore_nulls,
+    } = window;
+    let (order_exprs, order_options): (Vec<Expr>, Vec<(bool, bool)>) = order_by
+        .into_iter()
+        .map(|key| (key.expr, (key.asc, key.nulls_first)))
+        .unzip();
+    let arg_count = args.len();
+    let key_count = partition_by.len();
+    let all: Vec<Expr> = args
+        .into_iter()
+        .chain(partition_by)
+        .chain(order_exprs)
+        .collect();
+    all.into_iter()
+        .map_until_stop_and_collect(&mut f)?
+        .map_data(|mut all| {
+            let order_exprs = all.split_off(arg_count + key_count);
+            let partition_by = all.split_off(arg_count);
+            let order_by = order_exprs
+                .into_iter()
+                .zip(order_options)
+                .map(|(expr, (asc, nulls_first))| SortExpr::new(expr, asc, nulls_first))
+                .collect();
+            Ok(Box::new(WindowFunction {
+                kind,
+                args: all,
+                partition_by,
+                order_by,
+                frame,
+                ignore_nulls,
+            }))
+        })
+}
 
 impl<'a> TreeNodeContainer<'a, Self> for Expr {
     fn apply_elements<F: FnMut(&'a Self) -> Result<TreeNodeRecursion>>(
@@ -58,6 +105,12 @@ impl TreeNode for Expr {
             Expr::ScalarFunction { args, .. } | Expr::AggregateFunction { args, .. } => {
                 args.apply_elements(f)
             }
+            Expr::WindowFunction(window) => window
+                .args
+                .iter()
+                .chain(&window.partition_by)
+                .chain(window.order_by.iter().map(|key| &key.expr))
+                .apply_until_stop(f),
         }
     }
 
@@ -163,6 +216,9 @@ impl TreeNode for Expr {
                     args,
                     distinct,
                 }),
+            Expr::WindowFunction(window) => {
+                map_window(*window, f)?.update_data(Expr::WindowFunction)
+            }
         })
     }
 }

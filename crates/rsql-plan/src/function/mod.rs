@@ -13,6 +13,7 @@ mod math;
 mod scalar;
 mod single_value;
 mod string;
+mod window_functions;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -30,6 +31,7 @@ pub use datetime::{SESSION_TIME_ZONE, clock_value};
 pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
+pub use window_functions::BuiltinWindowFunction;
 
 /// How many arguments a function accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

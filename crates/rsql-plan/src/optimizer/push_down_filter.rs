@@ -17,6 +17,7 @@ use crate::expr::{Expr, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
 use crate::plan::{
     Aggregate, Distinct, Filter, Join, LogicalPlan, Projection, Sort, SubqueryAlias, TableScan,
+    Window,
 };
 
 /// The `push_down_filter` rule.
@@ -78,6 +79,30 @@ fn infer_across_keys(conjuncts: &[Expr], on: &[(Expr, Expr)], from_left: bool) -
 }
 
 /// Whether every column `expr` reads is an output column of `plan`.
+/// The columns that are a plain `PARTITION BY` key of every window call in `exprs`.
+fn common_partition_columns(exprs: &[Expr]) -> Vec<datafusion_common::Column> {
+    let keys_of = |e: &Expr| -> Vec<datafusion_common::Column> {
+        match e.unaliased() {
+            Expr::WindowFunction(window) => window
+                .partition_by
+                .iter()
+                .filter_map(|key| match key {
+                    Expr::Column(column) => Some(column.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut exprs = exprs.iter();
+    let mut common = exprs.next().map(keys_of).unwrap_or_default();
+    for expr in exprs {
+        let keys = keys_of(expr);
+        common.retain(|column| keys.contains(column));
+    }
+    common
+}
+
 fn reads_only(expr: &Expr, plan: &LogicalPlan) -> bool {
     column_refs(expr).iter().all(|c| {
         plan.schema()
@@ -243,6 +268,23 @@ fn push(
                 ..j.clone()
             });
             Arc::unwrap_or_clone(filter(above, Arc::new(join), registry)?)
+        }
+        LogicalPlan::Window(w) => {
+            // Only conjuncts on columns every window partitions by keep each partition whole
+            // (it is kept or dropped as a unit); others would change what the windows see.
+            let keys = common_partition_columns(&w.window_exprs);
+            let (below, above): (Vec<Expr>, Vec<Expr>) = conjuncts.into_iter().partition(|c| {
+                let columns = column_refs(c);
+                !columns.is_empty() && columns.iter().all(|column| keys.contains(column))
+            });
+            if below.is_empty() {
+                return Ok(None);
+            }
+            let window = LogicalPlan::Window(Window {
+                input: filter(below, Arc::clone(&w.input), registry)?,
+                ..w.clone()
+            });
+            Arc::unwrap_or_clone(filter(above, Arc::new(window), registry)?)
         }
         LogicalPlan::TableScan(scan) => {
             let new: Vec<Expr> = conjuncts

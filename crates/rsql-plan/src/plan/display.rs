@@ -56,6 +56,7 @@ impl LogicalPlan {
                 list(&a.group_exprs),
                 list(&a.aggr_exprs)
             ),
+            LogicalPlan::Window(w) => format!("Window: [{}]", list(&w.window_exprs)),
             LogicalPlan::Sort(s) => match s.fetch {
                 Some(fetch) => format!("Sort: {}, fetch={fetch}", list(&s.exprs)),
                 None => format!("Sort: {}", list(&s.exprs)),

@@ -74,6 +74,7 @@ impl LogicalPlan {
             LogicalPlan::SubqueryAlias(s) => s.input.estimated_rows(),
             LogicalPlan::Distinct(d) => d.input.estimated_rows(),
             LogicalPlan::ReplicateRows(r) => r.input.estimated_rows(),
+            LogicalPlan::Window(w) => w.input.estimated_rows(),
             LogicalPlan::Explain(e) => e.plan.estimated_rows(),
             LogicalPlan::Sort(s) => {
                 let rows = s.input.estimated_rows();

@@ -14,7 +14,7 @@ use datafusion_common::DFSchemaRef;
 pub use estimate::selectivity;
 pub use nodes::{
     Aggregate, Distinct, EmptyRelation, Explain, Filter, Join, Limit, Projection, ReplicateRows,
-    Sort, SubqueryAlias, TableScan, Union, Values,
+    Sort, SubqueryAlias, TableScan, Union, Values, Window,
 };
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
 pub use statement::{CopyFormat, Statement};
@@ -33,6 +33,8 @@ pub enum LogicalPlan {
     Filter(Filter),
     /// Group and aggregate.
     Aggregate(Aggregate),
+    /// Compute window functions.
+    Window(Window),
     /// Order rows.
     Sort(Sort),
     /// Skip / fetch rows.
@@ -66,6 +68,7 @@ impl LogicalPlan {
             | LogicalPlan::Limit(Limit { input, .. })
             | LogicalPlan::Distinct(Distinct { input }) => input.schema(),
             LogicalPlan::Aggregate(a) => &a.schema,
+            LogicalPlan::Window(w) => &w.schema,
             LogicalPlan::Join(j) => &j.schema,
             LogicalPlan::Union(u) => &u.schema,
             LogicalPlan::ReplicateRows(r) => &r.schema,
@@ -82,6 +85,7 @@ impl LogicalPlan {
             LogicalPlan::Projection(Projection { input, .. })
             | LogicalPlan::Filter(Filter { input, .. })
             | LogicalPlan::Aggregate(Aggregate { input, .. })
+            | LogicalPlan::Window(Window { input, .. })
             | LogicalPlan::Sort(Sort { input, .. })
             | LogicalPlan::Limit(Limit { input, .. })
             | LogicalPlan::Distinct(Distinct { input })
@@ -127,6 +131,9 @@ impl LogicalPlan {
                 a.aggr_exprs.clone(),
                 registry,
             )?),
+            LogicalPlan::Window(w) => {
+                LogicalPlan::Window(Window::try_new(next(), w.window_exprs.clone(), registry)?)
+            }
             LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
                 exprs: s.exprs.clone(),
                 input: next(),
@@ -175,6 +182,7 @@ impl LogicalPlan {
             LogicalPlan::Projection(p) => p.exprs.iter().collect(),
             LogicalPlan::Filter(f) => vec![&f.predicate],
             LogicalPlan::Aggregate(a) => a.group_exprs.iter().chain(&a.aggr_exprs).collect(),
+            LogicalPlan::Window(w) => w.window_exprs.iter().collect(),
             LogicalPlan::Sort(s) => s.exprs.iter().map(|s| &s.expr).collect(),
             LogicalPlan::Join(j) => {
                 j.on.iter()

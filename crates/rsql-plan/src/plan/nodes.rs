@@ -174,6 +174,47 @@ impl Aggregate {
     }
 }
 
+/// Computes window functions over the input's rows: the output is every input column, then one
+/// column per window expression, named by [`Expr::output_name`].
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// The input.
+    pub input: Arc<LogicalPlan>,
+    /// Window function calls (possibly aliased).
+    pub window_exprs: Vec<Expr>,
+    /// Input fields then window fields.
+    pub schema: DFSchemaRef,
+}
+
+impl Window {
+    /// A window node; fails unless every expression is a window call.
+    pub fn try_new(
+        input: Arc<LogicalPlan>,
+        window_exprs: Vec<Expr>,
+        registry: &FunctionRegistry,
+    ) -> Result<Self> {
+        if let Some(bad) = window_exprs
+            .iter()
+            .find(|e| !matches!(e.unaliased(), Expr::WindowFunction(_)))
+        {
+            return Err(PlanError::Internal(format!("not a window call: {bad}")));
+        }
+        let mut fields: Vec<(Option<TableReference>, FieldRef)> = input
+            .schema()
+            .iter()
+            .map(|(qualifier, field)| (qualifier.cloned(), Arc::clone(field)))
+            .collect();
+        for expr in &window_exprs {
+            fields.push(expr.to_field(input.schema(), registry)?);
+        }
+        Ok(Window {
+            schema: schema_of(fields)?,
+            input,
+            window_exprs,
+        })
+    }
+}
+
 /// Orders rows; with `fetch`, only the first rows are needed (top-k).
 #[derive(Debug, Clone)]
 pub struct Sort {

@@ -10,7 +10,7 @@ use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeIterator, Tree
 
 use super::{
     Aggregate, Distinct, Explain, Filter, Join, Limit, LogicalPlan, Projection, ReplicateRows,
-    Sort, SubqueryAlias, Union,
+    Sort, SubqueryAlias, Union, Window,
 };
 
 /// Applies `f` to an input held in an `Arc`, cloning it only if it is shared.
@@ -63,6 +63,17 @@ impl TreeNode for LogicalPlan {
                     input,
                     group_exprs,
                     aggr_exprs,
+                    schema,
+                })
+            }),
+            LogicalPlan::Window(Window {
+                input,
+                window_exprs,
+                schema,
+            }) => map_arc(input, &mut f)?.update_data(|input| {
+                LogicalPlan::Window(Window {
+                    input,
+                    window_exprs,
                     schema,
                 })
             }),

@@ -20,6 +20,9 @@ pub(super) struct Scope<'s> {
     pub aliases: &'s [(String, Expr)],
     /// Whether aggregate calls are allowed (SELECT, HAVING, ORDER BY of a SELECT).
     pub allow_aggregates: bool,
+    /// Where window calls are allowed (SELECT, QUALIFY, ORDER BY of a SELECT): the named
+    /// windows of the `WINDOW` clause; `None` where they are not.
+    pub windows: Option<&'s [ast::NamedWindowDefinition]>,
 }
 
 impl<'s> Scope<'s> {
@@ -29,6 +32,7 @@ impl<'s> Scope<'s> {
             schema,
             aliases: &[],
             allow_aggregates: false,
+            windows: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use super::expr::{Scope, sql_text};
 use crate::error::{PlanError, Result};
 use crate::expr::Expr;
 use crate::function::clock_value;
+use crate::function::BuiltinWindowFunction;
 
 /// The last part of a function name, lower-cased (`ns.Lower` calls `lower`).
 fn function_name(name: &ast::ObjectName) -> Result<String> {
@@ -36,38 +37,37 @@ impl SqlBinder<'_> {
         self.coercion(scope).aggregate_call(name, args, distinct)
     }
 
-    /// Binds `name(args)`: an aggregate if the registry has one by that name, else a scalar.
-    pub(super) fn bind_function(&self, function: &ast::Function, scope: &Scope) -> Result<Expr> {
-        if function.over.is_some() {
-            return Err(PlanError::not_supported("window functions (OVER)"));
-        }
-        if function.null_treatment.is_some() || !function.within_group.is_empty() {
-            return Err(PlanError::not_supported(format!(
-                "the call {}",
-                sql_text(function)
-            )));
-        }
-        let name = function_name(&function.name)?;
-        let span = function.name.span();
-        let is_aggregate = self.registry.aggregate(&name).is_some();
-        if !is_aggregate && self.registry.scalar(&name).is_none() {
-            return Err(self.registry.unknown_function(&name).or_at(span));
-        }
-        let (list, distinct) = match &function.args {
+    /// The bound arguments of `function` (named `name`), whether they are `DISTINCT`, and an
+    /// `IGNORE NULLS` / `RESPECT NULLS` written inside the parentheses.
+    pub(super) fn bind_arguments(
+        &self,
+        function: &ast::Function,
+        name: &str,
+        scope: &Scope,
+    ) -> Result<(Vec<Expr>, bool, Option<ast::NullTreatment>)> {
+        let (list, distinct, null_treatment) = match &function.args {
             ast::FunctionArguments::List(list) => {
-                if !list.clauses.is_empty() {
-                    return Err(PlanError::not_supported(format!(
-                        "the call {}",
-                        sql_text(function)
-                    )));
+                let mut null_treatment = None;
+                for clause in &list.clauses {
+                    match clause {
+                        ast::FunctionArgumentClause::IgnoreOrRespectNulls(treatment) => {
+                            null_treatment = Some(*treatment)
+                        }
+                        _ => {
+                            return Err(PlanError::not_supported(format!(
+                                "the call {}",
+                                sql_text(function)
+                            )));
+                        }
+                    }
                 }
                 let distinct = matches!(
                     list.duplicate_treatment,
                     Some(ast::DuplicateTreatment::Distinct)
                 );
-                (list.args.as_slice(), distinct)
+                (list.args.as_slice(), distinct, null_treatment)
             }
-            ast::FunctionArguments::None => (&[][..], false),
+            ast::FunctionArguments::None => (&[][..], false, None),
             ast::FunctionArguments::Subquery(_) => {
                 return Err(PlanError::not_supported("subqueries in expressions"));
             }
@@ -86,6 +86,43 @@ impl SqlBinder<'_> {
                     )));
                 }
             }
+        }
+        Ok((args, distinct, null_treatment))
+    }
+
+    /// Binds `name(args)`: a window call with `OVER`, else an aggregate if the registry has
+    /// one by that name, else a scalar.
+    pub(super) fn bind_function(&self, function: &ast::Function, scope: &Scope) -> Result<Expr> {
+        if !function.within_group.is_empty() {
+            return Err(PlanError::not_supported(format!(
+                "the call {}",
+                sql_text(function)
+            )));
+        }
+        let name = function_name(&function.name)?;
+        let span = function.name.span();
+        if let Some(over) = &function.over {
+            return self
+                .bind_window_call(function, &name, over, scope)
+                .map_err(|e| e.or_at(span));
+        }
+        if let Some(window) = BuiltinWindowFunction::from_name(&name) {
+            return Err(PlanError::invalid(format!(
+                "{}() is a window function and needs an OVER clause",
+                window.name()
+            ))
+            .or_at(span));
+        }
+        let is_aggregate = self.registry.aggregate(&name).is_some();
+        if !is_aggregate && self.registry.scalar(&name).is_none() {
+            return Err(self.registry.unknown_function(&name).or_at(span));
+        }
+        let (mut args, distinct, null_treatment) = self.bind_arguments(function, &name, scope)?;
+        if null_treatment.is_some() || function.null_treatment.is_some() {
+            return Err(PlanError::invalid(format!(
+                "IGNORE NULLS and RESPECT NULLS are only valid in window functions, not in {name}"
+            ))
+            .or_at(span));
         }
         if let Some(filter) = &function.filter {
             if !is_aggregate {

@@ -19,6 +19,7 @@ mod statement;
 mod string_syntax;
 mod subquery;
 mod types;
+mod window;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -14,7 +14,7 @@ use super::ident::find_column;
 use super::query::{order_keys, ordinal, ordinal_index, sort_options};
 use crate::error::{PlanError, Position, Result};
 use crate::expr::{Expr, SortExpr, column_refs, lookup_column};
-use crate::plan::{Aggregate, Distinct, Filter, LogicalPlan, Projection, Sort};
+use crate::plan::{Aggregate, Distinct, Filter, LogicalPlan, Projection, Sort, Window};
 
 /// The name of an unaliased select item as Spark and DuckDB name it: the SQL as written, an
 /// operation in parentheses (`1`, `sum(x)`, `(a + b)`).
@@ -30,6 +30,9 @@ enum OrderKey {
     Output(usize),
     Input(Expr),
 }
+
+/// The `ORDER BY` keys of a SELECT with their direction and null placement.
+type OrderKeys = Vec<(OrderKey, bool, bool)>;
 
 fn unsupported_select(select: &ast::Select) -> Option<&'static str> {
     Some(if matches!(select.distinct, Some(ast::Distinct::On(_))) {
@@ -50,10 +53,6 @@ fn unsupported_select(select: &ast::Select) -> Option<&'static str> {
         "DISTRIBUTE BY"
     } else if !select.sort_by.is_empty() {
         "SORT BY"
-    } else if !select.named_window.is_empty() {
-        "WINDOW clauses"
-    } else if select.qualify.is_some() {
-        "QUALIFY"
     } else if select.value_table_mode.is_some() {
         "SELECT AS VALUE/STRUCT"
     } else if select.exclude.is_some() {
@@ -80,13 +79,17 @@ fn plain_wildcard(options: &ast::WildcardAdditionalOptions) -> Result<()> {
     Ok(())
 }
 
-/// The distinct aggregate calls in `exprs`, in first-seen order (not looking inside them).
-fn collect_aggregates<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Expr> {
+/// The distinct calls in `exprs` that `is_call` picks, in first-seen order (not looking inside
+/// them).
+fn collect_calls<'e>(
+    exprs: impl IntoIterator<Item = &'e Expr>,
+    is_call: impl Fn(&Expr) -> bool,
+) -> Vec<Expr> {
     let mut found: Vec<Expr> = Vec::new();
     for expr in exprs {
         // The closure never fails.
         let _ = expr.apply(|e| {
-            if matches!(e, Expr::AggregateFunction { .. }) {
+            if is_call(e) {
                 if !found.contains(e) {
                     found.push(e.clone());
                 }
@@ -96,6 +99,33 @@ fn collect_aggregates<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Expr
         });
     }
     found
+}
+
+/// The distinct aggregate calls in `exprs` (those inside window calls too).
+fn collect_aggregates<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Expr> {
+    collect_calls(exprs, |e| matches!(e, Expr::AggregateFunction { .. }))
+}
+
+/// The distinct window calls in `exprs`.
+fn collect_windows<'e>(exprs: impl IntoIterator<Item = &'e Expr>) -> Vec<Expr> {
+    collect_calls(exprs, |e| matches!(e, Expr::WindowFunction(_)))
+}
+
+/// Replaces the `calls` in `expr` by the columns `schema` computes them in (`offset` is the
+/// position of the first call's column).
+fn replace_calls(expr: Expr, calls: &[Expr], schema: &DFSchema, offset: usize) -> Result<Expr> {
+    expr.transform_down(|e| {
+        Ok(match calls.iter().position(|c| c == &e) {
+            Some(i) => {
+                let (qualifier, field) = schema.qualified_field(offset + i);
+                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+                Transformed::new(column, true, TreeNodeRecursion::Jump)
+            }
+            None => Transformed::no(e),
+        })
+    })
+    .map(|t| t.data)
+    .map_err(PlanError::from_datafusion)
 }
 
 /// `exprs` aliased where two would produce the same output name (the later ones take their
@@ -312,6 +342,49 @@ impl SqlBinder<'_> {
         Ok(keys)
     }
 
+    /// `plan` under a `Window` node computing the window calls of `items`, `qualify` and the
+    /// `keys`, and those with the calls replaced by its columns.
+    fn bind_windows(
+        &self,
+        plan: LogicalPlan,
+        items: Vec<Expr>,
+        qualify: Option<Expr>,
+        keys: OrderKeys,
+    ) -> Result<(LogicalPlan, Vec<Expr>, Option<Expr>, OrderKeys)> {
+        let order_inputs = keys.iter().filter_map(|(k, _, _)| match k {
+            OrderKey::Input(e) => Some(e),
+            OrderKey::Output(_) => None,
+        });
+        let windows = collect_windows(items.iter().chain(qualify.iter()).chain(order_inputs));
+        if windows.is_empty() {
+            return Ok((plan, items, qualify, keys));
+        }
+        let input = Arc::new(plan);
+        let offset = input.schema().fields().len();
+        let mut taken: Vec<String> = input
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let window_exprs = distinct_names(&windows, &mut taken);
+        let window = Window::try_new(input, window_exprs, self.registry)?;
+        let schema = Arc::clone(&window.schema);
+        let replace = |e: Expr| replace_calls(e, &windows, &schema, offset);
+        let items = items.into_iter().map(replace).collect::<Result<Vec<_>>>()?;
+        let qualify = qualify.map(replace).transpose()?;
+        let keys = keys
+            .into_iter()
+            .map(|(k, asc, nulls)| {
+                Ok(match k {
+                    OrderKey::Input(e) => (OrderKey::Input(replace(e)?), asc, nulls),
+                    output => (output, asc, nulls),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((LogicalPlan::Window(window), items, qualify, keys))
+    }
+
     /// Binds a SELECT and, if given, the ORDER BY of the query around it.
     pub(super) fn bind_select(
         &self,
@@ -331,10 +404,12 @@ impl SqlBinder<'_> {
             plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan), self.registry)?);
         }
         let input_schema = Arc::clone(plan.schema());
+        let windows = Some(select.named_window.as_slice());
         let scope = Scope {
             schema: &input_schema,
             aliases: &[],
             allow_aggregates: true,
+            windows,
         };
         let items = self.bind_select_items(select, &scope)?;
         let aliases: Vec<(String, Expr)> = items
@@ -348,18 +423,38 @@ impl SqlBinder<'_> {
             schema: &input_schema,
             aliases: &aliases,
             allow_aggregates: true,
+            windows,
+        };
+        let having_scope = Scope {
+            windows: None,
+            ..alias_scope
         };
         let groups = self.bind_group_by(&select.group_by, &items, &aliases, &input_schema)?;
+        let boolean = |clause: &ast::Expr, scope: &Scope| {
+            let bound = self.bind_expr(clause, scope)?;
+            self.coercion(scope)
+                .expect_boolean(&bound)
+                .map_err(|e| e.or_at(clause.span()))?;
+            Ok::<_, PlanError>(bound)
+        };
         let having = select
             .having
             .as_ref()
             .map(|h| {
-                let bound = self.bind_expr(h, &alias_scope)?;
-                self.coercion(&alias_scope)
-                    .expect_boolean(&bound)
-                    .map_err(|e| e.or_at(h.span()))?;
-                Ok::<_, PlanError>(bound)
+                let bound = boolean(h, &having_scope)?;
+                if bound.contains_window() {
+                    return Err(PlanError::invalid(
+                        "window functions are not allowed in HAVING (use QUALIFY)",
+                    )
+                    .or_at(h.span()));
+                }
+                Ok(bound)
             })
+            .transpose()?;
+        let qualify = select
+            .qualify
+            .as_ref()
+            .map(|q| boolean(q, &alias_scope))
             .transpose()?;
         let keys = self.bind_order_keys(order_by, &items, &alias_scope)?;
 
@@ -368,10 +463,16 @@ impl SqlBinder<'_> {
             OrderKey::Input(e) => Some(e),
             OrderKey::Output(_) => None,
         });
-        let aggregates = collect_aggregates(items.iter().chain(having.iter()).chain(order_inputs));
+        let aggregates = collect_aggregates(
+            items
+                .iter()
+                .chain(having.iter())
+                .chain(qualify.iter())
+                .chain(order_inputs),
+        );
         let aggregated = !groups.is_empty() || !aggregates.is_empty() || having.is_some();
 
-        let (items, having, keys) = if aggregated {
+        let (items, having, qualify, keys) = if aggregated {
             let mut taken = Vec::new();
             let group_exprs = distinct_names(&groups, &mut taken);
             let aggr_exprs = distinct_names(&aggregates, &mut taken);
@@ -386,6 +487,7 @@ impl SqlBinder<'_> {
             };
             let items = items.into_iter().map(rewrite).collect::<Result<Vec<_>>>()?;
             let having = having.map(rewrite).transpose()?;
+            let qualify = qualify.map(rewrite).transpose()?;
             let keys = keys
                 .into_iter()
                 .map(|(k, asc, nulls)| {
@@ -395,12 +497,17 @@ impl SqlBinder<'_> {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            (items, having, keys)
+            (items, having, qualify, keys)
         } else {
-            (items, having, keys)
+            (items, having, qualify, keys)
         };
         if let Some(having) = having {
             plan = LogicalPlan::Filter(Filter::try_new(having, Arc::new(plan), self.registry)?);
+        }
+        let (windowed, items, qualify, keys) = self.bind_windows(plan, items, qualify, keys)?;
+        plan = windowed;
+        if let Some(qualify) = qualify {
+            plan = LogicalPlan::Filter(Filter::try_new(qualify, Arc::new(plan), self.registry)?);
         }
 
         let mut exprs: Vec<Expr> = items

@@ -17,6 +17,7 @@ mod projection;
 mod scan;
 mod sort;
 mod values;
+mod window;
 
 use std::sync::Arc;
 
@@ -82,6 +83,7 @@ impl Planner<'_, '_> {
             LogicalPlan::Projection(projection) => self.projection(projection, cluster_hint),
             LogicalPlan::SubqueryAlias(alias) => self.plan(&alias.input, cluster_hint),
             LogicalPlan::Aggregate(aggregate) => self.aggregate(aggregate),
+            LogicalPlan::Window(window) => self.window(window),
             LogicalPlan::Distinct(distinct) => self.distinct(distinct),
             LogicalPlan::Sort(sort) => self.sort(sort),
             LogicalPlan::Limit(limit) => self.limit(limit),

@@ -1,0 +1,95 @@
+//! Aggregates over window frames, with any [`AggregateUdf`] through its group accumulator:
+//!
+//! - a frame that is the whole partition: one pass with the partition as the group, the value
+//!   repeated to its rows;
+//! - any other frame (running, sliding `ROWS`, `RANGE`): a segment tree of partial states, as
+//!   DuckDB evaluates windows. Level 0 holds each row's state, level `k + 1` the merge of pairs
+//!   of level `k`; each row's frame is the merge of at most two nodes per level. Every level is
+//!   built and read with one vectorised `merge_batch` call, so a batch of `n` rows costs
+//!   O(n log n) merged states whatever the frames' sizes, never O(n × frame).
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, UInt32Array};
+use arrow::compute::take;
+use arrow::datatypes::DataType;
+
+use super::frame::{Frames, Layout};
+use crate::aggregate::{AggregateUdf, GroupsAccumulator};
+use crate::error::Result;
+
+/// `function` over the whole partition of every row.
+pub fn whole_partition(
+    function: &Arc<dyn AggregateUdf>,
+    argument_types: &[DataType],
+    args: &[ArrayRef],
+    layout: &Layout,
+) -> Result<ArrayRef> {
+    let mut accumulator = function.accumulator(argument_types)?;
+    let groups = layout.partitions.len();
+    accumulator.update_batch(args, &layout.partition_of, groups)?;
+    let values = accumulator.evaluate(groups)?;
+    let indices = UInt32Array::from_iter_values(layout.partition_of.iter().map(|&p| p as u32));
+    Ok(take(values.as_ref(), &indices, None)?)
+}
+
+/// Gathers `rows` of every state column.
+fn take_states(states: &[ArrayRef], rows: &[u32]) -> Result<Vec<ArrayRef>> {
+    let indices = UInt32Array::from_iter_values(rows.iter().copied());
+    states
+        .iter()
+        .map(|state| Ok(take(state.as_ref(), &indices, None)?))
+        .collect()
+}
+
+/// `function` over each row's frame in `frames`.
+pub fn over_frames(
+    function: &Arc<dyn AggregateUdf>,
+    argument_types: &[DataType],
+    args: &[ArrayRef],
+    frames: &Frames,
+) -> Result<ArrayRef> {
+    let rows = frames.starts.len();
+    // The levels of the tree: each node's partial state.
+    let mut builder: Box<dyn GroupsAccumulator> = function.accumulator(argument_types)?;
+    let identity: Vec<usize> = (0..rows).collect();
+    builder.update_batch(args, &identity, rows)?;
+    let mut levels: Vec<Vec<ArrayRef>> = vec![builder.state(rows)?];
+    let mut width = rows;
+    while width > 1 {
+        let parents: Vec<usize> = (0..width).map(|i| i / 2).collect();
+        let next = width.div_ceil(2);
+        let below = levels.last().map(Vec::as_slice).unwrap_or_default();
+        builder.merge_batch(below, &parents, next)?;
+        levels.push(builder.state(next)?);
+        width = next;
+    }
+    // Each frame as at most two nodes per level, read level by level.
+    let mut picks: Vec<(Vec<u32>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); levels.len()];
+    for (row, (&start, &end)) in frames.starts.iter().zip(&frames.ends).enumerate() {
+        let (mut low, mut high, mut level) = (start, end, 0);
+        while low < high {
+            if low % 2 == 1 {
+                picks[level].0.push(low as u32);
+                picks[level].1.push(row);
+                low += 1;
+            }
+            if high % 2 == 1 {
+                high -= 1;
+                picks[level].0.push(high as u32);
+                picks[level].1.push(row);
+            }
+            low /= 2;
+            high /= 2;
+            level += 1;
+        }
+    }
+    let mut result = function.accumulator(argument_types)?;
+    for (states, (nodes, rows_of)) in levels.iter().zip(&picks) {
+        if nodes.is_empty() {
+            continue;
+        }
+        result.merge_batch(&take_states(states, nodes)?, rows_of, rows)?;
+    }
+    result.evaluate(rows)
+}
