@@ -457,4 +457,5 @@ slt_tests! {
     decimal => "decimal.slt",
     interval => "interval.slt",
     set_operations => "set_operations.slt",
+    fuzz_regressions => "fuzz_regressions.slt",
 }

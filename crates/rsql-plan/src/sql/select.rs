@@ -325,8 +325,9 @@ impl SqlBinder<'_> {
         if let Some(selection) = &select.selection {
             let scope = Scope::plain(plan.schema());
             let predicate = self.bind_expr(selection, &scope)?;
-            self.coercion(&scope)
-                .expect_boolean(&predicate)
+            let predicate = self
+                .coercion(&scope)
+                .boolean(predicate)
                 .map_err(|e| e.or_at(selection.span()))?;
             plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan), self.registry)?);
         }
@@ -356,9 +357,8 @@ impl SqlBinder<'_> {
             .map(|h| {
                 let bound = self.bind_expr(h, &alias_scope)?;
                 self.coercion(&alias_scope)
-                    .expect_boolean(&bound)
-                    .map_err(|e| e.or_at(h.span()))?;
-                Ok::<_, PlanError>(bound)
+                    .boolean(bound)
+                    .map_err(|e| e.or_at(h.span()))
             })
             .transpose()?;
         let keys = self.bind_order_keys(order_by, &items, &alias_scope)?;
