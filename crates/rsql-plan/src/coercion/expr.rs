@@ -238,13 +238,14 @@ impl<'a> TypeCoercion<'a> {
         }
     }
 
-    /// `-expr`, for numbers (and NULL).
+    /// `-expr`, for numbers; an untyped NULL is taken as a `DOUBLE` (Spark's default numeric
+    /// type), since the kernels cannot negate a NULL array.
     pub fn negative(&self, expr: Expr) -> Result<Expr> {
-        let t = self.type_of(&expr)?;
-        if !t.is_numeric() && t != DataType::Null {
-            return Err(PlanError::type_mismatch(format!("cannot negate {t}")));
+        match self.type_of(&expr)? {
+            DataType::Null => Ok(-expr.cast_to(DataType::Float64)),
+            t if t.is_numeric() => Ok(-expr),
+            t => Err(PlanError::type_mismatch(format!("cannot negate {t}"))),
         }
-        Ok(-expr)
     }
 
     /// `NOT expr`, for a boolean condition.
