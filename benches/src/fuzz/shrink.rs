@@ -2,7 +2,7 @@
 //! fails the same way (a dropped clause, conjunct, select item or join, an expression
 //! replaced by one of its operands, fewer rows), until none does.
 
-use super::ast::{Expr, JoinKind, Query, Select, Source};
+use super::ast::{BinaryOp, Expr, JoinKind, Query, Select, Source};
 use super::check::{Harness, Outcome};
 use super::schema::Database;
 
@@ -184,15 +184,19 @@ fn remove_item(select: &mut Select, i: usize) {
     }
 }
 
-/// Smaller variants of `expr`: each operand in its place, or one operand (or subquery) made
-/// smaller.
+/// Smaller variants of `expr`: an operand of the same kind in its place (so a comparison of
+/// texts never becomes a comparison of a text and a number, which SQLite would accept), or one
+/// operand (or subquery) made smaller.
 fn expr_candidates(expr: &Expr) -> Vec<Expr> {
     let mut copy = expr.clone();
     let operands: Vec<Expr> = children_mut(&mut copy)
         .into_iter()
         .map(|e| e.clone())
         .collect();
-    let mut out = operands.clone();
+    let mut out: Vec<Expr> = same_kind_operands(expr)
+        .into_iter()
+        .map(|i| operands[i].clone())
+        .collect();
     for (i, operand) in operands.iter().enumerate() {
         for smaller in expr_candidates(operand) {
             let mut candidate = expr.clone();
@@ -208,6 +212,41 @@ fn expr_candidates(expr: &Expr) -> Vec<Expr> {
         }
     }
     out
+}
+
+/// Positions (in [`children_mut`]'s order) of the operands whose kind is `expr`'s own.
+fn same_kind_operands(expr: &Expr) -> Vec<usize> {
+    match expr {
+        Expr::Not(_) | Expr::Negate(_) => vec![0],
+        Expr::Binary { op, .. } => match op {
+            BinaryOp::Plus
+            | BinaryOp::Minus
+            | BinaryOp::Multiply
+            | BinaryOp::Divide
+            | BinaryOp::Modulo
+            | BinaryOp::Concat
+            | BinaryOp::And
+            | BinaryOp::Or => vec![0, 1],
+            _ => Vec::new(),
+        },
+        Expr::Case {
+            operand,
+            branches,
+            otherwise,
+        } => {
+            // THEN values sit after each WHEN; the ELSE value, if any, comes last.
+            let first = usize::from(operand.is_some());
+            let thens = (0..branches.len()).map(|b| first + 2 * b + 1);
+            let else_at = otherwise.as_ref().map(|_| first + 2 * branches.len());
+            thens.chain(else_at).collect()
+        }
+        Expr::Function { name, args } => match *name {
+            "coalesce" => (0..args.len()).collect(),
+            "nullif" | "upper" | "lower" | "substring" => vec![0],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// The operands of `expr` (not its subquery).
