@@ -1,3 +1,4 @@
 //! Shared helpers for rsql benchmarks and data generators.
 
 pub mod events;
+pub mod fuzz;

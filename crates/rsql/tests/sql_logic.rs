@@ -462,4 +462,5 @@ slt_tests! {
     cast => "cast.slt",
     string => "string.slt",
     window => "window.slt",
+    fuzz_regressions => "fuzz_regressions.slt",
 }

@@ -208,9 +208,10 @@ impl<'a> TypeCoercion<'a> {
                 Ok((Some(operand), all))
             }
             None => {
-                for when in &whens {
-                    self.expect_boolean(when)?;
-                }
+                let whens = whens
+                    .into_iter()
+                    .map(|when| self.boolean(when))
+                    .collect::<Result<_>>()?;
                 Ok((None, whens))
             }
         }
@@ -240,25 +241,28 @@ impl<'a> TypeCoercion<'a> {
         }
     }
 
-    /// `-expr`, for numbers (and NULL).
+    /// `-expr`, for numbers; an untyped NULL is taken as a `DOUBLE` (Spark's default numeric
+    /// type), since the kernels cannot negate a NULL array.
     pub fn negative(&self, expr: Expr) -> Result<Expr> {
-        let t = self.type_of(&expr)?;
-        if !t.is_numeric() && t != DataType::Null {
-            return Err(PlanError::type_mismatch(format!("cannot negate {t}")));
+        match self.type_of(&expr)? {
+            DataType::Null => Ok(-expr.cast_to(DataType::Float64)),
+            t if t.is_numeric() => Ok(-expr),
+            t => Err(PlanError::type_mismatch(format!("cannot negate {t}"))),
         }
-        Ok(-expr)
     }
 
     /// `NOT expr`, for a boolean condition.
     pub fn not(&self, expr: Expr) -> Result<Expr> {
-        self.expect_boolean(&expr)?;
-        Ok(!expr)
+        Ok(!self.boolean(expr)?)
     }
 
-    /// Fails unless `expr` is boolean (or NULL).
-    pub fn expect_boolean(&self, expr: &Expr) -> Result<()> {
-        match self.type_of(expr)? {
-            DataType::Boolean | DataType::Null => Ok(()),
+    /// `expr` as a boolean condition: a boolean stays as it is, an untyped NULL becomes a
+    /// boolean NULL (the operators and filters read their input as a boolean array); any
+    /// other type fails.
+    pub fn boolean(&self, expr: Expr) -> Result<Expr> {
+        match self.type_of(&expr)? {
+            DataType::Boolean => Ok(expr),
+            DataType::Null => Ok(expr.cast_to(DataType::Boolean)),
             other => Err(PlanError::type_mismatch(format!(
                 "expected a boolean condition, got {other}: {expr}"
             ))),

@@ -261,7 +261,9 @@ pub fn binary_types(left: &DataType, op: Operator, right: &DataType) -> Result<B
         return Ok(types);
     }
     let operand = match (left, right) {
-        (DataType::Null, DataType::Null) => DataType::Null,
+        // Two untyped NULLs meet at Spark's default numeric type (the kernels have no
+        // arithmetic on NULL arrays).
+        (DataType::Null, DataType::Null) => DataType::Float64,
         (DataType::Null, other) | (other, DataType::Null) if is_numeric(other) => other.clone(),
         (l, r) => {
             if let Some(types) = decimal_types(l, op, r) {
@@ -274,7 +276,7 @@ pub fn binary_types(left: &DataType, op: Operator, right: &DataType) -> Result<B
         // NULL with a decimal: the decimal rule applied to the decimal on both sides.
         return decimal_types(&operand, op, &operand).ok_or_else(mismatch);
     }
-    if op == Operator::Divide && operand != DataType::Null {
+    if op == Operator::Divide {
         Ok(BinaryTypes::same(DataType::Float64, DataType::Float64))
     } else {
         Ok(BinaryTypes::same(operand.clone(), operand))

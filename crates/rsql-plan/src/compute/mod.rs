@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Datum, Int8Array, Scalar};
 use arrow::compute::kernels::{cmp, numeric};
-use arrow::compute::{cast, nullif};
+use arrow::compute::{cast, nullif, or};
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 
@@ -55,7 +55,13 @@ pub fn arithmetic(
 fn nonzero(divisor: &dyn Datum) -> Result<Box<dyn Datum>, ArrowError> {
     let (values, is_scalar) = divisor.get();
     let zero: ArrayRef = Arc::new(Int8Array::from(vec![0]));
-    let is_zero = cmp::eq(&values, &Scalar::new(cast(&zero, values.data_type())?))?;
+    let zero = cast(&zero, values.data_type())?;
+    let mut is_zero = cmp::eq(&values, &Scalar::new(&zero))?;
+    if values.data_type().is_floating() {
+        // Arrow compares floats by their bits, so -0.0 needs its own test.
+        let negative_zero = numeric::neg_wrapping(&zero)?;
+        is_zero = or(&is_zero, &cmp::eq(&values, &Scalar::new(negative_zero))?)?;
+    }
     Ok(datum(nullif(values, &is_zero)?, is_scalar))
 }
 

@@ -163,12 +163,30 @@ impl PullUp<'_> {
             LogicalPlan::Projection(projection) => {
                 let (input, conditions) = self.pull(&projection.input)?;
                 let mut exprs = projection.exprs.clone();
+                let mut renamed = Vec::new();
                 for column in conditions.iter().flat_map(column_refs) {
-                    let column = Expr::Column(column);
-                    if !exprs.contains(&column) {
-                        exprs.push(column);
+                    let expr = Expr::Column(column.clone());
+                    if exprs.contains(&expr) || renamed.iter().any(|(c, _)| *c == column) {
+                        continue;
+                    }
+                    // Beside an unqualified output of the same name (`SELECT 1 AS k FROM t
+                    // WHERE t.k = outer.k`) the column would make the schema ambiguous: it
+                    // passes under a fresh name.
+                    let clashes = projection.schema.iter().any(|(qualifier, field)| {
+                        qualifier.is_none() && *field.name() == column.name
+                    });
+                    if clashes {
+                        let alias = format!("__corr_{}", exprs.len());
+                        exprs.push(expr.alias(&alias));
+                        renamed.push((column, Column::new_unqualified(alias)));
+                    } else {
+                        exprs.push(expr);
                     }
                 }
+                let conditions = conditions
+                    .into_iter()
+                    .map(|c| rename_columns(c, &renamed))
+                    .collect::<Result<_>>()?;
                 let plan = Projection::try_new(exprs, Arc::new(input), self.registry)?;
                 Ok((LogicalPlan::Projection(plan), conditions))
             }
@@ -267,6 +285,19 @@ fn requalify(
                 None => Ok(Transformed::no(e)),
             }
         }
+        _ => Ok(Transformed::no(e)),
+    })
+    .map(|t| t.data)
+    .map_err(PlanError::from_datafusion)
+}
+
+/// `expr` with every column of `renamed` replaced by its new name.
+fn rename_columns(expr: Expr, renamed: &[(Column, Column)]) -> Result<Expr> {
+    expr.transform_up(|e| match &e {
+        Expr::Column(column) => match renamed.iter().find(|(old, _)| old == column) {
+            Some((_, new)) => Ok(Transformed::yes(Expr::Column(new.clone()))),
+            None => Ok(Transformed::no(e)),
+        },
         _ => Ok(Transformed::no(e)),
     })
     .map(|t| t.data)

@@ -196,6 +196,9 @@ fn push(
         LogicalPlan::Distinct(d) => LogicalPlan::Distinct(Distinct {
             input: filter(conjuncts, Arc::clone(&d.input), registry)?,
         }),
+        // An aggregate without groups returns one row even from no input, so a filter moved
+        // below it (even one reading no column, as `WHERE false`) would keep that row.
+        LogicalPlan::Aggregate(a) if a.group_exprs.is_empty() => return Ok(None),
         LogicalPlan::Aggregate(a) => {
             let mut replacements: Vec<Expr> = a
                 .group_exprs
@@ -457,6 +460,16 @@ mod tests {
             "SELECT t.a FROM t LEFT JOIN u ON t.a = u.a WHERE t.a = 5",
         );
         assert!(!after.contains("u.a = Int64(5)"), "{after}");
+    }
+
+    #[test]
+    fn never_below_an_aggregate_without_groups() {
+        let sql = "SELECT n FROM (SELECT count(*) AS n FROM t) s WHERE false";
+        let (after, _) = apply(&PushDownFilter, sql);
+        assert!(
+            after.find("Filter").unwrap() < after.find("Aggregate").unwrap(),
+            "{after}"
+        );
     }
 
     #[test]

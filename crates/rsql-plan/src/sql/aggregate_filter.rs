@@ -42,8 +42,8 @@ impl SqlBinder<'_> {
         let plain = Scope::plain(scope.schema);
         let condition = self.bind_expr(filter, &plain)?;
         let coercion = self.coercion(&plain);
-        coercion
-            .expect_boolean(&condition)
+        let condition = coercion
+            .boolean(condition)
             .map_err(|e| e.or_at(filter.span()))?;
         let args = if args.is_empty() {
             vec![Expr::Literal(ScalarValue::Int64(Some(1)))]

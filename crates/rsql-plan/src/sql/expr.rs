@@ -359,11 +359,12 @@ impl SqlBinder<'_> {
         let mut whens = Vec::with_capacity(conditions.len());
         for c in conditions {
             let when = self.bind_expr(&c.condition, scope)?;
-            if operand.is_none() {
-                coercion
-                    .expect_boolean(&when)
-                    .map_err(|e| e.or_at(c.condition.span()))?;
-            }
+            let when = match operand {
+                Some(_) => when,
+                None => coercion
+                    .boolean(when)
+                    .map_err(|e| e.or_at(c.condition.span()))?,
+            };
             whens.push(when);
         }
         let (operand, whens) = coercion.case_whens(operand, whens)?;

@@ -276,8 +276,9 @@ impl SqlBinder<'_> {
         )?;
         let scope = Scope::plain(&cross.schema);
         let condition = self.bind_expr(on, &scope)?;
-        self.coercion(&scope)
-            .expect_boolean(&condition)
+        let condition = self
+            .coercion(&scope)
+            .boolean(condition)
             .map_err(|e| e.or_at(on.span()))?;
         let conjuncts = split_conjunction(&condition).into_iter().cloned();
         let (keys, rest) = split_join_conditions(conjuncts, &left, &right);

@@ -398,8 +398,9 @@ impl SqlBinder<'_> {
         if let Some(selection) = &select.selection {
             let scope = Scope::plain(plan.schema());
             let predicate = self.bind_expr(selection, &scope)?;
-            self.coercion(&scope)
-                .expect_boolean(&predicate)
+            let predicate = self
+                .coercion(&scope)
+                .boolean(predicate)
                 .map_err(|e| e.or_at(selection.span()))?;
             plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan), self.registry)?);
         }
@@ -433,9 +434,8 @@ impl SqlBinder<'_> {
         let boolean = |clause: &ast::Expr, scope: &Scope| {
             let bound = self.bind_expr(clause, scope)?;
             self.coercion(scope)
-                .expect_boolean(&bound)
-                .map_err(|e| e.or_at(clause.span()))?;
-            Ok::<_, PlanError>(bound)
+                .boolean(bound)
+                .map_err(|e| e.or_at(clause.span()))
         };
         let having = select
             .having
