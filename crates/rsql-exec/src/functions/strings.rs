@@ -13,8 +13,8 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayAccessor, ArrayRef, AsArray, Int64Array, StringArray, StringBuilder,
 };
-use arrow::compute::kernels::comparison::{contains, starts_with};
 use arrow::compute::cast;
+use arrow::compute::kernels::comparison::{contains, starts_with};
 use arrow::datatypes::{DataType, Int64Type};
 
 use crate::error::{Result, exec_err};

@@ -7,8 +7,8 @@ use super::SqlBinder;
 use super::expr::{Scope, sql_text};
 use crate::error::{PlanError, Result};
 use crate::expr::Expr;
-use crate::function::clock_value;
 use crate::function::BuiltinWindowFunction;
+use crate::function::clock_value;
 
 /// The last part of a function name, lower-cased (`ns.Lower` calls `lower`).
 fn function_name(name: &ast::ObjectName) -> Result<String> {
