@@ -106,7 +106,7 @@ pub fn differential(
         let round_seed = seed.wrapping_add(round as u64);
         let mut rng = rng(round_seed);
         let db = Database::generate(&mut rng);
-        let broadcast = round_seed % 2 == 0;
+        let broadcast = round_seed.is_multiple_of(2);
         let harness = Harness::new(db.clone(), broadcast)?;
         let count = QUERIES_PER_DATABASE.min(queries - round * QUERIES_PER_DATABASE);
         let mut generator = QueryGenerator::new(&mut rng, &db);

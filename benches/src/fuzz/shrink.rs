@@ -218,17 +218,19 @@ fn expr_candidates(expr: &Expr) -> Vec<Expr> {
 fn same_kind_operands(expr: &Expr) -> Vec<usize> {
     match expr {
         Expr::Not(_) | Expr::Negate(_) => vec![0],
-        Expr::Binary { op, .. } => match op {
-            BinaryOp::Plus
-            | BinaryOp::Minus
-            | BinaryOp::Multiply
-            | BinaryOp::Divide
-            | BinaryOp::Modulo
-            | BinaryOp::Concat
-            | BinaryOp::And
-            | BinaryOp::Or => vec![0, 1],
-            _ => Vec::new(),
-        },
+        Expr::Binary {
+            op:
+                BinaryOp::Plus
+                | BinaryOp::Minus
+                | BinaryOp::Multiply
+                | BinaryOp::Divide
+                | BinaryOp::Modulo
+                | BinaryOp::Concat
+                | BinaryOp::And
+                | BinaryOp::Or,
+            ..
+        } => vec![0, 1],
+        Expr::Binary { .. } => Vec::new(),
         Expr::Case {
             operand,
             branches,

@@ -411,10 +411,11 @@ fn check(
         }
         Err(other) => return Err(TestCaseError::fail(other.to_string())),
     };
-    for (c, case) in cases.iter().enumerate() {
-        for id in 0..rows.len() {
+    for (c, (case, got)) in cases.iter().zip(&got).enumerate() {
+        prop_assert_eq!(got.len(), rows.len());
+        for (id, &actual) in got.iter().enumerate() {
             let expected = reference(case, rows, id, by_id);
-            let same = match (got[c][id], expected) {
+            let same = match (actual, expected) {
                 (Some(a), Some(b)) => (a - b).abs() < 1e-9,
                 (a, b) => a.is_none() && b.is_none(),
             };
@@ -422,7 +423,7 @@ fn check(
                 same,
                 "{:?} (call {c}) row {id}: got {:?}, expected {expected:?}",
                 case.kind,
-                got[c][id]
+                actual
             );
         }
     }

@@ -32,7 +32,7 @@ fn runs(columns: &[ArrayRef], rows: usize) -> Result<Vec<Range<usize>>> {
         return Ok(Vec::new());
     }
     if columns.is_empty() {
-        return Ok(vec![0..rows]);
+        return Ok(std::iter::once(0..rows).collect());
     }
     Ok(partition(columns)?.ranges())
 }
