@@ -101,7 +101,10 @@ fn unsupported_constructs_say_so() {
             "WITH RECURSIVE r AS (SELECT 1) SELECT * FROM r",
             "WITH RECURSIVE",
         ),
-        ("SELECT a FROM t GROUP BY ROLLUP (a)", "not supported yet"),
+        (
+            "SELECT a FROM t GROUP BY a WITH TOTALS",
+            "GROUP BY .. WITH TOTALS",
+        ),
         (
             "COPY (SELECT a FROM t) TO 'x' (FORMAT avro)",
             "COPY format 'avro'",

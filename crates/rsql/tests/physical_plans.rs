@@ -127,6 +127,13 @@ fn aggregations() {
                 "two_phase_aggregate",
                 "SELECT url, count(*) AS n FROM events GROUP BY url",
             ),
+            // Rows expanded once per grouping set, then one two-phase aggregation keyed on the
+            // (nulled) keys and the set number: a single exchange.
+            (
+                "rollup_expands_before_one_exchange",
+                "SELECT customer, url, grouping_id(customer, url) AS g, sum(views) AS views \
+                 FROM events GROUP BY ROLLUP (customer, url)",
+            ),
         ],
     );
 }

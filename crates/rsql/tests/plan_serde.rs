@@ -127,6 +127,11 @@ const QUERIES: &[(&str, Compare)] = &[
         "SELECT id, s FROM t WHERE k = 'a' UNION ALL SELECT id, y FROM u",
         Compare::Rows,
     ),
+    // ROLLUP expands rows over its grouping sets before one aggregation.
+    (
+        "SELECT k, s, grouping_id(k, s) AS g, count(*), sum(x) FROM t GROUP BY ROLLUP (k, s)",
+        Compare::Rows,
+    ),
     // INTERSECT ALL repeats rows by a count column.
     (
         "SELECT s FROM t INTERSECT ALL SELECT y FROM u",
@@ -372,6 +377,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         NodeSpec::Limit { .. } => "Limit".into(),
         NodeSpec::Window { .. } => "Window".into(),
         NodeSpec::ReplicateRows { .. } => "ReplicateRows".into(),
+        NodeSpec::Expand { .. } => "Expand".into(),
         NodeSpec::Union { .. } => "Union".into(),
         NodeSpec::Exchange { .. } => "Exchange".into(),
     };
@@ -385,6 +391,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         | NodeSpec::Sort { input, .. }
         | NodeSpec::Limit { input, .. }
         | NodeSpec::ReplicateRows { input }
+        | NodeSpec::Expand { input, .. }
         | NodeSpec::Exchange { input } => vec![input],
         NodeSpec::HashJoin { left, right, .. } => vec![left, right],
         NodeSpec::Union { inputs } => inputs.iter().collect(),
@@ -442,6 +449,7 @@ fn shipped_plans_rebuild_to_the_same_plan_and_rows() {
         "Aggregate(Partial)",
         "Aggregate(Single)",
         "Exchange",
+        "Expand",
         "Filter",
         "HashJoin(Full, broadcast=false)",
         "HashJoin(Inner, broadcast=false)",

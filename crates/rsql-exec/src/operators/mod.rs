@@ -3,6 +3,7 @@
 mod bounded_aggregate;
 pub mod coalesce;
 pub mod exchange;
+mod expand;
 mod external_sort;
 mod grace_join;
 pub mod hash_aggregate;
@@ -13,6 +14,7 @@ pub mod window;
 
 pub use coalesce::{TARGET_BATCH_ROWS, coalesce_batches};
 pub use exchange::{bucket_of_rows, hash_split};
+pub use expand::GroupingSets;
 pub use external_sort::{SortedBatches, sort_bounded};
 pub use grace_join::JoinedBatches;
 pub(crate) use grace_join::probe_then_unmatched;

@@ -137,6 +137,20 @@ impl PhysicalPlan {
                     None => format!("Limit: skip={skip}{per_partition}"),
                 }
             }
+            PhysicalNode::Expand { sets, .. } => {
+                let sets: Vec<String> = sets
+                    .sets
+                    .iter()
+                    .map(|set| {
+                        let keys: Vec<String> = set
+                            .iter()
+                            .map(|&k| format!("#{}", sets.key_columns[k]))
+                            .collect();
+                        format!("({})", keys.join(", "))
+                    })
+                    .collect();
+                format!("Expand: sets=[{}]", sets.join(", "))
+            }
             PhysicalNode::ReplicateRows { .. } => "ReplicateRows".to_string(),
             PhysicalNode::Union { .. } => "Union".to_string(),
             PhysicalNode::Exchange { .. } => "Exchange".to_string(),

@@ -14,6 +14,7 @@ impl PhysicalPlan {
             PhysicalNode::Filter { .. }
             | PhysicalNode::Projection { .. }
             | PhysicalNode::ReplicateRows { .. }
+            | PhysicalNode::Expand { .. }
             | PhysicalNode::Exchange { .. } => vec![Distribution::Any],
             PhysicalNode::Union { inputs } => vec![Distribution::Any; inputs.len()],
             PhysicalNode::Aggregate { aggregate, .. } => {
@@ -91,6 +92,10 @@ impl PhysicalNode {
                 let kept = input.schema.fields().len().saturating_sub(1);
                 input.partitioning.remap(|c| (c < kept).then_some(c))
             }
+            // Columns keep their positions; the nulled keys no longer place rows.
+            PhysicalNode::Expand { input, sets } => input
+                .partitioning
+                .remap(|c| (!sets.is_nulled(c)).then_some(c)),
             PhysicalNode::Aggregate { input, aggregate } => {
                 let groups = aggregate.group_columns();
                 // Group keys lead the output.

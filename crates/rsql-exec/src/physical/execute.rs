@@ -120,6 +120,25 @@ impl PhysicalPlan {
             PhysicalNode::Limit {
                 input, skip, fetch, ..
             } => limit_rdd(&input.lower(context)?, *skip, *fetch),
+            PhysicalNode::Expand { input, sets } => {
+                let (sets, schema) = (Arc::clone(sets), Arc::clone(&self.schema));
+                input
+                    .lower(context)?
+                    .map_partitions_with_context(move |batches, tc| {
+                        let (sets, schema) = (Arc::clone(&sets), Arc::clone(&schema));
+                        Box::new(
+                            batches
+                                .map_while(move |batch| match sets.expand(&batch, &schema) {
+                                    Ok(out) => Some(out),
+                                    Err(error) => {
+                                        fail_task(tc, error);
+                                        None
+                                    }
+                                })
+                                .flatten(),
+                        )
+                    })
+            }
             PhysicalNode::ReplicateRows { input } => {
                 let schema = Arc::clone(&self.schema);
                 input

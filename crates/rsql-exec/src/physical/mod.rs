@@ -30,7 +30,7 @@ pub use spec::{AggregateCallSpec, NodeSpec, PlanSpec, WindowCallSpec};
 
 use crate::error::{Result, exec_err};
 use crate::expr::PhysicalExpr;
-use crate::operators::{HashAggregate, HashJoin, SortKey, WindowExec};
+use crate::operators::{GroupingSets, HashAggregate, HashJoin, SortKey, WindowExec};
 
 /// A physical operator with its output schema, partitioning and runtime counters.
 #[derive(Debug)]
@@ -146,6 +146,14 @@ pub enum PhysicalNode {
         /// Whether this limits each partition's rows on their own or the whole input.
         scope: Scope,
     },
+    /// Emits each row once per grouping set, with the key columns the set leaves out NULL and
+    /// the set's number appended.
+    Expand {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// The key columns and the sets.
+        sets: Arc<GroupingSets>,
+    },
     /// Repeats each row as often as its last column says, dropping that column.
     ReplicateRows {
         /// The input; its last column is an `Int64` count.
@@ -249,6 +257,7 @@ impl PhysicalPlan {
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }
+            | PhysicalNode::Expand { input, .. }
             | PhysicalNode::Exchange { input } => vec![input],
             PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
             PhysicalNode::Union { inputs } => inputs.iter().collect(),
@@ -278,6 +287,7 @@ impl PhysicalNode {
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }
+            | PhysicalNode::Expand { input, .. }
             | PhysicalNode::Exchange { input } => vec![input],
             PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
             PhysicalNode::Union { inputs } => inputs.iter_mut().collect(),

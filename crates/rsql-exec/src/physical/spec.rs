@@ -22,8 +22,8 @@ use crate::aggregate::AggregateFunctions;
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarFunctions;
 use crate::operators::{
-    AggregateCall, AggregateMode, HashAggregate, HashJoin, JoinKind, SortKey, WindowCall,
-    WindowExec,
+    AggregateCall, AggregateMode, GroupingSets, HashAggregate, HashJoin, JoinKind, SortKey,
+    WindowCall, WindowExec,
 };
 use rsql_plan::expr::{WindowFrame, WindowFunctionKind};
 
@@ -135,6 +135,15 @@ pub enum NodeSpec {
         fetch: Option<usize>,
         /// Each partition's rows or the whole input's.
         scope: Scope,
+    },
+    /// See [`PhysicalNode::Expand`].
+    Expand {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// The input columns holding the group keys.
+        key_columns: Vec<usize>,
+        /// Each grouping set's keys, as positions in `key_columns`.
+        sets: Vec<Vec<usize>>,
     },
     /// See [`PhysicalNode::ReplicateRows`].
     ReplicateRows {
@@ -300,6 +309,11 @@ impl PhysicalPlan {
                 skip: *skip,
                 fetch: *fetch,
                 scope: *scope,
+            },
+            PhysicalNode::Expand { input: plan, sets } => NodeSpec::Expand {
+                input: input(plan),
+                key_columns: sets.key_columns.clone(),
+                sets: sets.sets.clone(),
             },
             PhysicalNode::ReplicateRows { input: plan } => {
                 NodeSpec::ReplicateRows { input: input(plan) }
@@ -480,6 +494,14 @@ impl Functions<'_> {
                 skip: *skip,
                 fetch: *fetch,
                 scope: *scope,
+            },
+            NodeSpec::Expand {
+                input: plan,
+                key_columns,
+                sets,
+            } => PhysicalNode::Expand {
+                input: input(plan)?,
+                sets: Arc::new(GroupingSets::try_new(key_columns.clone(), sets.clone())?),
             },
             NodeSpec::ReplicateRows { input: plan } => PhysicalNode::ReplicateRows {
                 input: input(plan)?,

@@ -8,6 +8,7 @@ mod aggregate;
 mod conditional;
 mod date_part;
 mod datetime;
+mod grouping;
 mod interval;
 mod math;
 mod scalar;
@@ -28,6 +29,7 @@ use crate::suggest;
 pub use aggregate::{BuiltinAggregate, count_values_type};
 pub use date_part::DateField;
 pub use datetime::{SESSION_TIME_ZONE, clock_value};
+pub use grouping::{GROUPING, GROUPING_ID, is_grouping_function};
 pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
@@ -189,6 +191,7 @@ impl FunctionRegistry {
             .chain(math::builtins())
             .chain(conditional::builtins())
             .chain(datetime::builtins())
+            .chain(grouping::builtins())
         {
             registry.register_scalar(signature);
         }

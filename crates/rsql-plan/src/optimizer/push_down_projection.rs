@@ -106,16 +106,18 @@ fn prune(
             let needed = used_by(plan.expressions(), &a.input);
             rebuild(plan, vec![prune(&a.input, &needed, registry, changed)?])
         }
-        LogicalPlan::Window(w) => {
-            // The window columns stay; of the input, those read above and by the windows.
-            let width = w.input.schema().fields().len();
+        LogicalPlan::Window(_) | LogicalPlan::Expand(_) => {
+            // The columns appended after the input's (window results; grouping keys and set
+            // numbers) stay; of the input, those read above and by the node's expressions.
+            let input = plan.inputs()[0];
+            let width = input.schema().fields().len();
             let needed: Required = required
                 .iter()
                 .copied()
                 .filter(|&i| i < width)
-                .chain(used_by(plan.expressions(), &w.input))
+                .chain(used_by(plan.expressions(), input))
                 .collect();
-            rebuild(plan, vec![prune(&w.input, &needed, registry, changed)?])
+            rebuild(plan, vec![prune(input, &needed, registry, changed)?])
         }
         LogicalPlan::SubqueryAlias(s) => {
             rebuild(plan, vec![prune(&s.input, required, registry, changed)?])

@@ -56,6 +56,17 @@ impl LogicalPlan {
                 list(&a.group_exprs),
                 list(&a.aggr_exprs)
             ),
+            LogicalPlan::Expand(e) => {
+                let sets: Vec<String> = e
+                    .sets
+                    .iter()
+                    .map(|set| {
+                        let keys: Vec<Expr> = set.iter().map(|&k| e.keys[k].clone()).collect();
+                        format!("({})", list(&keys))
+                    })
+                    .collect();
+                format!("Expand: sets=[{}]", sets.join(", "))
+            }
             LogicalPlan::Window(w) => format!("Window: [{}]", list(&w.window_exprs)),
             LogicalPlan::Sort(s) => match s.fetch {
                 Some(fetch) => format!("Sort: {}, fetch={fetch}", list(&s.exprs)),

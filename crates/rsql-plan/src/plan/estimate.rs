@@ -75,6 +75,7 @@ impl LogicalPlan {
             LogicalPlan::Distinct(d) => d.input.estimated_rows(),
             LogicalPlan::ReplicateRows(r) => r.input.estimated_rows(),
             LogicalPlan::Window(w) => w.input.estimated_rows(),
+            LogicalPlan::Expand(e) => e.input.estimated_rows() * e.sets.len() as f64,
             LogicalPlan::Explain(e) => e.plan.estimated_rows(),
             LogicalPlan::Sort(s) => {
                 let rows = s.input.estimated_rows();

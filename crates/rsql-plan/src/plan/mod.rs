@@ -13,8 +13,9 @@ use datafusion_common::DFSchemaRef;
 
 pub use estimate::selectivity;
 pub use nodes::{
-    Aggregate, Distinct, EmptyRelation, Explain, Filter, Join, Limit, Projection, ReplicateRows,
-    Sort, SubqueryAlias, TableScan, Union, Values, Window,
+    Aggregate, Distinct, EmptyRelation, Expand, Explain, Filter, GROUPING_ID_COLUMN, Join, Limit,
+    Projection, ReplicateRows, Sort, SubqueryAlias, TableScan, Union, Values, Window,
+    grouping_key_column,
 };
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
 pub use statement::{CopyFormat, Statement};
@@ -33,6 +34,8 @@ pub enum LogicalPlan {
     Filter(Filter),
     /// Group and aggregate.
     Aggregate(Aggregate),
+    /// Repeat each row once per grouping set, with the keys outside the set nulled.
+    Expand(Expand),
     /// Compute window functions.
     Window(Window),
     /// Order rows.
@@ -68,6 +71,7 @@ impl LogicalPlan {
             | LogicalPlan::Limit(Limit { input, .. })
             | LogicalPlan::Distinct(Distinct { input }) => input.schema(),
             LogicalPlan::Aggregate(a) => &a.schema,
+            LogicalPlan::Expand(e) => &e.schema,
             LogicalPlan::Window(w) => &w.schema,
             LogicalPlan::Join(j) => &j.schema,
             LogicalPlan::Union(u) => &u.schema,
@@ -85,6 +89,7 @@ impl LogicalPlan {
             LogicalPlan::Projection(Projection { input, .. })
             | LogicalPlan::Filter(Filter { input, .. })
             | LogicalPlan::Aggregate(Aggregate { input, .. })
+            | LogicalPlan::Expand(Expand { input, .. })
             | LogicalPlan::Window(Window { input, .. })
             | LogicalPlan::Sort(Sort { input, .. })
             | LogicalPlan::Limit(Limit { input, .. })
@@ -129,6 +134,12 @@ impl LogicalPlan {
                 next(),
                 a.group_exprs.clone(),
                 a.aggr_exprs.clone(),
+                registry,
+            )?),
+            LogicalPlan::Expand(e) => LogicalPlan::Expand(Expand::try_new(
+                next(),
+                e.keys.clone(),
+                e.sets.clone(),
                 registry,
             )?),
             LogicalPlan::Window(w) => {
@@ -182,6 +193,7 @@ impl LogicalPlan {
             LogicalPlan::Projection(p) => p.exprs.iter().collect(),
             LogicalPlan::Filter(f) => vec![&f.predicate],
             LogicalPlan::Aggregate(a) => a.group_exprs.iter().chain(&a.aggr_exprs).collect(),
+            LogicalPlan::Expand(e) => e.keys.iter().collect(),
             LogicalPlan::Window(w) => w.window_exprs.iter().collect(),
             LogicalPlan::Sort(s) => s.exprs.iter().map(|s| &s.expr).collect(),
             LogicalPlan::Join(j) => {

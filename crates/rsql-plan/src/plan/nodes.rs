@@ -413,6 +413,66 @@ impl ReplicateRows {
     }
 }
 
+/// The name of [`Expand`]'s output column numbering the grouping set a row belongs to.
+pub const GROUPING_ID_COLUMN: &str = "__grouping_id";
+
+/// The name of [`Expand`]'s output column holding group key `index`.
+pub fn grouping_key_column(index: usize) -> String {
+    format!("__grouping_key_{index}")
+}
+
+/// Emits every input row once per grouping set (`GROUPING SETS`, `ROLLUP`, `CUBE`), as
+/// Spark's `Expand` does: the input columns unchanged (aggregate arguments read them), then one
+/// column per group key, NULL where the set leaves that key out, then the set's position in
+/// `sets` ([`GROUPING_ID_COLUMN`], an `Int64`). An ordinary aggregation grouped by the key
+/// columns and the set number then computes every set at once.
+#[derive(Debug, Clone)]
+pub struct Expand {
+    /// The input.
+    pub input: Arc<LogicalPlan>,
+    /// The group keys, expressions over the input; output as [`grouping_key_column`]s.
+    pub keys: Vec<Expr>,
+    /// The grouping sets: each lists the positions in `keys` it groups by.
+    pub sets: Vec<Vec<usize>>,
+    /// Input fields, then the (nullable) key fields, then the set number.
+    pub schema: DFSchemaRef,
+}
+
+impl Expand {
+    /// An expand node; fails if a set names a key that does not exist or there is no set.
+    pub fn try_new(
+        input: Arc<LogicalPlan>,
+        keys: Vec<Expr>,
+        sets: Vec<Vec<usize>>,
+        registry: &FunctionRegistry,
+    ) -> Result<Self> {
+        if sets.is_empty() || sets.iter().flatten().any(|&k| k >= keys.len()) {
+            return Err(PlanError::Internal(format!(
+                "bad grouping sets {sets:?} over {} keys",
+                keys.len()
+            )));
+        }
+        let mut fields: Vec<(Option<TableReference>, FieldRef)> = input
+            .schema()
+            .iter()
+            .map(|(qualifier, field)| (qualifier.cloned(), Arc::clone(field)))
+            .collect();
+        for (i, key) in keys.iter().enumerate() {
+            let data_type = key.get_type(input.schema(), registry)?;
+            let field = Field::new(grouping_key_column(i), data_type, true);
+            fields.push((None, Arc::new(field)));
+        }
+        let id = Field::new(GROUPING_ID_COLUMN, DataType::Int64, false);
+        fields.push((None, Arc::new(id)));
+        Ok(Expand {
+            schema: schema_of(fields)?,
+            input,
+            keys,
+            sets,
+        })
+    }
+}
+
 /// Removes duplicate rows.
 #[derive(Debug, Clone)]
 pub struct Distinct {

@@ -9,8 +9,8 @@ use datafusion_common::Result;
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeIterator, TreeNodeRecursion};
 
 use super::{
-    Aggregate, Distinct, Explain, Filter, Join, Limit, LogicalPlan, Projection, ReplicateRows,
-    Sort, SubqueryAlias, Union, Window,
+    Aggregate, Distinct, Expand, Explain, Filter, Join, Limit, LogicalPlan, Projection,
+    ReplicateRows, Sort, SubqueryAlias, Union, Window,
 };
 
 /// Applies `f` to an input held in an `Arc`, cloning it only if it is shared.
@@ -63,6 +63,19 @@ impl TreeNode for LogicalPlan {
                     input,
                     group_exprs,
                     aggr_exprs,
+                    schema,
+                })
+            }),
+            LogicalPlan::Expand(Expand {
+                input,
+                keys,
+                sets,
+                schema,
+            }) => map_arc(input, &mut f)?.update_data(|input| {
+                LogicalPlan::Expand(Expand {
+                    input,
+                    keys,
+                    sets,
                     schema,
                 })
             }),

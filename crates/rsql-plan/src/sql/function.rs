@@ -8,7 +8,7 @@ use super::expr::{Scope, sql_text};
 use crate::error::{PlanError, Result};
 use crate::expr::Expr;
 use crate::function::BuiltinWindowFunction;
-use crate::function::clock_value;
+use crate::function::{clock_value, is_grouping_function};
 
 /// The last part of a function name, lower-cased (`ns.Lower` calls `lower`).
 fn function_name(name: &ast::ObjectName) -> Result<String> {
@@ -116,6 +116,12 @@ impl SqlBinder<'_> {
         let is_aggregate = self.registry.aggregate(&name).is_some();
         if !is_aggregate && self.registry.scalar(&name).is_none() {
             return Err(self.registry.unknown_function(&name).or_at(span));
+        }
+        if is_grouping_function(&name) && !scope.allow_aggregates {
+            return Err(PlanError::invalid(format!(
+                "{name}() is only allowed in SELECT, HAVING and ORDER BY of a grouped query"
+            ))
+            .or_at(span));
         }
         let (mut args, distinct, null_treatment) = self.bind_arguments(function, &name, scope)?;
         if null_treatment.is_some() || function.null_treatment.is_some() {

@@ -9,6 +9,7 @@
 mod aggregate_filter;
 mod expr;
 mod function;
+mod grouping_sets;
 mod ident;
 pub(crate) mod parse;
 mod query;

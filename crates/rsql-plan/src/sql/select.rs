@@ -10,11 +10,16 @@ use sqlparser::ast::{self, Spanned};
 
 use super::SqlBinder;
 use super::expr::{Scope, sql_text};
-use super::ident::find_column;
+use super::grouping_sets::{
+    Grouping, GroupingIds, check_no_grouping_in_aggregates, is_grouping_call,
+};
 use super::query::{order_keys, ordinal, ordinal_index, sort_options};
 use crate::error::{PlanError, Position, Result};
 use crate::expr::{Expr, SortExpr, column_refs, lookup_column};
-use crate::plan::{Aggregate, Distinct, Filter, LogicalPlan, Projection, Sort, Window};
+use crate::plan::{
+    Aggregate, Distinct, Expand, Filter, GROUPING_ID_COLUMN, LogicalPlan, Projection, Sort, Window,
+    grouping_key_column,
+};
 
 /// The name of an unaliased select item as Spark and DuckDB name it: the SQL as written, an
 /// operation in parentheses (`1`, `sum(x)`, `(a + b)`).
@@ -81,7 +86,7 @@ fn plain_wildcard(options: &ast::WildcardAdditionalOptions) -> Result<()> {
 
 /// The distinct calls in `exprs` that `is_call` picks, in first-seen order (not looking inside
 /// them).
-fn collect_calls<'e>(
+pub(super) fn collect_calls<'e>(
     exprs: impl IntoIterator<Item = &'e Expr>,
     is_call: impl Fn(&Expr) -> bool,
 ) -> Vec<Expr> {
@@ -147,35 +152,57 @@ fn distinct_names(exprs: &[Expr], taken: &mut Vec<String>) -> Vec<Expr> {
         .collect()
 }
 
-/// Replaces group keys and aggregate calls in `expr` by references to `schema` (the aggregate's
-/// output: group fields, then aggregate fields).
-fn over_aggregate(
-    expr: Expr,
-    groups: &[Expr],
-    aggregates: &[Expr],
-    schema: &DFSchema,
-) -> Result<Expr> {
-    let field_ref = |index: usize| {
-        let (qualifier, field) = schema.qualified_field(index);
-        Expr::Column(Column::new(qualifier.cloned(), field.name()))
-    };
-    let rewritten = expr.transform_down(|e| {
-        if let Some(i) = groups.iter().position(|g| g == &e) {
-            return Ok(Transformed::new(
-                field_ref(i),
-                true,
-                TreeNodeRecursion::Jump,
-            ));
-        }
-        if let Some(j) = aggregates.iter().position(|a| a == &e) {
-            let reference = field_ref(groups.len() + j);
-            return Ok(Transformed::new(reference, true, TreeNodeRecursion::Jump));
-        }
-        Ok(Transformed::no(e))
-    });
-    rewritten
-        .map(|t| t.data)
-        .map_err(PlanError::from_datafusion)
+/// What the expressions above an aggregation read of it.
+struct AggregateOutput<'a> {
+    /// The group keys, over the aggregation's input (the SELECT's).
+    groups: &'a [Expr],
+    /// The aggregate calls.
+    aggregates: &'a [Expr],
+    /// Resolves `grouping()` calls.
+    grouping: GroupingIds<'a>,
+    /// The aggregation's output: a field per group key, the grouping set number with grouping
+    /// sets, then a field per aggregate call.
+    schema: &'a DFSchema,
+}
+
+impl AggregateOutput<'_> {
+    /// `expr` with group keys and aggregate calls replaced by references to the aggregate's
+    /// fields, and `grouping()` calls by their values.
+    fn rewrite(&self, expr: Expr) -> Result<Expr> {
+        let field_ref = |index: usize| {
+            let (qualifier, field) = self.schema.qualified_field(index);
+            Expr::Column(Column::new(qualifier.cloned(), field.name()))
+        };
+        let aggregate_offset = self.schema.fields().len() - self.aggregates.len();
+        let rewritten = expr.transform_down(|e| {
+            if let Expr::ScalarFunction { name, args } = &e
+                && is_grouping_call(&e)
+            {
+                let value = self
+                    .grouping
+                    .resolve(name, args)
+                    .map_err(|err| datafusion_common::DataFusionError::External(Box::new(err)))?;
+                return Ok(Transformed::new(value, true, TreeNodeRecursion::Jump));
+            }
+            if let Some(i) = self.groups.iter().position(|g| g == &e) {
+                return Ok(Transformed::new(
+                    field_ref(i),
+                    true,
+                    TreeNodeRecursion::Jump,
+                ));
+            }
+            if let Some(j) = self.aggregates.iter().position(|a| a == &e) {
+                let reference = field_ref(aggregate_offset + j);
+                return Ok(Transformed::new(reference, true, TreeNodeRecursion::Jump));
+            }
+            Ok(Transformed::no(e))
+        });
+        let rewritten = rewritten
+            .map(|t| t.data)
+            .map_err(PlanError::from_datafusion)?;
+        check_grouped(&rewritten, self.schema)?;
+        Ok(rewritten)
+    }
 }
 
 /// Fails if `expr` (already rewritten over the aggregate) still reads an input column.
@@ -249,57 +276,6 @@ impl SqlBinder<'_> {
             }
         }
         Ok(items)
-    }
-
-    fn bind_group_by(
-        &self,
-        group_by: &ast::GroupByExpr,
-        items: &[Expr],
-        aliases: &[(String, Expr)],
-        schema: &DFSchema,
-    ) -> Result<Vec<Expr>> {
-        let exprs = match group_by {
-            ast::GroupByExpr::All(_) => return Err(PlanError::not_supported("GROUP BY ALL")),
-            ast::GroupByExpr::Expressions(_, modifiers) if !modifiers.is_empty() => {
-                return Err(PlanError::not_supported(
-                    "GROUP BY modifiers (ROLLUP, CUBE, ...)",
-                ));
-            }
-            ast::GroupByExpr::Expressions(exprs, _) => exprs,
-        };
-        let mut groups: Vec<Expr> = Vec::with_capacity(exprs.len());
-        for e in exprs {
-            let bound = if let Some(position) = ordinal(e) {
-                let index = ordinal_index(position, items.len(), "GROUP BY")
-                    .map_err(|err| err.or_at(e.span()))?;
-                items[index].unaliased().clone()
-            } else {
-                let alias = match e {
-                    ast::Expr::Identifier(ident)
-                        if find_column(schema, None, &ident.value, ident.span)?.is_none() =>
-                    {
-                        aliases
-                            .iter()
-                            .find(|(name, _)| name.eq_ignore_ascii_case(&ident.value))
-                    }
-                    _ => None,
-                };
-                match alias {
-                    Some((_, expr)) => expr.clone(),
-                    None => self.bind_expr(e, &Scope::plain(schema))?,
-                }
-            };
-            if bound.contains_aggregate() {
-                return Err(PlanError::invalid(format!(
-                    "aggregate functions are not allowed in GROUP BY: {bound}"
-                ))
-                .or_at(e.span()));
-            }
-            if !groups.contains(&bound) {
-                groups.push(bound);
-            }
-        }
-        Ok(groups)
     }
 
     fn bind_order_keys(
@@ -385,6 +361,46 @@ impl SqlBinder<'_> {
         Ok((LogicalPlan::Window(window), items, qualify, keys))
     }
 
+    /// The aggregation of `input` by `grouping` computing `aggregates`, and, with grouping
+    /// sets, the column of its output numbering the set each row belongs to. Grouping sets
+    /// aggregate over an [`Expand`] of the input, grouped by its key columns and set number.
+    fn aggregate_node(
+        &self,
+        input: LogicalPlan,
+        grouping: &Grouping,
+        aggregates: &[Expr],
+    ) -> Result<(Aggregate, Option<Expr>)> {
+        let mut taken = Vec::new();
+        let key_exprs = distinct_names(&grouping.keys, &mut taken);
+        let (input, group_exprs, set_number) = match &grouping.sets {
+            None => (input, key_exprs, None),
+            Some(sets) => {
+                let expand = Expand::try_new(
+                    Arc::new(input),
+                    grouping.keys.clone(),
+                    sets.clone(),
+                    self.registry,
+                )?;
+                let mut group_exprs: Vec<Expr> = key_exprs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, key)| {
+                        Expr::Column(Column::from_name(grouping_key_column(i)))
+                            .alias(key.output_name())
+                    })
+                    .collect();
+                let set_number = Expr::Column(Column::from_name(GROUPING_ID_COLUMN));
+                group_exprs.push(set_number.clone());
+                taken.push(GROUPING_ID_COLUMN.to_string());
+                (LogicalPlan::Expand(expand), group_exprs, Some(set_number))
+            }
+        };
+        let aggr_exprs = distinct_names(aggregates, &mut taken);
+        let aggregate =
+            Aggregate::try_new(Arc::new(input), group_exprs, aggr_exprs, self.registry)?;
+        Ok((aggregate, set_number))
+    }
+
     /// Binds a SELECT and, if given, the ORDER BY of the query around it.
     pub(super) fn bind_select(
         &self,
@@ -430,7 +446,7 @@ impl SqlBinder<'_> {
             windows: None,
             ..alias_scope
         };
-        let groups = self.bind_group_by(&select.group_by, &items, &aliases, &input_schema)?;
+        let grouping = self.bind_group_by(&select.group_by, &items, &aliases, &input_schema)?;
         let boolean = |clause: &ast::Expr, scope: &Scope| {
             let bound = self.bind_expr(clause, scope)?;
             self.coercion(scope)
@@ -459,32 +475,34 @@ impl SqlBinder<'_> {
         let keys = self.bind_order_keys(order_by, &items, &alias_scope)?;
 
         let names: Vec<String> = items.iter().map(Expr::output_name).collect();
-        let order_inputs = keys.iter().filter_map(|(k, _, _)| match k {
-            OrderKey::Input(e) => Some(e),
-            OrderKey::Output(_) => None,
-        });
-        let aggregates = collect_aggregates(
+        let inputs_above = || {
+            let order_inputs = keys.iter().filter_map(|(k, _, _)| match k {
+                OrderKey::Input(e) => Some(e),
+                OrderKey::Output(_) => None,
+            });
             items
                 .iter()
                 .chain(having.iter())
                 .chain(qualify.iter())
-                .chain(order_inputs),
-        );
-        let aggregated = !groups.is_empty() || !aggregates.is_empty() || having.is_some();
+                .chain(order_inputs)
+        };
+        let aggregates = collect_aggregates(inputs_above());
+        let grouping_calls = !collect_calls(inputs_above(), is_grouping_call).is_empty();
+        let aggregated =
+            grouping.explicit || !aggregates.is_empty() || having.is_some() || grouping_calls;
 
         let (items, having, qualify, keys) = if aggregated {
-            let mut taken = Vec::new();
-            let group_exprs = distinct_names(&groups, &mut taken);
-            let aggr_exprs = distinct_names(&aggregates, &mut taken);
-            let aggregate =
-                Aggregate::try_new(Arc::new(plan), group_exprs, aggr_exprs, self.registry)?;
+            check_no_grouping_in_aggregates(&aggregates)?;
+            let (aggregate, set_number) = self.aggregate_node(plan, &grouping, &aggregates)?;
             let schema = Arc::clone(&aggregate.schema);
             plan = LogicalPlan::Aggregate(aggregate);
-            let rewrite = |e: Expr| -> Result<Expr> {
-                let e = over_aggregate(e, &groups, &aggregates, &schema)?;
-                check_grouped(&e, &schema)?;
-                Ok(e)
+            let output = AggregateOutput {
+                groups: &grouping.keys,
+                aggregates: &aggregates,
+                grouping: GroupingIds::new(&grouping, set_number),
+                schema: &schema,
             };
+            let rewrite = |e: Expr| output.rewrite(e);
             let items = items.into_iter().map(rewrite).collect::<Result<Vec<_>>>()?;
             let having = having.map(rewrite).transpose()?;
             let qualify = qualify.map(rewrite).transpose()?;

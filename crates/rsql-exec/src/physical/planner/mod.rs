@@ -12,6 +12,7 @@
 mod aggregate;
 mod combine_phases;
 mod enforce_distribution;
+mod expand;
 mod join;
 mod projection;
 mod scan;
@@ -88,6 +89,7 @@ impl Planner<'_, '_> {
             LogicalPlan::Sort(sort) => self.sort(sort),
             LogicalPlan::Limit(limit) => self.limit(limit),
             LogicalPlan::Join(join) => self.join(join),
+            LogicalPlan::Expand(expand) => self.expand(expand),
             LogicalPlan::ReplicateRows(replicate) => {
                 let input = self.plan(&replicate.input, &[])?;
                 super::replicate::replicate_node(input, &replicate.schema)
