@@ -4,7 +4,7 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, new_null_array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::row::Rows;
@@ -50,6 +50,8 @@ pub struct HashAggregate {
     /// Group keys then every aggregate's state columns: the partial output, and the layout of
     /// spilled groups.
     state_schema: SchemaRef,
+    /// See [`HashAggregate::with_empty_grouping_sets`].
+    empty_grouping_sets: Vec<i64>,
 }
 
 impl HashAggregate {
@@ -89,7 +91,32 @@ impl HashAggregate {
             aggregates,
             output_schema,
             state_schema,
+            empty_grouping_sets: Vec::new(),
         })
+    }
+
+    /// The aggregation of grouping sets (its last group column being the `Int64` set number),
+    /// where the sets numbered `sets` are empty (`()`): their groups, every other key NULL,
+    /// exist from the start of a partial or single-phase aggregation, with the empty state,
+    /// so that they have a row even without input (merging an empty state changes nothing).
+    /// Fails unless the last group column is an `Int64`.
+    pub fn with_empty_grouping_sets(self, sets: Vec<i64>) -> Result<Self> {
+        let last = self.group_columns.len().checked_sub(1);
+        let set_number = last.map(|i| self.output_schema.field(i).data_type());
+        if !sets.is_empty() && set_number != Some(&DataType::Int64) {
+            return exec_err(format!(
+                "empty grouping sets need an Int64 set number as the last group key, not {set_number:?}"
+            ));
+        }
+        Ok(HashAggregate {
+            empty_grouping_sets: sets,
+            ..self
+        })
+    }
+
+    /// See [`HashAggregate::with_empty_grouping_sets`].
+    pub fn empty_grouping_sets(&self) -> &[i64] {
+        &self.empty_grouping_sets
     }
 
     /// The `Final` aggregation that merges this one's states (laid out as its
@@ -170,9 +197,19 @@ impl HashAggregate {
             .iter()
             .map(|call| call.function.accumulator(&call.argument_types))
             .collect::<Result<Vec<_>>>()?;
+        let mut groups = GroupTable::new(&key_types)?;
+        if self.mode != AggregateMode::Final
+            && let Some((_, keys)) = key_types.split_last()
+            && !self.empty_grouping_sets.is_empty()
+        {
+            let rows = self.empty_grouping_sets.len();
+            let mut columns: Vec<ArrayRef> = keys.iter().map(|t| new_null_array(t, rows)).collect();
+            columns.push(Arc::new(Int64Array::from(self.empty_grouping_sets.clone())));
+            groups.group_indices(&columns, rows)?;
+        }
         Ok(AggregationState {
             plan: self,
-            groups: GroupTable::new(&key_types)?,
+            groups,
             accumulators,
         })
     }
@@ -318,5 +355,91 @@ impl<'a> AggregationState<'a> {
             }
         }
         Ok(RecordBatch::try_new(schema, columns)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, AsArray, StringArray};
+    use arrow::datatypes::Int64Type;
+    use rsql_plan::BuiltinAggregate;
+
+    use super::*;
+
+    fn input_schema() -> Schema {
+        Schema::new(vec![
+            Field::new("key", DataType::Utf8, true),
+            Field::new("__grouping_id", DataType::Int64, false),
+        ])
+    }
+
+    /// `count(*)` grouped by `key` and the set number, with set 1 empty.
+    fn partial() -> HashAggregate {
+        let count = AggregateCall {
+            function: Arc::new(BuiltinAggregate::Count),
+            argument_types: vec![],
+            input_columns: vec![],
+            name: "n".into(),
+        };
+        HashAggregate::try_new(
+            &input_schema(),
+            AggregateMode::Partial,
+            vec![0, 1],
+            vec![count],
+        )
+        .unwrap()
+        .with_empty_grouping_sets(vec![1])
+        .unwrap()
+    }
+
+    fn counts(batch: &RecordBatch) -> Vec<(Option<String>, i64, i64)> {
+        let keys = batch.column(0).as_string::<i32>();
+        let sets = batch.column(1).as_primitive::<Int64Type>();
+        let counts = batch.column(2).as_primitive::<Int64Type>();
+        let mut rows: Vec<_> = (0..batch.num_rows())
+            .map(|i| {
+                let key = keys.is_valid(i).then(|| keys.value(i).to_string());
+                (key, sets.value(i), counts.value(i))
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    #[test]
+    fn empty_grouping_sets_have_a_row_without_input_and_merge_neutrally() {
+        let partial = partial();
+        let empty = partial.aggregate(std::iter::empty()).unwrap();
+        assert_eq!(counts(&empty), vec![(None, 1, 0)]);
+        let batch = RecordBatch::try_new(
+            Arc::new(input_schema()),
+            vec![
+                Arc::new(StringArray::from(vec![Some("a"), None])),
+                Arc::new(Int64Array::from(vec![0, 1])),
+            ],
+        )
+        .unwrap();
+        let seen = partial.aggregate([Ok(batch)]).unwrap();
+        assert_eq!(
+            counts(&seen),
+            vec![(None, 1, 1), (Some("a".to_string()), 0, 1)]
+        );
+        // Two partitions' states, one of them only the seeded empty group: merged, the seeded
+        // state adds nothing, and the final phase adds no group of its own.
+        let last = partial.merging().unwrap();
+        assert!(last.empty_grouping_sets().is_empty());
+        let merged = last.aggregate([Ok(empty), Ok(seen)]).unwrap();
+        assert_eq!(
+            counts(&merged),
+            vec![(None, 1, 1), (Some("a".to_string()), 0, 1)]
+        );
+        assert!(last.aggregate(std::iter::empty()).unwrap().num_rows() == 0);
+    }
+
+    #[test]
+    fn empty_grouping_sets_need_an_int64_set_number() {
+        let plan = HashAggregate::try_new(&input_schema(), AggregateMode::Partial, vec![0], vec![])
+            .unwrap();
+        assert!(plan.with_empty_grouping_sets(vec![0]).is_err());
     }
 }

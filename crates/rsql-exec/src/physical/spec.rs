@@ -85,6 +85,8 @@ pub enum NodeSpec {
         group_columns: Vec<usize>,
         /// The aggregates computed.
         aggregates: Vec<AggregateCallSpec>,
+        /// See [`HashAggregate::with_empty_grouping_sets`].
+        empty_grouping_sets: Vec<i64>,
     },
     /// See [`PhysicalNode::HashJoin`].
     HashJoin {
@@ -240,6 +242,7 @@ impl PhysicalPlan {
                 input: input(plan),
                 mode: aggregate.mode(),
                 group_columns: aggregate.group_columns().to_vec(),
+                empty_grouping_sets: aggregate.empty_grouping_sets().to_vec(),
                 aggregates: aggregate
                     .aggregates()
                     .iter()
@@ -408,6 +411,7 @@ impl Functions<'_> {
                 mode,
                 group_columns,
                 aggregates,
+                empty_grouping_sets,
             } => {
                 let plan = input(plan)?;
                 let calls = aggregates
@@ -415,7 +419,8 @@ impl Functions<'_> {
                     .map(|call| self.aggregate_call(call))
                     .collect::<Result<Vec<_>>>()?;
                 let aggregate =
-                    HashAggregate::try_new(&plan.schema, *mode, group_columns.clone(), calls)?;
+                    HashAggregate::try_new(&plan.schema, *mode, group_columns.clone(), calls)?
+                        .with_empty_grouping_sets(empty_grouping_sets.clone())?;
                 check_schema("aggregation", &spec.schema, aggregate.output_schema())?;
                 PhysicalNode::Aggregate {
                     input: plan,

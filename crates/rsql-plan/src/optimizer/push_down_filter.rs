@@ -196,9 +196,14 @@ fn push(
         LogicalPlan::Distinct(d) => LogicalPlan::Distinct(Distinct {
             input: filter(conjuncts, Arc::clone(&d.input), registry)?,
         }),
-        // An aggregate without groups returns one row even from no input, so a filter moved
-        // below it (even one reading no column, as `WHERE false`) would keep that row.
-        LogicalPlan::Aggregate(a) if a.group_exprs.is_empty() => return Ok(None),
+        // An aggregate without groups (or of grouping sets with an empty set) returns one row
+        // even from no input, so a filter moved below it (even one reading no column, as
+        // `WHERE false`) would keep that row.
+        LogicalPlan::Aggregate(a)
+            if a.group_exprs.is_empty() || !a.empty_grouping_sets().is_empty() =>
+        {
+            return Ok(None);
+        }
         LogicalPlan::Aggregate(a) => {
             let mut replacements: Vec<Expr> = a
                 .group_exprs
@@ -362,6 +367,29 @@ mod tests {
     Projection: t.a + Int64(1) AS x, t.b
       Filter: t.a + Int64(1) > Int64(2) AND t.b = Utf8("k")
         TableScan: t filters=[t.a + Int64(1) > Int64(2), t.b = Utf8("k")]"#
+        );
+    }
+
+    #[test]
+    fn not_below_grouping_sets_with_a_grand_total_nor_below_expand() {
+        // The () set has a row even when no input row passes, so HAVING stays above.
+        let (after, changed) = apply(
+            &PushDownFilter,
+            "SELECT b, count(*) FROM t GROUP BY ROLLUP (b) HAVING b = 'x'",
+        );
+        assert!(!changed, "{after}");
+        // Without (), a key conjunct moves below the aggregation, onto the nulled key
+        // column, and stops above Expand (below it, the key is not nulled yet).
+        let (after, changed) = apply(
+            &PushDownFilter,
+            "SELECT b, count(*) FROM t GROUP BY GROUPING SETS ((b), (c)) HAVING b = 'x'",
+        );
+        assert!(changed);
+        assert!(
+            after.ends_with(
+                "Filter: __grouping_key_0 = Utf8(\"x\")\n      Expand: sets=[(t.b), (t.c)]\n        TableScan: t"
+            ),
+            "{after}"
         );
     }
 

@@ -184,6 +184,16 @@ mod tests {
     use crate::optimizer::test_util::{apply, plan_of};
 
     #[test]
+    fn expand_reads_only_its_keys_and_the_aggregate_arguments() {
+        let (after, changed) = apply(
+            &PushDownProjection,
+            "SELECT b, sum(a) FROM t GROUP BY ROLLUP (b)",
+        );
+        assert!(changed);
+        assert!(after.ends_with("TableScan: t projection=[a, b]"), "{after}");
+    }
+
+    #[test]
     fn scans_read_only_the_columns_used_including_partition_columns() {
         let sql = "SELECT url, count(DISTINCT session_id) FROM events WHERE customer = 'a.com' GROUP BY url";
         assert_eq!(

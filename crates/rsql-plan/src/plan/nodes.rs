@@ -172,6 +172,20 @@ impl Aggregate {
             aggr_exprs,
         })
     }
+
+    /// For an aggregation of grouping sets (over an [`Expand`], grouped by its key columns and
+    /// then its set number), the numbers of the empty sets `()`: each has one result row even
+    /// without input rows (the grand total of an empty input, as in PostgreSQL and DuckDB),
+    /// with every key NULL.
+    pub fn empty_grouping_sets(&self) -> Vec<i64> {
+        let LogicalPlan::Expand(expand) = self.input.as_ref() else {
+            return Vec::new();
+        };
+        match self.group_exprs.last().map(Expr::unaliased) {
+            Some(Expr::Column(c)) if c.name == GROUPING_ID_COLUMN => expand.empty_sets(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Computes window functions over the input's rows: the output is every input column, then one
@@ -470,6 +484,14 @@ impl Expand {
             keys,
             sets,
         })
+    }
+
+    /// The numbers of the empty grouping sets (`()`, the grand total).
+    pub fn empty_sets(&self) -> Vec<i64> {
+        (0..self.sets.len())
+            .filter(|&i| self.sets[i].is_empty())
+            .map(|i| i as i64)
+            .collect()
     }
 }
 

@@ -290,3 +290,39 @@ pub(super) fn check_no_grouping_in_aggregates(aggregates: &[Expr]) -> Result<()>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::optimizer::test_util::plan_of;
+
+    #[test]
+    fn rollup_is_one_expand_under_one_aggregate_keyed_by_the_set_number() {
+        let plan = plan_of(
+            "SELECT b, a + 1, grouping(b), sum(a) FROM t GROUP BY ROLLUP (b, a + 1) \
+             HAVING grouping_id(b, a + 1) < 3",
+        );
+        assert_eq!(
+            plan.display_indent(),
+            r#"Projection: b, a + Int64(1) AS (a + 1), CASE __grouping_id WHEN Int64(0) THEN Int64(0) WHEN Int64(1) THEN Int64(0) WHEN Int64(2) THEN Int64(1) END AS grouping(b), sum(a)
+  Filter: CASE __grouping_id WHEN Int64(0) THEN Int64(0) WHEN Int64(1) THEN Int64(1) WHEN Int64(2) THEN Int64(3) END < Int64(3)
+    Aggregate: groupBy=[[__grouping_key_0 AS b, __grouping_key_1 AS a + Int64(1), __grouping_id]], aggr=[[sum(t.a)]]
+      Expand: sets=[(t.b, t.a + Int64(1)), (t.b), ()]
+        TableScan: t"#
+        );
+    }
+
+    #[test]
+    fn sets_multiply_across_elements_and_repeat_keys_collapse() {
+        // (b) x ROLLUP(c) x CUBE(b): b appears in every set; CUBE(b) adds nothing new but the
+        // duplicates stay separate sets, as in PostgreSQL and DuckDB.
+        let plan = plan_of("SELECT count(*) FROM t GROUP BY b, ROLLUP (c), CUBE (b)");
+        let text = plan.display_indent();
+        assert!(
+            text.contains("Expand: sets=[(t.b, t.c), (t.b, t.c), (t.b), (t.b)]"),
+            "{text}"
+        );
+        // One set of every key is a plain GROUP BY, without Expand.
+        let plain = plan_of("SELECT count(*) FROM t GROUP BY GROUPING SETS ((b, c))");
+        assert!(!plain.display_indent().contains("Expand"));
+    }
+}

@@ -85,7 +85,8 @@ impl Planner<'_, '_> {
             AggregateMode::Partial,
             (0..group_count).collect(),
             calls,
-        )?;
+        )?
+        .with_empty_grouping_sets(aggregate.empty_grouping_sets())?;
         let final_aggregate = partial.merging()?;
         let partial = aggregate_node(pre, partial)?;
         aggregate_node(partial, final_aggregate)

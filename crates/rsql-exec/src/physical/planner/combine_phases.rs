@@ -76,7 +76,8 @@ fn single_phase(last: &PhysicalPlan, rows: &PlanRef, partial: &HashAggregate) ->
         AggregateMode::Single,
         partial.group_columns().to_vec(),
         partial.aggregates().to_vec(),
-    )?;
+    )?
+    .with_empty_grouping_sets(partial.empty_grouping_sets().to_vec())?;
     let schema = Arc::clone(single.output_schema());
     let node = PhysicalNode::Aggregate {
         input: Arc::clone(rows),
