@@ -39,31 +39,46 @@ pub(super) fn is_grouping_call(expr: &Expr) -> bool {
     matches!(expr, Expr::ScalarFunction { name, .. } if is_grouping_function(name))
 }
 
+/// `ROLLUP` of `n` elements: the prefixes of `0..n`, longest first.
+fn rollup(n: usize) -> Vec<Vec<usize>> {
+    (0..=n).rev().map(|k| (0..k).collect()).collect()
+}
+
+/// `CUBE` of `n` elements: every subset of `0..n`, the whole set first and the empty one last.
+fn cube(n: usize) -> Result<Vec<Vec<usize>>> {
+    if n > MAX_CUBE_ELEMENTS {
+        return Err(PlanError::not_supported(format!(
+            "CUBE of more than {MAX_CUBE_ELEMENTS} elements"
+        )));
+    }
+    Ok((0..1usize << n)
+        .rev()
+        .map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).collect())
+        .collect())
+}
+
+/// The sets `positions` (of elements of `lists`) as sets of expressions, each element's
+/// expressions in turn.
+fn pick<'e>(lists: &[&'e [ast::Expr]], positions: Vec<Vec<usize>>) -> Vec<Vec<&'e ast::Expr>> {
+    positions
+        .into_iter()
+        .map(|set| set.into_iter().flat_map(|i| lists[i]).collect())
+        .collect()
+}
+
+/// The elements of a `ROLLUP` or `CUBE`, each a list of expressions.
+fn slices(lists: &[Vec<ast::Expr>]) -> Vec<&[ast::Expr]> {
+    lists.iter().map(Vec::as_slice).collect()
+}
+
 /// The grouping sets one element of a `GROUP BY` list stands for.
 fn element_sets(element: &ast::Expr) -> Result<Vec<Vec<&ast::Expr>>> {
     Ok(match element {
-        ast::Expr::Rollup(lists) => (0..=lists.len())
-            .rev()
-            .map(|n| lists[..n].iter().flatten().collect())
-            .collect(),
-        ast::Expr::Cube(lists) => {
-            if lists.len() > MAX_CUBE_ELEMENTS {
-                return Err(PlanError::not_supported(format!(
-                    "CUBE of more than {MAX_CUBE_ELEMENTS} elements"
-                ))
-                .or_at(element.span()));
-            }
-            let n = lists.len();
-            (0..1usize << n)
-                .rev()
-                .map(|mask| {
-                    (0..n)
-                        .filter(|i| mask & (1 << (n - 1 - i)) != 0)
-                        .flat_map(|i| &lists[i])
-                        .collect()
-                })
-                .collect()
-        }
+        ast::Expr::Rollup(lists) => pick(&slices(lists), rollup(lists.len())),
+        ast::Expr::Cube(lists) => pick(
+            &slices(lists),
+            cube(lists.len()).map_err(|e| e.or_at(element.span()))?,
+        ),
         ast::Expr::GroupingSets(sets) => sets.iter().map(|set| set.iter().collect()).collect(),
         ast::Expr::Tuple(items) if items.is_empty() => vec![vec![]],
         key => vec![vec![key]],
@@ -71,31 +86,20 @@ fn element_sets(element: &ast::Expr) -> Result<Vec<Vec<&ast::Expr>>> {
 }
 
 /// The grouping sets of a `GROUP BY` list: the cross product of its elements' sets, each set
-/// the concatenation of one set per element.
+/// the concatenation of one set per element; `WITH ROLLUP` / `WITH CUBE` take the elements
+/// as the elements of one `ROLLUP` / `CUBE`.
 fn grouping_sets<'e>(
     elements: &'e [ast::Expr],
     modifiers: &[ast::GroupByWithModifier],
 ) -> Result<Vec<Vec<&'e ast::Expr>>> {
-    let whole_list = |sets: fn(usize) -> Vec<Vec<usize>>| -> Vec<Vec<&ast::Expr>> {
-        sets(elements.len())
-            .into_iter()
-            .map(|set| set.into_iter().map(|i| &elements[i]).collect())
-            .collect()
-    };
+    let singletons: Vec<&[ast::Expr]> = elements.iter().map(std::slice::from_ref).collect();
     match modifiers {
         [] => {}
         [ast::GroupByWithModifier::Rollup] => {
-            return Ok(whole_list(|n| {
-                (0..=n).rev().map(|k| (0..k).collect()).collect()
-            }));
+            return Ok(pick(&singletons, rollup(elements.len())));
         }
-        [ast::GroupByWithModifier::Cube] if elements.len() <= MAX_CUBE_ELEMENTS => {
-            return Ok(whole_list(|n| {
-                (0..1usize << n)
-                    .rev()
-                    .map(|mask| (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).collect())
-                    .collect()
-            }));
+        [ast::GroupByWithModifier::Cube] => {
+            return Ok(pick(&singletons, cube(elements.len())?));
         }
         _ => {
             let written: Vec<String> = modifiers.iter().map(ToString::to_string).collect();
