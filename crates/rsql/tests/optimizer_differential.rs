@@ -75,6 +75,11 @@ const QUERIES: &[&str] = &[
     "SELECT v.x, v.s FROM (SELECT x, s FROM t INTERSECT ALL SELECT id, y FROM u) v WHERE v.x > 0",
     "SELECT x, s FROM t WHERE k <> 'c' EXCEPT SELECT id, y FROM u",
     "SELECT s FROM t EXCEPT ALL SELECT y FROM u UNION SELECT s FROM t WHERE x IS NULL",
+    // Grouping sets: a filter below Expand, HAVING kept above the grand total (or pushed onto
+    // the nulled keys without one), columns pruned through Expand.
+    "SELECT k, s, grouping_id(k, s), count(*), sum(x) FROM t WHERE x > 0 GROUP BY ROLLUP (k, s) \
+     HAVING s IS NULL OR count(*) > 1",
+    "SELECT k, s, count(DISTINCT x) FROM t GROUP BY GROUPING SETS ((k), (s)) HAVING s <> 'p'",
 ];
 
 /// One row of `t` (hive-partitioned by `k`).
