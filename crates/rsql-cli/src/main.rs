@@ -42,7 +42,7 @@ fn run(invocation: Invocation) -> Result<i32> {
     let sink = Sink::open(args.output.as_deref())?;
     sink.check_format(args.format)?;
     let session =
-        Session::with_config(session_config(&args)).context("cannot start the runtime")?;
+        Session::with_config(session_config(&args)?).context("cannot start the runtime")?;
     tables::register_all(&session, &args.tables)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = Progress::new(session.context(), show_progress);
@@ -70,7 +70,7 @@ fn run(invocation: Invocation) -> Result<i32> {
 }
 
 /// The session settings the flags ask for.
-fn session_config(args: &Args) -> SessionConfig {
+fn session_config(args: &Args) -> Result<SessionConfig> {
     let mut config = SessionConfig::default();
     if let Some(threads) = args.threads {
         config.threads = usize::from(threads);
@@ -80,9 +80,14 @@ fn session_config(args: &Args) -> SessionConfig {
         config.shuffle_partitions = partitions as usize;
     }
     if let Some(limit) = args.memory_limit {
-        config.memory_limit = limit.bytes();
+        config.memory_limit = limit.0;
     }
-    config
+    for arg in &args.settings {
+        arg.setting
+            .apply(&mut config, &arg.value)
+            .map_err(anyhow::Error::msg)?;
+    }
+    Ok(config)
 }
 
 /// Runs `-c` and `-f` scripts in order, stopping at the first error.
