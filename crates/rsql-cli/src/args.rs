@@ -81,6 +81,11 @@ pub struct Args {
     #[arg(long)]
     pub timer: bool,
 
+    /// Writes the reference pages generated from the registries (functions.md, settings.md)
+    /// into DIR and exits.
+    #[arg(long, value_name = "DIR")]
+    pub dump_docs: Option<PathBuf>,
+
     /// No progress bar (it is shown only when stderr is a terminal anyway).
     #[arg(short, long)]
     pub quiet: bool,

@@ -39,6 +39,10 @@ fn main() -> ExitCode {
 /// Runs what the command line asks for and returns the exit code.
 fn run(invocation: Invocation) -> Result<i32> {
     let Invocation { args, scripts } = invocation;
+    if let Some(dir) = &args.dump_docs {
+        dump_docs(dir)?;
+        return Ok(0);
+    }
     let sink = Sink::open(args.output.as_deref())?;
     sink.check_format(args.format)?;
     let session =
@@ -67,6 +71,17 @@ fn run(invocation: Invocation) -> Result<i32> {
     };
     runner.finish()?;
     Ok(code)
+}
+
+/// Writes the generated reference pages into `dir`.
+fn dump_docs(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, content) in rsql::reference::reference_pages() {
+        let path = dir.join(name);
+        std::fs::write(&path, content)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The session settings the flags ask for.

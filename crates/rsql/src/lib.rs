@@ -23,6 +23,7 @@ mod dataframe;
 mod error;
 pub mod functions;
 mod inspect;
+pub mod reference;
 mod session;
 pub mod settings;
 mod stages;
