@@ -72,6 +72,11 @@ pub struct Args {
     #[arg(long, value_name = "SIZE|none", value_parser = parse_memory_limit, help = memory_limit_help())]
     pub memory_limit: Option<MemoryLimit>,
 
+    /// Keeps tables and views created with CREATE TABLE / CREATE VIEW in this directory, so
+    /// later runs see them (default: they last for this run only).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+
     /// Sets a session setting as `SET NAME = VALUE` does, before any statement runs (also
     /// the ones fixed at startup, such as threads); repeatable. `SET` in the shell lists them.
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_setting)]

@@ -97,6 +97,9 @@ fn session_config(args: &Args) -> Result<SessionConfig> {
     if let Some(limit) = args.memory_limit {
         config.memory_limit = limit.0;
     }
+    if let Some(dir) = &args.catalog {
+        config.catalog = Some(dir.clone());
+    }
     for arg in &args.settings {
         arg.setting
             .apply(&mut config, &arg.value)

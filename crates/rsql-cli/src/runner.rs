@@ -121,13 +121,13 @@ impl Runner {
             (".help", _) => writeln!(out, "{HELP}")?,
             (".quit" | ".exit" | ".q", _) => return Ok(Flow::Quit),
             (".tables", []) => {
-                for name in self.session.table_names() {
+                for name in self.session.table_names()? {
                     writeln!(out, "{name}")?;
                 }
             }
             (".schema", names) => {
                 let names = match names {
-                    [] => self.session.table_names(),
+                    [] => self.session.table_names()?,
                     names => names.iter().map(|n| n.to_string()).collect(),
                 };
                 let batch = self.schema_batch(&names)?;

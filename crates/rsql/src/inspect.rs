@@ -68,6 +68,24 @@ pub(crate) fn setting_table(config: &SessionConfig, setting: &Setting) -> Result
     )
 }
 
+/// `SHOW TABLES`: name, kind (`table` or `view`) and whether it lives only in this session.
+pub(crate) fn tables_table(entries: &[(String, &str, bool)]) -> Result<RecordBatch> {
+    text_table(
+        &["name", "type", "temporary"],
+        vec![
+            entries.iter().map(|(name, _, _)| name.clone()).collect(),
+            entries
+                .iter()
+                .map(|(_, kind, _)| kind.to_string())
+                .collect(),
+            entries
+                .iter()
+                .map(|(_, _, temporary)| temporary.to_string())
+                .collect(),
+        ],
+    )
+}
+
 /// `SHOW FUNCTIONS`: name, kind and argument count of every function.
 pub(crate) fn functions_table(entries: &[FunctionEntry]) -> Result<RecordBatch> {
     text_table(

@@ -19,6 +19,7 @@
 //! ```
 
 mod bytes;
+mod catalog;
 mod dataframe;
 mod error;
 pub mod functions;
@@ -35,6 +36,7 @@ pub use error::{Error, Result};
 pub use rsql_exec::aggregate::{AggregateUdf, GroupsAccumulator};
 pub use rsql_exec::expr::{ColumnarValue, ScalarUdf};
 pub use rsql_exec::physical::PlanSpec;
+pub use rsql_io::{SaveMode, WriteFormat, WriteOptions};
 pub use rsql_plan::sql::sql_type_name;
 pub use rsql_plan::{
     AggregateFunctionSignature, Arity, Expr, ScalarFunctionSignature, SimpleScalarSignature,

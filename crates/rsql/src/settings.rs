@@ -145,6 +145,28 @@ pub static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        name: "catalog",
+        aliases: &["spark.sql.warehouse.dir"],
+        value_type: "directory",
+        description: "Where tables and views that outlive the session are kept (catalog.json \
+                      and the files of managed tables).",
+        default: "a temporary directory removed when the session ends",
+        scope: SettingScope::Startup,
+        read: |c| {
+            c.catalog
+                .as_ref()
+                .map(|dir| dir.display().to_string())
+                .unwrap_or_default()
+        },
+        write: |c, v| {
+            if v.is_empty() {
+                return Err("expected a directory".into());
+            }
+            c.catalog = Some(v.into());
+            Ok(())
+        },
+    },
 ];
 
 /// The setting called `name` (or one of its aliases; any case).

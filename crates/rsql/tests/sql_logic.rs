@@ -447,4 +447,5 @@ slt_tests! {
     fuzz_regressions => "fuzz_regressions.slt",
     settings => "settings.slt",
     describe => "describe.slt",
+    tables => "tables.slt",
 }

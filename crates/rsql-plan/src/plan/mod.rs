@@ -17,7 +17,7 @@ pub use nodes::{
     Sort, SubqueryAlias, TableScan, Union, Values, Window,
 };
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
-pub use statement::{CopyFormat, Statement};
+pub use statement::{CopyFormat, CreateTable, Insert, OverwriteScope, Statement};
 
 use crate::error::Result;
 use crate::function::FunctionRegistry;

@@ -74,7 +74,7 @@ impl SqlBinder<'_> {
         format: Option<&ast::HiveDescribeFormat>,
     ) -> Result<Statement> {
         let plan = self.bind_table_name(table)?;
-        let name = table.to_string().replace('`', "");
+        let name = super::ddl::object_name(table);
         let registered = self.catalog.table(&name).is_some();
         Ok(Statement::Describe {
             plan,

@@ -7,6 +7,8 @@
 //! select aliases.
 
 mod aggregate_filter;
+mod ddl;
+mod ddl_parse;
 mod expr;
 mod function;
 mod ident;
@@ -73,6 +75,9 @@ impl<'a> SqlBinder<'a> {
     pub fn bind_sql(&self, sql: &str) -> Result<Statement> {
         if settings::is_bare_set(sql) {
             return Ok(Statement::ShowSettings(None));
+        }
+        if let Some(ddl) = ddl_parse::parse_ddl(sql)? {
+            return self.bind_ddl(ddl);
         }
         let statement = parse_statement(sql)?;
         self.bind_statement(&statement)

@@ -1,7 +1,9 @@
 //! The entry point: a [`Session`] owns the runtime, the catalog of tables and views, and the
 //! registered functions; SQL and DataFrames both start here.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use arrow::array::{RecordBatch, StringArray};
@@ -15,15 +17,17 @@ use rsql_exec::{ListingTable, MemoryTable, PhysicalPlan, PlannerContext, create_
 use rsql_io::{Dataset, DatasetOptions};
 use rsql_plan::plan::TableScan;
 use rsql_plan::{
-    Catalog, CopyFormat, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature,
-    Statement, TableSource, TableSourceRef, bind_sql,
+    Catalog, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature, TableSource,
+    TableSourceRef, bind_sql,
 };
 use rsql_rdd::{Context, Rdd};
 
+use crate::catalog::{self, CatalogFile, CatalogStore};
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
-use crate::inspect;
 use crate::settings::{self, SettingScope, unknown_setting};
+
+mod statements;
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -47,6 +51,10 @@ pub struct SessionConfig {
     /// or the process's control group allows ([`rsql_rdd::default_memory_limit`]); `None` is no
     /// limit.
     pub memory_limit: Option<usize>,
+    /// The directory holding the catalog of tables and views that outlive the session
+    /// (`catalog.json` and the managed tables' files); `None` keeps them in a temporary
+    /// directory removed with the session.
+    pub catalog: Option<PathBuf>,
 }
 
 impl Default for SessionConfig {
@@ -59,13 +67,14 @@ impl Default for SessionConfig {
             max_partition_bytes: 128 << 20,
             excluded_rules: Vec::new(),
             memory_limit: rsql_rdd::default_memory_limit(),
+            catalog: None,
         }
     }
 }
 
 /// A registered name: a table source, or a view expanded where it is used.
 #[derive(Debug, Clone)]
-enum CatalogEntry {
+pub(crate) enum CatalogEntry {
     Table(TableSourceRef),
     View(LogicalPlan),
 }
@@ -81,6 +90,8 @@ struct SessionState {
     context: Context,
     /// The settings the session started with, which `RESET` restores.
     initial_config: SessionConfig,
+    /// The catalog of tables and views.
+    store: CatalogStore,
     active: RwLock<ActiveConfig>,
     tables: RwLock<HashMap<String, CatalogEntry>>,
     functions: RwLock<Functions>,
@@ -122,6 +133,7 @@ impl Session {
             state: Arc::new(SessionState {
                 context,
                 initial_config: config.clone(),
+                store: CatalogStore::open(config.catalog.as_deref())?,
                 active: RwLock::new(ActiveConfig { config, optimizer }),
                 tables: RwLock::default(),
                 functions: RwLock::new(Functions {
@@ -251,11 +263,12 @@ impl Session {
 
     /// The table or view registered as `name`.
     pub fn table(&self, name: &str) -> Result<DataFrame> {
-        let catalog = self.catalog();
-        if let Some(plan) = catalog.view(name) {
+        let functions = self.functions();
+        let catalog = self.catalog(&functions.registry)?;
+        if let Some(plan) = catalog.view(name)? {
             return Ok(DataFrame::new(self.clone(), plan));
         }
-        let Some(source) = catalog.table(name) else {
+        let Some(source) = catalog.open_table(name)? else {
             let names = catalog.table_names().join(", ");
             return Err(Error::Invalid(format!(
                 "unknown table '{name}' (registered: {names})"
@@ -265,9 +278,10 @@ impl Session {
         Ok(DataFrame::new(self.clone(), LogicalPlan::TableScan(scan)))
     }
 
-    /// Names of the registered tables and views, sorted.
-    pub fn table_names(&self) -> Vec<String> {
-        self.catalog().table_names()
+    /// Names of the tables and views (temporary and in the catalog), sorted.
+    pub fn table_names(&self) -> Result<Vec<String>> {
+        let functions = self.functions();
+        Ok(self.catalog(&functions.registry)?.table_names())
     }
 
     /// Registers a scalar function for SQL and DataFrames: its signature for planning and its
@@ -289,116 +303,30 @@ impl Session {
         register_aggregate(&mut functions.registry, &mut functions.aggregate, function);
     }
 
-    /// Runs one SQL statement. A query returns its (lazy) DataFrame; `CREATE VIEW`, `COPY`,
-    /// `SET` and `RESET` run at once and return an empty DataFrame; `SHOW` and `DESCRIBE`
-    /// return their answer (nothing they describe runs).
+    /// Runs one SQL statement. A query returns its (lazy) DataFrame; `CREATE`, `INSERT`,
+    /// `DROP`, `ALTER`, `COPY`, `SET` and `RESET` run at once and return an empty DataFrame;
+    /// `SHOW` and `DESCRIBE` return their answer (nothing they describe runs).
     pub fn sql(&self, sql: &str) -> Result<DataFrame> {
         let statement = {
             let functions = self.functions();
-            bind_sql(sql, &self.catalog(), &functions.registry)?
+            bind_sql(
+                sql,
+                &self.catalog(&functions.registry)?,
+                &functions.registry,
+            )?
         };
-        match statement {
-            Statement::Query(plan) => Ok(DataFrame::new(self.clone(), plan)),
-            Statement::CreateView {
-                name,
-                plan,
-                or_replace,
-            } => {
-                let mut tables = self.tables_mut();
-                if !or_replace && tables.contains_key(&name) {
-                    return Err(Error::Invalid(format!(
-                        "a table or view named '{name}' already exists (use CREATE OR REPLACE)"
-                    )));
-                }
-                tables.insert(name, CatalogEntry::View(plan));
-                drop(tables);
-                self.empty()
-            }
-            Statement::Copy { plan, path, format } => {
-                let df = DataFrame::new(self.clone(), plan);
-                match format {
-                    CopyFormat::Json => df.write_json(&path)?,
-                    CopyFormat::Parquet => df.write_parquet(&path)?,
-                    CopyFormat::Csv => df.write_csv(&path)?,
-                }
-                self.empty()
-            }
-            Statement::Set { name, value } => {
-                self.set(&name, &value)?;
-                self.empty()
-            }
-            Statement::Reset(name) => {
-                self.reset(name.as_deref())?;
-                self.empty()
-            }
-            Statement::ShowSettings(None) => {
-                self.rows("settings", inspect::settings_table(&self.config())?)
-            }
-            Statement::ShowSettings(Some(name)) => {
-                let setting = settings::setting(&name)
-                    .ok_or_else(|| Error::Invalid(unknown_setting(&name)))?;
-                self.rows("settings", inspect::setting_table(&self.config(), setting)?)
-            }
-            Statement::ShowTables(pattern) => {
-                let tables = self.tables_snapshot();
-                let mut entries: Vec<(&String, &CatalogEntry)> = tables.iter().collect();
-                entries.sort_by_key(|(name, _)| *name);
-                let batch = inspect::text_table(
-                    &["name", "type"],
-                    vec![
-                        entries.iter().map(|(name, _)| name.to_string()).collect(),
-                        entries
-                            .iter()
-                            .map(|(_, entry)| match entry {
-                                CatalogEntry::Table(_) => "table".to_string(),
-                                CatalogEntry::View(_) => "view".to_string(),
-                            })
-                            .collect(),
-                    ],
-                )?;
-                self.rows("tables", inspect::matching(batch, 0, pattern.as_deref())?)
-            }
-            Statement::ShowFunctions(pattern) => {
-                let entries = self.functions().registry.entries();
-                let batch = inspect::functions_table(&entries)?;
-                self.rows(
-                    "functions",
-                    inspect::matching(batch, 0, pattern.as_deref())?,
-                )
-            }
-            Statement::ShowColumns(plan) => {
-                let names = plan.schema().fields().iter().map(|f| f.name().clone());
-                let batch = inspect::text_table(&["column_name"], vec![names.collect()])?;
-                self.rows("columns", batch)
-            }
-            Statement::Describe {
-                plan,
-                table,
-                extended,
-            } => {
-                let details = match (&table, extended) {
-                    (Some(name), true) => self
-                        .catalog()
-                        .table(name)
-                        .map(|source| source.details())
-                        .unwrap_or_default(),
-                    _ => Vec::new(),
-                };
-                let schema = Arc::new(plan.schema().as_arrow().clone());
-                self.rows("describe", inspect::describe_table(&schema, &details)?)
-            }
-        }
+        self.execute(statement)
     }
 
     /// A DataFrame over one batch computed by the session (what `SHOW` and `DESCRIBE` return).
-    fn rows(&self, name: &str, batch: RecordBatch) -> Result<DataFrame> {
+    pub(crate) fn rows(&self, name: &str, batch: RecordBatch) -> Result<DataFrame> {
         let table = MemoryTable::new(batch.schema(), vec![vec![batch]]);
         let scan = TableScan::try_new(name, Arc::new(table), None, Vec::new(), None)?;
         Ok(DataFrame::new(self.clone(), LogicalPlan::TableScan(scan)))
     }
 
     /// A DataFrame with no columns and no rows.
-    fn empty(&self) -> Result<DataFrame> {
+    pub(crate) fn empty(&self) -> Result<DataFrame> {
         let plan = LogicalPlan::EmptyRelation(rsql_plan::plan::EmptyRelation::new(false));
         Ok(DataFrame::new(self.clone(), plan))
     }
@@ -483,36 +411,91 @@ impl Session {
             .clone()
     }
 
-    fn catalog(&self) -> SessionCatalog {
-        SessionCatalog {
-            tables: self.tables_snapshot(),
-        }
+    /// What the binder sees: the session's temporary tables and views, then the catalog's.
+    fn catalog<'a>(&'a self, registry: &'a FunctionRegistry) -> Result<SessionCatalog<'a>> {
+        Ok(SessionCatalog {
+            temporary: self.tables_snapshot(),
+            stored: self.state.store.load()?,
+            store: &self.state.store,
+            registry,
+            view_depth: Cell::new(0),
+        })
+    }
+
+    /// Whether a temporary table or view (registered in this session only) is called `name`.
+    pub(crate) fn has_temporary(&self, name: &str) -> bool {
+        self.tables_snapshot().contains_key(name)
+    }
+
+    /// The catalog directory.
+    pub(crate) fn store(&self) -> &CatalogStore {
+        &self.state.store
     }
 }
 
-/// A snapshot of the registered names, as the binder sees them.
-struct SessionCatalog {
-    tables: HashMap<String, CatalogEntry>,
+/// Views may read views, up to this depth (a deeper chain is a view reading itself).
+const MAX_VIEW_DEPTH: usize = 32;
+
+/// The session's names as one statement's binder sees them: temporary entries first (they
+/// shadow the catalog's), then the catalog file as it was when the statement started.
+struct SessionCatalog<'a> {
+    temporary: HashMap<String, CatalogEntry>,
+    stored: CatalogFile,
+    store: &'a CatalogStore,
+    registry: &'a FunctionRegistry,
+    view_depth: Cell<usize>,
 }
 
-impl Catalog for SessionCatalog {
+impl Catalog for SessionCatalog<'_> {
     fn table(&self, name: &str) -> Option<Arc<dyn TableSource>> {
-        match self.tables.get(name)? {
-            CatalogEntry::Table(source) => Some(Arc::clone(source)),
-            CatalogEntry::View(_) => None,
+        self.open_table(name).ok().flatten()
+    }
+
+    fn open_table(&self, name: &str) -> rsql_plan::Result<Option<Arc<dyn TableSource>>> {
+        match self.temporary.get(name) {
+            Some(CatalogEntry::Table(source)) => return Ok(Some(Arc::clone(source))),
+            Some(CatalogEntry::View(_)) => return Ok(None),
+            None => {}
+        }
+        match self.stored.tables.get(name) {
+            Some(table) => catalog::open_table(self.store, name, table)
+                .map(Some)
+                .map_err(|e| rsql_plan::PlanError::invalid(e.to_string())),
+            None => Ok(None),
         }
     }
 
-    fn view(&self, name: &str) -> Option<LogicalPlan> {
-        match self.tables.get(name)? {
-            CatalogEntry::View(plan) => Some(plan.clone()),
-            CatalogEntry::Table(_) => None,
+    fn view(&self, name: &str) -> rsql_plan::Result<Option<LogicalPlan>> {
+        match self.temporary.get(name) {
+            Some(CatalogEntry::View(plan)) => return Ok(Some(plan.clone())),
+            Some(CatalogEntry::Table(_)) => return Ok(None),
+            None => {}
         }
+        let Some(view) = self.stored.views.get(name) else {
+            return Ok(None);
+        };
+        let depth = self.view_depth.get();
+        if depth >= MAX_VIEW_DEPTH {
+            return Err(rsql_plan::PlanError::invalid(format!(
+                "view '{name}' reads itself (views nest more than {MAX_VIEW_DEPTH} deep)"
+            )));
+        }
+        self.view_depth.set(depth + 1);
+        let plan = catalog::view_plan(self, self.registry, name, view);
+        self.view_depth.set(depth);
+        plan.map(Some)
     }
 
     fn table_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.tables.keys().cloned().collect();
+        let mut names: Vec<String> = self
+            .temporary
+            .keys()
+            .chain(self.stored.tables.keys())
+            .chain(self.stored.views.keys())
+            .cloned()
+            .collect();
         names.sort();
+        names.dedup();
         names
     }
 
