@@ -463,4 +463,5 @@ slt_tests! {
     string => "string.slt",
     window => "window.slt",
     fuzz_regressions => "fuzz_regressions.slt",
+    statistics => "statistics.slt",
 }

@@ -16,6 +16,7 @@ use crate::aggregate::count::CountAccumulator;
 use crate::aggregate::count_values::CountValuesAccumulator;
 use crate::aggregate::min_max::min_max_accumulator;
 use crate::aggregate::row_sets::{CountDistinct, Output, row_set_accumulator};
+use crate::aggregate::statistics::statistical_aggregates;
 use crate::aggregate::sum::sum_accumulator;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
 use crate::error::Result;
@@ -41,8 +42,8 @@ impl AggregateUdf for BuiltinAggregate {
     }
 }
 
-/// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`, and
-/// `single_value`, which checks scalar subqueries.
+/// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`,
+/// `single_value`, which checks scalar subqueries, and the statistical aggregates.
 pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
     BuiltinAggregate::ALL
         .into_iter()
@@ -51,6 +52,7 @@ pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
             Arc::new(CountDistinct) as Arc<dyn AggregateUdf>,
             Arc::new(SingleValue),
         ])
+        .chain(statistical_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .collect()
 }
 
@@ -89,7 +91,7 @@ mod tests {
     fn one_object_serves_the_planner_and_the_executor() {
         let mut registry = FunctionRegistry::new();
         let functions = register_builtin_aggregates(&mut registry);
-        assert_eq!(functions.len(), BuiltinAggregate::ALL.len() + 2);
+        assert_eq!(functions.len(), builtin_aggregates().len());
         for (name, function) in &functions {
             let signature = registry.aggregate(name).unwrap();
             assert_eq!(address(signature), address(function), "{name}");

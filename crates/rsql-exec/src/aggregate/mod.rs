@@ -18,8 +18,10 @@ mod count_values;
 mod decimal_sum;
 mod interner;
 mod min_max;
+mod moments;
 mod row_sets;
 mod single_value;
+mod statistics;
 mod sum;
 
 use arrow::array::ArrayRef;
@@ -30,6 +32,7 @@ pub use builtin::{
     AggregateFunctions, builtin_aggregates, register_aggregate, register_builtin_aggregates,
 };
 pub use row_sets::CountDistinct;
+pub use statistics::StatisticalAggregate;
 
 use crate::error::Result;
 

@@ -25,7 +25,7 @@ use datafusion_common::ScalarValue;
 use crate::error::{PlanError, Result};
 use crate::suggest;
 
-pub use aggregate::{BuiltinAggregate, count_values_type};
+pub use aggregate::{BuiltinAggregate, count_values_type, counts_rows};
 pub use date_part::DateField;
 pub use datetime::{SESSION_TIME_ZONE, clock_value};
 pub use interval::{parse_interval_literal, parse_interval_micros};
