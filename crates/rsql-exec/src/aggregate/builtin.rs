@@ -12,6 +12,8 @@ use arrow::datatypes::DataType;
 use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry, SingleValue};
 
 use crate::aggregate::average::average_accumulator;
+use crate::aggregate::boolean::boolean_aggregates;
+use crate::aggregate::chosen_row::chosen_row_aggregates;
 use crate::aggregate::count::CountAccumulator;
 use crate::aggregate::count_values::CountValuesAccumulator;
 use crate::aggregate::min_max::min_max_accumulator;
@@ -43,7 +45,8 @@ impl AggregateUdf for BuiltinAggregate {
 }
 
 /// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`,
-/// `single_value`, which checks scalar subqueries, and the statistical aggregates.
+/// `single_value`, which checks scalar subqueries, the statistical and boolean aggregates, and
+/// those returning one row's value (`first`, `max_by`, ...).
 pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
     BuiltinAggregate::ALL
         .into_iter()
@@ -53,6 +56,8 @@ pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
             Arc::new(SingleValue),
         ])
         .chain(statistical_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
+        .chain(boolean_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
+        .chain(chosen_row_aggregates())
         .collect()
 }
 
