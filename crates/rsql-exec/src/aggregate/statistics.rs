@@ -5,7 +5,7 @@
 //! results are doubles (`regr_count` a `BIGINT`). Rows with a NULL argument are skipped; a
 //! statistic without enough rows (none; one for the sample variants) is NULL.
 //!
-//! The partial state is the [`Moments`] (count, mean, M2) or [`CoMoments`] of each group,
+//! The partial state is the [`Moments`] (count, shift, mean, M2) or [`CoMoments`] of each group,
 //! updated one row at a time and merged pairwise without losing precision.
 
 use std::sync::Arc;
@@ -188,7 +188,7 @@ trait Mergeable: Copy + Default + Send + 'static {
 
 impl Mergeable for Moments {
     type Statistic = Dispersion;
-    const COLUMNS: &'static [&'static str] = &["mean", "m2"];
+    const COLUMNS: &'static [&'static str] = &["shift", "offset", "m2"];
 
     fn count(&self) -> i64 {
         self.count
@@ -203,14 +203,15 @@ impl Mergeable for Moments {
     }
 
     fn column(&self, i: usize) -> f64 {
-        [self.mean, self.m2][i]
+        [self.shift, self.offset, self.m2][i]
     }
 
     fn from_columns(count: i64, column: impl Fn(usize) -> f64) -> Self {
         Moments {
             count,
-            mean: column(0),
-            m2: column(1),
+            shift: column(0),
+            offset: column(1),
+            m2: column(2),
         }
     }
 
@@ -227,7 +228,9 @@ impl Mergeable for Moments {
 
 impl Mergeable for CoMoments {
     type Statistic = Relation;
-    const COLUMNS: &'static [&'static str] = &["mean_y", "mean_x", "m2_y", "m2_x", "c"];
+    const COLUMNS: &'static [&'static str] = &[
+        "shift_y", "offset_y", "m2_y", "shift_x", "offset_x", "m2_x", "c",
+    ];
 
     fn count(&self) -> i64 {
         CoMoments::count(self)
@@ -242,22 +245,21 @@ impl Mergeable for CoMoments {
     }
 
     fn column(&self, i: usize) -> f64 {
-        [self.a.mean, self.b.mean, self.a.m2, self.b.m2, self.c][i]
+        let (a, b) = (&self.a, &self.b);
+        [a.shift, a.offset, a.m2, b.shift, b.offset, b.m2, self.c][i]
     }
 
     fn from_columns(count: i64, column: impl Fn(usize) -> f64) -> Self {
+        let side = |first: usize| Moments {
+            count,
+            shift: column(first),
+            offset: column(first + 1),
+            m2: column(first + 2),
+        };
         CoMoments {
-            a: Moments {
-                count,
-                mean: column(0),
-                m2: column(2),
-            },
-            b: Moments {
-                count,
-                mean: column(1),
-                m2: column(3),
-            },
-            c: column(4),
+            a: side(0),
+            b: side(3),
+            c: column(6),
         }
     }
 
@@ -287,7 +289,7 @@ fn relation(pairs: &CoMoments, statistic: Relation) -> Option<f64> {
         Relation::CovarPop => pairs.covar_pop(),
         Relation::Corr => pairs.corr(),
         Relation::Slope => slope,
-        Relation::Intercept => slope.map(|slope| y.mean - slope * x.mean),
+        Relation::Intercept => slope.map(|slope| y.mean() - slope * x.mean()),
         // A constant `y` lies on the line exactly.
         Relation::R2 => slope.map(|_| {
             if y.m2 == 0.0 {
@@ -297,8 +299,8 @@ fn relation(pairs: &CoMoments, statistic: Relation) -> Option<f64> {
             }
         }),
         Relation::Count => Some(pairs.count() as f64),
-        Relation::AvgX => some.then_some(x.mean),
-        Relation::AvgY => some.then_some(y.mean),
+        Relation::AvgX => some.then(|| x.mean()),
+        Relation::AvgY => some.then(|| y.mean()),
         Relation::Sxx => some.then_some(x.m2),
         Relation::Syy => some.then_some(y.m2),
         Relation::Sxy => some.then_some(pairs.c),
