@@ -12,10 +12,10 @@ use rsql::Session;
 use crate::args::Format;
 use crate::errors::StatementError;
 use crate::output::format::write_text;
-use crate::output::table::type_name;
 use crate::output::{ResultStyle, Sink};
 use crate::progress::Progress;
 use crate::script::{Item, Statement};
+use rsql::sql_type_name;
 
 /// What `.help` prints.
 const HELP: &str = "\
@@ -169,7 +169,7 @@ impl Runner {
             for field in schema.fields() {
                 tables.push(name.clone());
                 columns.push(field.name().clone());
-                types.push(type_name(field.data_type()));
+                types.push(sql_type_name(field.data_type()));
                 nullable.push(field.is_nullable());
             }
         }

@@ -11,7 +11,7 @@ use rsql_exec::aggregate::{
 };
 use rsql_exec::expr::{ScalarFunctions, ScalarUdf, builtin_scalar_functions};
 use rsql_exec::physical::PlanSpec;
-use rsql_exec::{ListingTable, PhysicalPlan, PlannerContext, create_physical_plan};
+use rsql_exec::{ListingTable, MemoryTable, PhysicalPlan, PlannerContext, create_physical_plan};
 use rsql_io::{Dataset, DatasetOptions};
 use rsql_plan::plan::TableScan;
 use rsql_plan::{
@@ -22,6 +22,8 @@ use rsql_rdd::{Context, Rdd};
 
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::inspect;
+use crate::settings::{self, SettingScope, unknown_setting};
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -68,11 +70,18 @@ enum CatalogEntry {
     View(LogicalPlan),
 }
 
+/// The settings in effect and the optimizer they configure.
+struct ActiveConfig {
+    config: SessionConfig,
+    optimizer: Arc<Optimizer>,
+}
+
 /// Tables, views and functions of one session.
 struct SessionState {
     context: Context,
-    config: SessionConfig,
-    optimizer: Optimizer,
+    /// The settings the session started with, which `RESET` restores.
+    initial_config: SessionConfig,
+    active: RwLock<ActiveConfig>,
     tables: RwLock<HashMap<String, CatalogEntry>>,
     functions: RwLock<Functions>,
 }
@@ -98,7 +107,7 @@ impl Session {
 
     /// A session with `config`.
     pub fn with_config(config: SessionConfig) -> Result<Session> {
-        let optimizer = Optimizer::new().excluding(&config.excluded_rules)?;
+        let optimizer = Arc::new(Optimizer::new().excluding(&config.excluded_rules)?);
         let context = Context::builder()
             .threads(config.threads)
             .memory_limit(config.memory_limit)
@@ -112,8 +121,8 @@ impl Session {
         Ok(Session {
             state: Arc::new(SessionState {
                 context,
-                config,
-                optimizer,
+                initial_config: config.clone(),
+                active: RwLock::new(ActiveConfig { config, optimizer }),
                 tables: RwLock::default(),
                 functions: RwLock::new(Functions {
                     registry,
@@ -124,9 +133,67 @@ impl Session {
         })
     }
 
-    /// The session's settings.
-    pub fn config(&self) -> &SessionConfig {
-        &self.state.config
+    /// The session's settings now (`SET` changes them).
+    pub fn config(&self) -> SessionConfig {
+        self.active().config.clone()
+    }
+
+    /// Changes a setting for the following statements, as `SET name = value` does: `name` is
+    /// a name or alias from [`SETTINGS`](crate::settings::SETTINGS), `value` as `SET` takes it.
+    pub fn set(&self, name: &str, value: &str) -> Result<()> {
+        let setting =
+            settings::setting(name).ok_or_else(|| Error::Invalid(unknown_setting(name)))?;
+        if setting.scope == SettingScope::Startup {
+            return Err(Error::Invalid(format!(
+                "{} is fixed when the session starts (use the --{} flag or SessionConfig)",
+                setting.name,
+                setting.name.replace('_', "-")
+            )));
+        }
+        let mut config = self.config();
+        setting.apply(&mut config, value).map_err(Error::Invalid)?;
+        self.activate(config)
+    }
+
+    /// Restores a setting (`Some(name)`) or every setting (`None`) to the value the session
+    /// started with.
+    pub fn reset(&self, name: Option<&str>) -> Result<()> {
+        let initial = &self.state.initial_config;
+        let config = match name {
+            None => initial.clone(),
+            Some(name) => {
+                let setting =
+                    settings::setting(name).ok_or_else(|| Error::Invalid(unknown_setting(name)))?;
+                let mut config = self.config();
+                setting
+                    .apply(&mut config, &setting.value(initial))
+                    .map_err(Error::Invalid)?;
+                config
+            }
+        };
+        self.activate(config)
+    }
+
+    /// Makes `config` the settings in effect (the worker threads excepted).
+    fn activate(&self, config: SessionConfig) -> Result<()> {
+        let optimizer = Arc::new(Optimizer::new().excluding(&config.excluded_rules)?);
+        self.state
+            .context
+            .memory_pool()
+            .set_limit(config.memory_limit);
+        *self
+            .state
+            .active
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = ActiveConfig { config, optimizer };
+        Ok(())
+    }
+
+    fn active(&self) -> RwLockReadGuard<'_, ActiveConfig> {
+        self.state
+            .active
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The RDD runtime queries run on (for listeners, faults and RDD-level work).
@@ -222,8 +289,9 @@ impl Session {
         register_aggregate(&mut functions.registry, &mut functions.aggregate, function);
     }
 
-    /// Runs one SQL statement. A query returns its (lazy) DataFrame; `CREATE VIEW` and `COPY`
-    /// run at once and return an empty DataFrame.
+    /// Runs one SQL statement. A query returns its (lazy) DataFrame; `CREATE VIEW`, `COPY`,
+    /// `SET` and `RESET` run at once and return an empty DataFrame; `SHOW` and `DESCRIBE`
+    /// return their answer (nothing they describe runs).
     pub fn sql(&self, sql: &str) -> Result<DataFrame> {
         let statement = {
             let functions = self.functions();
@@ -255,7 +323,78 @@ impl Session {
                 }
                 self.empty()
             }
+            Statement::Set { name, value } => {
+                self.set(&name, &value)?;
+                self.empty()
+            }
+            Statement::Reset(name) => {
+                self.reset(name.as_deref())?;
+                self.empty()
+            }
+            Statement::ShowSettings(None) => {
+                self.rows("settings", inspect::settings_table(&self.config())?)
+            }
+            Statement::ShowSettings(Some(name)) => {
+                let setting = settings::setting(&name)
+                    .ok_or_else(|| Error::Invalid(unknown_setting(&name)))?;
+                self.rows("settings", inspect::setting_table(&self.config(), setting)?)
+            }
+            Statement::ShowTables(pattern) => {
+                let tables = self.tables_snapshot();
+                let mut entries: Vec<(&String, &CatalogEntry)> = tables.iter().collect();
+                entries.sort_by_key(|(name, _)| *name);
+                let batch = inspect::text_table(
+                    &["name", "type"],
+                    vec![
+                        entries.iter().map(|(name, _)| name.to_string()).collect(),
+                        entries
+                            .iter()
+                            .map(|(_, entry)| match entry {
+                                CatalogEntry::Table(_) => "table".to_string(),
+                                CatalogEntry::View(_) => "view".to_string(),
+                            })
+                            .collect(),
+                    ],
+                )?;
+                self.rows("tables", inspect::matching(batch, 0, pattern.as_deref())?)
+            }
+            Statement::ShowFunctions(pattern) => {
+                let entries = self.functions().registry.entries();
+                let batch = inspect::functions_table(&entries)?;
+                self.rows(
+                    "functions",
+                    inspect::matching(batch, 0, pattern.as_deref())?,
+                )
+            }
+            Statement::ShowColumns(plan) => {
+                let names = plan.schema().fields().iter().map(|f| f.name().clone());
+                let batch = inspect::text_table(&["column_name"], vec![names.collect()])?;
+                self.rows("columns", batch)
+            }
+            Statement::Describe {
+                plan,
+                table,
+                extended,
+            } => {
+                let details = match (&table, extended) {
+                    (Some(name), true) => self
+                        .catalog()
+                        .table(name)
+                        .map(|source| source.details())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let schema = Arc::new(plan.schema().as_arrow().clone());
+                self.rows("describe", inspect::describe_table(&schema, &details)?)
+            }
         }
+    }
+
+    /// A DataFrame over one batch computed by the session (what `SHOW` and `DESCRIBE` return).
+    fn rows(&self, name: &str, batch: RecordBatch) -> Result<DataFrame> {
+        let table = MemoryTable::new(batch.schema(), vec![vec![batch]]);
+        let scan = TableScan::try_new(name, Arc::new(table), None, Vec::new(), None)?;
+        Ok(DataFrame::new(self.clone(), LogicalPlan::TableScan(scan)))
     }
 
     /// A DataFrame with no columns and no rows.
@@ -266,23 +405,22 @@ impl Session {
 
     /// `plan` optimized by the session's rules.
     pub(crate) fn optimize(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
-        Ok(self
-            .state
-            .optimizer
-            .optimize(plan, &self.functions().registry)?)
+        let optimizer = Arc::clone(&self.active().optimizer);
+        Ok(optimizer.optimize(plan, &self.functions().registry)?)
     }
 
     /// The physical plan of an optimized logical plan.
     pub(crate) fn physical_plan(&self, optimized: &LogicalPlan) -> Result<Arc<PhysicalPlan>> {
         let functions = self.functions();
+        let config = self.config();
         let cx = PlannerContext {
             context: &self.state.context,
             registry: &functions.registry,
             scalar_functions: &functions.scalar,
             aggregate_functions: &functions.aggregate,
-            shuffle_partitions: self.state.config.shuffle_partitions,
-            broadcast_threshold: self.state.config.broadcast_threshold,
-            max_partition_bytes: self.state.config.max_partition_bytes,
+            shuffle_partitions: config.shuffle_partitions,
+            broadcast_threshold: config.broadcast_threshold,
+            max_partition_bytes: config.max_partition_bytes,
         };
         Ok(create_physical_plan(optimized, &cx)?)
     }
@@ -337,14 +475,18 @@ impl Session {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn catalog(&self) -> SessionCatalog {
-        let tables = self
-            .state
+    fn tables_snapshot(&self) -> HashMap<String, CatalogEntry> {
+        self.state
             .tables
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        SessionCatalog { tables }
+            .clone()
+    }
+
+    fn catalog(&self) -> SessionCatalog {
+        SessionCatalog {
+            tables: self.tables_snapshot(),
+        }
     }
 }
 

@@ -28,6 +28,8 @@ use crate::source::FileSource;
 /// already applied: they shaped the units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanSpec {
+    /// Where the dataset was opened.
+    pub location: Location,
     /// The files' format and its options.
     pub format: FileFormat,
     /// The dataset's data columns (what the files hold; missing ones read as nulls).
@@ -90,6 +92,7 @@ impl Scan {
             })
             .collect();
         ScanSpec {
+            location: inner.location.clone(),
             format: match &inner.format {
                 OpenFormat::Parquet(_) => FileFormat::Parquet,
                 OpenFormat::Json(options) => FileFormat::Json(options.clone()),
@@ -159,6 +162,7 @@ impl Scan {
         Ok(Scan {
             dataset: Dataset {
                 inner: Arc::new(DatasetInner {
+                    location: spec.location.clone(),
                     files,
                     partitioning,
                     data_schema: Arc::clone(&spec.data_schema),

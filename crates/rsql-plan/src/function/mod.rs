@@ -77,6 +77,50 @@ impl Arity {
     }
 }
 
+impl fmt::Display for Arity {
+    /// `2`, `1 to 3`, `1 or more`: the argument counts, as `SHOW FUNCTIONS` prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arity::Exact(n) => write!(f, "{n}"),
+            Arity::Range(min, max) => write!(f, "{min} to {max}"),
+            Arity::AtLeast(n) => write!(f, "{n} or more"),
+        }
+    }
+}
+
+/// What kind of function a name denotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FunctionKind {
+    /// One value per row.
+    Scalar,
+    /// One value per group.
+    Aggregate,
+    /// One value per row, computed over a window of rows (`OVER (...)`); aggregates work as
+    /// window functions too.
+    Window,
+}
+
+impl fmt::Display for FunctionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FunctionKind::Scalar => "scalar",
+            FunctionKind::Aggregate => "aggregate",
+            FunctionKind::Window => "window",
+        })
+    }
+}
+
+/// A function as `SHOW FUNCTIONS` and the generated reference list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionEntry {
+    /// The lower-case name.
+    pub name: String,
+    /// Its kind.
+    pub kind: FunctionKind,
+    /// How many arguments it takes.
+    pub arity: Arity,
+}
+
 /// The signature of a scalar function.
 pub trait ScalarFunctionSignature: Send + Sync + fmt::Debug {
     /// The registered name (matched case-insensitively).
@@ -242,6 +286,28 @@ impl FunctionRegistry {
     /// The aggregate function called `name` (any case).
     pub fn aggregate(&self, name: &str) -> Option<&Arc<dyn AggregateFunctionSignature>> {
         self.aggregates.get(&name.to_lowercase())
+    }
+
+    /// Every registered function and the built-in window functions, sorted by name.
+    pub fn entries(&self) -> Vec<FunctionEntry> {
+        let scalars = self.scalars.iter().map(|(name, f)| FunctionEntry {
+            name: name.clone(),
+            kind: FunctionKind::Scalar,
+            arity: f.arity(),
+        });
+        let aggregates = self.aggregates.iter().map(|(name, f)| FunctionEntry {
+            name: name.clone(),
+            kind: FunctionKind::Aggregate,
+            arity: f.arity(),
+        });
+        let windows = BuiltinWindowFunction::ALL.iter().map(|f| FunctionEntry {
+            name: f.name().to_string(),
+            kind: FunctionKind::Window,
+            arity: f.arity(),
+        });
+        let mut entries: Vec<FunctionEntry> = scalars.chain(aggregates).chain(windows).collect();
+        entries.sort_by(|a, b| (&a.name, a.kind).cmp(&(&b.name, b.kind)));
+        entries
     }
 
     /// An [`PlanError::UnknownFunction`] for `name` with the closest registered names.

@@ -27,6 +27,12 @@ pub trait TableSource: Send + Sync + Debug {
         Statistics::new_unknown(&self.schema())
     }
 
+    /// What `DESCRIBE EXTENDED` shows of the source beyond its columns (location, format,
+    /// files, ...), as label and value; nothing by default.
+    fn details(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// The source as `Any`, for downcasting.
     fn as_any(&self) -> &dyn Any;
 }

@@ -156,7 +156,7 @@ impl SqlBinder<'_> {
     }
 
     /// A CTE, a view, a registered table, `'path'`, or `format.\`path\``.
-    fn bind_table_name(&self, name: &ast::ObjectName) -> Result<LogicalPlan> {
+    pub(super) fn bind_table_name(&self, name: &ast::ObjectName) -> Result<LogicalPlan> {
         let idents: Vec<&ast::Ident> = name
             .0
             .iter()

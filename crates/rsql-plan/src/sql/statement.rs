@@ -1,5 +1,6 @@
-//! Binding statements: queries, `EXPLAIN [ANALYZE]`, `CREATE [OR REPLACE] TEMP VIEW` and
-//! `COPY (query) TO 'dir' (FORMAT ..)`.
+//! Binding statements: queries, `EXPLAIN [ANALYZE]`, `CREATE [OR REPLACE] TEMP VIEW`,
+//! `COPY (query) TO 'dir' (FORMAT ..)`, settings (`SET`, `RESET`, `SHOW name`) and catalog
+//! inspection (`SHOW TABLES`, `SHOW FUNCTIONS`, `SHOW COLUMNS`, `DESCRIBE`).
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use sqlparser::ast;
 
 use super::SqlBinder;
 use super::expr::sql_text;
+use super::settings::{bind_reset, bind_set, bind_show_variable};
 use crate::error::{PlanError, Result};
 use crate::plan::{CopyFormat, Explain, LogicalPlan, Statement};
 
@@ -47,6 +49,17 @@ impl SqlBinder<'_> {
     pub fn bind_statement(&self, statement: &ast::Statement) -> Result<Statement> {
         match statement {
             ast::Statement::Query(query) => Ok(Statement::Query(self.bind_query(query)?)),
+            ast::Statement::Explain {
+                describe_alias: ast::DescribeAlias::Describe | ast::DescribeAlias::Desc,
+                statement,
+                ..
+            } => match statement.as_ref() {
+                ast::Statement::Query(query) => self.bind_describe_query(query),
+                other => Err(PlanError::not_supported(format!(
+                    "DESCRIBE of {}",
+                    sql_text(other)
+                ))),
+            },
             ast::Statement::Explain {
                 analyze,
                 statement,
@@ -93,6 +106,20 @@ impl SqlBinder<'_> {
                 plan: self.bind_query(query)?,
                 path: filename.clone(),
             }),
+            ast::Statement::Set(set) => bind_set(set),
+            ast::Statement::Reset(reset) => Ok(bind_reset(reset)),
+            ast::Statement::ShowVariable { variable } => Ok(bind_show_variable(variable)),
+            ast::Statement::ShowTables { show_options, .. } => self.bind_show_tables(show_options),
+            ast::Statement::ShowFunctions { filter } => self.bind_show_functions(filter.as_ref()),
+            ast::Statement::ShowColumns { show_options, .. } => {
+                self.bind_show_columns(show_options)
+            }
+            ast::Statement::ExplainTable {
+                describe_alias: ast::DescribeAlias::Describe | ast::DescribeAlias::Desc,
+                hive_format,
+                table_name,
+                ..
+            } => self.bind_describe_table(table_name, hive_format.as_ref()),
             other => Err(PlanError::not_supported(format!(
                 "the statement {}",
                 sql_text(other)
