@@ -448,4 +448,5 @@ slt_tests! {
     settings => "settings.slt",
     describe => "describe.slt",
     tables => "tables.slt",
+    statistics => "statistics.slt",
 }

@@ -25,7 +25,7 @@ use datafusion_common::ScalarValue;
 use crate::error::{PlanError, Result};
 use crate::suggest;
 
-pub use aggregate::{BuiltinAggregate, count_values_type};
+pub use aggregate::{BuiltinAggregate, count_values_type, counts_rows};
 pub use date_part::DateField;
 pub use datetime::{SESSION_TIME_ZONE, clock_value};
 pub use interval::{parse_interval_literal, parse_interval_micros};
@@ -170,6 +170,12 @@ pub trait AggregateFunctionSignature: Send + Sync + fmt::Debug {
     /// The fields of the partial state one group carries between the partial and the final
     /// aggregate (for the non-DISTINCT form; see [`FunctionRegistry::aggregate_state_fields`]).
     fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>>;
+
+    /// Whether a call may say `IGNORE NULLS`, which then binds as one more argument, `true`
+    /// (Spark's `first(x) IGNORE NULLS` is `first(x, true)`). Defaults to no.
+    fn ignore_nulls_as_argument(&self) -> bool {
+        false
+    }
 }
 
 /// A scalar signature with fixed argument types and a fixed result type; arguments of other
