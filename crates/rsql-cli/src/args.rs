@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use rsql::settings::{self, Setting};
 
 /// Examples shown at the end of `--help`.
 const EXAMPLES: &str = "\
@@ -71,9 +72,24 @@ pub struct Args {
     #[arg(long, value_name = "SIZE|none", value_parser = parse_memory_limit, help = memory_limit_help())]
     pub memory_limit: Option<MemoryLimit>,
 
+    /// Keeps tables and views created with CREATE TABLE / CREATE VIEW in this directory, so
+    /// later runs see them (default: they last for this run only).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+
+    /// Sets a session setting as `SET NAME = VALUE` does, before any statement runs (also
+    /// the ones fixed at startup, such as threads); repeatable. `SET` in the shell lists them.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<SettingArg>,
+
     /// Prints the run time of every statement on stderr (as `.timer on`).
     #[arg(long)]
     pub timer: bool,
+
+    /// Writes the reference pages generated from the registries (functions.md, settings.md)
+    /// into DIR and exits.
+    #[arg(long, value_name = "DIR")]
+    pub dump_docs: Option<PathBuf>,
 
     /// No progress bar (it is shown only when stderr is a terminal anyway).
     #[arg(short, long)]
@@ -189,23 +205,37 @@ pub fn parse_table_spec(value: &str) -> Result<TableSpec, String> {
     })
 }
 
-/// A `--memory-limit` argument.
+/// A `--memory-limit` argument: at most this many bytes, or `None` for `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemoryLimit {
-    /// At most this many bytes.
-    Bytes(u64),
-    /// No limit at all (`none`).
-    Unlimited,
+pub struct MemoryLimit(pub Option<usize>);
+
+/// A `--set NAME=VALUE` argument: a session setting and its value, checked when parsed.
+#[derive(Debug, Clone)]
+pub struct SettingArg {
+    /// The setting.
+    pub setting: &'static Setting,
+    /// Its value, as `SET` takes it.
+    pub value: String,
 }
 
-impl MemoryLimit {
-    /// The limit as [`SessionConfig::memory_limit`](rsql::SessionConfig) takes it.
-    pub fn bytes(self) -> Option<usize> {
-        match self {
-            MemoryLimit::Bytes(bytes) => Some(usize::try_from(bytes).unwrap_or(usize::MAX)),
-            MemoryLimit::Unlimited => None,
-        }
-    }
+/// Parses `NAME=VALUE` for a setting of the registry, checking the value too.
+pub fn parse_setting(text: &str) -> Result<SettingArg, String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got '{text}'"))?;
+    let setting = settings::setting(name.trim()).ok_or_else(|| {
+        let names: Vec<&str> = settings::SETTINGS.iter().map(|s| s.name).collect();
+        format!(
+            "unknown setting '{}'; the settings are {}",
+            name.trim(),
+            names.join(", ")
+        )
+    })?;
+    setting.apply(&mut rsql::SessionConfig::default(), value)?;
+    Ok(SettingArg {
+        setting,
+        value: value.to_string(),
+    })
 }
 
 /// The `--help` line of `--memory-limit`, with the default this machine gets.
@@ -219,24 +249,10 @@ fn memory_limit_help() -> String {
     )
 }
 
-/// Parses `none` or a size (see [`parse_memory_size`]).
+/// Parses `none` or a size such as `2GB` (10^9 bytes), `512MiB` (2^20 bytes), `1.5G` or
+/// `1048576`.
 pub fn parse_memory_limit(value: &str) -> Result<MemoryLimit, String> {
-    if value.trim().eq_ignore_ascii_case("none") {
-        Ok(MemoryLimit::Unlimited)
-    } else {
-        parse_memory_size(value).map(MemoryLimit::Bytes)
-    }
-}
-
-/// Parses a size such as `2GB` (10^9 bytes), `512MiB` (2^20 bytes), `1.5G` or `1048576`.
-pub fn parse_memory_size(value: &str) -> Result<u64, String> {
-    let size = parse_size::Config::new()
-        .parse_size(value.trim())
-        .map_err(|e| format!("'{value}' is not a size like 2GB or 512MiB ({e})"))?;
-    if size == 0 {
-        return Err("the memory limit must be more than 0 bytes".into());
-    }
-    Ok(size)
+    settings::parse_memory_limit(value).map(MemoryLimit)
 }
 
 /// Where a script comes from.
@@ -327,16 +343,37 @@ mod tests {
 
     #[test]
     fn memory_sizes() {
-        assert_eq!(parse_memory_size("2GB"), Ok(2_000_000_000));
-        assert_eq!(parse_memory_size("512MiB"), Ok(512 << 20));
-        assert_eq!(parse_memory_size("1.5G"), Ok(1_500_000_000));
-        assert_eq!(parse_memory_size("1048576"), Ok(1 << 20));
-        assert!(parse_memory_size("lots").is_err());
-        assert!(parse_memory_size("0").is_err());
-        assert_eq!(parse_memory_limit("none"), Ok(MemoryLimit::Unlimited));
+        let bytes = |text| parse_memory_limit(text).map(|limit| limit.0);
+        assert_eq!(bytes("2GB"), Ok(Some(2_000_000_000)));
+        assert_eq!(bytes("512MiB"), Ok(Some(512 << 20)));
+        assert_eq!(bytes("1.5G"), Ok(Some(1_500_000_000)));
+        assert_eq!(bytes("1048576"), Ok(Some(1 << 20)));
+        assert_eq!(bytes("none"), Ok(None));
+        assert!(bytes("lots").is_err());
+        assert!(bytes("0").is_err());
+    }
+
+    #[test]
+    fn settings_are_checked_when_parsed() {
+        let arg = parse_setting("spark.sql.shuffle.partitions=12").unwrap();
         assert_eq!(
-            parse_memory_limit("1KiB").map(MemoryLimit::bytes),
-            Ok(Some(1024))
+            (arg.setting.name, arg.value.as_str()),
+            ("shuffle_partitions", "12")
+        );
+        assert!(
+            parse_setting("shuffle_partitions")
+                .unwrap_err()
+                .contains("NAME=VALUE")
+        );
+        assert!(
+            parse_setting("nope=1")
+                .unwrap_err()
+                .contains("unknown setting 'nope'")
+        );
+        assert!(
+            parse_setting("memory_limit=lots")
+                .unwrap_err()
+                .contains("invalid value 'lots' for memory_limit")
         );
     }
 

@@ -39,10 +39,14 @@ fn main() -> ExitCode {
 /// Runs what the command line asks for and returns the exit code.
 fn run(invocation: Invocation) -> Result<i32> {
     let Invocation { args, scripts } = invocation;
+    if let Some(dir) = &args.dump_docs {
+        dump_docs(dir)?;
+        return Ok(0);
+    }
     let sink = Sink::open(args.output.as_deref())?;
     sink.check_format(args.format)?;
     let session =
-        Session::with_config(session_config(&args)).context("cannot start the runtime")?;
+        Session::with_config(session_config(&args)?).context("cannot start the runtime")?;
     tables::register_all(&session, &args.tables)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let progress = Progress::new(session.context(), show_progress);
@@ -69,8 +73,19 @@ fn run(invocation: Invocation) -> Result<i32> {
     Ok(code)
 }
 
+/// Writes the generated reference pages into `dir`.
+fn dump_docs(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, content) in rsql::reference::reference_pages() {
+        let path = dir.join(name);
+        std::fs::write(&path, content)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The session settings the flags ask for.
-fn session_config(args: &Args) -> SessionConfig {
+fn session_config(args: &Args) -> Result<SessionConfig> {
     let mut config = SessionConfig::default();
     if let Some(threads) = args.threads {
         config.threads = usize::from(threads);
@@ -80,9 +95,17 @@ fn session_config(args: &Args) -> SessionConfig {
         config.shuffle_partitions = partitions as usize;
     }
     if let Some(limit) = args.memory_limit {
-        config.memory_limit = limit.bytes();
+        config.memory_limit = limit.0;
     }
-    config
+    if let Some(dir) = &args.catalog {
+        config.catalog = Some(dir.clone());
+    }
+    for arg in &args.settings {
+        arg.setting
+            .apply(&mut config, &arg.value)
+            .map_err(anyhow::Error::msg)?;
+    }
+    Ok(config)
 }
 
 /// Runs `-c` and `-f` scripts in order, stopping at the first error.

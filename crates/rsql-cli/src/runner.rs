@@ -12,10 +12,10 @@ use rsql::Session;
 use crate::args::Format;
 use crate::errors::StatementError;
 use crate::output::format::write_text;
-use crate::output::table::type_name;
 use crate::output::{ResultStyle, Sink};
 use crate::progress::Progress;
 use crate::script::{Item, Statement};
+use rsql::sql_type_name;
 
 /// What `.help` prints.
 const HELP: &str = "\
@@ -121,13 +121,13 @@ impl Runner {
             (".help", _) => writeln!(out, "{HELP}")?,
             (".quit" | ".exit" | ".q", _) => return Ok(Flow::Quit),
             (".tables", []) => {
-                for name in self.session.table_names() {
+                for name in self.session.table_names()? {
                     writeln!(out, "{name}")?;
                 }
             }
             (".schema", names) => {
                 let names = match names {
-                    [] => self.session.table_names(),
+                    [] => self.session.table_names()?,
                     names => names.iter().map(|n| n.to_string()).collect(),
                 };
                 let batch = self.schema_batch(&names)?;
@@ -169,7 +169,7 @@ impl Runner {
             for field in schema.fields() {
                 tables.push(name.clone());
                 columns.push(field.name().clone());
-                types.push(type_name(field.data_type()));
+                types.push(sql_type_name(field.data_type()));
                 nullable.push(field.is_nullable());
             }
         }

@@ -777,3 +777,75 @@ fn dot_command_errors() {
         ]
     );
 }
+
+#[test]
+fn set_flags_and_statements_change_session_settings() {
+    let out = run(&[
+        "--set",
+        "spark.sql.shuffle.partitions=5",
+        "--set",
+        "threads=1",
+        "-c",
+        "SHOW shuffle_partitions; SHOW threads; SET shuffle_partitions = 2; SHOW shuffle_partitions",
+        "--format",
+        "csv",
+    ])
+    .ok();
+    assert_eq!(
+        out.stdout,
+        "name,value\nshuffle_partitions,5\nname,value\nthreads,1\nname,value\nshuffle_partitions,2\n"
+    );
+    let bad = run(&["--set", "nope=1", "-c", "SELECT 1"]).expect_code(2);
+    assert!(
+        bad.stderr.contains("unknown setting 'nope'"),
+        "{}",
+        bad.stderr
+    );
+    let bad = run(&["--set", "threads=0", "-c", "SELECT 1"]).expect_code(2);
+    assert!(
+        bad.stderr.contains("invalid value '0' for threads"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn describe_extended_shows_where_and_what_a_table_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let sales = sales_dataset(dir.path());
+    let bytes: u64 = ["region=eu", "region=us"]
+        .iter()
+        .map(|region| {
+            fs::metadata(sales.join(region).join("part-0.parquet"))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let table = format!("sales={}", sales.display());
+    let out = run(&[
+        "--table",
+        &table,
+        "-c",
+        "DESCRIBE EXTENDED sales",
+        "--format",
+        "csv",
+    ])
+    .ok();
+    let expected = format!(
+        "column_name,column_type,null\n\
+         id,bigint,NO\n\
+         product,string,NO\n\
+         amount,double,YES\n\
+         region,string,YES\n\
+         ,,\n\
+         # Detailed Table Information,,\n\
+         Location,{},\n\
+         Format,parquet,\n\
+         Partition columns,region,\n\
+         Files,2,\n\
+         Bytes,{bytes},\n\
+         Rows,6,\n",
+        sales.display()
+    );
+    assert_eq!(out.stdout, expected);
+}

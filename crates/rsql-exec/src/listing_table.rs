@@ -53,6 +53,31 @@ impl TableSource for ListingTable {
         }
     }
 
+    fn details(&self) -> Vec<(String, String)> {
+        let partition_columns = self.dataset.partition_columns();
+        let files = self.dataset.files();
+        let bytes: u64 = files.iter().map(|f| f.size).sum();
+        let rows = self.dataset.row_count().map_or_else(
+            || "unknown (not in the files' metadata)".to_string(),
+            |n| n.to_string(),
+        );
+        vec![
+            ("Location".into(), self.dataset.location().to_string()),
+            ("Format".into(), self.dataset.format_name().into()),
+            (
+                "Partition columns".into(),
+                if partition_columns.is_empty() {
+                    "none".into()
+                } else {
+                    partition_columns.join(", ")
+                },
+            ),
+            ("Files".into(), files.len().to_string()),
+            ("Bytes".into(), bytes.to_string()),
+            ("Rows".into(), rows),
+        ]
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

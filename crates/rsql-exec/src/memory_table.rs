@@ -47,6 +47,18 @@ impl TableSource for MemoryTable {
         }
     }
 
+    fn details(&self) -> Vec<(String, String)> {
+        let batches = self.partitions.iter().flatten();
+        let rows: usize = batches.clone().map(RecordBatch::num_rows).sum();
+        let bytes: usize = batches.map(RecordBatch::get_array_memory_size).sum();
+        vec![
+            ("Location".into(), "memory".into()),
+            ("Partitions".into(), self.partitions.len().to_string()),
+            ("Bytes".into(), bytes.to_string()),
+            ("Rows".into(), rows.to_string()),
+        ]
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -37,6 +37,35 @@ impl Default for CsvOptions {
 }
 
 impl CsvOptions {
+    /// Sets one option by name, as Spark (`header`, `sep`/`delimiter`, `quote`, `nullValue`)
+    /// or DuckDB (`delim`, `nullstr`) spell it; names are case-insensitive.
+    pub fn set_option(&mut self, key: &str, value: &str) -> Result<()> {
+        let single_byte = |what: &str| match value.as_bytes() {
+            [byte] => Ok(*byte),
+            _ => Err(IoError::Invalid(format!(
+                "the CSV {what} must be one character, got '{value}'"
+            ))),
+        };
+        match key.to_lowercase().as_str() {
+            "header" => {
+                self.header = value.parse().map_err(|_| {
+                    IoError::Invalid(format!(
+                        "the CSV header option is true or false, got '{value}'"
+                    ))
+                })?;
+            }
+            "sep" | "delimiter" | "delim" => self.delimiter = single_byte("delimiter")?,
+            "quote" => self.quote = single_byte("quote")?,
+            "nullvalue" | "nullstr" | "null" => self.null_string = Some(value.to_string()),
+            other => {
+                return Err(IoError::Invalid(format!(
+                    "unknown CSV option '{other}' (the options are header, delimiter, quote, nullValue)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn format(&self) -> Result<Format> {
         let mut format = Format::default()
             .with_header(self.header)

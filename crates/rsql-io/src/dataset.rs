@@ -75,6 +75,7 @@ pub(crate) enum OpenFormat {
 
 #[derive(Debug)]
 pub(crate) struct DatasetInner {
+    pub location: Location,
     pub files: Vec<ListedFile>,
     pub partitioning: Partitioning,
     pub data_schema: SchemaRef,
@@ -139,6 +140,7 @@ impl Dataset {
             .collect();
         Ok(Dataset {
             inner: Arc::new(DatasetInner {
+                location,
                 files,
                 partitioning,
                 schema: Arc::new(Schema::new(fields)),
@@ -146,6 +148,20 @@ impl Dataset {
                 format,
             }),
         })
+    }
+
+    /// Where the dataset was opened.
+    pub fn location(&self) -> &Location {
+        &self.inner.location
+    }
+
+    /// The name of its file format: `parquet`, `json` or `csv`.
+    pub fn format_name(&self) -> &'static str {
+        match &self.inner.format {
+            OpenFormat::Parquet(_) => "parquet",
+            OpenFormat::Json(_) => "json",
+            OpenFormat::Csv(_) => "csv",
+        }
     }
 
     /// The full schema: data columns, then partition columns.

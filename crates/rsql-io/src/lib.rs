@@ -35,11 +35,11 @@ pub use json_read::JsonOptions;
 pub use listing::{ListedFile, list_files};
 pub use location::Location;
 pub use metrics::ReadMetrics;
-pub use partition::HIVE_DEFAULT_PARTITION;
+pub use partition::{HIVE_DEFAULT_PARTITION, escape_value};
 pub use predicate::{CmpOp, Literal, Predicate};
 pub use s3::{S3Bucket, S3Object};
 pub use scan::{FilePart, FileSpec, ReadUnit, Scan, ScanOptions, ScanSpec, UnitReader};
-pub use schema::merge_schemas;
+pub use schema::{ipc_schema, merge_schemas};
 pub use source::FileSource;
 pub use write::{
     OutputJob, PartWriter, SUCCESS_MARKER, SaveMode, WriteFormat, WriteOptions, parse_compression,

@@ -7,6 +7,35 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::error::{IoError, Result};
 
+/// Serde for a schema as the bytes of an Arrow IPC schema message (for
+/// `#[serde(with = "rsql_io::ipc_schema")]`): exact for every Arrow type.
+pub mod ipc_schema {
+    use std::io::Cursor;
+
+    use arrow::datatypes::SchemaRef;
+    use arrow::ipc::reader::StreamReader;
+    use arrow::ipc::writer::StreamWriter;
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes `schema` as IPC bytes.
+    pub fn serialize<S: Serializer>(schema: &SchemaRef, serializer: S) -> Result<S::Ok, S::Error> {
+        let bytes = StreamWriter::try_new(Vec::new(), schema)
+            .and_then(StreamWriter::into_inner)
+            .map_err(S::Error::custom)?;
+        bytes.serialize(serializer)
+    }
+
+    /// Reads a schema written by [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SchemaRef, D::Error> {
+        let bytes = Vec::<u8>::deserialize(deserializer)?;
+        StreamReader::try_new(Cursor::new(bytes), None)
+            .map(|reader| reader.schema())
+            .map_err(D::Error::custom)
+    }
+}
+
 /// Merges per-file schemas (given with the file's name) into one.
 ///
 /// Columns keep the order of first appearance. A column missing from some file becomes

@@ -18,11 +18,12 @@ pub use coercion::{TypeCoercion, coerce_expr};
 pub use error::{PlanError, Position, Result};
 pub use expr::{Expr, Operator, SortExpr, col, ident, lit};
 pub use function::{
-    AggregateFunctionSignature, Arity, BuiltinAggregate, FunctionRegistry, ScalarFunctionSignature,
-    SimpleScalarSignature, SingleValue,
+    AggregateFunctionSignature, Arity, BuiltinAggregate, FunctionEntry, FunctionKind,
+    FunctionRegistry, ScalarFunctionSignature, SimpleScalarSignature, SingleValue,
 };
 pub use plan::{
-    Catalog, CopyFormat, LogicalPlan, SchemaSource, Statement, TableSource, TableSourceRef,
+    Catalog, CopyFormat, CreateTable, Insert, LogicalPlan, OverwriteScope, SchemaSource, Statement,
+    TableSource, TableSourceRef,
 };
 pub use sql::{SqlBinder, bind_sql, parse_statement};
 

@@ -7,10 +7,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{RddError, Result};
 
+/// The stored limit of an unbounded pool.
+const NO_LIMIT: usize = usize::MAX;
+
 /// Bytes that buffering operators may hold at once, shared by every task of a context.
 #[derive(Debug)]
 pub struct MemoryPool {
-    limit: Option<usize>,
+    /// The limit in bytes; [`NO_LIMIT`] when unbounded. Atomic so a session can change it
+    /// between queries (`SET memory_limit`).
+    limit: AtomicUsize,
     used: AtomicUsize,
     peak: AtomicUsize,
     spilled_bytes: AtomicUsize,
@@ -26,7 +31,7 @@ impl MemoryPool {
             .tempdir()
             .map_err(|e| RddError::io(std::env::temp_dir(), e))?;
         Ok(MemoryPool {
-            limit,
+            limit: AtomicUsize::new(limit.unwrap_or(NO_LIMIT)),
             used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             spilled_bytes: AtomicUsize::new(0),
@@ -36,7 +41,14 @@ impl MemoryPool {
 
     /// The limit in bytes, if any.
     pub fn limit(&self) -> Option<usize> {
+        Some(self.limit.load(Ordering::Relaxed)).filter(|&limit| limit != NO_LIMIT)
+    }
+
+    /// Changes the limit (`None`: unbounded). Reservations already held are kept even when
+    /// they exceed a lower limit; new ones must fit under it.
+    pub fn set_limit(&self, limit: Option<usize>) {
         self.limit
+            .store(limit.unwrap_or(NO_LIMIT), Ordering::Relaxed);
     }
 
     /// Bytes reserved right now.
@@ -74,14 +86,11 @@ impl MemoryPool {
     }
 
     fn try_add(&self, bytes: usize) -> bool {
+        let limit = self.limit.load(Ordering::Relaxed);
         let granted = self
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                let wanted = used.checked_add(bytes)?;
-                match self.limit {
-                    Some(limit) if wanted > limit => None,
-                    _ => Some(wanted),
-                }
+                used.checked_add(bytes).filter(|&wanted| wanted <= limit)
             });
         match granted {
             Ok(before) => {
@@ -127,7 +136,7 @@ impl MemoryReservation {
                 consumer: self.consumer.clone(),
                 requested: bytes,
                 used: self.pool.used(),
-                limit: self.pool.limit.unwrap_or(usize::MAX),
+                limit: self.pool.limit.load(Ordering::Relaxed),
             })
         }
     }
@@ -203,5 +212,20 @@ mod tests {
         let mut r = pool.reservation("r");
         r.try_grow(usize::MAX / 2).unwrap();
         assert!(pool.spill_dir().is_dir());
+    }
+
+    #[test]
+    fn a_changed_limit_applies_to_new_reservations() {
+        let pool = Arc::new(MemoryPool::new(Some(100)).unwrap());
+        let mut r = pool.reservation("r");
+        r.try_grow(80).unwrap();
+        pool.set_limit(Some(50));
+        assert_eq!(pool.limit(), Some(50));
+        assert!(r.try_grow(1).is_err());
+        r.shrink(40);
+        r.try_grow(10).unwrap();
+        pool.set_limit(None);
+        assert_eq!(pool.limit(), None);
+        r.try_grow(1 << 40).unwrap();
     }
 }

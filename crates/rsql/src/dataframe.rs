@@ -340,29 +340,33 @@ impl DataFrame {
 
     /// Writes the rows as newline-delimited JSON files under the directory `path`.
     pub fn write_json(&self, path: &str) -> Result<()> {
-        self.write(path, WriteFormat::json())
+        self.write_with(path, WriteOptions::new(WriteFormat::json()))
     }
 
     /// Writes the rows as Parquet files under the directory `path`.
     pub fn write_parquet(&self, path: &str) -> Result<()> {
-        self.write(path, WriteFormat::parquet())
+        self.write_with(path, WriteOptions::new(WriteFormat::parquet()))
     }
 
     /// Writes the rows as CSV files (with a header) under the directory `path`.
     pub fn write_csv(&self, path: &str) -> Result<()> {
-        self.write(path, WriteFormat::csv())
+        self.write_with(path, WriteOptions::new(WriteFormat::csv()))
     }
 
-    /// Every partition writes its own part file into a staging directory; the directory is
-    /// renamed into place with `_SUCCESS` only when every part succeeded.
-    fn write(&self, path: &str, format: WriteFormat) -> Result<()> {
+    /// Writes the rows under the directory `path` as `options` say: the format, what to do
+    /// when `path` exists ([`SaveMode`](rsql_io::SaveMode)) and the columns whose values pick
+    /// each row's hive folder (`options.with_partition_by(&["year"])` writes `year=2024/`).
+    ///
+    /// Every partition writes its own part files into a staging directory; the output is moved
+    /// into place with `_SUCCESS` only when every part succeeded.
+    pub fn write_with(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        options: WriteOptions,
+    ) -> Result<()> {
         let (physical, _) = self.physical_plan()?;
         let rdd = self.session.lower(&physical)?;
-        let job = OutputJob::begin(
-            path,
-            Arc::clone(&physical.schema),
-            WriteOptions::new(format),
-        )?;
+        let job = OutputJob::begin(path, Arc::clone(&physical.schema), options)?;
         let parts = rdd
             .map_partitions_with_index(|part, batches| Box::new(batches.map(move |b| (part, b))))
             .run_on_partitions(|batches, _| -> rsql_io::Result<()> {

@@ -19,10 +19,14 @@
 //! ```
 
 mod bytes;
+mod catalog;
 mod dataframe;
 mod error;
 pub mod functions;
+mod inspect;
+pub mod reference;
 mod session;
+pub mod settings;
 mod stages;
 
 pub use bytes::{format_bytes, format_memory_limit};
@@ -32,6 +36,8 @@ pub use error::{Error, Result};
 pub use rsql_exec::aggregate::{AggregateUdf, GroupsAccumulator};
 pub use rsql_exec::expr::{ColumnarValue, ScalarUdf};
 pub use rsql_exec::physical::PlanSpec;
+pub use rsql_io::{SaveMode, WriteFormat, WriteOptions};
+pub use rsql_plan::sql::sql_type_name;
 pub use rsql_plan::{
     AggregateFunctionSignature, Arity, Expr, ScalarFunctionSignature, SimpleScalarSignature,
     SortExpr, col, lit,

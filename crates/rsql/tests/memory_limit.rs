@@ -182,3 +182,30 @@ fn a_keyless_join_of_single_partitions_runs_as_the_broadcast_join_explain_names(
     );
     assert_eq!(limited.context().memory_pool().used(), 0);
 }
+
+/// `SET memory_limit` applies to the next query of a running session: the same query that ran
+/// in memory spills after the SET and returns the same rows, and `RESET` restores no limit.
+#[test]
+fn set_memory_limit_applies_to_the_next_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    write_table(&table);
+    let session = session(&table, None);
+    let pool = Arc::clone(session.context().memory_pool());
+    let sql = "SELECT k, count(*), count(DISTINCT s), sum(v) FROM t GROUP BY k";
+    let expected = rows(&session, sql);
+    assert_eq!(pool.spilled_bytes(), 0);
+
+    session.sql("SET memory_limit = '256KiB'").unwrap();
+    assert_eq!(session.config().memory_limit, Some(256 << 10));
+    assert_eq!(pool.limit(), Some(256 << 10));
+    assert_eq!(rows(&session, sql), expected);
+    assert!(
+        pool.spilled_bytes() > 0,
+        "nothing spilled under the new limit"
+    );
+
+    session.sql("RESET memory_limit").unwrap();
+    assert_eq!(pool.limit(), None);
+    assert_eq!(session.config().memory_limit, None);
+}

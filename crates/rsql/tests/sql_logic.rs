@@ -10,9 +10,9 @@
 //! # File format
 //!
 //! ```text
-//! # broadcast_threshold: 0        <- optional header (a `#` line anywhere before the first
-//!                                    record): the session's broadcast threshold in bytes
-//! # any other `#` line is a comment
+//! # a `#` line is a comment
+//! statement ok
+//! SET broadcast_threshold = -1    <- settings change for the rest of the file
 //!
 //! statement ok
 //! CREATE TEMP VIEW v AS SELECT 1 AS x
@@ -118,7 +118,7 @@ const SETUP_SQL: &[&str] = &[
 ];
 
 /// Writes the fixture datasets under `dir` and registers them in a new session.
-fn setup(dir: &Path, broadcast_threshold: Option<u64>) -> Result<Session, String> {
+fn setup(dir: &Path) -> Result<Session, String> {
     let events_dir = dir.join("events");
     let batch = events_batch();
     write_batches(
@@ -128,14 +128,11 @@ fn setup(dir: &Path, broadcast_threshold: Option<u64>) -> Result<Session, String
         WriteOptions::new(WriteFormat::parquet()).with_partition_by(&["customer"]),
     )
     .map_err(|e| format!("writing events: {e}"))?;
-    let mut config = SessionConfig {
+    let config = SessionConfig {
         threads: 2,
         shuffle_partitions: 3,
         ..SessionConfig::default()
     };
-    if let Some(threshold) = broadcast_threshold {
-        config.broadcast_threshold = threshold;
-    }
     let session = Session::with_config(config).map_err(|e| e.to_string())?;
     session
         .register_parquet("events", events_dir.to_str().expect("utf-8 path"))
@@ -167,14 +164,8 @@ struct Record {
     expected: Vec<String>,
 }
 
-struct TestFile {
-    broadcast_threshold: Option<u64>,
-    records: Vec<Record>,
-}
-
-fn parse(text: &str, file: &str) -> Result<TestFile, String> {
+fn parse(text: &str, file: &str) -> Result<Vec<Record>, String> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut broadcast_threshold = None;
     let mut records = Vec::new();
     let mut i = 0;
     while i < lines.len() {
@@ -184,12 +175,7 @@ fn parse(text: &str, file: &str) -> Result<TestFile, String> {
         if line.is_empty() {
             continue;
         }
-        if let Some(comment) = line.strip_prefix('#') {
-            if let Some(value) = comment.trim().strip_prefix("broadcast_threshold:") {
-                broadcast_threshold = Some(value.trim().parse::<u64>().map_err(|e| {
-                    format!("{file}:{lineno}: bad broadcast_threshold '{value}': {e}")
-                })?);
-            }
+        if line.starts_with('#') {
             continue;
         }
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -249,10 +235,7 @@ fn parse(text: &str, file: &str) -> Result<TestFile, String> {
             expected,
         });
     }
-    Ok(TestFile {
-        broadcast_threshold,
-        records,
-    })
+    Ok(records)
 }
 
 /// `v` rounded to 6 decimals, trailing zeros trimmed.
@@ -389,15 +372,14 @@ fn run_file(name: &str) {
     let path = testdata_dir().join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let file = parse(&text, name).unwrap_or_else(|e| panic!("{e}"));
+    let records = parse(&text, name).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().expect("tempdir");
-    let session = setup(dir.path(), file.broadcast_threshold)
-        .unwrap_or_else(|e| panic!("{name}: setup failed: {e}"));
+    let session = setup(dir.path()).unwrap_or_else(|e| panic!("{name}: setup failed: {e}"));
     let scratch = dir.path().join("scratch");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let events = dir.path().join("events");
     let mut failures = Vec::new();
-    for record in &file.records {
+    for record in &records {
         let sql = record
             .sql
             .replace("${events}", events.to_str().expect("utf-8 path"))
@@ -413,7 +395,7 @@ fn run_file(name: &str) {
         panic!(
             "{} of {} records failed in {name}:\n\n{}",
             failures.len(),
-            file.records.len(),
+            records.len(),
             failures.join("\n\n")
         );
     }
@@ -463,5 +445,9 @@ slt_tests! {
     string => "string.slt",
     window => "window.slt",
     fuzz_regressions => "fuzz_regressions.slt",
+    settings => "settings.slt",
+    describe => "describe.slt",
+    tables => "tables.slt",
+    statistics => "statistics.slt",
     grouping_sets => "grouping_sets.slt",
 }

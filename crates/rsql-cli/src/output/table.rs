@@ -7,6 +7,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Schema};
 use arrow::error::ArrowError;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use rsql::sql_type_name;
 use unicode_width::UnicodeWidthStr;
 
 /// How a cell's value is placed in its column.
@@ -42,7 +43,7 @@ pub fn render_table(
     let types: Vec<String> = schema
         .fields()
         .iter()
-        .map(|f| type_name(f.data_type()))
+        .map(|f| sql_type_name(f.data_type()))
         .collect();
     let aligns: Vec<Align> = schema
         .fields()
@@ -195,62 +196,6 @@ fn is_numeric(data_type: &DataType) -> bool {
     }
 }
 
-/// The SQL (Spark) name of an Arrow type: `bigint`, `string`, `map<string,bigint>`, ...
-pub fn type_name(data_type: &DataType) -> String {
-    match data_type {
-        DataType::Null => "void".into(),
-        DataType::Boolean => "boolean".into(),
-        DataType::Int8 => "tinyint".into(),
-        DataType::Int16 => "smallint".into(),
-        DataType::Int32 => "int".into(),
-        DataType::Int64 => "bigint".into(),
-        DataType::UInt8 => "tinyint unsigned".into(),
-        DataType::UInt16 => "smallint unsigned".into(),
-        DataType::UInt32 => "int unsigned".into(),
-        DataType::UInt64 => "bigint unsigned".into(),
-        DataType::Float16 => "half".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => "binary".into(),
-        DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
-        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
-        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
-        DataType::Duration(_) | DataType::Interval(_) => "interval".into(),
-        DataType::Decimal32(p, s)
-        | DataType::Decimal64(p, s)
-        | DataType::Decimal128(p, s)
-        | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
-        DataType::List(f)
-        | DataType::LargeList(f)
-        | DataType::ListView(f)
-        | DataType::LargeListView(f)
-        | DataType::FixedSizeList(f, _) => format!("array<{}>", type_name(f.data_type())),
-        DataType::Struct(fields) => {
-            let inner: Vec<String> = fields
-                .iter()
-                .map(|f| format!("{}:{}", f.name(), type_name(f.data_type())))
-                .collect();
-            format!("struct<{}>", inner.join(","))
-        }
-        DataType::Map(entries, _) => match entries.data_type() {
-            DataType::Struct(kv) if kv.len() == 2 => format!(
-                "map<{},{}>",
-                type_name(kv[0].data_type()),
-                type_name(kv[1].data_type())
-            ),
-            other => format!("map<{other}>"),
-        },
-        DataType::Dictionary(_, value) => type_name(value),
-        DataType::RunEndEncoded(_, values) => type_name(values.data_type()),
-        other => other.to_string().to_lowercase(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -322,27 +267,5 @@ mod tests {
             RecordBatch::try_new(schema, vec![Arc::new(Float64Array::from(vec![1.5]))]).unwrap();
         assert!(render(&[b], 40).ends_with("│    1.5 │\n└────────┘\n1 row\n"));
         assert_eq!(escape("a\nb\tc"), "a\\nb\\tc");
-    }
-
-    #[test]
-    fn spark_type_names() {
-        let map = DataType::Map(
-            Arc::new(Field::new(
-                "entries",
-                DataType::Struct(
-                    vec![
-                        Field::new("key", DataType::Utf8, false),
-                        Field::new("value", DataType::Int64, true),
-                    ]
-                    .into(),
-                ),
-                false,
-            )),
-            false,
-        );
-        assert_eq!(type_name(&map), "map<string,bigint>");
-        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-        assert_eq!(type_name(&dict), "string");
-        assert_eq!(type_name(&DataType::Decimal128(10, 2)), "decimal(10,2)");
     }
 }

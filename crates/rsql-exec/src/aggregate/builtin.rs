@@ -12,10 +12,13 @@ use arrow::datatypes::DataType;
 use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry, SingleValue};
 
 use crate::aggregate::average::average_accumulator;
+use crate::aggregate::boolean::boolean_aggregates;
+use crate::aggregate::chosen_row::chosen_row_aggregates;
 use crate::aggregate::count::CountAccumulator;
 use crate::aggregate::count_values::CountValuesAccumulator;
 use crate::aggregate::min_max::min_max_accumulator;
 use crate::aggregate::row_sets::{CountDistinct, Output, row_set_accumulator};
+use crate::aggregate::statistics::statistical_aggregates;
 use crate::aggregate::sum::sum_accumulator;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
 use crate::error::Result;
@@ -41,8 +44,9 @@ impl AggregateUdf for BuiltinAggregate {
     }
 }
 
-/// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`, and
-/// `single_value`, which checks scalar subqueries.
+/// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`,
+/// `single_value`, which checks scalar subqueries, the statistical and boolean aggregates, and
+/// those returning one row's value (`first`, `max_by`, ...).
 pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
     BuiltinAggregate::ALL
         .into_iter()
@@ -51,6 +55,9 @@ pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
             Arc::new(CountDistinct) as Arc<dyn AggregateUdf>,
             Arc::new(SingleValue),
         ])
+        .chain(statistical_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
+        .chain(boolean_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
+        .chain(chosen_row_aggregates())
         .collect()
 }
 
@@ -89,7 +96,7 @@ mod tests {
     fn one_object_serves_the_planner_and_the_executor() {
         let mut registry = FunctionRegistry::new();
         let functions = register_builtin_aggregates(&mut registry);
-        assert_eq!(functions.len(), BuiltinAggregate::ALL.len() + 2);
+        assert_eq!(functions.len(), builtin_aggregates().len());
         for (name, function) in &functions {
             let signature = registry.aggregate(name).unwrap();
             assert_eq!(address(signature), address(function), "{name}");

@@ -15,15 +15,13 @@ pub(crate) fn min_max_accumulator(
     data_type: &DataType,
     keep: Ordering,
 ) -> Result<Box<dyn GroupsAccumulator>> {
-    Ok(Box::new(MinMaxAccumulator {
-        codec: RowCodec::new(std::slice::from_ref(data_type))?,
-        data_type: data_type.clone(),
-        keep,
-        best: Vec::new(),
-    }))
+    Ok(Box::new(MinMaxAccumulator(BestValues::new(
+        data_type, keep,
+    )?)))
 }
 
-struct MinMaxAccumulator {
+/// The smallest or largest non-null value of each group so far.
+pub(crate) struct BestValues {
     codec: RowCodec,
     data_type: DataType,
     keep: Ordering,
@@ -31,12 +29,25 @@ struct MinMaxAccumulator {
     best: Vec<Option<Box<[u8]>>>,
 }
 
-impl MinMaxAccumulator {
-    fn fold(
+impl BestValues {
+    /// Keeps the smallest (`keep` is `Less`) or largest (`Greater`) value of `data_type`.
+    pub(crate) fn new(data_type: &DataType, keep: Ordering) -> Result<Self> {
+        Ok(BestValues {
+            codec: RowCodec::new(std::slice::from_ref(data_type))?,
+            data_type: data_type.clone(),
+            keep,
+            best: Vec::new(),
+        })
+    }
+
+    /// Folds the non-null `values` into their groups, calling `on_better(group, row)` whenever
+    /// a row beats its group's best so far (ties keep the earlier value).
+    pub(crate) fn fold(
         &mut self,
         values: &ArrayRef,
         group_indices: &[usize],
         total_groups: usize,
+        mut on_better: impl FnMut(usize, usize),
     ) -> Result<()> {
         ensure_groups(&mut self.best, total_groups, None);
         let rows = self.codec.encode(std::slice::from_ref(values))?;
@@ -51,36 +62,14 @@ impl MinMaxAccumulator {
             };
             if better {
                 self.best[group] = Some(candidate.data().into());
+                on_better(group, row);
             }
         }
         Ok(())
     }
-}
 
-impl GroupsAccumulator for MinMaxAccumulator {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        total_groups: usize,
-    ) -> Result<()> {
-        self.fold(&values[0], group_indices, total_groups)
-    }
-
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        group_indices: &[usize],
-        total_groups: usize,
-    ) -> Result<()> {
-        self.fold(&states[0], group_indices, total_groups)
-    }
-
-    fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
-        Ok(vec![self.evaluate(total_groups)?])
-    }
-
-    fn evaluate(&mut self, total_groups: usize) -> Result<ArrayRef> {
+    /// The best value of groups `0..total_groups`, NULL for groups without one; emptied.
+    pub(crate) fn take(&mut self, total_groups: usize) -> Result<ArrayRef> {
         ensure_groups(&mut self.best, total_groups, None);
         let best = std::mem::take(&mut self.best);
         if best.is_empty() {
@@ -102,7 +91,44 @@ impl GroupsAccumulator for MinMaxAccumulator {
         Ok(arrow::compute::take(&decoded, &indices, None)?)
     }
 
-    fn size(&self) -> usize {
+    /// Approximate heap bytes held.
+    pub(crate) fn size(&self) -> usize {
         self.best.iter().flatten().map(|b| b.len()).sum::<usize>() + self.best.capacity() * 16
+    }
+}
+
+struct MinMaxAccumulator(BestValues);
+
+impl GroupsAccumulator for MinMaxAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_groups: usize,
+    ) -> Result<()> {
+        self.0
+            .fold(&values[0], group_indices, total_groups, |_, _| {})
+    }
+
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[usize],
+        total_groups: usize,
+    ) -> Result<()> {
+        self.0
+            .fold(&states[0], group_indices, total_groups, |_, _| {})
+    }
+
+    fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
+        Ok(vec![self.evaluate(total_groups)?])
+    }
+
+    fn evaluate(&mut self, total_groups: usize) -> Result<ArrayRef> {
+        self.0.take(total_groups)
+    }
+
+    fn size(&self) -> usize {
+        self.0.size()
     }
 }

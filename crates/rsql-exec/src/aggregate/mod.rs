@@ -12,24 +12,32 @@
 //! [`register_builtin_aggregates`] registers the built-ins with both.
 
 mod average;
+mod boolean;
 mod builtin;
+mod chosen_row;
 mod count;
 mod count_values;
 mod decimal_sum;
 mod interner;
 mod min_max;
+mod moments;
+mod picked;
 mod row_sets;
 mod single_value;
+mod statistics;
 mod sum;
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 use rsql_plan::AggregateFunctionSignature;
 
+pub use boolean::BooleanAggregate;
 pub use builtin::{
     AggregateFunctions, builtin_aggregates, register_aggregate, register_builtin_aggregates,
 };
+pub use chosen_row::{PositionalAggregate, ValueByAggregate};
 pub use row_sets::CountDistinct;
+pub use statistics::StatisticalAggregate;
 
 use crate::error::Result;
 

@@ -2,15 +2,10 @@
 //! same files, row groups and columns, without listing the dataset or pruning it again.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
-use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
-use serde::de::Error as _;
-use serde::ser::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{FilePart, ReadUnit, Scan};
 use crate::dataset::{Dataset, DatasetInner, FileFormat, OpenFormat};
@@ -28,13 +23,15 @@ use crate::source::FileSource;
 /// already applied: they shaped the units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanSpec {
+    /// Where the dataset was opened.
+    pub location: Location,
     /// The files' format and its options.
     pub format: FileFormat,
     /// The dataset's data columns (what the files hold; missing ones read as nulls).
-    #[serde(with = "ipc_schema")]
+    #[serde(with = "crate::schema::ipc_schema")]
     pub data_schema: SchemaRef,
     /// The dataset's full schema: the data columns, then the hive partition columns.
-    #[serde(with = "ipc_schema")]
+    #[serde(with = "crate::schema::ipc_schema")]
     pub schema: SchemaRef,
     /// The files read, in listing order; [`FilePart::file`] indexes this list.
     pub files: Vec<FileSpec>,
@@ -90,6 +87,7 @@ impl Scan {
             })
             .collect();
         ScanSpec {
+            location: inner.location.clone(),
             format: match &inner.format {
                 OpenFormat::Parquet(_) => FileFormat::Parquet,
                 OpenFormat::Json(options) => FileFormat::Json(options.clone()),
@@ -159,6 +157,7 @@ impl Scan {
         Ok(Scan {
             dataset: Dataset {
                 inner: Arc::new(DatasetInner {
+                    location: spec.location.clone(),
                     files,
                     partitioning,
                     data_schema: Arc::clone(&spec.data_schema),
@@ -238,23 +237,4 @@ fn partition_value_types(fields: &[FieldRef]) -> Schema {
             })
             .collect::<Vec<_>>(),
     )
-}
-
-/// A schema as the bytes of an Arrow IPC schema message.
-mod ipc_schema {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(schema: &SchemaRef, serializer: S) -> Result<S::Ok, S::Error> {
-        let bytes = StreamWriter::try_new(Vec::new(), schema)
-            .and_then(StreamWriter::into_inner)
-            .map_err(S::Error::custom)?;
-        bytes.serialize(serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SchemaRef, D::Error> {
-        let bytes = Vec::<u8>::deserialize(deserializer)?;
-        StreamReader::try_new(Cursor::new(bytes), None)
-            .map(|reader| reader.schema())
-            .map_err(D::Error::custom)
-    }
 }

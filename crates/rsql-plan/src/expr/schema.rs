@@ -6,7 +6,7 @@ use datafusion_common::{Column, DFSchema, ScalarValue, TableReference};
 use super::{Expr, Operator, Subquery, WindowFunctionKind};
 use crate::coercion::{binary_types, common_type};
 use crate::error::{PlanError, Result};
-use crate::function::FunctionRegistry;
+use crate::function::{FunctionRegistry, counts_rows};
 use crate::suggest;
 
 /// The field `column` names in `schema`, with errors that list the closest names.
@@ -199,10 +199,10 @@ impl Expr {
                 all.extend(list.iter());
                 any(&all)
             }
-            Expr::AggregateFunction { name, .. } => Ok(name != "count"),
+            Expr::AggregateFunction { name, .. } => Ok(!counts_rows(name)),
             Expr::WindowFunction(window) => Ok(match &window.kind {
                 WindowFunctionKind::Builtin(function) => function.nullable(),
-                WindowFunctionKind::Aggregate { name, .. } => name != "count",
+                WindowFunctionKind::Aggregate { name, .. } => !counts_rows(name),
             }),
             Expr::Case { .. }
             | Expr::ScalarFunction { .. }

@@ -152,6 +152,12 @@ impl AggregateFunctionSignature for BuiltinAggregate {
     }
 }
 
+/// The aggregates that count rows (`count`, `count_if`, `regr_count`): never NULL, 0 over no
+/// rows, where every other aggregate is NULL.
+pub fn counts_rows(name: &str) -> bool {
+    matches!(name, "count" | "count_if" | "regr_count")
+}
+
 fn first(args: &[DataType]) -> DataType {
     args.first().cloned().unwrap_or(DataType::Null)
 }

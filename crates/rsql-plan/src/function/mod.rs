@@ -26,7 +26,7 @@ use datafusion_common::ScalarValue;
 use crate::error::{PlanError, Result};
 use crate::suggest;
 
-pub use aggregate::{BuiltinAggregate, count_values_type};
+pub use aggregate::{BuiltinAggregate, count_values_type, counts_rows};
 pub use date_part::DateField;
 pub use datetime::{SESSION_TIME_ZONE, clock_value};
 pub use grouping::{GROUPING, GROUPING_ID, is_grouping_function};
@@ -79,6 +79,50 @@ impl Arity {
     }
 }
 
+impl fmt::Display for Arity {
+    /// `2`, `1 to 3`, `1 or more`: the argument counts, as `SHOW FUNCTIONS` prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arity::Exact(n) => write!(f, "{n}"),
+            Arity::Range(min, max) => write!(f, "{min} to {max}"),
+            Arity::AtLeast(n) => write!(f, "{n} or more"),
+        }
+    }
+}
+
+/// What kind of function a name denotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FunctionKind {
+    /// One value per row.
+    Scalar,
+    /// One value per group.
+    Aggregate,
+    /// One value per row, computed over a window of rows (`OVER (...)`); aggregates work as
+    /// window functions too.
+    Window,
+}
+
+impl fmt::Display for FunctionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FunctionKind::Scalar => "scalar",
+            FunctionKind::Aggregate => "aggregate",
+            FunctionKind::Window => "window",
+        })
+    }
+}
+
+/// A function as `SHOW FUNCTIONS` and the generated reference list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionEntry {
+    /// The lower-case name.
+    pub name: String,
+    /// Its kind.
+    pub kind: FunctionKind,
+    /// How many arguments it takes.
+    pub arity: Arity,
+}
+
 /// The signature of a scalar function.
 pub trait ScalarFunctionSignature: Send + Sync + fmt::Debug {
     /// The registered name (matched case-insensitively).
@@ -128,6 +172,12 @@ pub trait AggregateFunctionSignature: Send + Sync + fmt::Debug {
     /// The fields of the partial state one group carries between the partial and the final
     /// aggregate (for the non-DISTINCT form; see [`FunctionRegistry::aggregate_state_fields`]).
     fn state_fields(&self, args: &[DataType]) -> Result<Vec<Field>>;
+
+    /// Whether a call may say `IGNORE NULLS`, which then binds as one more argument, `true`
+    /// (Spark's `first(x) IGNORE NULLS` is `first(x, true)`). Defaults to no.
+    fn ignore_nulls_as_argument(&self) -> bool {
+        false
+    }
 }
 
 /// A scalar signature with fixed argument types and a fixed result type; arguments of other
@@ -239,6 +289,28 @@ impl FunctionRegistry {
     /// The aggregate function called `name` (any case).
     pub fn aggregate(&self, name: &str) -> Option<&Arc<dyn AggregateFunctionSignature>> {
         self.aggregates.get(&name.to_lowercase())
+    }
+
+    /// Every registered function and the built-in window functions, sorted by name.
+    pub fn entries(&self) -> Vec<FunctionEntry> {
+        let scalars = self.scalars.iter().map(|(name, f)| FunctionEntry {
+            name: name.clone(),
+            kind: FunctionKind::Scalar,
+            arity: f.arity(),
+        });
+        let aggregates = self.aggregates.iter().map(|(name, f)| FunctionEntry {
+            name: name.clone(),
+            kind: FunctionKind::Aggregate,
+            arity: f.arity(),
+        });
+        let windows = BuiltinWindowFunction::ALL.iter().map(|f| FunctionEntry {
+            name: f.name().to_string(),
+            kind: FunctionKind::Window,
+            arity: f.arity(),
+        });
+        let mut entries: Vec<FunctionEntry> = scalars.chain(aggregates).chain(windows).collect();
+        entries.sort_by(|a, b| (&a.name, a.kind).cmp(&(&b.name, b.kind)));
+        entries
     }
 
     /// An [`PlanError::UnknownFunction`] for `name` with the closest registered names.

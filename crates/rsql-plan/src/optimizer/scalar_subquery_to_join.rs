@@ -6,7 +6,8 @@
 //!   a join without keys against that row.
 //! - Correlated on equalities, its aggregate is grouped by the correlated columns and left
 //!   joined on them, so the subquery runs once, not per outer row. An outer row without a group
-//!   gets the aggregate's value over no rows: NULL, or 0 for `count` (the "count bug").
+//!   gets the aggregate's value over no rows: NULL, or 0 for `count` and the other
+//!   [counting aggregates](crate::function::counts_rows) (the "count bug").
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use super::decorrelate_predicate_subquery::rewrite_inner;
 use super::join_conditions::split_join_conditions;
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Subquery, column_refs, lit, subqueries};
-use crate::function::FunctionRegistry;
+use crate::function::{FunctionRegistry, counts_rows};
 use crate::plan::{Aggregate, Filter, Join, LogicalPlan, Projection};
 
 /// The `scalar_subquery_to_join` rule.
@@ -68,8 +69,8 @@ fn aggregate_below(plan: &LogicalPlan) -> Option<&Aggregate> {
 }
 
 /// The subquery's value over no input rows: its first output expression with every aggregate
-/// replaced by its value over no rows (0 for `count`, NULL otherwise). `None` when that is
-/// NULL anyway (no `count` involved).
+/// replaced by its value over no rows (0 for the counting ones, NULL otherwise). `None` when
+/// that is NULL anyway (no counting aggregate involved).
 fn value_over_no_rows(plan: &LogicalPlan) -> Result<Option<Expr>> {
     let (expr, aggregate) = match plan {
         LogicalPlan::SubqueryAlias(alias) => return value_over_no_rows(&alias.input),
@@ -91,7 +92,7 @@ fn value_over_no_rows(plan: &LogicalPlan) -> Result<Option<Expr>> {
         };
         let field = aggregate.schema.field(index);
         let value = match aggregate.aggr_exprs.get(index.wrapping_sub(groups)) {
-            Some(call) if matches!(call.unaliased(), Expr::AggregateFunction { name, .. } if name == "count") =>
+            Some(call) if matches!(call.unaliased(), Expr::AggregateFunction { name, .. } if counts_rows(name)) =>
             {
                 counts = true;
                 lit(0i64)

@@ -18,7 +18,7 @@ pub use nodes::{
     grouping_key_column,
 };
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
-pub use statement::{CopyFormat, Statement};
+pub use statement::{CopyFormat, CreateTable, Insert, OverwriteScope, Statement};
 
 use crate::error::Result;
 use crate::function::FunctionRegistry;

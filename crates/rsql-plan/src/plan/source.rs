@@ -27,6 +27,12 @@ pub trait TableSource: Send + Sync + Debug {
         Statistics::new_unknown(&self.schema())
     }
 
+    /// What `DESCRIBE EXTENDED` shows of the source beyond its columns (location, format,
+    /// files, ...), as label and value; nothing by default.
+    fn details(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// The source as `Any`, for downcasting.
     fn as_any(&self) -> &dyn Any;
 }
@@ -37,10 +43,17 @@ pub trait Catalog {
     /// expands; the binder only needs its schema), or `None`.
     fn table(&self, name: &str) -> Option<Arc<dyn TableSource>>;
 
-    /// The plan of the temporary view called `name`, which the binder inlines, or `None`.
-    fn view(&self, name: &str) -> Option<crate::LogicalPlan> {
+    /// [`Catalog::table`], with the error when the table is registered but cannot be opened
+    /// (its files were removed, say); the binder asks this one.
+    fn open_table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>> {
+        Ok(self.table(name))
+    }
+
+    /// The plan of the view called `name`, which the binder inlines, or `None`; an error when
+    /// a stored view's query no longer binds (a table it reads was dropped).
+    fn view(&self, name: &str) -> Result<Option<crate::LogicalPlan>> {
         let _ = name;
-        None
+        Ok(None)
     }
 
     /// Names of the registered tables and views, for "did you mean" suggestions.

@@ -1,6 +1,7 @@
 //! Binding function calls: scalar and aggregate calls (with `DISTINCT` and `count(*)`),
 //! coerced to their signatures by [`TypeCoercion`](crate::coercion::TypeCoercion).
 
+use datafusion_common::ScalarValue;
 use sqlparser::ast::{self, Spanned};
 
 use super::SqlBinder;
@@ -35,6 +36,21 @@ impl SqlBinder<'_> {
             )));
         }
         self.coercion(scope).aggregate_call(name, args, distinct)
+    }
+
+    /// Whether the aggregate `name` takes `IGNORE NULLS` as an argument.
+    pub(super) fn takes_null_treatment(&self, name: &str) -> bool {
+        self.registry
+            .aggregate(name)
+            .is_some_and(|f| f.ignore_nulls_as_argument())
+    }
+
+    /// Appends the argument `true` for `IGNORE NULLS` to a call of an aggregate that
+    /// [takes it](Self::takes_null_treatment); `RESPECT NULLS` is its default.
+    pub(super) fn apply_null_treatment(&self, args: &mut Vec<Expr>, treatment: ast::NullTreatment) {
+        if treatment == ast::NullTreatment::IgnoreNulls {
+            args.push(Expr::Literal(ScalarValue::Boolean(Some(true))));
+        }
     }
 
     /// The bound arguments of `function` (named `name`), whether they are `DISTINCT`, and an
@@ -124,11 +140,17 @@ impl SqlBinder<'_> {
             .or_at(span));
         }
         let (mut args, distinct, null_treatment) = self.bind_arguments(function, &name, scope)?;
-        if null_treatment.is_some() || function.null_treatment.is_some() {
-            return Err(PlanError::invalid(format!(
-                "IGNORE NULLS and RESPECT NULLS are only valid in window functions, not in {name}"
-            ))
-            .or_at(span));
+        match null_treatment.or(function.null_treatment) {
+            Some(treatment) if is_aggregate && self.takes_null_treatment(&name) => {
+                self.apply_null_treatment(&mut args, treatment)
+            }
+            Some(_) => {
+                return Err(PlanError::invalid(format!(
+                    "IGNORE NULLS and RESPECT NULLS are only valid in window functions, not in {name}"
+                ))
+                .or_at(span));
+            }
+            None => {}
         }
         if let Some(filter) = &function.filter {
             if !is_aggregate {

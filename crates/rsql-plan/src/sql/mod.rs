@@ -7,15 +7,19 @@
 //! select aliases.
 
 mod aggregate_filter;
+mod ddl;
+mod ddl_parse;
 mod expr;
 mod function;
 mod grouping_sets;
 mod ident;
+mod inspect;
 pub(crate) mod parse;
 mod query;
 mod relation;
 mod select;
 mod set_operation;
+mod settings;
 mod statement;
 mod string_syntax;
 mod subquery;
@@ -33,7 +37,7 @@ use crate::function::FunctionRegistry;
 use crate::plan::{Catalog, LogicalPlan, Statement};
 
 pub use parse::parse_statement;
-pub use types::arrow_type;
+pub use types::{arrow_type, sql_type_name};
 
 /// Binds SQL statements against a catalog and a function registry.
 pub struct SqlBinder<'a> {
@@ -70,6 +74,12 @@ impl<'a> SqlBinder<'a> {
 
     /// Parses and binds one SQL statement.
     pub fn bind_sql(&self, sql: &str) -> Result<Statement> {
+        if settings::is_bare_set(sql) {
+            return Ok(Statement::ShowSettings(None));
+        }
+        if let Some(ddl) = ddl_parse::parse_ddl(sql)? {
+            return self.bind_ddl(ddl);
+        }
         let statement = parse_statement(sql)?;
         self.bind_statement(&statement)
     }

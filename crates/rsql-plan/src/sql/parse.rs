@@ -29,7 +29,7 @@ fn split_position(message: &str) -> (String, Option<Position>) {
     }
 }
 
-fn parse_error(error: ParserError) -> PlanError {
+pub(super) fn parse_error(error: ParserError) -> PlanError {
     let raw = match error {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
         ParserError::RecursionLimitExceeded => "the statement is nested too deeply".to_string(),

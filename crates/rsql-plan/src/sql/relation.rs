@@ -156,7 +156,7 @@ impl SqlBinder<'_> {
     }
 
     /// A CTE, a view, a registered table, `'path'`, or `format.\`path\``.
-    fn bind_table_name(&self, name: &ast::ObjectName) -> Result<LogicalPlan> {
+    pub(super) fn bind_table_name(&self, name: &ast::ObjectName) -> Result<LogicalPlan> {
         let idents: Vec<&ast::Ident> = name
             .0
             .iter()
@@ -191,13 +191,13 @@ impl SqlBinder<'_> {
                 if let Some(plan) = self.cte(&table) {
                     return Ok(plan);
                 }
-                if let Some(plan) = self.catalog.view(&table) {
+                if let Some(plan) = self.catalog.view(&table).map_err(|e| e.or_at(span))? {
                     return Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
                         Arc::new(plan),
                         table.as_str(),
                     )?));
                 }
-                match self.catalog.table(&table) {
+                match self.catalog.open_table(&table).map_err(|e| e.or_at(span))? {
                     Some(source) => self.scan(&table, source),
                     None => {
                         let mut names = self.catalog.table_names();

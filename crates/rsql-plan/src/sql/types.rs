@@ -1,4 +1,5 @@
-//! SQL type names (`BIGINT`, `STRING`, `TIMESTAMP`, ...) to Arrow types, as Spark reads them.
+//! SQL type names (`BIGINT`, `STRING`, `TIMESTAMP`, ...) to Arrow types, as Spark reads them,
+//! and back, as Spark prints them.
 
 use arrow_schema::{DataType, TimeUnit};
 use sqlparser::ast::{self, ExactNumberInfo, TimezoneInfo};
@@ -55,6 +56,62 @@ pub fn arrow_type(sql_type: &ast::DataType) -> Result<DataType> {
     })
 }
 
+/// The SQL (Spark) name of an Arrow type: `bigint`, `string`, `map<string,bigint>`, ...
+pub fn sql_type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Null => "void".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::UInt8 => "tinyint unsigned".into(),
+        DataType::UInt16 => "smallint unsigned".into(),
+        DataType::UInt32 => "int unsigned".into(),
+        DataType::UInt64 => "bigint unsigned".into(),
+        DataType::Float16 => "half".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "string".into(),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "binary".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp".into(),
+        DataType::Timestamp(_, None) => "timestamp_ntz".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
+        DataType::Duration(_) | DataType::Interval(_) => "interval".into(),
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _) => format!("array<{}>", sql_type_name(f.data_type())),
+        DataType::Struct(fields) => {
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name(), sql_type_name(f.data_type())))
+                .collect();
+            format!("struct<{}>", inner.join(","))
+        }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "map<{},{}>",
+                sql_type_name(kv[0].data_type()),
+                sql_type_name(kv[1].data_type())
+            ),
+            other => format!("map<{other}>"),
+        },
+        DataType::Dictionary(_, value) => sql_type_name(value),
+        DataType::RunEndEncoded(_, values) => sql_type_name(values.data_type()),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +153,27 @@ mod tests {
             cast_type("JSON").unwrap_err(),
             PlanError::NotSupported { .. }
         ));
+    }
+
+    #[test]
+    fn spark_type_names() {
+        let map = DataType::Map(
+            std::sync::Arc::new(arrow_schema::Field::new(
+                "entries",
+                DataType::Struct(
+                    vec![
+                        arrow_schema::Field::new("key", DataType::Utf8, false),
+                        arrow_schema::Field::new("value", DataType::Int64, true),
+                    ]
+                    .into(),
+                ),
+                false,
+            )),
+            false,
+        );
+        assert_eq!(sql_type_name(&map), "map<string,bigint>");
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        assert_eq!(sql_type_name(&dict), "string");
+        assert_eq!(sql_type_name(&DataType::Decimal128(10, 2)), "decimal(10,2)");
     }
 }

@@ -232,11 +232,16 @@ impl SqlBinder<'_> {
         if function.filter.is_some() {
             return Err(PlanError::not_supported("FILTER in window calls"));
         }
-        let (args, distinct, inner_nulls) = self.bind_arguments(function, name, scope)?;
-        let ignore_nulls = matches!(
-            function.null_treatment.or(inner_nulls),
-            Some(ast::NullTreatment::IgnoreNulls)
-        );
+        let (mut args, distinct, inner_nulls) = self.bind_arguments(function, name, scope)?;
+        let mut null_treatment = function.null_treatment.or(inner_nulls);
+        if let Some(treatment) = null_treatment
+            && matches!(kind, WindowFunctionKind::Aggregate { .. })
+            && self.takes_null_treatment(name)
+        {
+            self.apply_null_treatment(&mut args, treatment);
+            null_treatment = None;
+        }
+        let ignore_nulls = matches!(null_treatment, Some(ast::NullTreatment::IgnoreNulls));
         let kind = match kind {
             WindowFunctionKind::Aggregate { name, .. } => {
                 WindowFunctionKind::Aggregate { name, distinct }

@@ -1,7 +1,9 @@
 //! The entry point: a [`Session`] owns the runtime, the catalog of tables and views, and the
 //! registered functions; SQL and DataFrames both start here.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use arrow::array::{RecordBatch, StringArray};
@@ -11,17 +13,21 @@ use rsql_exec::aggregate::{
 };
 use rsql_exec::expr::{ScalarFunctions, ScalarUdf, builtin_scalar_functions};
 use rsql_exec::physical::PlanSpec;
-use rsql_exec::{ListingTable, PhysicalPlan, PlannerContext, create_physical_plan};
+use rsql_exec::{ListingTable, MemoryTable, PhysicalPlan, PlannerContext, create_physical_plan};
 use rsql_io::{Dataset, DatasetOptions};
 use rsql_plan::plan::TableScan;
 use rsql_plan::{
-    Catalog, CopyFormat, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature,
-    Statement, TableSource, TableSourceRef, bind_sql,
+    Catalog, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature, TableSource,
+    TableSourceRef, bind_sql,
 };
 use rsql_rdd::{Context, Rdd};
 
+use crate::catalog::{self, CatalogFile, CatalogStore};
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
+use crate::settings::{self, SettingScope, unknown_setting};
+
+mod statements;
 
 /// Settings of a session.
 #[derive(Debug, Clone)]
@@ -45,6 +51,10 @@ pub struct SessionConfig {
     /// or the process's control group allows ([`rsql_rdd::default_memory_limit`]); `None` is no
     /// limit.
     pub memory_limit: Option<usize>,
+    /// The directory holding the catalog of tables and views that outlive the session
+    /// (`catalog.json` and the managed tables' files); `None` keeps them in a temporary
+    /// directory removed with the session.
+    pub catalog: Option<PathBuf>,
 }
 
 impl Default for SessionConfig {
@@ -57,22 +67,32 @@ impl Default for SessionConfig {
             max_partition_bytes: 128 << 20,
             excluded_rules: Vec::new(),
             memory_limit: rsql_rdd::default_memory_limit(),
+            catalog: None,
         }
     }
 }
 
 /// A registered name: a table source, or a view expanded where it is used.
 #[derive(Debug, Clone)]
-enum CatalogEntry {
+pub(crate) enum CatalogEntry {
     Table(TableSourceRef),
     View(LogicalPlan),
+}
+
+/// The settings in effect and the optimizer they configure.
+struct ActiveConfig {
+    config: SessionConfig,
+    optimizer: Arc<Optimizer>,
 }
 
 /// Tables, views and functions of one session.
 struct SessionState {
     context: Context,
-    config: SessionConfig,
-    optimizer: Optimizer,
+    /// The settings the session started with, which `RESET` restores.
+    initial_config: SessionConfig,
+    /// The catalog of tables and views.
+    store: CatalogStore,
+    active: RwLock<ActiveConfig>,
     tables: RwLock<HashMap<String, CatalogEntry>>,
     functions: RwLock<Functions>,
 }
@@ -98,7 +118,7 @@ impl Session {
 
     /// A session with `config`.
     pub fn with_config(config: SessionConfig) -> Result<Session> {
-        let optimizer = Optimizer::new().excluding(&config.excluded_rules)?;
+        let optimizer = Arc::new(Optimizer::new().excluding(&config.excluded_rules)?);
         let context = Context::builder()
             .threads(config.threads)
             .memory_limit(config.memory_limit)
@@ -112,8 +132,9 @@ impl Session {
         Ok(Session {
             state: Arc::new(SessionState {
                 context,
-                config,
-                optimizer,
+                initial_config: config.clone(),
+                store: CatalogStore::open(config.catalog.as_deref())?,
+                active: RwLock::new(ActiveConfig { config, optimizer }),
                 tables: RwLock::default(),
                 functions: RwLock::new(Functions {
                     registry,
@@ -124,9 +145,67 @@ impl Session {
         })
     }
 
-    /// The session's settings.
-    pub fn config(&self) -> &SessionConfig {
-        &self.state.config
+    /// The session's settings now (`SET` changes them).
+    pub fn config(&self) -> SessionConfig {
+        self.active().config.clone()
+    }
+
+    /// Changes a setting for the following statements, as `SET name = value` does: `name` is
+    /// a name or alias from [`SETTINGS`](crate::settings::SETTINGS), `value` as `SET` takes it.
+    pub fn set(&self, name: &str, value: &str) -> Result<()> {
+        let setting =
+            settings::setting(name).ok_or_else(|| Error::Invalid(unknown_setting(name)))?;
+        if setting.scope == SettingScope::Startup {
+            return Err(Error::Invalid(format!(
+                "{} is fixed when the session starts (use the --{} flag or SessionConfig)",
+                setting.name,
+                setting.name.replace('_', "-")
+            )));
+        }
+        let mut config = self.config();
+        setting.apply(&mut config, value).map_err(Error::Invalid)?;
+        self.activate(config)
+    }
+
+    /// Restores a setting (`Some(name)`) or every setting (`None`) to the value the session
+    /// started with.
+    pub fn reset(&self, name: Option<&str>) -> Result<()> {
+        let initial = &self.state.initial_config;
+        let config = match name {
+            None => initial.clone(),
+            Some(name) => {
+                let setting =
+                    settings::setting(name).ok_or_else(|| Error::Invalid(unknown_setting(name)))?;
+                let mut config = self.config();
+                setting
+                    .apply(&mut config, &setting.value(initial))
+                    .map_err(Error::Invalid)?;
+                config
+            }
+        };
+        self.activate(config)
+    }
+
+    /// Makes `config` the settings in effect (the worker threads excepted).
+    fn activate(&self, config: SessionConfig) -> Result<()> {
+        let optimizer = Arc::new(Optimizer::new().excluding(&config.excluded_rules)?);
+        self.state
+            .context
+            .memory_pool()
+            .set_limit(config.memory_limit);
+        *self
+            .state
+            .active
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = ActiveConfig { config, optimizer };
+        Ok(())
+    }
+
+    fn active(&self) -> RwLockReadGuard<'_, ActiveConfig> {
+        self.state
+            .active
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The RDD runtime queries run on (for listeners, faults and RDD-level work).
@@ -184,11 +263,12 @@ impl Session {
 
     /// The table or view registered as `name`.
     pub fn table(&self, name: &str) -> Result<DataFrame> {
-        let catalog = self.catalog();
-        if let Some(plan) = catalog.view(name) {
+        let functions = self.functions();
+        let catalog = self.catalog(&functions.registry)?;
+        if let Some(plan) = catalog.view(name)? {
             return Ok(DataFrame::new(self.clone(), plan));
         }
-        let Some(source) = catalog.table(name) else {
+        let Some(source) = catalog.open_table(name)? else {
             let names = catalog.table_names().join(", ");
             return Err(Error::Invalid(format!(
                 "unknown table '{name}' (registered: {names})"
@@ -198,9 +278,10 @@ impl Session {
         Ok(DataFrame::new(self.clone(), LogicalPlan::TableScan(scan)))
     }
 
-    /// Names of the registered tables and views, sorted.
-    pub fn table_names(&self) -> Vec<String> {
-        self.catalog().table_names()
+    /// Names of the tables and views (temporary and in the catalog), sorted.
+    pub fn table_names(&self) -> Result<Vec<String>> {
+        let functions = self.functions();
+        Ok(self.catalog(&functions.registry)?.table_names())
     }
 
     /// Registers a scalar function for SQL and DataFrames: its signature for planning and its
@@ -222,67 +303,52 @@ impl Session {
         register_aggregate(&mut functions.registry, &mut functions.aggregate, function);
     }
 
-    /// Runs one SQL statement. A query returns its (lazy) DataFrame; `CREATE VIEW` and `COPY`
-    /// run at once and return an empty DataFrame.
+    /// Runs one SQL statement. A query returns its (lazy) DataFrame; `CREATE`, `INSERT`,
+    /// `DROP`, `ALTER`, `COPY`, `SET` and `RESET` run at once and return an empty DataFrame;
+    /// `SHOW` and `DESCRIBE` return their answer (nothing they describe runs).
     pub fn sql(&self, sql: &str) -> Result<DataFrame> {
         let statement = {
             let functions = self.functions();
-            bind_sql(sql, &self.catalog(), &functions.registry)?
+            bind_sql(
+                sql,
+                &self.catalog(&functions.registry)?,
+                &functions.registry,
+            )?
         };
-        match statement {
-            Statement::Query(plan) => Ok(DataFrame::new(self.clone(), plan)),
-            Statement::CreateView {
-                name,
-                plan,
-                or_replace,
-            } => {
-                let mut tables = self.tables_mut();
-                if !or_replace && tables.contains_key(&name) {
-                    return Err(Error::Invalid(format!(
-                        "a table or view named '{name}' already exists (use CREATE OR REPLACE)"
-                    )));
-                }
-                tables.insert(name, CatalogEntry::View(plan));
-                drop(tables);
-                self.empty()
-            }
-            Statement::Copy { plan, path, format } => {
-                let df = DataFrame::new(self.clone(), plan);
-                match format {
-                    CopyFormat::Json => df.write_json(&path)?,
-                    CopyFormat::Parquet => df.write_parquet(&path)?,
-                    CopyFormat::Csv => df.write_csv(&path)?,
-                }
-                self.empty()
-            }
-        }
+        self.execute(statement)
+    }
+
+    /// A DataFrame over one batch computed by the session (what `SHOW` and `DESCRIBE` return).
+    pub(crate) fn rows(&self, name: &str, batch: RecordBatch) -> Result<DataFrame> {
+        let table = MemoryTable::new(batch.schema(), vec![vec![batch]]);
+        let scan = TableScan::try_new(name, Arc::new(table), None, Vec::new(), None)?;
+        Ok(DataFrame::new(self.clone(), LogicalPlan::TableScan(scan)))
     }
 
     /// A DataFrame with no columns and no rows.
-    fn empty(&self) -> Result<DataFrame> {
+    pub(crate) fn empty(&self) -> Result<DataFrame> {
         let plan = LogicalPlan::EmptyRelation(rsql_plan::plan::EmptyRelation::new(false));
         Ok(DataFrame::new(self.clone(), plan))
     }
 
     /// `plan` optimized by the session's rules.
     pub(crate) fn optimize(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
-        Ok(self
-            .state
-            .optimizer
-            .optimize(plan, &self.functions().registry)?)
+        let optimizer = Arc::clone(&self.active().optimizer);
+        Ok(optimizer.optimize(plan, &self.functions().registry)?)
     }
 
     /// The physical plan of an optimized logical plan.
     pub(crate) fn physical_plan(&self, optimized: &LogicalPlan) -> Result<Arc<PhysicalPlan>> {
         let functions = self.functions();
+        let config = self.config();
         let cx = PlannerContext {
             context: &self.state.context,
             registry: &functions.registry,
             scalar_functions: &functions.scalar,
             aggregate_functions: &functions.aggregate,
-            shuffle_partitions: self.state.config.shuffle_partitions,
-            broadcast_threshold: self.state.config.broadcast_threshold,
-            max_partition_bytes: self.state.config.max_partition_bytes,
+            shuffle_partitions: config.shuffle_partitions,
+            broadcast_threshold: config.broadcast_threshold,
+            max_partition_bytes: config.max_partition_bytes,
         };
         Ok(create_physical_plan(optimized, &cx)?)
     }
@@ -337,40 +403,99 @@ impl Session {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn catalog(&self) -> SessionCatalog {
-        let tables = self
-            .state
+    fn tables_snapshot(&self) -> HashMap<String, CatalogEntry> {
+        self.state
             .tables
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        SessionCatalog { tables }
+            .clone()
+    }
+
+    /// What the binder sees: the session's temporary tables and views, then the catalog's.
+    fn catalog<'a>(&'a self, registry: &'a FunctionRegistry) -> Result<SessionCatalog<'a>> {
+        Ok(SessionCatalog {
+            temporary: self.tables_snapshot(),
+            stored: self.state.store.load()?,
+            store: &self.state.store,
+            registry,
+            view_depth: Cell::new(0),
+        })
+    }
+
+    /// Whether a temporary table or view (registered in this session only) is called `name`.
+    pub(crate) fn has_temporary(&self, name: &str) -> bool {
+        self.tables_snapshot().contains_key(name)
+    }
+
+    /// The catalog directory.
+    pub(crate) fn store(&self) -> &CatalogStore {
+        &self.state.store
     }
 }
 
-/// A snapshot of the registered names, as the binder sees them.
-struct SessionCatalog {
-    tables: HashMap<String, CatalogEntry>,
+/// Views may read views, up to this depth (a deeper chain is a view reading itself).
+const MAX_VIEW_DEPTH: usize = 32;
+
+/// The session's names as one statement's binder sees them: temporary entries first (they
+/// shadow the catalog's), then the catalog file as it was when the statement started.
+struct SessionCatalog<'a> {
+    temporary: HashMap<String, CatalogEntry>,
+    stored: CatalogFile,
+    store: &'a CatalogStore,
+    registry: &'a FunctionRegistry,
+    view_depth: Cell<usize>,
 }
 
-impl Catalog for SessionCatalog {
+impl Catalog for SessionCatalog<'_> {
     fn table(&self, name: &str) -> Option<Arc<dyn TableSource>> {
-        match self.tables.get(name)? {
-            CatalogEntry::Table(source) => Some(Arc::clone(source)),
-            CatalogEntry::View(_) => None,
+        self.open_table(name).ok().flatten()
+    }
+
+    fn open_table(&self, name: &str) -> rsql_plan::Result<Option<Arc<dyn TableSource>>> {
+        match self.temporary.get(name) {
+            Some(CatalogEntry::Table(source)) => return Ok(Some(Arc::clone(source))),
+            Some(CatalogEntry::View(_)) => return Ok(None),
+            None => {}
+        }
+        match self.stored.tables.get(name) {
+            Some(table) => catalog::open_table(self.store, name, table)
+                .map(Some)
+                .map_err(|e| rsql_plan::PlanError::invalid(e.to_string())),
+            None => Ok(None),
         }
     }
 
-    fn view(&self, name: &str) -> Option<LogicalPlan> {
-        match self.tables.get(name)? {
-            CatalogEntry::View(plan) => Some(plan.clone()),
-            CatalogEntry::Table(_) => None,
+    fn view(&self, name: &str) -> rsql_plan::Result<Option<LogicalPlan>> {
+        match self.temporary.get(name) {
+            Some(CatalogEntry::View(plan)) => return Ok(Some(plan.clone())),
+            Some(CatalogEntry::Table(_)) => return Ok(None),
+            None => {}
         }
+        let Some(view) = self.stored.views.get(name) else {
+            return Ok(None);
+        };
+        let depth = self.view_depth.get();
+        if depth >= MAX_VIEW_DEPTH {
+            return Err(rsql_plan::PlanError::invalid(format!(
+                "view '{name}' reads itself (views nest more than {MAX_VIEW_DEPTH} deep)"
+            )));
+        }
+        self.view_depth.set(depth + 1);
+        let plan = catalog::view_plan(self, self.registry, name, view);
+        self.view_depth.set(depth);
+        plan.map(Some)
     }
 
     fn table_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.tables.keys().cloned().collect();
+        let mut names: Vec<String> = self
+            .temporary
+            .keys()
+            .chain(self.stored.tables.keys())
+            .chain(self.stored.views.keys())
+            .cloned()
+            .collect();
         names.sort();
+        names.dedup();
         names
     }
 

@@ -1,0 +1,309 @@
+//! The registry of session settings: one table of names, types, documentation and parsers
+//! shared by `SET` / `RESET` / `SHOW`, [`Session::set`](crate::Session::set), the CLI's
+//! `--set` flag and the generated `docs/reference/settings.md`.
+
+use std::fmt::Write as _;
+
+use crate::bytes::{format_bytes, format_memory_limit};
+use crate::session::SessionConfig;
+
+/// When a setting can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingScope {
+    /// `SET` changes it for the following statements of the session.
+    Session,
+    /// Fixed when the session starts (the worker pool is built once): set it with the CLI
+    /// flag or [`SessionConfig`].
+    Startup,
+}
+
+/// One session setting.
+#[derive(Debug)]
+pub struct Setting {
+    /// The name `SET` and `SHOW` use.
+    pub name: &'static str,
+    /// Other names accepted for it, such as Spark's configuration keys.
+    pub aliases: &'static [&'static str],
+    /// What values it takes, for the documentation.
+    pub value_type: &'static str,
+    /// One line of documentation.
+    pub description: &'static str,
+    /// The default, in words where it depends on the machine.
+    pub default: &'static str,
+    /// When it can change.
+    pub scope: SettingScope,
+    read: fn(&SessionConfig) -> String,
+    write: fn(&mut SessionConfig, &str) -> Result<(), String>,
+}
+
+impl Setting {
+    /// The setting's value in `config`, as `SHOW` prints it (and `SET` accepts it back).
+    pub fn value(&self, config: &SessionConfig) -> String {
+        (self.read)(config)
+    }
+
+    /// Parses `value` into `config`; the message says what the setting accepts.
+    pub fn apply(&self, config: &mut SessionConfig, value: &str) -> Result<(), String> {
+        (self.write)(config, value.trim())
+            .map_err(|message| format!("invalid value '{value}' for {}: {message}", self.name))
+    }
+
+    fn answers_to(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Every setting, in the order `SET` lists them.
+pub static SETTINGS: &[Setting] = &[
+    Setting {
+        name: "memory_limit",
+        aliases: &["max_memory"],
+        value_type: "size (`512MB`, `4GiB`) or `none`",
+        description: "Bytes that aggregations, sorts, joins and shuffles may hold at once before \
+                      they spill to disk.",
+        default: "80% of the memory of the machine or of the process's control group",
+        scope: SettingScope::Session,
+        read: |c| format_memory_limit(c.memory_limit),
+        write: |c, v| {
+            c.memory_limit = parse_memory_limit(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "shuffle_partitions",
+        aliases: &["spark.sql.shuffle.partitions"],
+        value_type: "integer ≥ 1",
+        description: "Partitions after a shuffle (joins, aggregations, windows, sorts).",
+        default: "twice `threads`",
+        scope: SettingScope::Session,
+        read: |c| c.shuffle_partitions.to_string(),
+        write: |c, v| {
+            c.shuffle_partitions = parse_positive(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "broadcast_threshold",
+        aliases: &["spark.sql.autoBroadcastJoinThreshold"],
+        value_type: "size, or -1 to never broadcast",
+        description: "A join side whose input is at most this large is broadcast to every \
+                      partition instead of shuffled.",
+        default: "10 MiB",
+        scope: SettingScope::Session,
+        read: |c| format_bytes(c.broadcast_threshold),
+        write: |c, v| {
+            c.broadcast_threshold = if v == "-1" { 0 } else { parse_size(v)? };
+            Ok(())
+        },
+    },
+    Setting {
+        name: "max_partition_bytes",
+        aliases: &["spark.sql.files.maxPartitionBytes"],
+        value_type: "size ≥ 1 byte",
+        description: "The most compressed file bytes one scan partition reads.",
+        default: "128 MiB",
+        scope: SettingScope::Session,
+        read: |c| format_bytes(c.max_partition_bytes),
+        write: |c, v| {
+            match parse_size(v)? {
+                0 => return Err("must be at least 1 byte".into()),
+                bytes => c.max_partition_bytes = bytes,
+            }
+            Ok(())
+        },
+    },
+    Setting {
+        name: "excluded_rules",
+        aliases: &["spark.sql.optimizer.excludedRules"],
+        value_type: "comma-separated rule names",
+        description: "Logical optimizer rules to skip, for isolating a rule while debugging a \
+                      plan.",
+        default: "none",
+        scope: SettingScope::Session,
+        read: |c| c.excluded_rules.join(","),
+        write: |c, v| {
+            c.excluded_rules = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            Ok(())
+        },
+    },
+    Setting {
+        name: "threads",
+        aliases: &["worker_threads"],
+        value_type: "integer ≥ 1",
+        description: "Worker threads running tasks.",
+        default: "the number of cores",
+        scope: SettingScope::Startup,
+        read: |c| c.threads.to_string(),
+        write: |c, v| {
+            c.threads = parse_positive(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        name: "catalog",
+        aliases: &["spark.sql.warehouse.dir"],
+        value_type: "directory",
+        description: "Where tables and views that outlive the session are kept (catalog.json \
+                      and the files of managed tables).",
+        default: "a temporary directory removed when the session ends",
+        scope: SettingScope::Startup,
+        read: |c| {
+            c.catalog
+                .as_ref()
+                .map(|dir| dir.display().to_string())
+                .unwrap_or_default()
+        },
+        write: |c, v| {
+            if v.is_empty() {
+                return Err("expected a directory".into());
+            }
+            c.catalog = Some(v.into());
+            Ok(())
+        },
+    },
+];
+
+/// The setting called `name` (or one of its aliases; any case).
+pub fn setting(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.answers_to(name))
+}
+
+/// The error for a name no setting answers to, listing the settings.
+pub(crate) fn unknown_setting(name: &str) -> String {
+    let names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+    format!(
+        "unknown setting '{name}'; the settings are {}",
+        names.join(", ")
+    )
+}
+
+/// Parses a byte size: `1048576`, `512MB`, `1.5 GiB` (decimal and binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    parse_size::Config::new()
+        .parse_size(text.trim())
+        .map_err(|e| format!("{e} (write a size such as 512MB or 2GiB)"))
+}
+
+/// Parses a memory limit: a size, or `none` (no limit).
+pub fn parse_memory_limit(text: &str) -> Result<Option<usize>, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let bytes = parse_size(text)?;
+    if bytes == 0 {
+        return Err("a memory limit must be above 0 bytes (or none)".into());
+    }
+    Ok(Some(usize::try_from(bytes).unwrap_or(usize::MAX)))
+}
+
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of at least 1".into()),
+    }
+}
+
+/// `docs/reference/settings.md`: every setting with its names, values, default and
+/// documentation.
+pub fn settings_reference() -> String {
+    let mut doc = String::from(
+        "# Settings\n\n\
+         <!-- Generated from the settings registry (`crates/rsql/src/settings.rs`) by \
+         `rsql --dump-docs docs/reference`; a test fails when this file is stale. -->\n\n\
+         Change a setting with `SET name = value` (or `rsql --set name=value`), restore it with \
+         `RESET name` (`RESET ALL` for every one), and read it with `SHOW name`; `SET` alone \
+         lists them all with their current values. Spark's configuration keys are accepted as \
+         aliases.\n\n\
+         | setting | values | default | changes | description |\n\
+         |---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let names = std::iter::once(s.name)
+            .chain(s.aliases.iter().copied())
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let scope = match s.scope {
+            SettingScope::Session => "`SET`",
+            SettingScope::Startup => "at startup",
+        };
+        let _ = writeln!(
+            doc,
+            "| {names} | {} | {} | {scope} | {} |",
+            s.value_type, s.default, s.description
+        );
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_aliases_resolve_in_any_case() {
+        assert_eq!(
+            setting("SHUFFLE_PARTITIONS").unwrap().name,
+            "shuffle_partitions"
+        );
+        assert_eq!(
+            setting("spark.sql.shuffle.partitions").unwrap().name,
+            "shuffle_partitions"
+        );
+        assert!(setting("shuffle").is_none());
+        assert!(unknown_setting("x").contains("memory_limit, shuffle_partitions"));
+    }
+
+    #[test]
+    fn values_parse_and_print_back() {
+        let mut config = SessionConfig::default();
+        let limit = setting("memory_limit").unwrap();
+        limit.apply(&mut config, "1GiB").unwrap();
+        assert_eq!(config.memory_limit, Some(1 << 30));
+        let shown = limit.value(&config);
+        limit.apply(&mut config, &shown).unwrap();
+        assert_eq!(config.memory_limit, Some(1 << 30));
+        limit.apply(&mut config, "NONE").unwrap();
+        assert_eq!(config.memory_limit, None);
+        assert!(limit.apply(&mut config, "0").is_err());
+
+        let broadcast = setting("spark.sql.autoBroadcastJoinThreshold").unwrap();
+        broadcast.apply(&mut config, "-1").unwrap();
+        assert_eq!(config.broadcast_threshold, 0);
+        broadcast.apply(&mut config, "2MB").unwrap();
+        assert_eq!(config.broadcast_threshold, 2_000_000);
+
+        let partitions = setting("shuffle_partitions").unwrap();
+        let err = partitions.apply(&mut config, "0").unwrap_err();
+        assert_eq!(
+            err,
+            "invalid value '0' for shuffle_partitions: expected a whole number of at least 1"
+        );
+        setting("excluded_rules")
+            .unwrap()
+            .apply(&mut config, "push_down_filter, reorder_joins")
+            .unwrap();
+        assert_eq!(config.excluded_rules, ["push_down_filter", "reorder_joins"]);
+    }
+
+    #[test]
+    fn documented_defaults_match_the_defaults() {
+        let config = SessionConfig::default();
+        for name in ["broadcast_threshold", "max_partition_bytes"] {
+            let setting = setting(name).unwrap();
+            assert_eq!(
+                parse_size(setting.default),
+                parse_size(&setting.value(&config)),
+                "{name}"
+            );
+        }
+        assert_eq!(setting("excluded_rules").unwrap().value(&config), "");
+        assert_eq!(config.shuffle_partitions, 2 * config.threads);
+    }
+}
