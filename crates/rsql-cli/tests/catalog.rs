@@ -147,39 +147,38 @@ fn an_insert_killed_midway_leaves_the_table_as_it_was() {
     let query = "SELECT count(*) AS n, sum(id) AS s, min(label) AS lo, max(label) AS hi FROM t";
     let before = sql(dir.path(), query).ok().stdout;
     assert_eq!(before, "n,s,lo,hi\n1500,1124250,row-0,row-999\n");
-    // 2.25 million rows written: long enough to be killed while writing.
+    // 2.25 million rows to write: long enough to be killed while writing. The kill comes
+    // once the write's staging folder exists, and a little later, while parts are written.
+    let table_folder = location(dir.path(), "t").parent().unwrap().to_path_buf();
+    let staging = || {
+        std::fs::read_dir(&table_folder)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with('.'))
+    };
     let insert = "INSERT INTO t SELECT a.id * 10000 + b.id, a.label FROM t a CROSS JOIN t b";
-    let mut killed_midway = 0;
-    for delay_ms in [300, 800, 1500] {
-        let mut child = rsql(dir.path())
-            .args(["--catalog", "catalog", "-c", insert])
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            killed_midway += 1;
-            assert_eq!(
-                sql(dir.path(), query).ok().stdout,
-                before,
-                "after {delay_ms} ms"
-            );
-        } else {
-            break;
-        }
+    let mut child = rsql(dir.path())
+        .args(["--catalog", "catalog", "-c", insert])
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !staging() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
     }
+    assert!(staging(), "the INSERT never started writing");
+    std::thread::sleep(Duration::from_millis(30));
     assert!(
-        killed_midway > 0,
-        "every INSERT finished before it could be killed"
+        child.try_wait().unwrap().is_none(),
+        "the INSERT finished before it could be killed"
     );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sql(dir.path(), query).ok().stdout, before);
     // The next write succeeds and clears what the killed ones left.
     sql(dir.path(), "INSERT INTO t VALUES (-1, 'new')").ok();
     assert_eq!(
         sql(dir.path(), "SELECT count(*) AS n FROM t").ok().stdout,
         "n\n1501\n"
     );
-    let table_folder = location(dir.path(), "t").parent().unwrap().to_path_buf();
     let versions = std::fs::read_dir(&table_folder)
         .unwrap()
         .filter(|e| {
