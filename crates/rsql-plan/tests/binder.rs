@@ -257,21 +257,36 @@ fn statements_views_copy_and_explain() {
         Statement::CreateView {
             name,
             plan,
+            query,
             or_replace,
+            temporary,
         } => {
             assert_eq!(name, "v");
-            assert!(or_replace);
+            assert_eq!(query, "SELECT a FROM t");
+            assert!(or_replace && temporary);
             assert_eq!(plan.display_indent(), "Projection: t.a\n  TableScan: t");
         }
         other => panic!("{other:?}"),
     }
-    match bind("COPY (SELECT a FROM t) TO 'out/dir' (FORMAT json)").unwrap() {
-        Statement::Copy { path, format, .. } => {
+    match bind("COPY (SELECT a FROM t) TO 'out/dir' (FORMAT json, PARTITION_BY (A))").unwrap() {
+        Statement::Copy {
+            path,
+            format,
+            partition_by,
+            ..
+        } => {
             assert_eq!(path, "out/dir");
             assert_eq!(format, CopyFormat::Json);
+            assert_eq!(partition_by, ["a"]);
         }
         other => panic!("{other:?}"),
     }
+    let err = bind("COPY (SELECT a FROM t) TO 'out' (FORMAT csv, PARTITION_BY (z))").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("partition column 'z' is not a column of the rows written (a)"),
+        "{err}"
+    );
     assert_plan(
         "EXPLAIN ANALYZE SELECT a FROM t",
         "Analyze\n  Projection: t.a\n    TableScan: t",

@@ -92,7 +92,7 @@ fn unsupported_constructs_say_so() {
             "SELECT sum(a) OVER (ORDER BY a GROUPS 1 PRECEDING) FROM t",
             "GROUPS frames",
         ),
-        ("INSERT INTO t VALUES (1)", "the statement INSERT"),
+        ("UPDATE t SET a = 1", "the statement UPDATE"),
         (
             "CREATE MATERIALIZED VIEW v AS SELECT 1",
             "the view definition",
@@ -107,7 +107,7 @@ fn unsupported_constructs_say_so() {
         ),
         (
             "COPY (SELECT a FROM t) TO 'x' (FORMAT avro)",
-            "COPY format 'avro'",
+            "the file format 'avro' (use parquet, json or csv)",
         ),
         ("SELECT a FROM t; SELECT 1", "2 statements"),
     ] {

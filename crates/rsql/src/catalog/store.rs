@@ -85,7 +85,9 @@ impl CatalogStore {
         let (dir, temporary) = match dir {
             Some(dir) => {
                 fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
-                (dir.to_path_buf(), None)
+                // Absolute, so the locations it records mean the same from any directory.
+                let dir = fs::canonicalize(dir).map_err(|e| io_error(dir, &e))?;
+                (dir, None)
             }
             None => {
                 let temp = tempfile::Builder::new()
