@@ -188,3 +188,71 @@ fn an_insert_killed_midway_leaves_the_table_as_it_was() {
         .count();
     assert_eq!(versions, 2, "the current and the previous version");
 }
+
+/// Every statement the catalog and settings add, through the command line in one script.
+#[test]
+fn every_statement_runs_from_a_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("script.sql");
+    std::fs::write(
+        &script,
+        "SET shuffle_partitions = 3;
+         SHOW shuffle_partitions;
+         CREATE TABLE t (k STRING, v BIGINT) USING parquet PARTITIONED BY (k);
+         INSERT INTO t VALUES ('a', 1), ('b', 2);
+         INSERT INTO t PARTITION (k = 'c') SELECT 3;
+         INSERT OVERWRITE t PARTITION (k = 'a') SELECT 10;
+         CREATE TABLE copy_of_t USING csv AS SELECT * FROM t;
+         COPY (SELECT * FROM t) TO 'exported' (FORMAT json, PARTITION_BY (k));
+         CREATE EXTERNAL TABLE exported USING json LOCATION 'exported';
+         CREATE VIEW total AS SELECT sum(v) AS s FROM exported;
+         SELECT * FROM total;
+         SHOW TABLES;
+         SHOW COLUMNS FROM t;
+         DESCRIBE copy_of_t;
+         DESCRIBE SELECT k, v * 2 AS w FROM t;
+         SHOW FUNCTIONS LIKE 'corr';
+         ALTER TABLE copy_of_t RENAME TO t2;
+         DROP VIEW total;
+         DROP TABLE exported;
+         DROP TABLE IF EXISTS nothing;
+         RESET shuffle_partitions;
+         SELECT k, v FROM t2 ORDER BY k;",
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &["--catalog", "catalog", "--format", "csv", "-f", "script.sql"],
+        None,
+    )
+    .ok();
+    let expected = "\
+name,value
+shuffle_partitions,3
+s
+15
+name,type,temporary
+copy_of_t,table,false
+exported,table,false
+t,table,false
+total,view,false
+column_name
+v
+k
+column_name,column_type,null
+v,bigint,YES
+k,string,YES
+column_name,column_type,null
+k,string,YES
+w,bigint,YES
+name,kind,arguments
+corr,aggregate,2
+k,v
+a,10
+b,2
+c,3
+";
+    assert_eq!(out.stdout, expected);
+    // The exported files stay after DROP TABLE of the external table over them.
+    assert!(dir.path().join("exported/k=a").is_dir());
+}
