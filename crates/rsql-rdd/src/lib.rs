@@ -49,3 +49,8 @@ pub use shared::{Accumulator, Broadcast};
 pub use shuffle::{ShuffleId, ShufflePreparation, ShuffleSizer};
 pub use storage::StorageLevel;
 pub use system_memory::{DEFAULT_MEMORY_FRACTION, available_memory, default_memory_limit};
+
+/// The examples of the user guide's RDD page, run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide/rdd.md")]
+mod guide_rdd {}

@@ -43,3 +43,8 @@ pub use rsql_plan::{
     SortExpr, col, lit,
 };
 pub use session::{Session, SessionConfig};
+
+/// The examples of the user guide's DataFrame page, run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide/dataframe.md")]
+mod guide_dataframe {}
