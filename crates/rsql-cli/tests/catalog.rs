@@ -199,7 +199,7 @@ fn every_statement_runs_from_a_script() {
         "SET shuffle_partitions = 3;
          SHOW shuffle_partitions;
          CREATE TABLE t (k STRING, v BIGINT) USING parquet PARTITIONED BY (k);
-         INSERT INTO t VALUES ('a', 1), ('b', 2);
+         INSERT INTO t VALUES (1, 'a'), (2, 'b');
          INSERT INTO t PARTITION (k = 'c') SELECT 3;
          INSERT OVERWRITE t PARTITION (k = 'a') SELECT 10;
          CREATE TABLE copy_of_t USING csv AS SELECT * FROM t;
