@@ -2,7 +2,7 @@
 //!
 //! Every error is one line, `error: ...`, on stderr. A SQL error with a `line:column` also shows
 //! the offending source line with a caret under the column. Usage errors exit with 2 (as clap's
-//! own do), everything else with 1.
+//! own do), a statement cancelled by Ctrl-C with 130, everything else with 1.
 
 use std::fmt;
 use std::io::Write;
@@ -66,8 +66,13 @@ pub fn sql_position(error: &rsql::Error) -> Option<(usize, usize)> {
 
 /// The exit code `error` calls for.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
+    let cancelled = error
+        .downcast_ref::<StatementError>()
+        .is_some_and(|e| e.error.is_cancelled());
     if error.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
+    } else if cancelled {
+        crate::interrupt::EXIT_INTERRUPTED
     } else {
         EXIT_QUERY
     }

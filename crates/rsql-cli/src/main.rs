@@ -3,6 +3,7 @@
 
 mod args;
 mod errors;
+mod interrupt;
 mod output;
 mod progress;
 mod repl;
@@ -18,6 +19,7 @@ use rsql::{Session, SessionConfig};
 
 use crate::args::{Args, Invocation, ScriptSource};
 use crate::errors::{EXIT_QUERY, exit_code, report};
+use crate::interrupt::Interrupts;
 use crate::output::Sink;
 use crate::progress::Progress;
 use crate::runner::{Flow, Runner, Settings};
@@ -55,7 +57,8 @@ fn run(invocation: Invocation) -> Result<i32> {
         max_rows: args.max_rows,
         timer: args.timer,
     };
-    let mut runner = Runner::new(session, sink, settings, progress);
+    let interrupts = Interrupts::install(session.context().clone())?;
+    let mut runner = Runner::new(session, sink, settings, progress, interrupts);
 
     let stdin = std::io::stdin();
     let code = if !scripts.is_empty() {

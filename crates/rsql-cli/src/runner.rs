@@ -11,6 +11,7 @@ use rsql::Session;
 
 use crate::args::Format;
 use crate::errors::StatementError;
+use crate::interrupt::Interrupts;
 use crate::output::format::write_text;
 use crate::output::{ResultStyle, Sink};
 use crate::progress::Progress;
@@ -27,8 +28,9 @@ SQL statements end with ';' and may span lines. Dot-commands:
   .maxrows N         the most rows 'table' shows (0: all)
   .timer on|off      print each statement's run time on stderr
   .quit              leave (also .exit, or Ctrl-D)
-Tables: CREATE [OR REPLACE] TEMP VIEW v AS SELECT ...; or query a path: SELECT * FROM 'dir/';
-COPY (SELECT ...) TO 'out/' (FORMAT json|parquet|csv) writes a directory.";
+Tables: query a path (SELECT * FROM 'dir/'), CREATE TABLE t AS SELECT ..., CREATE [TEMP] VIEW,
+INSERT INTO t ..., SHOW TABLES, DESCRIBE t; COPY (SELECT ...) TO 'out/' (FORMAT parquet) writes
+a directory. SET lists the settings. Ctrl-C cancels a running statement.";
 
 /// Whether to keep reading input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,16 +58,24 @@ pub struct Runner {
     sink: Sink,
     settings: Settings,
     progress: Progress,
+    interrupts: Interrupts,
 }
 
 impl Runner {
     /// A runner writing results of `session` to `sink`.
-    pub fn new(session: Session, sink: Sink, settings: Settings, progress: Progress) -> Runner {
+    pub fn new(
+        session: Session,
+        sink: Sink,
+        settings: Settings,
+        progress: Progress,
+        interrupts: Interrupts,
+    ) -> Runner {
         Runner {
             session,
             sink,
             settings,
             progress,
+            interrupts,
         }
     }
 
@@ -93,10 +103,12 @@ impl Runner {
             max_rows: self.settings.max_rows,
             plain_lines: statement.keyword() == "EXPLAIN",
         };
-        let (session, sink) = (&self.session, &mut self.sink);
-        let outcome = self.progress.track(|| -> Result<()> {
-            let df = session.sql(&sql)?;
-            sink.write_result(&df, style)
+        let (session, sink, progress) = (&self.session, &mut self.sink, &self.progress);
+        let outcome = self.interrupts.statement(|| {
+            progress.track(|| -> Result<()> {
+                let df = session.sql(&sql)?;
+                sink.write_result(&df, style)
+            })
         });
         if self.settings.timer {
             eprintln!("Run Time: {:.3} s", start.elapsed().as_secs_f64());

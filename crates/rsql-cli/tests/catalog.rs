@@ -222,7 +222,14 @@ fn every_statement_runs_from_a_script() {
     .unwrap();
     let out = run_in(
         dir.path(),
-        &["--catalog", "catalog", "--format", "csv", "-f", "script.sql"],
+        &[
+            "--catalog",
+            "catalog",
+            "--format",
+            "csv",
+            "-f",
+            "script.sql",
+        ],
         None,
     )
     .ok();

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::Data;
 use crate::error::{RddError, Result};
@@ -97,6 +97,7 @@ impl ContextBuilder {
                 memory,
                 listeners: ListenerBus::default(),
                 faults: FaultInjector::default(),
+                cancellations: Arc::new(AtomicU64::new(0)),
             }),
         })
     }
@@ -123,6 +124,8 @@ pub(crate) struct ContextInner {
     pub(crate) memory: Arc<MemoryPool>,
     pub(crate) listeners: ListenerBus,
     pub(crate) faults: FaultInjector,
+    /// Bumped by [`Context::cancel_running_jobs`]; a job started at an older value is cancelled.
+    pub(crate) cancellations: Arc<AtomicU64>,
 }
 
 impl ContextInner {
@@ -252,6 +255,14 @@ impl Context {
     /// whether it was registered.
     pub fn remove_listener(&self, listener: &Arc<dyn SchedulerListener>) -> bool {
         self.inner.listeners.remove(listener)
+    }
+
+    /// Cancels every job running now, as Spark's `cancelAllJobs`: their tasks stop between
+    /// items (record batches, for queries), tasks not started yet never start, and each job
+    /// fails with [`RddError::Cancelled`](crate::RddError::Cancelled) and cleans up what it
+    /// held (spill files, staged output). Jobs started afterwards run normally.
+    pub fn cancel_running_jobs(&self) {
+        self.inner.cancellations.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The fault-injection hooks, for tests of retries and lineage recovery.

@@ -101,6 +101,10 @@ pub enum RddError {
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// The job was cancelled ([`crate::Context::cancel_running_jobs`]) before it finished.
+    #[error("the job was cancelled")]
+    Cancelled,
+
     /// The worker pool could not be started.
     #[error("cannot start the worker pool: {0}")]
     ThreadPool(String),

@@ -31,3 +31,10 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 }
+
+impl Error {
+    /// Whether the statement failed because it was cancelled ([`crate::Session::cancel`]).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Error::Rdd(RddError::Cancelled))
+    }
+}

@@ -171,7 +171,20 @@ pub(crate) fn probe_then_unmatched<'a, H: 'a>(
 ) -> impl Iterator<Item = Result<RecordBatch>> + 'a {
     let probe_join = Arc::clone(&join);
     let probe_table = Arc::clone(&table);
-    let probed = probe.map(move |batch| probe_join.probe(&probe_table, &batch?));
+    let slice_rows = join.probe_slice_rows(&table);
+    let probed = probe.flat_map(move |batch| {
+        let (join, table) = (Arc::clone(&probe_join), Arc::clone(&probe_table));
+        let slices: Vec<Result<RecordBatch>> = match batch {
+            Ok(batch) => (0..batch.num_rows())
+                .step_by(slice_rows)
+                .map(|start| Ok(batch.slice(start, slice_rows.min(batch.num_rows() - start))))
+                .collect(),
+            Err(error) => vec![Err(error)],
+        };
+        slices
+            .into_iter()
+            .map(move |slice| join.probe(&table, &slice?))
+    });
     let unmatched = std::iter::once(()).map(move |()| {
         let _ = &_held;
         join.unmatched_build_rows(&table)

@@ -281,6 +281,16 @@ impl HashJoin {
         })
     }
 
+    /// How many rows of a probe batch to probe at once: all of them for a join with keys; for a
+    /// join without keys, where every row pairs with every build row, few enough that one
+    /// output batch holds at most [`MAX_KEYLESS_PAIRS`] pairs.
+    pub fn probe_slice_rows(&self, table: &JoinTable) -> usize {
+        match table.index {
+            KeyIndex::All => (MAX_KEYLESS_PAIRS / table.num_rows().max(1)).max(1),
+            KeyIndex::Hashed { .. } => usize::MAX,
+        }
+    }
+
     /// Probes `table` with one left batch: the joined pairs, and for a left or full join also
     /// the batch's rows without a match, null-extended. `None` if that makes no rows.
     pub fn probe(
@@ -553,6 +563,9 @@ impl JoinTable {
         self.batch.num_rows()
     }
 }
+
+/// The most pairs one probe of a join without keys emits in a batch.
+const MAX_KEYLESS_PAIRS: usize = 1 << 16;
 
 /// How a probe row finds its build rows.
 #[derive(Debug)]

@@ -35,6 +35,13 @@ impl OutputJob {
         options: WriteOptions,
     ) -> Result<Self> {
         let target = target.as_ref().to_path_buf();
+        if let Some((scheme, _)) = target.to_str().and_then(|t| t.split_once("://")) {
+            return Err(IoError::Invalid(format!(
+                "cannot write to {}: writing to {scheme}:// locations is not supported yet \
+                 (write to a local directory)",
+                target.display()
+            )));
+        }
         if options.mode == SaveMode::ErrorIfExists && target.exists() {
             return Err(IoError::AlreadyExists(target));
         }

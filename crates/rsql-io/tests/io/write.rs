@@ -79,3 +79,23 @@ fn parts_written_from_many_threads_commit_together() {
         40
     );
 }
+
+/// Remote locations cannot be written yet: the write fails before it creates anything,
+/// instead of writing into a local folder named `s3:`.
+#[test]
+fn writing_to_a_url_fails_and_creates_nothing() {
+    let cwd = std::env::current_dir().expect("cwd");
+    let error = save(
+        std::path::Path::new("s3://bucket/out/"),
+        vec![1],
+        SaveMode::ErrorIfExists,
+    )
+    .expect_err("s3 write");
+    assert!(
+        error.to_string().contains(
+            "cannot write to s3://bucket/out/: writing to s3:// locations is not supported yet"
+        ),
+        "{error}"
+    );
+    assert!(!cwd.join("s3:").exists());
+}

@@ -221,14 +221,14 @@ impl<T: Data> Rdd<T> {
     ) -> Result<BoxIter<'a, T>> {
         let meta = self.node.meta();
         let Some(persistence) = meta.persistence() else {
-            return self.node.compute(partition, tc);
+            return Ok(stop_when_cancelled(self.node.compute(partition, tc)?, tc));
         };
         let blocks = &meta.context.inner.blocks;
         if let Some(block) = blocks.get(meta.id, partition)? {
             tc.record_cached_read();
             return Ok(block_iter(downcast_block::<T>(block, meta.id)?));
         }
-        let items: Vec<T> = self.node.compute(partition, tc)?.collect();
+        let items: Vec<T> = stop_when_cancelled(self.node.compute(partition, tc)?, tc).collect();
         // A partition whose computation failed midway must not be stored.
         tc.check_failure()?;
         let bytes = std::mem::size_of_val(items.as_slice());
@@ -236,6 +236,18 @@ impl<T: Data> Rdd<T> {
         blocks.put(meta.id, partition, block.clone(), bytes, persistence)?;
         Ok(block_iter(block))
     }
+}
+
+/// `items` ending early, with the task failed as [`RddError::Cancelled`], once its job is
+/// cancelled: the check runs between items, so a cancelled task stops within one item.
+fn stop_when_cancelled<'a, T: 'a>(items: BoxIter<'a, T>, tc: &'a TaskContext) -> BoxIter<'a, T> {
+    Box::new(items.take_while(move |_| {
+        let cancelled = tc.is_cancelled();
+        if cancelled {
+            tc.fail(RddError::Cancelled);
+        }
+        !cancelled
+    }))
 }
 
 impl<T: Data + Serialize + DeserializeOwned> Rdd<T> {

@@ -14,6 +14,7 @@ pub use listener::{
     RunTotals, SchedulerEvent, SchedulerListener, StageInfo, StageKind, StageMetrics,
     TotalsListener,
 };
+use task::CancelToken;
 pub use task::{TaskContext, TaskMetrics, in_task};
 
 use crate::Data;
@@ -93,6 +94,7 @@ impl Context {
         func: impl for<'a> Fn(BoxIter<'a, T>, &'a TaskContext) -> R + Sync,
     ) -> Result<Vec<R>> {
         let job_id = self.inner.next_job_id();
+        let token = CancelToken::new(&self.inner.cancellations);
         let started = Instant::now();
         let base = rdd.base();
         let planned = missing_map_stages(self, &base);
@@ -101,7 +103,7 @@ impl Context {
             // Its own stages: a preparation's sampling job reports its stage itself.
             stages: planned.len() + 1,
         });
-        let result = self.run_planned_job(&base, planned, rdd, partitions, &func);
+        let result = self.run_planned_job(&base, planned, rdd, partitions, &func, &token);
         self.inner.listeners.post(SchedulerEvent::JobEnded {
             job_id,
             succeeded: result.is_ok(),
@@ -117,9 +119,10 @@ impl Context {
         rdd: &Rdd<T>,
         partitions: &[usize],
         func: &(dyn for<'a> Fn(BoxIter<'a, T>, &'a TaskContext) -> R + Sync),
+        token: &CancelToken,
     ) -> Result<Vec<R>> {
         for shuffle in planned {
-            self.run_map_stage(&shuffle, 1)?;
+            self.run_map_stage(&shuffle, 1, token)?;
         }
         let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
         let mut pending: Vec<usize> = (0..partitions.len()).collect();
@@ -135,7 +138,7 @@ impl Context {
         };
         for stage_attempt in 1..=self.inner.config.max_stage_attempts {
             let stage = self.stage_info(StageKind::Result, base, pending.len());
-            let outcomes = self.run_stage(&stage, &pending, |i| partitions[i], &result_task);
+            let outcomes = self.run_stage(&stage, &pending, |i| partitions[i], &result_task, token);
             let mut lost = Vec::new();
             for (index, outcome) in pending.iter().zip(outcomes) {
                 match outcome {
@@ -152,7 +155,7 @@ impl Context {
                     })
                     .collect();
             }
-            self.recover_lost_shuffles(base, stage_attempt)?;
+            self.recover_lost_shuffles(base, stage_attempt, token)?;
             pending = lost;
         }
         Err(self.too_many_stage_attempts(base))
@@ -163,6 +166,7 @@ impl Context {
         &self,
         shuffle: &Arc<dyn ShuffleDependencyBase>,
         first_attempt: usize,
+        token: &CancelToken,
     ) -> Result<()> {
         let parent = shuffle.parent();
         for stage_attempt in first_attempt..=self.inner.config.max_stage_attempts {
@@ -179,7 +183,7 @@ impl Context {
             let stage = self.stage_info(kind, &parent, missing.len());
             let map_task =
                 |map_partition: usize, tc: &TaskContext| shuffle.run_map_task(map_partition, tc);
-            let outcomes = self.run_stage(&stage, &missing, |p| p, &map_task);
+            let outcomes = self.run_stage(&stage, &missing, |p| p, &map_task, token);
             let mut fetch_failed = false;
             for outcome in outcomes {
                 match outcome {
@@ -189,7 +193,7 @@ impl Context {
                 }
             }
             if fetch_failed {
-                self.recover_lost_shuffles(&parent, stage_attempt)?;
+                self.recover_lost_shuffles(&parent, stage_attempt, token)?;
             }
         }
         if self.inner.shuffles.missing(shuffle.shuffle_id()).is_empty() {
@@ -200,12 +204,17 @@ impl Context {
     }
 
     /// Recomputes, from lineage, the missing outputs of every shuffle a stage reads.
-    fn recover_lost_shuffles(&self, rdd: &Arc<dyn RddBase>, stage_attempt: usize) -> Result<()> {
+    fn recover_lost_shuffles(
+        &self,
+        rdd: &Arc<dyn RddBase>,
+        stage_attempt: usize,
+        token: &CancelToken,
+    ) -> Result<()> {
         if stage_attempt >= self.inner.config.max_stage_attempts {
             return Err(self.too_many_stage_attempts(rdd));
         }
         for shuffle in missing_map_stages(self, rdd) {
-            self.run_map_stage(&shuffle, stage_attempt + 1)?;
+            self.run_map_stage(&shuffle, stage_attempt + 1, token)?;
         }
         Ok(())
     }
@@ -235,6 +244,7 @@ impl Context {
         tasks: &[usize],
         partition_of: impl Fn(usize) -> usize + Sync,
         task: &(dyn Fn(usize, &TaskContext) -> Result<R> + Sync),
+        token: &CancelToken,
     ) -> Vec<Result<R>> {
         let started = Instant::now();
         self.inner
@@ -243,7 +253,7 @@ impl Context {
         let outcomes: Vec<(Result<R>, Vec<Option<TaskMetrics>>)> = self.inner.pool.install(|| {
             tasks
                 .par_iter()
-                .map(|&t| self.run_task(stage, t, partition_of(t), task))
+                .map(|&t| self.run_task(stage, t, partition_of(t), task, token))
                 .collect()
         });
         let mut metrics = StageMetrics::default();
@@ -276,12 +286,16 @@ impl Context {
         index: usize,
         partition: usize,
         task: &(dyn Fn(usize, &TaskContext) -> Result<R> + Sync),
+        token: &CancelToken,
     ) -> (Result<R>, Vec<Option<TaskMetrics>>) {
         let max_attempts = self.inner.config.max_task_attempts;
         let mut attempts = Vec::new();
         let mut last_error = RddError::Internal("task never ran".into());
         for attempt in 0..max_attempts {
-            let tc = TaskContext::new(stage.id, partition, attempt);
+            if token.is_cancelled() {
+                return (Err(RddError::Cancelled), attempts);
+            }
+            let tc = TaskContext::new(stage.id, partition, attempt, token.clone());
             let updates = TaskUpdates::open();
             let started = Instant::now();
             let outcome = if self
@@ -307,6 +321,11 @@ impl Context {
                 Ok(value) => {
                     attempts.push(Some(metrics));
                     return (Ok(value), attempts);
+                }
+                // Whatever a cancelled task failed with, the job was cancelled.
+                Err(_) if token.is_cancelled() => {
+                    attempts.push(None);
+                    return (Err(RddError::Cancelled), attempts);
                 }
                 Err(fetch @ RddError::FetchFailed { .. }) => {
                     // Not the task's fault: the scheduler recomputes the lost map output.

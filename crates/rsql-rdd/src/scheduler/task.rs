@@ -1,6 +1,8 @@
 //! Per-task state: identity, metrics and a slot for errors raised while iterating.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{RddError, Result};
@@ -64,6 +66,29 @@ impl TaskMetrics {
     }
 }
 
+/// Tells the tasks of one job whether it was cancelled: the context's cancellation count
+/// moved past the value it had when the job started.
+#[derive(Debug, Clone)]
+pub(crate) struct CancelToken {
+    cancellations: Arc<AtomicU64>,
+    started_at: u64,
+}
+
+impl CancelToken {
+    /// A token for a job starting now.
+    pub(crate) fn new(cancellations: &Arc<AtomicU64>) -> Self {
+        CancelToken {
+            cancellations: Arc::clone(cancellations),
+            started_at: cancellations.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Whether the job was cancelled.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancellations.load(Ordering::Relaxed) != self.started_at
+    }
+}
+
 /// The context of one task attempt, handed to partition functions and RDD computations.
 pub struct TaskContext {
     stage_id: StageId,
@@ -71,17 +96,29 @@ pub struct TaskContext {
     attempt: usize,
     metrics: RefCell<TaskMetrics>,
     failure: RefCell<Option<RddError>>,
+    cancel: CancelToken,
 }
 
 impl TaskContext {
-    pub(crate) fn new(stage_id: StageId, partition: usize, attempt: usize) -> Self {
+    pub(crate) fn new(
+        stage_id: StageId,
+        partition: usize,
+        attempt: usize,
+        cancel: CancelToken,
+    ) -> Self {
         TaskContext {
             stage_id,
             partition,
             attempt,
             metrics: RefCell::default(),
             failure: RefCell::new(None),
+            cancel,
         }
+    }
+
+    /// Whether the task's job was cancelled; long computations inside one item may poll it.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 
     /// The stage this task belongs to.

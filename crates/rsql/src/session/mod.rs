@@ -208,6 +208,13 @@ impl Session {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Cancels the statements running now in this session (from another thread): their jobs
+    /// stop between record batches and fail with an error for which
+    /// [`Error::is_cancelled`] holds; what they staged is removed.
+    pub fn cancel(&self) {
+        self.state.context.cancel_running_jobs();
+    }
+
     /// The RDD runtime queries run on (for listeners, faults and RDD-level work).
     pub fn context(&self) -> &Context {
         &self.state.context
