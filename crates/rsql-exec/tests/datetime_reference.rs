@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use rsql_exec::expr::{
     ScalarFunctions, builtin_scalar_functions, create_physical_expr, evaluate_to_array,
 };
-use rsql_plan::{Expr, FunctionRegistry, col, lit};
+use rsql_plan::{Expr, FunctionRegistry, TimeZone, col, lit};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -69,8 +69,14 @@ fn call(name: &str, args: Vec<Expr>, batch: &RecordBatch) -> ArrayRef {
         name: name.to_string(),
         args,
     };
-    let physical =
-        create_physical_expr(&expr, &schema, &FunctionRegistry::new(), &functions).unwrap();
+    let physical = create_physical_expr(
+        &expr,
+        &schema,
+        &FunctionRegistry::new(),
+        &functions,
+        &TimeZone::utc(),
+    )
+    .unwrap();
     evaluate_to_array(physical.as_ref(), batch).unwrap()
 }
 
