@@ -72,6 +72,12 @@ pub struct Args {
     #[arg(long, value_name = "SIZE|none", value_parser = parse_memory_limit, help = memory_limit_help())]
     pub memory_limit: Option<MemoryLimit>,
 
+    /// The session time zone: an IANA name (Europe/Paris), an offset (+02:00) or LOCAL (the
+    /// TZ environment variable's zone); timestamps are shown as text, split into fields and
+    /// read from text in it [default: UTC].
+    #[arg(long, value_name = "ZONE", value_parser = settings::parse_time_zone)]
+    pub time_zone: Option<String>,
+
     /// Keeps tables and views created with CREATE TABLE / CREATE VIEW in this directory, so
     /// later runs see them (default: they last for this run only).
     #[arg(long, value_name = "DIR")]

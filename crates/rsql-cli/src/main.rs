@@ -103,6 +103,9 @@ fn session_config(args: &Args) -> Result<SessionConfig> {
     if let Some(dir) = &args.catalog {
         config.catalog = Some(dir.clone());
     }
+    if let Some(zone) = &args.time_zone {
+        config.time_zone.clone_from(zone);
+    }
     for arg in &args.settings {
         arg.setting
             .apply(&mut config, &arg.value)

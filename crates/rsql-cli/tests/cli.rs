@@ -26,6 +26,7 @@ fn version_and_help() {
         "--threads <N>",
         "--partitions <N>",
         "--memory-limit <SIZE|none>",
+        "--time-zone <ZONE>",
         "[default: 80% of the memory this machine or its cgroup allows: ",
         "--quiet",
         "Examples:",
@@ -474,6 +475,31 @@ fn threads_and_partitions_change_nothing_in_the_result() {
             "--threads {threads} --partitions {partitions}"
         );
     }
+}
+
+// By hand: 10:00Z is 11:00 in Paris (CET, +01), and 10:00 there is 1709283600 (09:00Z);
+// 1711848600 is 2024-03-31 01:30Z, 03:30 CEST.
+#[test]
+fn time_zone_reaches_the_session() {
+    let sql = "SHOW time_zone; SELECT hour(TIMESTAMP '2024-03-01 10:00:00Z') AS h, \
+               date_format(timestamp_seconds(1711848600), 'yyyy-MM-dd HH:mm') AS f, \
+               unix_timestamp(CAST('2024-03-01 10:00:00' AS TIMESTAMP)) AS s";
+    let out = run(&["--time-zone", "Europe/Paris", "-c", sql, "--format", "csv"]).ok();
+    assert_eq!(
+        out.stdout,
+        "name,value\ntime_zone,Europe/Paris\nh,f,s\n11,2024-03-31 03:30,1709283600\n"
+    );
+    let utc = run(&["-c", sql, "--format", "csv"]).ok();
+    assert_eq!(
+        utc.stdout,
+        "name,value\ntime_zone,UTC\nh,f,s\n10,2024-03-31 01:30,1709287200\n"
+    );
+    let bad = run(&["--time-zone", "Mars/Olympus", "-c", "SELECT 1"]).expect_code(2);
+    assert!(
+        bad.stderr.contains("unknown time zone 'Mars/Olympus'"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]

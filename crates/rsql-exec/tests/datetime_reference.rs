@@ -1,20 +1,24 @@
 //! The date arithmetic kernels (`add_months`, `datediff`, `months_between`, `last_day`), which
 //! work on day numbers with integer calendar arithmetic, checked against a row-at-a-time
-//! reference written with chrono's calendar on random dates, NULLs included.
+//! reference written with chrono's calendar on random dates, NULLs included; and `hour`,
+//! `date_trunc` and `date_format` in a session time zone against chrono-tz.
 
 use std::sync::Arc;
 
+use arrow::array::timezone::Tz;
 use arrow::array::{
     ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, TimestampMicrosecondArray,
 };
-use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int32Type, Schema, TimeUnit};
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, Timelike};
+use arrow::datatypes::{
+    DataType, Date32Type, Field, Float64Type, Int32Type, Schema, TimeUnit, TimestampMicrosecondType,
+};
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeZone as _, Timelike};
 use datafusion_common::DFSchema;
 use proptest::prelude::*;
 use rsql_exec::expr::{
     ScalarFunctions, builtin_scalar_functions, create_physical_expr, evaluate_to_array,
 };
-use rsql_plan::{Expr, FunctionRegistry, col, lit};
+use rsql_plan::{Expr, FunctionRegistry, TimeZone, col, lit};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -60,6 +64,11 @@ fn batch(rows: &[Row]) -> RecordBatch {
 }
 
 fn call(name: &str, args: Vec<Expr>, batch: &RecordBatch) -> ArrayRef {
+    call_in(name, args, batch, &TimeZone::utc())
+}
+
+/// `name(args)` over `batch` in a session whose time zone is `zone`.
+fn call_in(name: &str, args: Vec<Expr>, batch: &RecordBatch, zone: &TimeZone) -> ArrayRef {
     let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
     let functions: ScalarFunctions = builtin_scalar_functions()
         .into_iter()
@@ -70,7 +79,7 @@ fn call(name: &str, args: Vec<Expr>, batch: &RecordBatch) -> ArrayRef {
         args,
     };
     let physical =
-        create_physical_expr(&expr, &schema, &FunctionRegistry::new(), &functions).unwrap();
+        create_physical_expr(&expr, &schema, &FunctionRegistry::new(), &functions, zone).unwrap();
     evaluate_to_array(physical.as_ref(), batch).unwrap()
 }
 
@@ -170,6 +179,62 @@ proptest! {
                 .map(|r| Some(months_between(time(r.0?, r.3), time(r.1?, r.4), round_off)))
                 .collect();
             prop_assert_eq!(got, want);
+        }
+    }
+}
+
+/// `t1` (an instant) as a date and time in `zone`, by chrono-tz.
+fn in_zone(zone: &str, instant: i64) -> chrono::DateTime<Tz> {
+    let tz: Tz = zone.parse().unwrap();
+    tz.from_utc_datetime(
+        &chrono::DateTime::from_timestamp_micros(instant)
+            .unwrap()
+            .naive_utc(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    // New York changes its clocks at 02:00, so local midnights always exist once.
+    #[test]
+    fn instants_are_read_in_the_session_zone(rows in rows()) {
+        let input = batch(&rows);
+        for name in ["America/New_York", "+05:30"] {
+            let zone = TimeZone::parse(name).unwrap();
+            let instants: Vec<Option<i64>> =
+                rows.iter().map(|r| r.0.map(|d| i64::from(d) * MICROS_PER_DAY + r.3)).collect();
+
+            let out = call_in("hour", vec![col("t1")], &input, &zone);
+            let got: Vec<Option<i32>> = out.as_primitive::<Int32Type>().iter().collect();
+            let want: Vec<Option<i32>> = instants
+                .iter()
+                .map(|t| Some(in_zone(name, (*t)?).hour() as i32))
+                .collect();
+            prop_assert_eq!(got, want, "hour in {}", name);
+
+            let out = call_in("date_trunc", vec![lit("day"), col("t1")], &input, &zone);
+            let got: Vec<Option<i64>> =
+                out.as_primitive::<TimestampMicrosecondType>().iter().collect();
+            let want: Vec<Option<i64>> = instants
+                .iter()
+                .map(|t| {
+                    let local = in_zone(name, (*t)?);
+                    let midnight = local.date_naive().and_hms_opt(0, 0, 0)?;
+                    let start = local.timezone().from_local_datetime(&midnight).single()?;
+                    Some(start.timestamp_micros())
+                })
+                .collect();
+            prop_assert_eq!(got, want, "date_trunc in {}", name);
+
+            let out = call_in("date_format", vec![col("t1"), lit("yyyy-MM-dd HH:mm:ss")], &input, &zone);
+            let got: Vec<Option<String>> =
+                out.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect();
+            let want: Vec<Option<String>> = instants
+                .iter()
+                .map(|t| Some(in_zone(name, (*t)?).format("%Y-%m-%d %H:%M:%S").to_string()))
+                .collect();
+            prop_assert_eq!(got, want, "date_format in {}", name);
         }
     }
 }

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use rsql_exec::expr::{
     ScalarFunctions, builtin_scalar_functions, create_physical_expr, evaluate_to_array,
 };
-use rsql_plan::{Expr, FunctionRegistry, col, lit};
+use rsql_plan::{Expr, FunctionRegistry, TimeZone, col, lit};
 
 fn batch(a: &[Option<i64>], b: &[Option<i64>], s: &[Option<String>]) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
@@ -31,8 +31,14 @@ fn eval(expr: Expr, batch: &RecordBatch) -> ArrayRef {
         .into_iter()
         .map(|f| (f.name().to_string(), f))
         .collect();
-    let physical =
-        create_physical_expr(&expr, &schema, &FunctionRegistry::new(), &functions).unwrap();
+    let physical = create_physical_expr(
+        &expr,
+        &schema,
+        &FunctionRegistry::new(),
+        &functions,
+        &TimeZone::utc(),
+    )
+    .unwrap();
     evaluate_to_array(physical.as_ref(), batch).unwrap()
 }
 

@@ -17,7 +17,7 @@ use rsql_exec::expr::{PhysicalExpr, ScalarFunctions, create_physical_expr};
 use rsql_exec::operators::{
     HashJoin, JoinKind, JoinTable, RangeBounds, SortKey, sample_keys, sort_batches, sort_bounded,
 };
-use rsql_plan::{FunctionRegistry, col};
+use rsql_plan::{FunctionRegistry, TimeZone, col};
 use rsql_rdd::MemoryPool;
 
 /// A row of either input: an integer key, a string key, a value.
@@ -112,6 +112,7 @@ fn filter(schema: &SchemaRef) -> Arc<dyn PhysicalExpr> {
         &schema,
         &FunctionRegistry::new(),
         &ScalarFunctions::new(),
+        &TimeZone::utc(),
     )
     .unwrap()
 }

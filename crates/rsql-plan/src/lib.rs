@@ -13,6 +13,7 @@ pub mod expr;
 pub mod function;
 pub mod plan;
 mod suggest;
+pub mod time_zone;
 
 pub use coercion::{TypeCoercion, coerce_expr};
 pub use error::{PlanError, Position, Result};
@@ -26,6 +27,7 @@ pub use plan::{
     TableSource, TableSourceRef,
 };
 pub use sql::{SqlBinder, bind_sql, parse_statement};
+pub use time_zone::TimeZone;
 
 pub mod optimizer;
 pub mod sql;

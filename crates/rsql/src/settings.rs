@@ -5,6 +5,8 @@
 use std::fmt::Write as _;
 
 use crate::bytes::{format_bytes, format_memory_limit};
+use rsql_plan::TimeZone;
+
 use crate::session::SessionConfig;
 
 /// When a setting can change.
@@ -133,6 +135,22 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "time_zone",
+        aliases: &["spark.sql.session.timeZone", "TimeZone"],
+        value_type: "IANA zone (`Europe/Paris`), offset (`+02:00`) or `LOCAL`",
+        description: "The session time zone: timestamps are written as text, split into \
+                      fields and dates and truncated in it, and text, dates and zone-less \
+                      timestamps are read in it. `LOCAL` is the zone of the `TZ` environment \
+                      variable, else UTC.",
+        default: "UTC",
+        scope: SettingScope::Session,
+        read: |c| c.time_zone.clone(),
+        write: |c, v| {
+            c.time_zone = parse_time_zone(v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "threads",
         aliases: &["worker_threads"],
         value_type: "integer ≥ 1",
@@ -200,6 +218,21 @@ pub fn parse_memory_limit(text: &str) -> Result<Option<usize>, String> {
         return Err("a memory limit must be above 0 bytes (or none)".into());
     }
     Ok(Some(usize::try_from(bytes).unwrap_or(usize::MAX)))
+}
+
+/// Checks a time zone name, resolving `LOCAL` to the zone of the `TZ` environment variable
+/// (UTC when it is unset or not a zone name).
+pub fn parse_time_zone(text: &str) -> Result<String, String> {
+    if text.eq_ignore_ascii_case("local") {
+        let local = std::env::var("TZ").unwrap_or_default();
+        let local = local.trim_start_matches(':');
+        return Ok(match TimeZone::parse(local) {
+            Ok(zone) => zone.name().to_string(),
+            Err(_) => "UTC".into(),
+        });
+    }
+    let zone = TimeZone::parse(text).map_err(|e| e.to_string())?;
+    Ok(zone.name().to_string())
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {
@@ -290,6 +323,20 @@ mod tests {
             .apply(&mut config, "push_down_filter, reorder_joins")
             .unwrap();
         assert_eq!(config.excluded_rules, ["push_down_filter", "reorder_joins"]);
+
+        let zone = setting("spark.sql.session.timeZone").unwrap();
+        zone.apply(&mut config, "Europe/Paris").unwrap();
+        assert_eq!(config.time_zone, "Europe/Paris");
+        zone.apply(&mut config, "+02:00").unwrap();
+        assert_eq!(zone.value(&config), "+02:00");
+        let err = zone.apply(&mut config, "Mars/Olympus").unwrap_err();
+        assert!(
+            err.starts_with(
+                "invalid value 'Mars/Olympus' for time_zone: unknown time zone 'Mars/Olympus'"
+            ),
+            "{err}"
+        );
+        assert_eq!(config.time_zone, "+02:00");
     }
 
     #[test]
@@ -304,6 +351,7 @@ mod tests {
             );
         }
         assert_eq!(setting("excluded_rules").unwrap().value(&config), "");
+        assert_eq!(setting("time_zone").unwrap().value(&config), "UTC");
         assert_eq!(config.shuffle_partitions, 2 * config.threads);
     }
 }

@@ -514,3 +514,31 @@ fn functions_missing_on_the_receiving_side_are_named() {
         "{err}"
     );
 }
+
+/// A plan keeps the time zone of the session that planned it: a receiving session in UTC runs
+/// it as planned in Paris. Reference by hand: `t.id` runs over 0..90, so the instants
+/// `id` hours after the epoch fall in January 1970, when Paris was at UTC+1.
+#[test]
+fn shipped_plans_keep_the_planning_session_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tables(dir.path());
+    let planner = planner(dir.path(), false);
+    planner.set("time_zone", "Europe/Paris").unwrap();
+    let executor = session_with_functions(config(false), BuiltinAggregate::CountValues);
+    let sql = "SELECT id, hour(timestamp_seconds(id * 3600)) AS h, \
+               date_format(timestamp_seconds(id * 3600), 'HH:mm') AS f \
+               FROM t WHERE hour(timestamp_seconds(id * 3600)) < 3";
+    let (plan, _) = planner.sql(sql).unwrap().physical_plan().unwrap();
+    let json = serde_json::to_string(&plan.to_spec()).unwrap();
+    assert!(json.contains("Europe/Paris"), "{json}");
+    let shipped: PlanSpec = serde_json::from_str(&json).unwrap();
+    let rebuilt = executor.instantiate_plan(&shipped).unwrap();
+    let mut expected: Vec<String> = (0..90i64)
+        .map(|id| (id, (id + 1) % 24))
+        .filter(|&(_, hour)| hour < 3)
+        .map(|(id, hour)| format!("{id} | {hour} | {hour:02}:00"))
+        .collect();
+    expected.sort();
+    assert_eq!(run(&rebuilt, &executor), expected);
+    assert_eq!(run(&plan, &planner), expected);
+}

@@ -450,4 +450,5 @@ slt_tests! {
     tables => "tables.slt",
     statistics => "statistics.slt",
     grouping_sets => "grouping_sets.slt",
+    time_zone => "time_zone.slt",
 }

@@ -4,27 +4,29 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion_common::DFSchema;
-use rsql_plan::{Expr, FunctionRegistry, Operator};
+use rsql_plan::{Expr, FunctionRegistry, Operator, TimeZone};
 
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::binary::BinaryExpr;
 use crate::expr::case::CaseExpr;
 use crate::expr::like::{GetFieldExpr, LikeExpr};
 use crate::expr::scalar_function::ScalarFunctionExpr;
-use crate::expr::unary::{ColumnExpr, LiteralExpr, UnaryExpr, UnaryOp};
+use crate::expr::unary::{CastExpr, ColumnExpr, LiteralExpr, UnaryExpr, UnaryOp};
 use crate::expr::{PhysicalExpr, ScalarUdf};
 
 /// Scalar function implementations by lower-case name.
 pub type ScalarFunctions = HashMap<String, Arc<dyn ScalarUdf>>;
 
-/// Compiles `expr`, bound against `schema`, into an expression over batches of that schema.
+/// Compiles `expr`, bound against `schema`, into an expression over batches of that schema,
+/// casting and calling date and time functions in the session time zone `time_zone`.
 pub fn create_physical_expr(
     expr: &Expr,
     schema: &DFSchema,
     registry: &FunctionRegistry,
     functions: &ScalarFunctions,
+    time_zone: &TimeZone,
 ) -> Result<Arc<dyn PhysicalExpr>> {
-    let compile = |e: &Expr| create_physical_expr(e, schema, registry, functions);
+    let compile = |e: &Expr| create_physical_expr(e, schema, registry, functions, time_zone);
     let data_type = || {
         expr.get_type(schema, registry)
             .map_err(|e| ExecError::Execution(e.to_string()))
@@ -56,7 +58,11 @@ pub fn create_physical_expr(
         Expr::Negative(input) => unary(UnaryOp::Negative, input)?,
         Expr::IsNull(input) => unary(UnaryOp::IsNull, input)?,
         Expr::IsNotNull(input) => unary(UnaryOp::IsNotNull, input)?,
-        Expr::Cast { expr: input, .. } => unary(UnaryOp::Cast, input)?,
+        Expr::Cast { expr: input, .. } => Arc::new(CastExpr {
+            input: compile(input)?,
+            data_type: data_type()?,
+            time_zone: time_zone.clone(),
+        }),
         Expr::InList {
             expr: tested,
             list,
@@ -131,7 +137,9 @@ pub fn create_physical_expr(
                 return exec_err(format!("no implementation of function '{name}'"));
             };
             Arc::new(ScalarFunctionExpr {
-                function: Arc::clone(function),
+                function: function
+                    .in_time_zone(time_zone)
+                    .unwrap_or_else(|| Arc::clone(function)),
                 args: args.iter().map(compile).collect::<Result<Vec<_>>>()?,
                 data_type: data_type()?,
             })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::DataType;
+use rsql_plan::TimeZone;
 
 pub use crate::functions::builtin_scalar_functions;
 
@@ -25,6 +26,13 @@ pub trait ScalarUdf: Debug + Send + Sync {
         num_rows: usize,
         return_type: &DataType,
     ) -> Result<ColumnarValue>;
+
+    /// This function as it runs in a session whose time zone is `time_zone`, for functions
+    /// whose results depend on it (the built-in date and time functions); `None`, the default,
+    /// for the others, which are used as they are.
+    fn in_time_zone(&self, _time_zone: &TimeZone) -> Option<Arc<dyn ScalarUdf>> {
+        None
+    }
 }
 
 /// `name(args..)` over a batch.

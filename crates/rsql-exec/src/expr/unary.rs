@@ -5,6 +5,7 @@ use arrow::compute::kernels::numeric::neg_wrapping;
 use arrow::compute::{is_not_null, is_null, not};
 use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
+use rsql_plan::TimeZone;
 use rsql_plan::compute::spark_cast;
 
 use crate::error::Result;
@@ -51,11 +52,9 @@ pub(crate) enum UnaryOp {
     Negative,
     IsNull,
     IsNotNull,
-    Cast,
 }
 
-/// `NOT x`, `-x`, `x IS [NOT] NULL`, `CAST(x AS type)` (Spark's cast, see
-/// [`spark_cast`]).
+/// `NOT x`, `-x`, `x IS [NOT] NULL`.
 #[derive(Debug)]
 pub(crate) struct UnaryExpr {
     pub(crate) op: UnaryOp,
@@ -75,8 +74,30 @@ impl PhysicalExpr for UnaryExpr {
             UnaryOp::Negative => neg_wrapping(&input)?,
             UnaryOp::IsNull => std::sync::Arc::new(is_null(&input)?) as _,
             UnaryOp::IsNotNull => std::sync::Arc::new(is_not_null(&input)?) as _,
-            UnaryOp::Cast => spark_cast(&input, &self.data_type)?,
         };
         Ok(ColumnarValue::Array(output))
+    }
+}
+
+/// `CAST(x AS type)`: Spark's cast ([`spark_cast`]) in the session time zone.
+#[derive(Debug)]
+pub(crate) struct CastExpr {
+    pub(crate) input: std::sync::Arc<dyn PhysicalExpr>,
+    pub(crate) data_type: DataType,
+    pub(crate) time_zone: TimeZone,
+}
+
+impl PhysicalExpr for CastExpr {
+    fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        let input = self.input.evaluate(batch)?.into_array(batch.num_rows())?;
+        Ok(ColumnarValue::Array(spark_cast(
+            &input,
+            &self.data_type,
+            &self.time_zone,
+        )?))
     }
 }

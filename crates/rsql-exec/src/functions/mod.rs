@@ -12,6 +12,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::compute::prep_null_mask_filter;
 use arrow::datatypes::DataType;
+use rsql_plan::TimeZone;
 
 use crate::error::{Result, exec_err};
 use crate::expr::{ColumnarValue, ScalarUdf};
@@ -51,12 +52,58 @@ impl ScalarUdf for ArrayFunction {
         num_rows: usize,
         return_type: &DataType,
     ) -> Result<ColumnarValue> {
-        let arrays = args
-            .iter()
-            .map(|a| a.clone().into_array(num_rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = arrays(args, num_rows)?;
         Ok(ColumnarValue::Array((self.body)(&arrays, return_type)?))
     }
+}
+
+/// A built-in whose results depend on the session time zone: a function of the argument
+/// arrays and the zone it was compiled for.
+struct ZonedFunction {
+    name: &'static str,
+    body: fn(&[ArrayRef], &DataType, &TimeZone) -> Result<ArrayRef>,
+    time_zone: TimeZone,
+}
+
+impl std::fmt::Debug for ZonedFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZonedFunction")
+            .field("name", &self.name)
+            .field("time_zone", &self.time_zone)
+            .finish()
+    }
+}
+
+impl ScalarUdf for ZonedFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn invoke(
+        &self,
+        args: &[ColumnarValue],
+        num_rows: usize,
+        return_type: &DataType,
+    ) -> Result<ColumnarValue> {
+        let arrays = arrays(args, num_rows)?;
+        let out = (self.body)(&arrays, return_type, &self.time_zone)?;
+        Ok(ColumnarValue::Array(out))
+    }
+
+    fn in_time_zone(&self, time_zone: &TimeZone) -> Option<Arc<dyn ScalarUdf>> {
+        Some(Arc::new(ZonedFunction {
+            name: self.name,
+            body: self.body,
+            time_zone: time_zone.clone(),
+        }))
+    }
+}
+
+/// The arguments as arrays of `num_rows` rows.
+fn arrays(args: &[ColumnarValue], num_rows: usize) -> Result<Vec<ArrayRef>> {
+    args.iter()
+        .map(|a| a.clone().into_array(num_rows))
+        .collect()
 }
 
 /// Wraps a function body as a registered built-in.
@@ -65,6 +112,19 @@ fn function(
     body: fn(&[ArrayRef], &DataType) -> Result<ArrayRef>,
 ) -> Arc<dyn ScalarUdf> {
     Arc::new(ArrayFunction { name, body })
+}
+
+/// Wraps a function body that reads the session time zone as a registered built-in (in UTC
+/// until it is compiled for a session).
+fn zoned_function(
+    name: &'static str,
+    body: fn(&[ArrayRef], &DataType, &TimeZone) -> Result<ArrayRef>,
+) -> Arc<dyn ScalarUdf> {
+    Arc::new(ZonedFunction {
+        name,
+        body,
+        time_zone: TimeZone::utc(),
+    })
 }
 
 /// The argument at `index`, or an error naming the function.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::Schema;
 use datafusion_common::DFSchemaRef;
-use rsql_plan::{Expr, FunctionRegistry};
+use rsql_plan::{Expr, FunctionRegistry, TimeZone};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, exec_err};
@@ -20,6 +20,8 @@ pub struct BoundExpr {
     /// The schema its columns resolve against.
     #[serde(with = "rsql_plan::codec::df_schema")]
     pub schema: DFSchemaRef,
+    /// The session time zone it casts and calls date and time functions in.
+    pub time_zone: TimeZone,
 }
 
 impl BoundExpr {
@@ -30,7 +32,13 @@ impl BoundExpr {
         registry: &FunctionRegistry,
         functions: &ScalarFunctions,
     ) -> Result<Arc<dyn PhysicalExpr>> {
-        create_physical_expr(&self.expr, &self.schema, registry, functions)
+        create_physical_expr(
+            &self.expr,
+            &self.schema,
+            registry,
+            functions,
+            &self.time_zone,
+        )
     }
 }
 
@@ -44,6 +52,8 @@ pub enum ProjectionSource {
         /// The schema their columns resolve against.
         #[serde(with = "rsql_plan::codec::df_schema")]
         schema: DFSchemaRef,
+        /// The session time zone they cast and call date and time functions in.
+        time_zone: TimeZone,
     },
     /// Input columns by index, passed through (key columns computed for a join or sort being
     /// dropped again).
@@ -54,7 +64,7 @@ impl ProjectionSource {
     /// For each output column, the input column it passes through unchanged, if it does.
     pub fn passed_columns(&self) -> Vec<Option<usize>> {
         match self {
-            ProjectionSource::Exprs { exprs, schema } => exprs
+            ProjectionSource::Exprs { exprs, schema, .. } => exprs
                 .iter()
                 .map(|e| match e.unaliased() {
                     Expr::Column(c) => schema.index_of_column(c).ok(),
@@ -73,9 +83,13 @@ impl ProjectionSource {
         functions: &ScalarFunctions,
     ) -> Result<Vec<Arc<dyn PhysicalExpr>>> {
         match self {
-            ProjectionSource::Exprs { exprs, schema } => exprs
+            ProjectionSource::Exprs {
+                exprs,
+                schema,
+                time_zone,
+            } => exprs
                 .iter()
-                .map(|expr| create_physical_expr(expr, schema, registry, functions))
+                .map(|expr| create_physical_expr(expr, schema, registry, functions, time_zone))
                 .collect(),
             ProjectionSource::Columns(columns) => columns
                 .iter()

@@ -11,6 +11,9 @@
 //!   `1.0E10`, `1.0E-5`, `0.001`, `100.0`, `NaN`, `Infinity`, with the shortest digits that
 //!   read back as the value (DuckDB prints `10000000000.0` instead; rsql follows Spark).
 //!
+//! - casts between timestamps with a zone (instants) and text, dates or zone-less timestamps
+//!   happen in the session time zone ([`zoned_cast`](super::zoned_cast)).
+//!
 //! Everything else is Arrow's safe cast: a value that does not fit the target is NULL. Spark
 //! without ANSI mode instead wraps integers around and saturates doubles cast to integers
 //! (NaN becomes 0); rsql returns NULL there, which is what Spark's `TRY_CAST` gives.
@@ -24,8 +27,16 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
 use arrow::error::ArrowError;
 
-/// `values` cast to `to` with Spark's semantics (see the module documentation).
-pub fn spark_cast(values: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
+use super::zoned_cast::{cast_in_zone, parse_instants};
+use crate::time_zone::TimeZone;
+
+/// `values` cast to `to` with Spark's semantics (see the module documentation) in a session
+/// whose time zone is `time_zone`.
+pub fn spark_cast(
+    values: &ArrayRef,
+    to: &DataType,
+    time_zone: &TimeZone,
+) -> Result<ArrayRef, ArrowError> {
     let from = values.data_type();
     let is_string =
         |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
@@ -35,7 +46,10 @@ pub fn spark_cast(values: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowErr
     };
     if string_like && (to.is_numeric() || to.is_temporal() || to == &DataType::Boolean) {
         let strings = cast(values, &DataType::Utf8)?;
-        return from_strings(strings.as_string::<i32>(), to);
+        return from_strings(strings.as_string::<i32>(), to, time_zone);
+    }
+    if let Some(cast) = cast_in_zone(values, to, time_zone) {
+        return cast;
     }
     match (from, to) {
         (DataType::Float64, DataType::Utf8) => Ok(print(
@@ -50,7 +64,11 @@ pub fn spark_cast(values: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowErr
     }
 }
 
-fn from_strings(strings: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowError> {
+fn from_strings(
+    strings: &StringArray,
+    to: &DataType,
+    time_zone: &TimeZone,
+) -> Result<ArrayRef, ArrowError> {
     let trimmed = || strings.iter().map(|s| s.map(trim));
     Ok(match to {
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
@@ -71,6 +89,7 @@ fn from_strings(strings: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowE
             let values: Float64Array = trimmed().map(|s| s.and_then(parse_double)).collect();
             cast(&values, to)?
         }
+        DataType::Timestamp(_, Some(_)) => parse_instants(trimmed(), to, time_zone)?,
         _ => cast(&trimmed().collect::<StringArray>(), to)?,
     })
 }
@@ -252,7 +271,7 @@ mod tests {
             Some("1.x"),
             None,
         ]);
-        let out = spark_cast(&input, &DataType::Int32).unwrap();
+        let out = spark_cast(&input, &DataType::Int32, &TimeZone::utc()).unwrap();
         let out: Vec<_> = out.as_primitive::<Int32Type>().iter().collect();
         assert_eq!(
             out,
@@ -277,7 +296,7 @@ mod tests {
     #[test]
     fn strings_to_booleans_and_dates() {
         let words = strings(&[Some(" Yes"), Some("n"), Some("1"), Some("on"), None]);
-        let out = spark_cast(&words, &DataType::Boolean).unwrap();
+        let out = spark_cast(&words, &DataType::Boolean, &TimeZone::utc()).unwrap();
         let out: Vec<_> = out.as_boolean().iter().collect();
         assert_eq!(out, vec![Some(true), Some(false), Some(true), None, None]);
 
@@ -292,7 +311,7 @@ mod tests {
             Some("2023-02-29"),
             Some("2024-01-01x"),
         ]);
-        let out = spark_cast(&dates, &DataType::Date32).unwrap();
+        let out = spark_cast(&dates, &DataType::Date32, &TimeZone::utc()).unwrap();
         let out: Vec<_> = out.as_primitive::<Date32Type>().iter().collect();
         // 2024-01-01 is day 19723.
         assert_eq!(
@@ -321,7 +340,7 @@ mod tests {
             Some("abc"),
             Some("f"),
         ]);
-        let out = spark_cast(&input, &DataType::Float64).unwrap();
+        let out = spark_cast(&input, &DataType::Float64, &TimeZone::utc()).unwrap();
         let out: Vec<_> = out.as_primitive::<Float64Type>().iter().collect();
         assert_eq!(
             out,
@@ -336,7 +355,7 @@ mod tests {
         );
         // Spark rounds HALF_UP to the scale; 1000 does not fit DECIMAL(4,2).
         let input = strings(&[Some(" 1.235 "), Some("-1.235"), Some("1000"), Some("x")]);
-        let out = spark_cast(&input, &DataType::Decimal128(4, 2)).unwrap();
+        let out = spark_cast(&input, &DataType::Decimal128(4, 2), &TimeZone::utc()).unwrap();
         let out: Vec<_> = out.as_primitive::<Decimal128Type>().iter().collect();
         assert_eq!(out, vec![Some(124), Some(-124), None, None]);
     }
@@ -358,7 +377,7 @@ mod tests {
             -0.0,
             1.5e300,
         ]));
-        let out = spark_cast(&values, &DataType::Utf8).unwrap();
+        let out = spark_cast(&values, &DataType::Utf8, &TimeZone::utc()).unwrap();
         let out: Vec<_> = out.as_string::<i32>().iter().flatten().collect();
         assert_eq!(
             out,
@@ -379,7 +398,7 @@ mod tests {
             ]
         );
         let ints: ArrayRef = Arc::new(Int32Array::from(vec![7]));
-        let out = spark_cast(&ints, &DataType::Utf8).unwrap();
+        let out = spark_cast(&ints, &DataType::Utf8, &TimeZone::utc()).unwrap();
         assert_eq!(out.as_string::<i32>().value(0), "7");
     }
 }

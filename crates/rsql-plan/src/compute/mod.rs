@@ -9,6 +9,7 @@
 mod cast;
 mod decimal;
 mod temporal;
+mod zoned_cast;
 
 use std::sync::Arc;
 

@@ -3,13 +3,13 @@
 //! values of the clock functions (`current_date`, `now`), which the binder substitutes once per
 //! query.
 //!
-//! Time zone: rsql has no session time zone yet. Timestamps without a zone, and dates turned
-//! into timestamps, are read as UTC wall-clock time; [`SESSION_TIME_ZONE`] names that zone for
-//! the clock functions here and for the execution layer.
+//! Time zone: timestamps with a zone are instants, typed `Timestamp(µs, "UTC")` whatever the
+//! session zone; the session's [`TimeZone`] decides how the executor reads and writes them, and
+//! which date `current_date` is.
 
 use std::sync::Arc;
 
-use arrow_schema::DataType;
+use arrow_schema::{DataType, TimeUnit};
 use datafusion_common::ScalarValue;
 
 use super::scalar::{
@@ -18,25 +18,28 @@ use super::scalar::{
 use super::{Arity, ScalarFunctionSignature};
 use crate::coercion::{is_numeric, is_string, value_type};
 use crate::error::Result;
+use crate::time_zone::TimeZone;
 
-/// The zone in which zone-less timestamps are read and the clock functions give their values.
-pub const SESSION_TIME_ZONE: &str = "UTC";
+/// The zone every instant the planner makes is typed with (its session zone does not show in
+/// the type, as Spark's `TimestampType`).
+const INSTANT_ZONE: &str = "UTC";
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
 /// The value `name()` takes in a query that started `now_micros` microseconds after the epoch
-/// (in the [`SESSION_TIME_ZONE`]), when `name` is a clock function taking no argument
-/// (`current_date`, `current_timestamp`, `now`, `unix_timestamp`); `None` otherwise.
-pub fn clock_value(name: &str, now_micros: i64) -> Option<ScalarValue> {
-    let utc = Some(Arc::from(SESSION_TIME_ZONE));
+/// in a session whose zone is `zone` (today's date there), when `name` is a clock function
+/// taking no argument (`current_date`, `current_timestamp`, `now`, `unix_timestamp`); `None`
+/// otherwise.
+pub fn clock_value(name: &str, now_micros: i64, zone: &TimeZone) -> Option<ScalarValue> {
     match name {
-        "current_date" => i32::try_from(now_micros.div_euclid(MICROS_PER_DAY))
+        "current_date" => i32::try_from(zone.local_micros(now_micros)?.div_euclid(MICROS_PER_DAY))
             .ok()
             .map(|days| ScalarValue::Date32(Some(days))),
-        "current_timestamp" | "now" => {
-            Some(ScalarValue::TimestampMicrosecond(Some(now_micros), utc))
-        }
+        "current_timestamp" | "now" => Some(ScalarValue::TimestampMicrosecond(
+            Some(now_micros),
+            Some(Arc::from(INSTANT_ZONE)),
+        )),
         "unix_timestamp" => Some(ScalarValue::Int64(Some(
             now_micros.div_euclid(MICROS_PER_SECOND),
         ))),
@@ -61,7 +64,8 @@ enum Kind {
     Boolean,
     /// Text stays text (to be parsed); dates and timestamps become dates.
     TextOrDate,
-    /// Text stays text (to be parsed); dates and timestamps become timestamps.
+    /// Text stays text (to be parsed); timestamps stay timestamps and dates become the instant
+    /// of their midnight in the session zone.
     TextOrTimestamp,
 }
 
@@ -89,6 +93,9 @@ impl Kind {
             Kind::Number | Kind::Boolean => Err(bad_argument(function, index, value)),
             Kind::Text => string_arg(function, index, value),
             Kind::TextOrDate | Kind::TextOrTimestamp if is_string(value) => Ok(DataType::Utf8),
+            Kind::TextOrTimestamp if matches!(value, DataType::Date32 | DataType::Date64) => Ok(
+                DataType::Timestamp(TimeUnit::Microsecond, Some(INSTANT_ZONE.into())),
+            ),
             Kind::TextOrDate => date_arg(function, index, value),
             Kind::TextOrTimestamp => timestamp_arg(function, index, value),
         }
@@ -235,13 +242,11 @@ pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
 
 #[cfg(test)]
 mod tests {
-    use arrow_schema::TimeUnit;
-
     use super::super::FunctionRegistry;
     use super::*;
 
     fn session_timestamp_type() -> DataType {
-        DataType::Timestamp(TimeUnit::Microsecond, Some(SESSION_TIME_ZONE.into()))
+        DataType::Timestamp(TimeUnit::Microsecond, Some(INSTANT_ZONE.into()))
     }
 
     #[test]
@@ -292,18 +297,34 @@ mod tests {
     fn clock_values_come_from_one_instant() {
         // 2024-02-29T23:59:59.5Z.
         let now = 1_709_251_199_500_000;
+        let utc = TimeZone::utc();
         assert_eq!(
-            clock_value("current_date", now),
+            clock_value("current_date", now, &utc),
             Some(ScalarValue::Date32(Some(19782)))
         );
         assert_eq!(
-            clock_value("unix_timestamp", now),
+            clock_value("unix_timestamp", now, &utc),
             Some(ScalarValue::Int64(Some(1_709_251_199)))
         );
         assert_eq!(
-            clock_value("now", now).map(|v| v.data_type()),
+            clock_value("now", now, &utc).map(|v| v.data_type()),
             Some(session_timestamp_type())
         );
-        assert_eq!(clock_value("date_add", now), None);
+        assert_eq!(clock_value("date_add", now, &utc), None);
+        // Already March 1st in Paris (UTC+1), still February 29th in New York.
+        let paris = TimeZone::parse("Europe/Paris").unwrap();
+        assert_eq!(
+            clock_value("current_date", now, &paris),
+            Some(ScalarValue::Date32(Some(19783)))
+        );
+        let new_york = TimeZone::parse("America/New_York").unwrap();
+        assert_eq!(
+            clock_value("current_date", now, &new_york),
+            Some(ScalarValue::Date32(Some(19782)))
+        );
+        assert_eq!(
+            clock_value("now", now, &paris),
+            clock_value("now", now, &utc)
+        );
     }
 }

@@ -28,7 +28,7 @@ use crate::suggest;
 
 pub use aggregate::{BuiltinAggregate, count_values_type, counts_rows};
 pub use date_part::DateField;
-pub use datetime::{SESSION_TIME_ZONE, clock_value};
+pub use datetime::clock_value;
 pub use grouping::{GROUPING, GROUPING_ID, is_grouping_function};
 pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;

@@ -84,7 +84,7 @@ pub(super) fn string_arg(function: &str, index: usize, data_type: &DataType) -> 
 }
 
 /// A timestamp in microseconds: timestamps keep their zone, dates become zone-less timestamps
-/// and strings are parsed as UTC instants.
+/// and strings are parsed as instants (in the session time zone unless they give an offset).
 pub(super) fn timestamp_arg(
     function: &str,
     index: usize,
@@ -157,8 +157,8 @@ pub(super) fn common(function: &str, args: &[DataType]) -> Result<Vec<DataType>>
     Ok(vec![target; args.len()])
 }
 
-/// `date_part`-style functions: timestamps (any zone) and dates as they are, strings as UTC
-/// timestamps.
+/// `date_part`-style functions: timestamps (any zone) and dates as they are, strings as
+/// instants.
 fn datetime_arg(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     args.iter()
         .enumerate()

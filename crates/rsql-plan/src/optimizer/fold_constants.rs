@@ -16,10 +16,20 @@ use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
 use crate::function::FunctionRegistry;
 use crate::plan::{Aggregate, Filter, Join, LogicalPlan, Projection, Sort, TableScan};
+use crate::time_zone::TimeZone;
 
-/// The `fold_constants` rule.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FoldConstants;
+/// The `fold_constants` rule, folding casts in the session time zone (as the executor casts).
+#[derive(Debug, Clone, Default)]
+pub struct FoldConstants {
+    time_zone: TimeZone,
+}
+
+impl FoldConstants {
+    /// The rule for a session whose time zone is `time_zone`.
+    pub fn in_time_zone(time_zone: TimeZone) -> Self {
+        FoldConstants { time_zone }
+    }
+}
 
 fn boolean(value: &Expr) -> Option<bool> {
     match value {
@@ -69,19 +79,20 @@ fn comparison(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarVa
 fn cast_literal(
     value: &ScalarValue,
     data_type: &arrow::datatypes::DataType,
+    zone: &TimeZone,
 ) -> Option<ScalarValue> {
-    let cast = compute::spark_cast(&value.to_array().ok()?, data_type).ok()?;
+    let cast = compute::spark_cast(&value.to_array().ok()?, data_type, zone).ok()?;
     ScalarValue::try_from_array(&cast, 0).ok()
 }
 
 /// One folding step at the root of `expr` (children are already folded).
-fn fold(expr: Expr) -> Transformed<Expr> {
+fn fold(expr: Expr, zone: &TimeZone) -> Transformed<Expr> {
     let folded = match &expr {
         Expr::Cast {
             expr: inner,
             data_type,
         } => match inner.as_ref() {
-            Expr::Literal(v) => cast_literal(v, data_type).map(Expr::Literal),
+            Expr::Literal(v) => cast_literal(v, data_type, zone).map(Expr::Literal),
             _ => None,
         },
         Expr::Not(inner) => boolean(inner).map(|b| Expr::Literal(ScalarValue::Boolean(Some(!b)))),
@@ -133,18 +144,18 @@ fn fold(expr: Expr) -> Transformed<Expr> {
 }
 
 /// Folds `expr` bottom-up.
-fn fold_expr(expr: Expr) -> Result<Transformed<Expr>> {
-    expr.transform_up(|e| Ok(fold(e)))
+fn fold_expr(expr: Expr, zone: &TimeZone) -> Result<Transformed<Expr>> {
+    expr.transform_up(|e| Ok(fold(e, zone)))
         .map_err(PlanError::from_datafusion)
 }
 
 /// Folds expressions that name an output column, keeping the name.
-fn fold_named(exprs: Vec<Expr>, changed: &mut bool) -> Result<Vec<Expr>> {
+fn fold_named(exprs: Vec<Expr>, changed: &mut bool, zone: &TimeZone) -> Result<Vec<Expr>> {
     exprs
         .into_iter()
         .map(|e| {
             let name = e.output_name();
-            let folded = fold_expr(e)?;
+            let folded = fold_expr(e, zone)?;
             *changed |= folded.transformed;
             Ok(if folded.transformed && folded.data.output_name() != name {
                 folded.data.alias(name)
@@ -155,11 +166,11 @@ fn fold_named(exprs: Vec<Expr>, changed: &mut bool) -> Result<Vec<Expr>> {
         .collect()
 }
 
-fn fold_all(exprs: Vec<Expr>, changed: &mut bool) -> Result<Vec<Expr>> {
+fn fold_all(exprs: Vec<Expr>, changed: &mut bool, zone: &TimeZone) -> Result<Vec<Expr>> {
     exprs
         .into_iter()
         .map(|e| {
-            let folded = fold_expr(e)?;
+            let folded = fold_expr(e, zone)?;
             *changed |= folded.transformed;
             Ok(folded.data)
         })
@@ -167,15 +178,19 @@ fn fold_all(exprs: Vec<Expr>, changed: &mut bool) -> Result<Vec<Expr>> {
 }
 
 /// Folds the expressions of one node.
-fn fold_node(plan: LogicalPlan, registry: &FunctionRegistry) -> Result<Transformed<LogicalPlan>> {
+fn fold_node(
+    plan: LogicalPlan,
+    registry: &FunctionRegistry,
+    zone: &TimeZone,
+) -> Result<Transformed<LogicalPlan>> {
     let mut changed = false;
     let plan = match plan {
         LogicalPlan::Projection(p) => {
-            let exprs = fold_named(p.exprs, &mut changed)?;
+            let exprs = fold_named(p.exprs, &mut changed, zone)?;
             LogicalPlan::Projection(Projection::try_new(exprs, p.input, registry)?)
         }
         LogicalPlan::Filter(f) => {
-            let predicate = fold_all(vec![f.predicate], &mut changed)?;
+            let predicate = fold_all(vec![f.predicate], &mut changed, zone)?;
             match predicate.into_iter().next() {
                 // `WHERE true` filters nothing.
                 Some(Expr::Literal(ScalarValue::Boolean(Some(true)))) => {
@@ -189,8 +204,8 @@ fn fold_node(plan: LogicalPlan, registry: &FunctionRegistry) -> Result<Transform
             }
         }
         LogicalPlan::Aggregate(a) => {
-            let group_exprs = fold_named(a.group_exprs, &mut changed)?;
-            let aggr_exprs = fold_named(a.aggr_exprs, &mut changed)?;
+            let group_exprs = fold_named(a.group_exprs, &mut changed, zone)?;
+            let aggr_exprs = fold_named(a.aggr_exprs, &mut changed, zone)?;
             LogicalPlan::Aggregate(Aggregate::try_new(
                 a.input,
                 group_exprs,
@@ -201,7 +216,7 @@ fn fold_node(plan: LogicalPlan, registry: &FunctionRegistry) -> Result<Transform
         LogicalPlan::Sort(s) => {
             let mut exprs = Vec::with_capacity(s.exprs.len());
             for mut key in s.exprs {
-                let folded = fold_expr(key.expr)?;
+                let folded = fold_expr(key.expr, zone)?;
                 changed |= folded.transformed;
                 key.expr = folded.data;
                 exprs.push(key);
@@ -211,17 +226,17 @@ fn fold_node(plan: LogicalPlan, registry: &FunctionRegistry) -> Result<Transform
         LogicalPlan::Join(j) => {
             let mut on = Vec::with_capacity(j.on.len());
             for (l, r) in j.on {
-                let folded = fold_all(vec![l, r], &mut changed)?;
+                let folded = fold_all(vec![l, r], &mut changed, zone)?;
                 let [l, r]: [Expr; 2] = folded
                     .try_into()
                     .map_err(|_| PlanError::Internal("lost a join key".into()))?;
                 on.push((l, r));
             }
-            let filter = fold_all(j.filter.into_iter().collect(), &mut changed)?.pop();
+            let filter = fold_all(j.filter.into_iter().collect(), &mut changed, zone)?.pop();
             LogicalPlan::Join(Join { on, filter, ..j })
         }
         LogicalPlan::TableScan(scan) => {
-            let filters = fold_all(scan.filters, &mut changed)?;
+            let filters = fold_all(scan.filters, &mut changed, zone)?;
             LogicalPlan::TableScan(TableScan { filters, ..scan })
         }
         other => other,
@@ -239,7 +254,7 @@ impl OptimizerRule for FoldConstants {
         plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_up(|node| fold_node(node, registry).map_err(Into::into))
+        plan.transform_up(|node| fold_node(node, registry, &self.time_zone).map_err(Into::into))
             .map_err(PlanError::from_datafusion)
     }
 }
@@ -258,7 +273,7 @@ mod tests {
   Filter: t.c BETWEEN CAST(Int64(1) AS Float64) AND CAST(Int64(2) AS Float64) AND Int64(2) > Int64(1)
     TableScan: t"#
         );
-        let (after, changed) = apply(&FoldConstants, sql);
+        let (after, changed) = apply(&FoldConstants::default(), sql);
         assert!(changed);
         assert_eq!(
             after,
@@ -271,17 +286,20 @@ mod tests {
     #[test]
     fn simplifies_boolean_connectives_and_drops_true_filters() {
         let (after, _) = apply(
-            &FoldConstants,
+            &FoldConstants::default(),
             "SELECT a FROM t WHERE (a > 1 OR false) AND NOT false",
         );
         assert_eq!(
             after,
             "Projection: t.a\n  Filter: t.a > Int64(1)\n    TableScan: t"
         );
-        let (after, _) = apply(&FoldConstants, "SELECT a FROM t WHERE 1 = 1 OR a > 1");
+        let (after, _) = apply(
+            &FoldConstants::default(),
+            "SELECT a FROM t WHERE 1 = 1 OR a > 1",
+        );
         assert_eq!(after, "Projection: t.a\n  TableScan: t");
         let (after, _) = apply(
-            &FoldConstants,
+            &FoldConstants::default(),
             "SELECT a FROM t WHERE a > 1 AND NULL IS NOT NULL",
         );
         assert_eq!(
@@ -293,7 +311,7 @@ mod tests {
     #[test]
     fn folds_string_literals_cast_to_timestamps() {
         let (after, _) = apply(
-            &FoldConstants,
+            &FoldConstants::default(),
             "SELECT url FROM events WHERE ts >= '2017-09-17 12:00:00'",
         );
         assert_eq!(
@@ -309,7 +327,7 @@ mod tests {
         // 1998-12-01 - 90 days = 1998-09-02; 0.06 - 0.01 = 0.05
         // (exact, as DECIMAL(3,2)), then cast to the double column's type.
         let (after, changed) = apply(
-            &FoldConstants,
+            &FoldConstants::default(),
             "SELECT url FROM events WHERE CAST(ts AS DATE) <= DATE '1998-12-01' - INTERVAL '90' DAY",
         );
         assert!(changed);
@@ -317,7 +335,10 @@ mod tests {
             after,
             "Projection: events.url\n  Filter: CAST(events.ts AS Date32) <= Date32(\"1998-09-02\")\n    TableScan: events"
         );
-        let (after, _) = apply(&FoldConstants, "SELECT a FROM t WHERE c > 0.06 - 0.01");
+        let (after, _) = apply(
+            &FoldConstants::default(),
+            "SELECT a FROM t WHERE c > 0.06 - 0.01",
+        );
         assert_eq!(
             after,
             "Projection: t.a\n  Filter: t.c > Float64(0.05)\n    TableScan: t"
@@ -326,7 +347,7 @@ mod tests {
 
     #[test]
     fn leaves_division_by_zero_and_non_literals_alone() {
-        let (after, changed) = apply(&FoldConstants, "SELECT 1 % 0 AS z, a FROM t");
+        let (after, changed) = apply(&FoldConstants::default(), "SELECT 1 % 0 AS z, a FROM t");
         assert!(!changed);
         assert_eq!(
             after,

@@ -37,6 +37,7 @@ pub use scalar_subquery_to_join::ScalarSubqueryToJoin;
 use crate::error::{PlanError, Result};
 use crate::function::FunctionRegistry;
 use crate::plan::LogicalPlan;
+use crate::time_zone::TimeZone;
 
 /// One rewrite of logical plans.
 pub trait OptimizerRule: Send + Sync {
@@ -77,10 +78,17 @@ fn shape(plan: &LogicalPlan) -> Vec<(String, arrow_schema::DataType)> {
 }
 
 impl Optimizer {
-    /// The default rules: fold constants, push filters down, then prune columns.
+    /// The default rules: fold constants, push filters down, then prune columns (for a
+    /// session in UTC).
     pub fn new() -> Self {
+        Self::in_time_zone(TimeZone::utc())
+    }
+
+    /// The default rules for a session whose time zone is `time_zone` (constant folding casts
+    /// in it).
+    pub fn in_time_zone(time_zone: TimeZone) -> Self {
         Self::with_rules(vec![
-            Arc::new(FoldConstants),
+            Arc::new(FoldConstants::in_time_zone(time_zone)),
             Arc::new(FactorOrConditions),
             Arc::new(PushDownFilter),
             Arc::new(ReorderJoins),

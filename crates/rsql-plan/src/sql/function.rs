@@ -167,7 +167,7 @@ impl SqlBinder<'_> {
         }
         if args.is_empty()
             && !is_aggregate
-            && let Some(value) = clock_value(&name, self.now_micros)
+            && let Some(value) = clock_value(&name, self.now_micros, &self.time_zone)
         {
             // Clock functions read the instant the statement was bound: one value per query.
             return Ok(Expr::Literal(value));

@@ -35,6 +35,7 @@ use datafusion_common::DFSchemaRef;
 use crate::error::Result;
 use crate::function::FunctionRegistry;
 use crate::plan::{Catalog, LogicalPlan, Statement};
+use crate::time_zone::TimeZone;
 
 pub use parse::parse_statement;
 pub use types::{arrow_type, sql_type_name};
@@ -51,6 +52,8 @@ pub struct SqlBinder<'a> {
     /// When the statement is bound, in microseconds since the epoch: the one instant every
     /// clock function of the query (`current_date`, `now`, ...) reads.
     now_micros: i64,
+    /// The session time zone, in which `current_date` is today.
+    time_zone: TimeZone,
 }
 
 impl<'a> SqlBinder<'a> {
@@ -62,7 +65,14 @@ impl<'a> SqlBinder<'a> {
             ctes: RefCell::default(),
             outer: RefCell::default(),
             now_micros: clock_now_micros(),
+            time_zone: TimeZone::utc(),
         }
+    }
+
+    /// This binder for a session whose time zone is `time_zone` (UTC unless set).
+    pub fn with_time_zone(mut self, time_zone: TimeZone) -> Self {
+        self.time_zone = time_zone;
+        self
     }
 
     /// This binder with its clock functions reading `now_micros` (microseconds since the epoch)
@@ -76,6 +86,9 @@ impl<'a> SqlBinder<'a> {
     pub fn bind_sql(&self, sql: &str) -> Result<Statement> {
         if settings::is_bare_set(sql) {
             return Ok(Statement::ShowSettings(None));
+        }
+        if settings::is_reset_time_zone(sql) {
+            return Ok(Statement::Reset(Some("time_zone".into())));
         }
         if let Some(ddl) = ddl_parse::parse_ddl(sql)? {
             return self.bind_ddl(ddl);

@@ -15,6 +15,20 @@ pub(super) fn is_bare_set(sql: &str) -> bool {
         .eq_ignore_ascii_case("set")
 }
 
+/// Whether `sql` is `RESET TIME ZONE` (PostgreSQL's spelling of `RESET time_zone`), which
+/// sqlparser rejects.
+pub(super) fn is_reset_time_zone(sql: &str) -> bool {
+    let words: Vec<&str> = sql
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .collect();
+    matches!(words.as_slice(), [reset, time, zone]
+        if reset.eq_ignore_ascii_case("reset")
+            && time.eq_ignore_ascii_case("time")
+            && zone.eq_ignore_ascii_case("zone"))
+}
+
 /// The text of a setting's value: `'1GB'`, `1GB`-like identifiers, numbers and booleans.
 fn value_text(value: &ast::Expr) -> Result<String> {
     match value {

@@ -17,8 +17,8 @@ use rsql_exec::{ListingTable, MemoryTable, PhysicalPlan, PlannerContext, create_
 use rsql_io::{Dataset, DatasetOptions};
 use rsql_plan::plan::TableScan;
 use rsql_plan::{
-    Catalog, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature, TableSource,
-    TableSourceRef, bind_sql,
+    Catalog, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature, SqlBinder,
+    TableSource, TableSourceRef, TimeZone,
 };
 use rsql_rdd::{Context, Rdd};
 
@@ -55,6 +55,11 @@ pub struct SessionConfig {
     /// (`catalog.json` and the managed tables' files); `None` keeps them in a temporary
     /// directory removed with the session.
     pub catalog: Option<PathBuf>,
+    /// The session time zone (Spark's `spark.sql.session.timeZone`): an IANA name such as
+    /// `Europe/Paris` or an offset such as `+02:00` (default `UTC`). Timestamps are instants;
+    /// the zone decides how they are written as text, split into fields and dates, truncated,
+    /// and how text, dates and zone-less timestamps become instants.
+    pub time_zone: String,
 }
 
 impl Default for SessionConfig {
@@ -68,6 +73,7 @@ impl Default for SessionConfig {
             excluded_rules: Vec::new(),
             memory_limit: rsql_rdd::default_memory_limit(),
             catalog: None,
+            time_zone: "UTC".into(),
         }
     }
 }
@@ -82,7 +88,22 @@ pub(crate) enum CatalogEntry {
 /// The settings in effect and the optimizer they configure.
 struct ActiveConfig {
     config: SessionConfig,
+    /// `config.time_zone`, parsed.
+    time_zone: TimeZone,
     optimizer: Arc<Optimizer>,
+}
+
+impl ActiveConfig {
+    fn new(config: SessionConfig) -> Result<ActiveConfig> {
+        let time_zone = TimeZone::parse(&config.time_zone)?;
+        let optimizer =
+            Optimizer::in_time_zone(time_zone.clone()).excluding(&config.excluded_rules)?;
+        Ok(ActiveConfig {
+            config,
+            time_zone,
+            optimizer: Arc::new(optimizer),
+        })
+    }
 }
 
 /// Tables, views and functions of one session.
@@ -118,7 +139,7 @@ impl Session {
 
     /// A session with `config`.
     pub fn with_config(config: SessionConfig) -> Result<Session> {
-        let optimizer = Arc::new(Optimizer::new().excluding(&config.excluded_rules)?);
+        let active = ActiveConfig::new(config.clone())?;
         let context = Context::builder()
             .threads(config.threads)
             .memory_limit(config.memory_limit)
@@ -134,7 +155,7 @@ impl Session {
                 context,
                 initial_config: config.clone(),
                 store: CatalogStore::open(config.catalog.as_deref())?,
-                active: RwLock::new(ActiveConfig { config, optimizer }),
+                active: RwLock::new(active),
                 tables: RwLock::default(),
                 functions: RwLock::new(Functions {
                     registry,
@@ -188,16 +209,16 @@ impl Session {
 
     /// Makes `config` the settings in effect (the worker threads excepted).
     fn activate(&self, config: SessionConfig) -> Result<()> {
-        let optimizer = Arc::new(Optimizer::new().excluding(&config.excluded_rules)?);
+        let active = ActiveConfig::new(config)?;
         self.state
             .context
             .memory_pool()
-            .set_limit(config.memory_limit);
+            .set_limit(active.config.memory_limit);
         *self
             .state
             .active
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = ActiveConfig { config, optimizer };
+            .unwrap_or_else(PoisonError::into_inner) = active;
         Ok(())
     }
 
@@ -316,11 +337,10 @@ impl Session {
     pub fn sql(&self, sql: &str) -> Result<DataFrame> {
         let statement = {
             let functions = self.functions();
-            bind_sql(
-                sql,
-                &self.catalog(&functions.registry)?,
-                &functions.registry,
-            )?
+            let catalog = self.catalog(&functions.registry)?;
+            SqlBinder::new(&catalog, &functions.registry)
+                .with_time_zone(self.active().time_zone.clone())
+                .bind_sql(sql)?
         };
         self.execute(statement)
     }
@@ -347,7 +367,10 @@ impl Session {
     /// The physical plan of an optimized logical plan.
     pub(crate) fn physical_plan(&self, optimized: &LogicalPlan) -> Result<Arc<PhysicalPlan>> {
         let functions = self.functions();
-        let config = self.config();
+        let (config, time_zone) = {
+            let active = self.active();
+            (active.config.clone(), active.time_zone.clone())
+        };
         let cx = PlannerContext {
             context: &self.state.context,
             registry: &functions.registry,
@@ -356,6 +379,7 @@ impl Session {
             shuffle_partitions: config.shuffle_partitions,
             broadcast_threshold: config.broadcast_threshold,
             max_partition_bytes: config.max_partition_bytes,
+            time_zone,
         };
         Ok(create_physical_plan(optimized, &cx)?)
     }

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use chrono::format::{Item, Parsed, StrftimeItems, parse};
 
 use super::calendar::MICROS_PER_DAY;
-use super::zone::Zone;
 use crate::error::{Result, exec_err};
+use rsql_plan::TimeZone;
 
 /// The pattern `unix_timestamp` and `from_unixtime` use when given none.
 pub(super) const DEFAULT_PATTERN: &str = "yyyy-MM-dd HH:mm:ss";
@@ -139,7 +139,7 @@ impl Pattern {
     }
 
     /// `instant` (microseconds since the epoch) written in `zone`; `None` if it cannot be.
-    pub(super) fn format(&self, instant: i64, zone: &Zone) -> Option<String> {
+    pub(super) fn format(&self, instant: i64, zone: &TimeZone) -> Option<String> {
         let time = zone.date_time(instant)?;
         let mut out = String::new();
         write!(out, "{}", time.format_with_items(self.items.iter())).ok()?;
@@ -148,7 +148,7 @@ impl Pattern {
 
     /// The instant `text` denotes: read in `zone` unless it has an offset; missing fields
     /// default to 1970, January, the 1st and midnight, as Spark. `None` if it does not match.
-    pub(super) fn parse(&self, text: &str, zone: &Zone) -> Option<i64> {
+    pub(super) fn parse(&self, text: &str, zone: &TimeZone) -> Option<i64> {
         let mut parsed = Parsed::new();
         parse(&mut parsed, text, self.items.iter()).ok()?;
         match (parsed.year(), parsed.year_mod_100()) {
@@ -186,7 +186,7 @@ impl Pattern {
     }
 
     /// The date (days since the epoch) `text` denotes in `zone` (see [`Pattern::parse`]).
-    pub(super) fn parse_date(&self, text: &str, zone: &Zone) -> Option<i32> {
+    pub(super) fn parse_date(&self, text: &str, zone: &TimeZone) -> Option<i32> {
         let local = zone.local_micros(self.parse(text, zone)?)?;
         i32::try_from(local.div_euclid(MICROS_PER_DAY)).ok()
     }
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn parsing_fills_missing_fields_and_honours_offsets() {
-        let utc = Zone::session().unwrap();
+        let utc = TimeZone::utc();
         let parse = |pattern, text| {
             Pattern::new("f", pattern, Purpose::Parse)
                 .unwrap()

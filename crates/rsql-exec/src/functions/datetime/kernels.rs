@@ -11,13 +11,15 @@ use arrow::compute::cast;
 use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Float64Type, TimestampMicrosecondType,
 };
+use rsql_plan::TimeZone;
 
 use super::calendar::{self, DateUnit, MICROS_PER_DAY, MICROS_PER_SECOND};
-use super::zone::Zone;
-use super::{as_timestamp_type, dates, first_string, integers, micros, strings};
+use super::{
+    as_timestamp_type, dates, first_string, integers, micros, reading_zone, strings, wall_clock,
+};
 use crate::error::{Result, exec_err};
 use crate::expr::ScalarUdf;
-use crate::functions::{argument, function};
+use crate::functions::{argument, function, zoned_function};
 
 pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
     vec![
@@ -35,7 +37,7 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
             date_and_count("add_months", args, calendar::add_months)
         }),
         function("datediff", datediff),
-        function("months_between", months_between),
+        zoned_function("months_between", months_between),
         function("last_day", |args, _| {
             Ok(Arc::new(
                 dates("last_day", args, 0)?.unary_opt::<_, Date32Type>(calendar::last_day),
@@ -50,9 +52,9 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
         function("trunc", |args, _| {
             date_and_text("trunc", args, |d, unit| DateUnit::parse(unit)?.truncate(d))
         }),
-        function("date_trunc", date_trunc),
+        zoned_function("date_trunc", date_trunc),
         function("make_date", make_date),
-        function("make_timestamp", make_timestamp),
+        zoned_function("make_timestamp", make_timestamp),
         function("unix_date", |args, _| {
             Ok(cast(dates("unix_date", args, 0)?, &DataType::Int32)?)
         }),
@@ -115,12 +117,15 @@ fn datediff(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
-/// `months_between(t1, t2[, round_off])` with Spark's 31-day-month fractions, each timestamp
-/// read in its zone; rounded to 8 decimals unless `round_off` is false.
-fn months_between(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+/// `months_between(t1, t2[, round_off])` with Spark's 31-day-month fractions between the
+/// wall-clock times (instants in the session zone); rounded to 8 decimals unless `round_off`
+/// is false.
+fn months_between(args: &[ArrayRef], _: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let name = "months_between";
-    let (t1, t2) = (micros(name, args, 0)?, micros(name, args, 1)?);
-    let (zone1, zone2) = (Zone::of(t1.data_type())?, Zone::of(t2.data_type())?);
+    let (t1, t2) = (
+        wall_clock(name, args, 0, zone)?,
+        wall_clock(name, args, 1, zone)?,
+    );
     let round_off = match args.get(2) {
         Some(arg) => match arg.as_boolean_opt() {
             Some(round_off) => round_off.clone(),
@@ -132,17 +137,15 @@ fn months_between(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         .iter()
         .zip(t2.iter())
         .zip(round_off.iter())
-        .map(|((a, b), round)| {
-            let (a, b) = (zone1.local_micros(a?)?, zone2.local_micros(b?)?);
-            calendar::months_between(a, b, round?)
-        })
+        .map(|((a, b), round)| calendar::months_between(a?, b?, round?))
         .collect();
     Ok(Arc::new(out))
 }
 
-/// `date_trunc(unit, ts)`: `ts` rounded down, in its zone, to the start of its year, quarter,
-/// month, week (Monday), day, hour, minute, second, millisecond or microsecond.
-fn date_trunc(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
+/// `date_trunc(unit, ts)`: `ts` rounded down, in the session zone (a zone-less timestamp as it
+/// is), to the start of its year, quarter, month, week (Monday), day, hour, minute, second,
+/// millisecond or microsecond.
+fn date_trunc(args: &[ArrayRef], return_type: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let values = micros("date_trunc", args, 1)?;
     let Some(unit) = first_string("date_trunc", args, 0)? else {
         return as_timestamp_type(
@@ -163,7 +166,7 @@ fn date_trunc(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
     if width.is_none() && date_unit.is_none() {
         return exec_err(format!("date_trunc: unsupported unit '{unit}'"));
     }
-    let zone = Zone::of(values.data_type())?;
+    let zone = reading_zone(values.data_type(), zone);
     let truncate = |local: i64| -> Option<i64> {
         match (width, date_unit) {
             (Some(width), _) => Some(local - local.rem_euclid(width)),
@@ -176,7 +179,7 @@ fn date_trunc(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
     };
     let out: TimestampMicrosecondArray = values
         .iter()
-        .map(|t| zone.instant(truncate(zone.local_micros(t?)?)?))
+        .map(|t| zone.instant_near(truncate(zone.local_micros(t?)?)?, t?))
         .collect();
     as_timestamp_type(out, return_type)
 }
@@ -199,7 +202,7 @@ fn make_date(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 
 /// `make_timestamp(year, month, day, hour, minute, second)` in the session zone, `second`
 /// with its fraction (60 is the next minute, as Spark); NULL for a time that does not exist.
-fn make_timestamp(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
+fn make_timestamp(args: &[ArrayRef], return_type: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let name = "make_timestamp";
     let fields = (0..5)
         .map(|i| integers(name, args, i))
@@ -211,7 +214,6 @@ fn make_timestamp(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef>
             seconds.data_type()
         ));
     };
-    let zone = Zone::session()?;
     let row = |i: usize| -> Option<i64> {
         let days = calendar::make_date(at(fields[0], i)?, at(fields[1], i)?, at(fields[2], i)?)?;
         let (hour, minute, second) = (at(fields[3], i)?, at(fields[4], i)?, at(seconds, i)?);

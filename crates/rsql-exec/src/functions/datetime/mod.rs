@@ -1,12 +1,12 @@
 //! Date and time functions. Dates are days since 1970-01-01 ([`calendar`] does their
-//! arithmetic), timestamps microseconds since the epoch read in a [`zone::Zone`], and Spark
-//! datetime patterns are compiled once per call ([`format`]).
+//! arithmetic), timestamps microseconds since the epoch: instants (timestamps with a zone) read
+//! in the session [`TimeZone`] the function was compiled for, zone-less timestamps as they are;
+//! Spark datetime patterns are compiled once per call ([`format`]).
 
 mod calendar;
 mod format;
 mod kernels;
 mod text;
-mod zone;
 
 use std::sync::Arc;
 
@@ -17,41 +17,54 @@ use arrow::array::{
 use arrow::compute::cast;
 use arrow::compute::kernels::temporal::{DatePart, date_part};
 use arrow::datatypes::{DataType, Date32Type, Int64Type, TimeUnit, TimestampMicrosecondType};
+use rsql_plan::TimeZone;
 use rsql_plan::function::DateField;
 
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarUdf;
-use crate::functions::{argument, function};
+use crate::functions::{argument, function, zoned_function};
 
 pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
     let mut all = vec![
-        function("year", |args, _| part("year", args, DatePart::Year)),
-        function("month", |args, _| part("month", args, DatePart::Month)),
-        function("day", |args, _| part("day", args, DatePart::Day)),
-        function("hour", |args, _| part("hour", args, DatePart::Hour)),
-        function("minute", |args, _| part("minute", args, DatePart::Minute)),
-        function("second", |args, _| part("second", args, DatePart::Second)),
-        function("dayofmonth", |args, _| {
-            part("dayofmonth", args, DatePart::Day)
+        zoned_function("year", |args, _, zone| {
+            part("year", args, DatePart::Year, zone)
+        }),
+        zoned_function("month", |args, _, zone| {
+            part("month", args, DatePart::Month, zone)
+        }),
+        zoned_function("day", |args, _, zone| {
+            part("day", args, DatePart::Day, zone)
+        }),
+        zoned_function("hour", |args, _, zone| {
+            part("hour", args, DatePart::Hour, zone)
+        }),
+        zoned_function("minute", |args, _, zone| {
+            part("minute", args, DatePart::Minute, zone)
+        }),
+        zoned_function("second", |args, _, zone| {
+            part("second", args, DatePart::Second, zone)
+        }),
+        zoned_function("dayofmonth", |args, _, zone| {
+            part("dayofmonth", args, DatePart::Day, zone)
         }),
         // Spark numbers the days of the week from Sunday = 1; `weekday` from Monday = 0.
-        function("dayofweek", |args, _| {
-            part("dayofweek", args, DatePart::DayOfWeekSunday1)
+        zoned_function("dayofweek", |args, _, zone| {
+            part("dayofweek", args, DatePart::DayOfWeekSunday1, zone)
         }),
-        function("weekday", |args, _| {
-            part("weekday", args, DatePart::DayOfWeekMonday0)
+        zoned_function("weekday", |args, _, zone| {
+            part("weekday", args, DatePart::DayOfWeekMonday0, zone)
         }),
-        function("dayofyear", |args, _| {
-            part("dayofyear", args, DatePart::DayOfYear)
+        zoned_function("dayofyear", |args, _, zone| {
+            part("dayofyear", args, DatePart::DayOfYear, zone)
         }),
         // The ISO 8601 week, as Spark's `weekofyear`.
-        function("weekofyear", |args, _| {
-            part("weekofyear", args, DatePart::Week)
+        zoned_function("weekofyear", |args, _, zone| {
+            part("weekofyear", args, DatePart::Week, zone)
         }),
-        function("quarter", |args, _| {
-            part("quarter", args, DatePart::Quarter)
+        zoned_function("quarter", |args, _, zone| {
+            part("quarter", args, DatePart::Quarter, zone)
         }),
-        function("date_part", date_part_of),
+        zoned_function("date_part", date_part_of),
         function("window", window),
     ];
     all.extend(kernels::functions());
@@ -59,18 +72,22 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
     all
 }
 
-fn part(name: &str, args: &[ArrayRef], part: DatePart) -> Result<ArrayRef> {
-    Ok(date_part(argument(name, args, 0)?, part)?)
+/// `part` of dates, or of timestamps' wall-clock time (instants in `zone`).
+fn part(name: &str, args: &[ArrayRef], part: DatePart, zone: &TimeZone) -> Result<ArrayRef> {
+    let value = argument(name, args, 0)?;
+    if matches!(value.data_type(), DataType::Date32 | DataType::Date64) {
+        return Ok(date_part(value, part)?);
+    }
+    Ok(date_part(&wall_clock(name, args, 0, zone)?, part)?)
 }
 
 /// `date_part(field, x)` (and `EXTRACT(field FROM x)`): the field the planner checked, of a date
-/// or timestamp, typed as [`DateField::data_type`] says.
-fn date_part_of(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+/// or timestamp (an instant's in `zone`), typed as [`DateField::data_type`] says.
+fn date_part_of(args: &[ArrayRef], _: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let name = literal_string("date_part", args, 0)?;
     let Some(field) = DateField::parse(&name) else {
         return exec_err(format!("date_part: unknown field '{name}'"));
     };
-    let value = argument("date_part", args, 1)?;
     let arrow_part = match field {
         DateField::Year => DatePart::Year,
         DateField::Quarter => DatePart::Quarter,
@@ -82,14 +99,20 @@ fn date_part_of(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         DateField::DayOfYear => DatePart::DayOfYear,
         DateField::Hour => DatePart::Hour,
         DateField::Minute => DatePart::Minute,
-        DateField::Second => return seconds(&micros("date_part", args, 1)?),
+        DateField::Second => return seconds(&wall_clock("date_part", args, 1, zone)?),
         DateField::Epoch => return epoch(&micros("date_part", args, 1)?),
     };
-    if matches!(field, DateField::Hour | DateField::Minute) {
-        // Dates have no time of day: read them as their midnight.
-        return Ok(date_part(&micros("date_part", args, 1)?, arrow_part)?);
+    let value = argument("date_part", args, 1)?;
+    if value.data_type() == &DataType::Date32
+        && !matches!(field, DateField::Hour | DateField::Minute)
+    {
+        return Ok(date_part(value, arrow_part)?);
     }
-    Ok(date_part(value, arrow_part)?)
+    // Dates have no time of day: their hour and minute are those of their midnight.
+    Ok(date_part(
+        &wall_clock("date_part", args, 1, zone)?,
+        arrow_part,
+    )?)
 }
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;
@@ -120,6 +143,34 @@ fn micros(name: &str, args: &[ArrayRef], index: usize) -> Result<TimestampMicros
     Ok(cast(arg, &cast_to)?
         .as_primitive::<TimestampMicrosecondType>()
         .clone())
+}
+
+/// The zone the values of `data_type` are read in: `session` for instants (timestamps with a
+/// zone, whichever zone the type names), UTC (no shift) for zone-less timestamps and dates.
+fn reading_zone(data_type: &DataType, session: &TimeZone) -> TimeZone {
+    match data_type {
+        DataType::Timestamp(_, Some(_)) => session.clone(),
+        _ => TimeZone::utc(),
+    }
+}
+
+/// Argument `index` (a timestamp or date) as zone-less wall-clock microseconds: instants in
+/// `zone`, zone-less timestamps as they are, dates at their midnight. NULL where the wall-clock
+/// time is out of range.
+fn wall_clock(
+    name: &str,
+    args: &[ArrayRef],
+    index: usize,
+    zone: &TimeZone,
+) -> Result<TimestampMicrosecondArray> {
+    let values = micros(name, args, index)?;
+    let zone = reading_zone(values.data_type(), zone);
+    let local = if zone.is_utc() {
+        values
+    } else {
+        values.unary_opt(|t| zone.local_micros(t))
+    };
+    Ok(local.with_timezone_opt(None::<Arc<str>>))
 }
 
 /// Argument `index` as dates (the planner cast it to `Date32`).

@@ -9,26 +9,27 @@ use arrow::compute::cast;
 use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Int64Type, TimestampMicrosecondType,
 };
+use rsql_plan::TimeZone;
+use rsql_plan::compute::spark_cast;
 
 use super::calendar::MICROS_PER_SECOND;
 use super::format::{DEFAULT_PATTERN, Pattern, Purpose};
-use super::zone::Zone;
-use super::{as_timestamp_type, first_string, integers, micros, strings};
+use super::{as_timestamp_type, first_string, integers, micros, reading_zone, strings};
 use crate::error::Result;
 use crate::expr::ScalarUdf;
-use crate::functions::{argument, function};
+use crate::functions::{argument, zoned_function};
 
 pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
     vec![
-        function("date_format", date_format),
-        function("from_unixtime", from_unixtime),
-        function("to_date", to_date),
-        function("to_timestamp", to_timestamp),
-        function("unix_timestamp", |args, _| {
-            seconds_since_epoch("unix_timestamp", args)
+        zoned_function("date_format", date_format),
+        zoned_function("from_unixtime", from_unixtime),
+        zoned_function("to_date", to_date),
+        zoned_function("to_timestamp", to_timestamp),
+        zoned_function("unix_timestamp", |args, _, zone| {
+            seconds_since_epoch("unix_timestamp", args, zone)
         }),
-        function("to_unix_timestamp", |args, _| {
-            seconds_since_epoch("to_unix_timestamp", args)
+        zoned_function("to_unix_timestamp", |args, _, zone| {
+            seconds_since_epoch("to_unix_timestamp", args, zone)
         }),
     ]
 }
@@ -51,25 +52,26 @@ fn pattern(
 }
 
 /// The text argument 0 parsed row by row with the pattern argument 1 (or `default`) in the
-/// session zone, each match turned into a value by `read`.
+/// session zone `zone`, each match turned into a value by `read`.
 fn parse_each<T: ArrowPrimitiveType>(
     name: &str,
     args: &[ArrayRef],
     default: &str,
-    read: impl Fn(&Pattern, &str, &Zone) -> Option<T::Native>,
+    zone: &TimeZone,
+    read: impl Fn(&Pattern, &str, &TimeZone) -> Option<T::Native>,
 ) -> Result<PrimitiveArray<T>> {
     let texts = strings(name, args, 0)?;
     let Some(pattern) = pattern(name, args, 1, Purpose::Parse, default)? else {
         return Ok(PrimitiveArray::new_null(texts.len()));
     };
-    let zone = Zone::session()?;
-    Ok(texts.iter().map(|t| read(&pattern, t?, &zone)).collect())
+    Ok(texts.iter().map(|t| read(&pattern, t?, zone)).collect())
 }
 
-/// `date_format(ts, pattern)`: `ts` written in its zone.
-fn date_format(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+/// `date_format(ts, pattern)`: `ts` written in the session zone (a zone-less timestamp as it
+/// is).
+fn date_format(args: &[ArrayRef], _: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let values = micros("date_format", args, 0)?;
-    let zone = Zone::of(values.data_type())?;
+    let zone = reading_zone(values.data_type(), zone);
     let pattern = pattern("date_format", args, 1, Purpose::Format, DEFAULT_PATTERN)?;
     let out: StringArray = values
         .iter()
@@ -80,16 +82,15 @@ fn date_format(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 
 /// `from_unixtime(seconds[, pattern])`: seconds since the epoch written in the session zone,
 /// by default as `yyyy-MM-dd HH:mm:ss`.
-fn from_unixtime(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+fn from_unixtime(args: &[ArrayRef], _: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let seconds = integers("from_unixtime", args, 0)?;
-    let zone = Zone::session()?;
     let pattern = pattern("from_unixtime", args, 1, Purpose::Format, DEFAULT_PATTERN)?;
     let out: StringArray = seconds
         .iter()
         .map(|s| {
             pattern
                 .as_ref()?
-                .format(s?.checked_mul(MICROS_PER_SECOND)?, &zone)
+                .format(s?.checked_mul(MICROS_PER_SECOND)?, zone)
         })
         .collect();
     Ok(Arc::new(out))
@@ -97,26 +98,28 @@ fn from_unixtime(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 
 /// `to_date(x[, pattern])`: text parsed with the pattern, or cast as `CAST(x AS DATE)` without
 /// one (dates and timestamps arrive as dates).
-fn to_date(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+fn to_date(args: &[ArrayRef], _: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let value = argument("to_date", args, 0)?;
     if args.len() < 2 || value.data_type() != &DataType::Utf8 {
         return Ok(cast(value, &DataType::Date32)?);
     }
-    let out = parse_each::<Date32Type>("to_date", args, DEFAULT_PATTERN, Pattern::parse_date)?;
+    let out =
+        parse_each::<Date32Type>("to_date", args, DEFAULT_PATTERN, zone, Pattern::parse_date)?;
     Ok(Arc::new(out))
 }
 
 /// `to_timestamp(text[, pattern])`: parsed with the pattern in the session zone, or cast as
 /// `CAST(text AS TIMESTAMP)` without one.
-fn to_timestamp(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
+fn to_timestamp(args: &[ArrayRef], return_type: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let value = argument("to_timestamp", args, 0)?;
     if args.len() < 2 {
-        return Ok(cast(value, return_type)?);
+        return Ok(spark_cast(value, return_type, zone)?);
     }
     let out = parse_each::<TimestampMicrosecondType>(
         "to_timestamp",
         args,
         DEFAULT_PATTERN,
+        zone,
         Pattern::parse,
     )?;
     as_timestamp_type(out, return_type)
@@ -124,10 +127,10 @@ fn to_timestamp(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
 
 /// `unix_timestamp(x[, pattern])`: whole seconds since the epoch of a timestamp, or of text
 /// parsed with the pattern (by default `yyyy-MM-dd HH:mm:ss`).
-fn seconds_since_epoch(name: &str, args: &[ArrayRef]) -> Result<ArrayRef> {
+fn seconds_since_epoch(name: &str, args: &[ArrayRef], zone: &TimeZone) -> Result<ArrayRef> {
     let value = argument(name, args, 0)?;
     let seconds: Int64Array = if value.data_type() == &DataType::Utf8 {
-        parse_each::<Int64Type>(name, args, DEFAULT_PATTERN, |pattern, text, zone| {
+        parse_each::<Int64Type>(name, args, DEFAULT_PATTERN, zone, |pattern, text, zone| {
             Some(pattern.parse(text, zone)?.div_euclid(MICROS_PER_SECOND))
         })?
     } else {

@@ -59,6 +59,7 @@ impl Planner<'_, '_> {
         let filter_source = join.filter.as_ref().map(|filter| BoundExpr {
             expr: filter.clone(),
             schema: Arc::clone(&filter_schema),
+            time_zone: self.cx.time_zone.clone(),
         });
         let filter = filter_source
             .as_ref()

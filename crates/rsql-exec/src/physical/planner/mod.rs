@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema};
 use datafusion_common::{DFSchema, DFSchemaRef};
-use rsql_plan::{Expr, FunctionRegistry, LogicalPlan};
+use rsql_plan::{Expr, FunctionRegistry, LogicalPlan, TimeZone};
 use rsql_rdd::Context;
 
 use super::{PhysicalNode, PhysicalPlan, ProjectionSource};
@@ -50,6 +50,8 @@ pub struct PlannerContext<'a> {
     pub broadcast_threshold: u64,
     /// The most compressed bytes one scan partition reads (Spark's `maxPartitionBytes`).
     pub max_partition_bytes: u64,
+    /// The session time zone, in which expressions cast and date and time functions run.
+    pub time_zone: TimeZone,
 }
 
 /// Plans `plan` (optimized, without `EXPLAIN`) into physical operators: operators are
@@ -112,7 +114,13 @@ impl Planner<'_, '_> {
     }
 
     pub(super) fn compile(&self, expr: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
-        create_physical_expr(expr, schema, self.cx.registry, self.cx.scalar_functions)
+        create_physical_expr(
+            expr,
+            schema,
+            self.cx.registry,
+            self.cx.scalar_functions,
+            &self.cx.time_zone,
+        )
     }
 
     /// `input` with a column per expression: a bare column is used in place, others are

@@ -31,6 +31,7 @@ impl Planner<'_, '_> {
         let source = BoundExpr {
             expr: filter.predicate.clone(),
             schema: Arc::clone(filter.input.schema()),
+            time_zone: self.cx.time_zone.clone(),
         };
         let schema = Arc::clone(&input.schema);
         let node = PhysicalNode::Filter {
@@ -52,6 +53,7 @@ impl Planner<'_, '_> {
         let source = ProjectionSource::Exprs {
             exprs: exprs.to_vec(),
             schema: Arc::clone(input_schema),
+            time_zone: self.cx.time_zone.clone(),
         };
         let compiled = source.compile(&input.schema, self.cx.registry, self.cx.scalar_functions)?;
         let fields: Vec<Field> = exprs
