@@ -4,8 +4,8 @@
 
 use arrow::array::ArrayRef;
 use arrow::compute::cast;
-use arrow::datatypes::Schema;
-use datafusion_common::ScalarValue;
+use arrow::datatypes::{DataType, Schema};
+use datafusion_common::{Column, ScalarValue};
 use rsql_io::{CmpOp, Literal, Predicate};
 use rsql_plan::expr::split_conjunction;
 use rsql_plan::{Expr, Operator};
@@ -29,8 +29,10 @@ fn conjunct_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
     match expr {
         Expr::BinaryExpr { left, op, right } => {
             let (column, op, value) = match (left.as_ref(), right.as_ref()) {
-                (Expr::Column(c), Expr::Literal(v)) => (c, compare_op(*op)?, v),
-                (Expr::Literal(v), Expr::Column(c)) => (c, flip(compare_op(*op)?), v),
+                (column, Expr::Literal(v)) => (pruned_column(column, schema)?, compare_op(*op)?, v),
+                (Expr::Literal(v), column) => {
+                    (pruned_column(column, schema)?, flip(compare_op(*op)?), v)
+                }
                 _ => return None,
             };
             Some(Predicate::Compare {
@@ -44,9 +46,7 @@ fn conjunct_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
             list,
             negated: false,
         } => {
-            let Expr::Column(column) = expr.as_ref() else {
-                return None;
-            };
+            let column = pruned_column(expr, schema)?;
             let values = list
                 .iter()
                 .map(|item| match item {
@@ -65,6 +65,39 @@ fn conjunct_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
         },
         _ => None,
     }
+}
+
+/// The column a comparison is about: a column, or a column under a cast that only widens its
+/// integers (`CAST(hour AS BIGINT)` for an `INT` partition column, which a comparison with a
+/// `BIGINT` literal adds), since such a cast keeps order and equality.
+fn pruned_column<'a>(expr: &'a Expr, schema: &Schema) -> Option<&'a Column> {
+    match expr {
+        Expr::Column(column) => Some(column),
+        Expr::Cast { expr, data_type } => {
+            let Expr::Column(column) = expr.as_ref() else {
+                return None;
+            };
+            let field = schema.field_with_name(&column.name).ok()?;
+            let from = rsql_plan::coercion::value_type(field.data_type());
+            widens_integers(from, data_type).then_some(column)
+        }
+        _ => None,
+    }
+}
+
+/// Whether every value of integer type `from` is a distinct value of integer type `to`, in the
+/// same order.
+fn widens_integers(from: &DataType, to: &DataType) -> bool {
+    let width = |t: &DataType| t.primitive_width();
+    from.is_integer()
+        && to.is_integer()
+        && (from.is_signed_integer() == to.is_signed_integer() || to.is_signed_integer())
+        && match (width(from), width(to)) {
+            (Some(f), Some(t)) if from.is_signed_integer() == to.is_signed_integer() => t >= f,
+            // Unsigned into signed needs a strictly wider type.
+            (Some(f), Some(t)) => t > f,
+            _ => false,
+        }
 }
 
 fn compare_op(op: Operator) -> Option<CmpOp> {
@@ -157,5 +190,34 @@ mod tests {
             col("url").eq(lit(ScalarValue::Utf8(None))),
         ];
         assert!(pruning_predicate(&filters, &schema()).is_none());
+    }
+
+    #[test]
+    fn integer_widening_casts_of_a_column_still_prune() {
+        let hour = || col("hour").cast_to(DataType::Int64);
+        let filters = vec![
+            hour().eq(lit(9i64)),
+            Expr::InList {
+                expr: Box::new(hour()),
+                list: vec![lit(1i64), lit(2i64)],
+                negated: false,
+            },
+            // Narrowing or to floats changes values: no pruning.
+            col("hour").cast_to(DataType::Int8).eq(lit(1i8)),
+            col("hour").cast_to(DataType::Float64).eq(lit(1.0f64)),
+        ];
+        let Some(Predicate::And(parts)) = pruning_predicate(&filters, &schema()) else {
+            panic!("expected a conjunction");
+        };
+        assert_eq!(parts.len(), 2);
+        let Predicate::Compare { column, op, value } = &parts[0] else {
+            panic!("expected a comparison");
+        };
+        assert_eq!((column.as_str(), *op), ("hour", CmpOp::Eq));
+        assert_eq!(value.value().data_type(), &DataType::Int32);
+        assert!(matches!(&parts[1], Predicate::In { column, .. } if column == "hour"));
+        assert!(widens_integers(&DataType::UInt16, &DataType::Int32));
+        assert!(!widens_integers(&DataType::UInt32, &DataType::Int32));
+        assert!(!widens_integers(&DataType::Int32, &DataType::UInt64));
     }
 }
