@@ -263,20 +263,24 @@ fn window_rdd(
 
 /// Skips `skip` rows of each partition, then keeps `fetch`.
 fn limit_rdd(input: &Rdd<RecordBatch>, skip: usize, fetch: Option<usize>) -> Rdd<RecordBatch> {
-    input.map_partitions(move |batches| {
+    input.map_partitions(move |mut batches| {
         let mut to_skip = skip;
         let mut left = fetch.unwrap_or(usize::MAX);
-        Box::new(
-            batches
-                .take_while(move |_| left > 0)
-                .filter_map(move |batch| {
-                    let skipped = to_skip.min(batch.num_rows());
-                    to_skip -= skipped;
-                    let rows = (batch.num_rows() - skipped).min(left);
-                    left -= rows;
-                    (rows > 0).then(|| batch.slice(skipped, rows))
-                }),
-        )
+        // The input is not read past the batch that completes the limit, so a limit over a
+        // huge (or endless) input stops it.
+        Box::new(std::iter::from_fn(move || {
+            while left > 0 {
+                let batch = batches.next()?;
+                let skipped = to_skip.min(batch.num_rows());
+                to_skip -= skipped;
+                let rows = (batch.num_rows() - skipped).min(left);
+                left -= rows;
+                if rows > 0 {
+                    return Some(batch.slice(skipped, rows));
+                }
+            }
+            None
+        }))
     })
 }
 
