@@ -22,7 +22,8 @@ pub use function::{
     SimpleScalarSignature, SingleValue,
 };
 pub use plan::{
-    Catalog, CopyFormat, LogicalPlan, SchemaSource, Statement, TableSource, TableSourceRef,
+    Catalog, CopyFormat, LogicalPlan, PathRequest, SchemaSource, Statement, TableSource,
+    TableSourceRef,
 };
 pub use sql::{SqlBinder, bind_sql, parse_statement};
 

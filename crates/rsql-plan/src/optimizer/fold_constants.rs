@@ -133,7 +133,7 @@ fn fold(expr: Expr) -> Transformed<Expr> {
 }
 
 /// Folds `expr` bottom-up.
-fn fold_expr(expr: Expr) -> Result<Transformed<Expr>> {
+pub(crate) fn fold_expr(expr: Expr) -> Result<Transformed<Expr>> {
     expr.transform_up(|e| Ok(fold(e)))
         .map_err(PlanError::from_datafusion)
 }

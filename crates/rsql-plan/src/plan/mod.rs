@@ -3,6 +3,8 @@
 mod display;
 mod estimate;
 mod nodes;
+mod path_request;
+mod range_source;
 mod source;
 mod statement;
 mod tree;
@@ -16,6 +18,8 @@ pub use nodes::{
     Aggregate, Distinct, EmptyRelation, Explain, Filter, Join, Limit, Projection, ReplicateRows,
     Sort, SubqueryAlias, TableScan, Union, Values, Window,
 };
+pub use path_request::{CsvDialect, FileFormatName, PathRequest};
+pub use range_source::{IntegerRange, RangeSource};
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
 pub use statement::{CopyFormat, Statement};
 
