@@ -167,6 +167,28 @@ fn parquet_files_hive_directories_and_direct_paths() {
 }
 
 #[test]
+fn table_functions_read_globs_and_generate_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let sales = sales_dataset(dir.path());
+    let sales = sales.to_str().unwrap();
+    let sql = format!(
+        "SELECT region, count(*) AS n FROM read_parquet('{sales}/**/*.parquet') \
+         GROUP BY region ORDER BY region"
+    );
+    let out = run(&["-c", &sql, "--format", "csv"]).ok();
+    assert_eq!(out.stdout, "region,n\neu,3\nus,3\n");
+    // 1 + 2 + ... + 100 = 5050.
+    let out = run(&[
+        "-c",
+        "SELECT sum(generate_series) AS s FROM generate_series(1, 100)",
+        "--format",
+        "csv",
+    ])
+    .ok();
+    assert_eq!(out.stdout, "s\n5050\n");
+}
+
+#[test]
 fn table_formats_forced_or_found_inside_directories() {
     let dir = tempfile::tempdir().unwrap();
     // NDJSON without a telling extension: forced with `:json`.

@@ -62,7 +62,7 @@ impl TableSource for ListingTable {
             |n| n.to_string(),
         );
         vec![
-            ("Location".into(), self.dataset.location().to_string()),
+            ("Location".into(), self.dataset.location()),
             ("Format".into(), self.dataset.format_name().into()),
             (
                 "Partition columns".into(),

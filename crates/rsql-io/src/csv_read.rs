@@ -18,6 +18,8 @@ pub struct CsvOptions {
     pub delimiter: u8,
     /// The quote character.
     pub quote: u8,
+    /// The character escaping a quote inside a quoted field; `None` for a doubled quote.
+    pub escape: Option<u8>,
     /// A field equal to this string is null (an empty field is always null).
     pub null_string: Option<String>,
     /// How many records of the first file schema inference looks at.
@@ -30,6 +32,7 @@ impl Default for CsvOptions {
             header: true,
             delimiter: b',',
             quote: b'"',
+            escape: None,
             null_string: None,
             infer_records: 1000,
         }
@@ -71,6 +74,9 @@ impl CsvOptions {
             .with_header(self.header)
             .with_delimiter(self.delimiter)
             .with_quote(self.quote);
+        if let Some(escape) = self.escape {
+            format = format.with_escape(escape);
+        }
         if let Some(null) = &self.null_string {
             let pattern = format!("^(?:{})?$", regex::escape(null));
             let regex = Regex::new(&pattern)

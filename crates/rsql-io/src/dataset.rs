@@ -32,6 +32,8 @@ pub struct DatasetOptions {
     /// An explicit schema. Fields named like partition columns set those columns' value types;
     /// the other fields, when present, replace the data schema otherwise inferred or merged.
     pub schema: Option<SchemaRef>,
+    /// Whether `key=value` directories become partition columns (the default).
+    pub hive_partitioning: bool,
 }
 
 impl DatasetOptions {
@@ -55,12 +57,19 @@ impl DatasetOptions {
         DatasetOptions {
             format,
             schema: None,
+            hive_partitioning: true,
         }
     }
 
     /// Sets an explicit schema (see [`DatasetOptions::schema`]).
     pub fn with_schema(mut self, schema: SchemaRef) -> Self {
         self.schema = Some(schema);
+        self
+    }
+
+    /// Sets whether `key=value` directories become partition columns.
+    pub fn with_hive_partitioning(mut self, enabled: bool) -> Self {
+        self.hive_partitioning = enabled;
         self
     }
 }
@@ -75,12 +84,21 @@ pub(crate) enum OpenFormat {
 
 #[derive(Debug)]
 pub(crate) struct DatasetInner {
-    pub location: Location,
+    pub locations: Vec<Location>,
     pub files: Vec<ListedFile>,
     pub partitioning: Partitioning,
     pub data_schema: SchemaRef,
     pub schema: SchemaRef,
     pub format: OpenFormat,
+}
+
+/// `locations` as one line.
+fn display_locations(locations: &[Location]) -> String {
+    locations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An opened dataset; cheap to clone and shareable across threads.
@@ -92,8 +110,22 @@ pub struct Dataset {
 impl Dataset {
     /// Lists `location`, discovers partition columns and settles the schema.
     pub fn open(location: impl Into<Location>, options: DatasetOptions) -> Result<Self> {
-        let location = location.into();
-        let files = list_files(&location)?;
+        Self::open_all(&[location.into()], options)
+    }
+
+    /// Lists every one of `locations` and opens their files as one dataset, in the order
+    /// given (each location's files sorted by name).
+    pub fn open_all(locations: &[Location], options: DatasetOptions) -> Result<Self> {
+        let mut files = Vec::new();
+        for location in locations {
+            files.extend(list_files(location)?);
+        }
+        let location = display_locations(locations);
+        if !options.hive_partitioning {
+            // Without partition segments the directories are plain path components, here
+            // and wherever a serialized scan of these files is rebuilt.
+            files.iter_mut().for_each(|f| f.partition_segments.clear());
+        }
         let explicit = options.schema.unwrap_or_else(|| Arc::new(Schema::empty()));
         let partitioning = Partitioning::discover(&files, &explicit)?;
         let is_partition = |name: &str| partitioning.fields().iter().any(|f| f.name() == name);
@@ -140,7 +172,7 @@ impl Dataset {
             .collect();
         Ok(Dataset {
             inner: Arc::new(DatasetInner {
-                location,
+                locations: locations.to_vec(),
                 files,
                 partitioning,
                 schema: Arc::new(Schema::new(fields)),
@@ -150,9 +182,9 @@ impl Dataset {
         })
     }
 
-    /// Where the dataset was opened.
-    pub fn location(&self) -> &Location {
-        &self.inner.location
+    /// Where the dataset was opened, as a comma-separated list when there are several.
+    pub fn location(&self) -> String {
+        display_locations(&self.inner.locations)
     }
 
     /// The name of its file format: `parquet`, `json` or `csv`.

@@ -10,6 +10,9 @@ pub enum IoError {
     /// The path, directory or glob matched nothing.
     #[error("path not found: {0}")]
     NotFound(String),
+    /// A glob pattern matched no file.
+    #[error("no files match the pattern {0}")]
+    NoMatch(String),
     /// An operating-system error while touching `path`.
     #[error("{path}: {source}")]
     Fs {

@@ -26,14 +26,23 @@ pub struct ListedFile {
 
 /// Lists the data files at `location`, sorted by name.
 ///
-/// Errors with [`IoError::NotFound`] when nothing matches.
+/// Errors with [`IoError::NoMatch`] when a glob matches nothing, [`IoError::NotFound`] when a
+/// plain path names nothing (or an empty directory).
 pub fn list_files(location: &Location) -> Result<Vec<ListedFile>> {
     let mut files = match location {
         Location::Local(path) => list_local(path)?,
         Location::S3 { bucket, key } => list_s3(&S3Bucket::from_env(bucket)?, key)?,
     };
     if files.is_empty() {
-        return Err(IoError::NotFound(location.to_string()));
+        let pattern = match location {
+            Location::Local(path) => has_glob(&path.to_string_lossy()),
+            Location::S3 { key, .. } => has_glob(key),
+        };
+        return Err(if pattern {
+            IoError::NoMatch(location.to_string())
+        } else {
+            IoError::NotFound(location.to_string())
+        });
     }
     files.sort_by_key(|file| file.source.name());
     Ok(files)

@@ -23,8 +23,8 @@ pub use function::{
     FunctionRegistry, ScalarFunctionSignature, SimpleScalarSignature, SingleValue,
 };
 pub use plan::{
-    Catalog, CopyFormat, CreateTable, Insert, LogicalPlan, OverwriteScope, SchemaSource, Statement,
-    TableSource, TableSourceRef,
+    Catalog, CopyFormat, CreateTable, Insert, LogicalPlan, OverwriteScope, PathRequest,
+    SchemaSource, Statement, TableSource, TableSourceRef,
 };
 pub use sql::{SqlBinder, bind_sql, parse_statement};
 pub use time_zone::TimeZone;

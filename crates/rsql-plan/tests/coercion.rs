@@ -7,8 +7,8 @@ use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use datafusion_common::{DFSchema, ScalarValue};
 use rsql_plan::function::count_values_type;
 use rsql_plan::{
-    Catalog, Expr, FunctionRegistry, LogicalPlan, PlanError, Result, SchemaSource, Statement,
-    TableSource, bind_sql, coerce_expr, col, lit,
+    Catalog, Expr, FunctionRegistry, LogicalPlan, PathRequest, PlanError, Result, SchemaSource,
+    Statement, TableSource, bind_sql, coerce_expr, col, lit,
 };
 
 /// Table `x`: one column of each type the coercion rules care about.
@@ -37,8 +37,11 @@ impl Catalog for OneTable {
         (name == "x").then(|| Arc::new(SchemaSource::new(schema(), vec![])) as _)
     }
 
-    fn resolve_path(&self, path: &str, _: Option<&str>) -> Result<Arc<dyn TableSource>> {
-        Err(PlanError::invalid(format!("no files under {path}")))
+    fn resolve_path(&self, request: &PathRequest) -> Result<Arc<dyn TableSource>> {
+        Err(PlanError::invalid(format!(
+            "no files under {}",
+            request.first_path()
+        )))
     }
 }
 

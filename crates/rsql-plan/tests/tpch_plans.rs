@@ -10,8 +10,8 @@ use arrow_schema::SchemaRef;
 use datafusion_common::JoinType;
 use rsql_plan::plan::Join;
 use rsql_plan::{
-    Catalog, FunctionRegistry, LogicalPlan, Optimizer, PlanError, Result, SchemaSource, Statement,
-    TableSource, bind_sql,
+    Catalog, FunctionRegistry, LogicalPlan, Optimizer, PathRequest, PlanError, Result,
+    SchemaSource, Statement, TableSource, bind_sql,
 };
 use tpchgen_arrow::{
     CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
@@ -39,8 +39,11 @@ impl Catalog for TpchCatalog {
         ))
     }
 
-    fn resolve_path(&self, path: &str, _: Option<&str>) -> Result<Arc<dyn TableSource>> {
-        Err(PlanError::invalid(format!("no path {path} in TPC-H")))
+    fn resolve_path(&self, request: &PathRequest) -> Result<Arc<dyn TableSource>> {
+        Err(PlanError::invalid(format!(
+            "no path {} in TPC-H",
+            request.first_path()
+        )))
     }
 }
 

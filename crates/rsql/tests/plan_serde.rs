@@ -146,6 +146,12 @@ const QUERIES: &[(&str, Compare)] = &[
         "SELECT p.s, count(*), sum(u.id) FROM p JOIN u ON p.id = u.id GROUP BY p.s",
         Compare::Rows,
     ),
+    // Generated integers over several partitions, joined to a table.
+    (
+        "SELECT r.range % 7 AS m, count(*) FROM range(-5, 100000, 3) r \
+         JOIN t ON t.id = r.range GROUP BY m",
+        Compare::Rows,
+    ),
 ];
 
 fn write_tables(dir: &Path) {
@@ -351,6 +357,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
             let format = format.split('(').next().unwrap_or_default().to_string();
             format!("Scan({format}, pruned={})", pruning.is_some())
         }
+        NodeSpec::Range { .. } => "Range".into(),
         NodeSpec::Values { .. } => "Values".into(),
         NodeSpec::Filter { .. } => "Filter".into(),
         NodeSpec::Projection { source, .. } => match source {
@@ -383,7 +390,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
     };
     into.insert(label);
     let children: Vec<&PlanSpec> = match &spec.node {
-        NodeSpec::Scan { .. } | NodeSpec::Values { .. } => Vec::new(),
+        NodeSpec::Scan { .. } | NodeSpec::Range { .. } | NodeSpec::Values { .. } => Vec::new(),
         NodeSpec::Filter { input, .. }
         | NodeSpec::Projection { input, .. }
         | NodeSpec::Aggregate { input, .. }
@@ -462,6 +469,7 @@ fn shipped_plans_rebuild_to_the_same_plan_and_rows() {
         "Limit",
         "Projection(columns)",
         "Projection(exprs)",
+        "Range",
         "ReplicateRows",
         "Scan(Json, pruned=false)",
         "Scan(Parquet, pruned=false)",

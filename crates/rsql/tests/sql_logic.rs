@@ -43,7 +43,8 @@
 //!   timestamps as `YYYY-MM-DDTHH:MM:SS` (no zone), dates as `YYYY-MM-DD`, lists as
 //!   `[a, b]`, everything else as Arrow's display formatting.
 //! * Placeholders in SQL: `${events}` is the events dataset directory, `${tmp}` a fresh
-//!   per-file scratch directory (for `COPY ... TO`).
+//!   per-file scratch directory (for `COPY ... TO`), `${testdata}` the committed fixture files
+//!   of `testdata/table_functions/`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -378,12 +379,14 @@ fn run_file(name: &str) {
     let scratch = dir.path().join("scratch");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let events = dir.path().join("events");
+    let fixtures = testdata_dir().join("../table_functions");
     let mut failures = Vec::new();
     for record in &records {
         let sql = record
             .sql
             .replace("${events}", events.to_str().expect("utf-8 path"))
-            .replace("${tmp}", scratch.to_str().expect("utf-8 path"));
+            .replace("${tmp}", scratch.to_str().expect("utf-8 path"))
+            .replace("${testdata}", fixtures.to_str().expect("utf-8 path"));
         if let Err(msg) = run_record(&session, record, &sql) {
             failures.push(format!(
                 "{name}:{}: {msg}\n  sql: {}",
@@ -451,4 +454,5 @@ slt_tests! {
     statistics => "statistics.slt",
     grouping_sets => "grouping_sets.slt",
     time_zone => "time_zone.slt",
+    table_functions => "table_functions.slt",
 }

@@ -44,6 +44,9 @@ impl PhysicalPlan {
                 }
                 line
             }
+            PhysicalNode::Range { range, partitions } => {
+                format!("Range: {} rows in {partitions} partitions", range.len())
+            }
             PhysicalNode::Values { partitions } => {
                 let rows: usize = partitions.iter().flatten().map(|b| b.num_rows()).sum();
                 format!("Values: {rows} rows")

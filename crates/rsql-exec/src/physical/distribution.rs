@@ -10,7 +10,9 @@ impl PhysicalPlan {
     /// [`PhysicalPlan::inputs`].
     pub fn required_input_distribution(&self) -> Vec<Distribution> {
         match &self.node {
-            PhysicalNode::Scan { .. } | PhysicalNode::Values { .. } => Vec::new(),
+            PhysicalNode::Scan { .. }
+            | PhysicalNode::Range { .. }
+            | PhysicalNode::Values { .. } => Vec::new(),
             PhysicalNode::Filter { .. }
             | PhysicalNode::Projection { .. }
             | PhysicalNode::ReplicateRows { .. }
@@ -71,6 +73,7 @@ impl PhysicalNode {
     pub fn derived_partitioning(&self) -> Option<Partitioning> {
         Some(match self {
             PhysicalNode::Scan { .. }
+            | PhysicalNode::Range { .. }
             | PhysicalNode::Values { .. }
             | PhysicalNode::Exchange { .. } => {
                 return None;

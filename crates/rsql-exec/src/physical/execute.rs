@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::SchemaRef;
+use rsql_plan::plan::IntegerRange;
 use rsql_rdd::{BoxIter, Context, MemoryPool, MemoryReservation, Rdd, RddError};
 
 use super::{Partitioning, PhysicalNode, PhysicalPlan};
@@ -15,9 +16,9 @@ use crate::lower::{
     aggregate_partitions, collect_reserved, fail_task, into_rdd_error, map_batches,
 };
 use crate::operators::{
-    HashJoin, JoinTable, JoinedBatches, RangeBounds, SortKey, SortedBatches, WindowExec,
-    WindowStream, coalesce_batches, hash_split, probe_then_unmatched, replicate_rows, sample_keys,
-    sort_batches, sort_bounded,
+    HashJoin, JoinTable, JoinedBatches, RangeBatches, RangeBounds, SortKey, SortedBatches,
+    TARGET_BATCH_ROWS, WindowExec, WindowStream, coalesce_batches, hash_split,
+    probe_then_unmatched, range_partition, replicate_rows, sample_keys, sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::{shuffle_batches, shuffle_batches_prepared};
 
@@ -35,6 +36,9 @@ impl PhysicalPlan {
             PhysicalNode::Scan {
                 scan, partitions, ..
             } => scan_rdd(context, Arc::clone(scan), partitions.clone()),
+            PhysicalNode::Range { range, partitions } => {
+                range_rdd(context, *range, *partitions, &self.schema)
+            }
             PhysicalNode::Values { partitions } => {
                 let partitions = Arc::clone(partitions);
                 let count = partitions.len().max(1);
@@ -280,22 +284,50 @@ fn window_rdd(
     })
 }
 
+/// The batches of `range`, each of `partitions` partitions generating its share as it is read.
+fn range_rdd(
+    context: &Context,
+    range: IntegerRange,
+    partitions: usize,
+    schema: &SchemaRef,
+) -> Rdd<RecordBatch> {
+    let schema = Arc::clone(schema);
+    context.source(partitions, move |partition, tc| {
+        let share = range_partition(range, partition, partitions);
+        let batches = RangeBatches::new(share, Arc::clone(&schema), TARGET_BATCH_ROWS);
+        Box::new(batches.map_while(move |batch| match batch {
+            Ok(batch) => {
+                tc.record_read(batch.num_rows() as u64, 0);
+                Some(batch)
+            }
+            Err(error) => {
+                fail_task(tc, error);
+                None
+            }
+        }))
+    })
+}
+
 /// Skips `skip` rows of each partition, then keeps `fetch`.
 fn limit_rdd(input: &Rdd<RecordBatch>, skip: usize, fetch: Option<usize>) -> Rdd<RecordBatch> {
-    input.map_partitions(move |batches| {
+    input.map_partitions(move |mut batches| {
         let mut to_skip = skip;
         let mut left = fetch.unwrap_or(usize::MAX);
-        Box::new(
-            batches
-                .take_while(move |_| left > 0)
-                .filter_map(move |batch| {
-                    let skipped = to_skip.min(batch.num_rows());
-                    to_skip -= skipped;
-                    let rows = (batch.num_rows() - skipped).min(left);
-                    left -= rows;
-                    (rows > 0).then(|| batch.slice(skipped, rows))
-                }),
-        )
+        // The input is not read past the batch that completes the limit, so a limit over a
+        // huge (or endless) input stops it.
+        Box::new(std::iter::from_fn(move || {
+            while left > 0 {
+                let batch = batches.next()?;
+                let skipped = to_skip.min(batch.num_rows());
+                to_skip -= skipped;
+                let rows = (batch.num_rows() - skipped).min(left);
+                left -= rows;
+                if rows > 0 {
+                    return Some(batch.slice(skipped, rows));
+                }
+            }
+            None
+        }))
     })
 }
 

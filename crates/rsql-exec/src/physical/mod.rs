@@ -72,6 +72,14 @@ pub enum PhysicalNode {
         /// The pushed-down predicate used for pruning, for display.
         pruning: Option<String>,
     },
+    /// The integers of `range(..)` / `generate_series(..)`, generated as they are read: each
+    /// partition an even, contiguous share, in order.
+    Range {
+        /// The integers.
+        range: rsql_plan::plan::IntegerRange,
+        /// How many partitions share them.
+        partitions: usize,
+    },
     /// Batches held in memory (literal rows, persisted results), one list per partition.
     Values {
         /// The batches of each partition, already in the node's schema.
@@ -249,7 +257,9 @@ impl PhysicalPlan {
     /// The direct inputs, left to right.
     pub fn inputs(&self) -> Vec<&Arc<PhysicalPlan>> {
         match &self.node {
-            PhysicalNode::Scan { .. } | PhysicalNode::Values { .. } => Vec::new(),
+            PhysicalNode::Scan { .. }
+            | PhysicalNode::Range { .. }
+            | PhysicalNode::Values { .. } => Vec::new(),
             PhysicalNode::Filter { input, .. }
             | PhysicalNode::Projection { input, .. }
             | PhysicalNode::Aggregate { input, .. }
@@ -279,7 +289,9 @@ impl PhysicalNode {
     /// The direct inputs, left to right, to replace.
     fn inputs_mut(&mut self) -> Vec<&mut Arc<PhysicalPlan>> {
         match self {
-            PhysicalNode::Scan { .. } | PhysicalNode::Values { .. } => Vec::new(),
+            PhysicalNode::Scan { .. }
+            | PhysicalNode::Range { .. }
+            | PhysicalNode::Values { .. } => Vec::new(),
             PhysicalNode::Filter { input, .. }
             | PhysicalNode::Projection { input, .. }
             | PhysicalNode::Aggregate { input, .. }

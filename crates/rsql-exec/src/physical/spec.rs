@@ -55,6 +55,13 @@ pub enum NodeSpec {
         /// The predicate that pruned the units, for display.
         pruning: Option<String>,
     },
+    /// See [`PhysicalNode::Range`].
+    Range {
+        /// The integers.
+        range: rsql_plan::plan::IntegerRange,
+        /// How many partitions share them.
+        partitions: usize,
+    },
     /// See [`PhysicalNode::Values`].
     Values {
         /// The batches of each partition.
@@ -215,6 +222,10 @@ impl PhysicalPlan {
                 scan: scan.to_spec(),
                 partitions: partitions.clone(),
                 pruning: pruning.clone(),
+            },
+            PhysicalNode::Range { range, partitions } => NodeSpec::Range {
+                range: *range,
+                partitions: *partitions,
             },
             PhysicalNode::Values { partitions } => NodeSpec::Values {
                 partitions: partitions.as_ref().clone(),
@@ -378,6 +389,10 @@ impl Functions<'_> {
                 ),
                 partitions: partitions.clone(),
                 pruning: pruning.clone(),
+            },
+            NodeSpec::Range { range, partitions } => PhysicalNode::Range {
+                range: *range,
+                partitions: *partitions,
             },
             NodeSpec::Values { partitions } => PhysicalNode::Values {
                 partitions: Arc::new(partitions.clone()),

@@ -24,7 +24,7 @@ use crate::source::FileSource;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanSpec {
     /// Where the dataset was opened.
-    pub location: Location,
+    pub locations: Vec<Location>,
     /// The files' format and its options.
     pub format: FileFormat,
     /// The dataset's data columns (what the files hold; missing ones read as nulls).
@@ -87,7 +87,7 @@ impl Scan {
             })
             .collect();
         ScanSpec {
-            location: inner.location.clone(),
+            locations: inner.locations.clone(),
             format: match &inner.format {
                 OpenFormat::Parquet(_) => FileFormat::Parquet,
                 OpenFormat::Json(options) => FileFormat::Json(options.clone()),
@@ -157,7 +157,7 @@ impl Scan {
         Ok(Scan {
             dataset: Dataset {
                 inner: Arc::new(DatasetInner {
-                    location: spec.location.clone(),
+                    locations: spec.locations.clone(),
                     files,
                     partitioning,
                     data_schema: Arc::clone(&spec.data_schema),

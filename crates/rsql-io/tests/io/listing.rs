@@ -119,3 +119,55 @@ fn globs_select_matching_files() {
         1
     );
 }
+
+#[test]
+fn recursive_glob_reaches_every_depth_and_keeps_partitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    layout(dir.path());
+    let pattern = dir.path().join("**/*.parquet");
+    let dataset = Dataset::open(pattern.as_path(), DatasetOptions::parquet()).expect("open");
+    assert_eq!(dataset.files().len(), 3);
+    assert_eq!(dataset.partition_columns(), vec!["month", "customer"]);
+}
+
+#[test]
+fn several_locations_open_as_one_dataset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    layout(dir.path());
+    let locations = [
+        dir.path().join("month=0*/*/*.parquet").into(),
+        dir.path().join("month=1?/customer=b.com/*.parquet").into(),
+    ];
+    let dataset = Dataset::open_all(&locations, DatasetOptions::parquet()).expect("open");
+    assert_eq!(dataset.partition_columns(), vec!["month", "customer"]);
+    let batch = concat(
+        &dataset
+            .scan(rsql_io::ScanOptions::default())
+            .expect("scan")
+            .collect()
+            .expect("read"),
+    );
+    let mut values: Vec<i32> = batch
+        .column(0)
+        .as_primitive::<Int32Type>()
+        .values()
+        .to_vec();
+    values.sort_unstable();
+    assert_eq!(values, vec![1, 2]);
+}
+
+#[test]
+fn hive_partitioning_off_yields_data_columns_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    layout(dir.path());
+    let options = DatasetOptions::parquet().with_hive_partitioning(false);
+    let dataset = Dataset::open(dir.path(), options).expect("open");
+    assert!(dataset.partition_columns().is_empty());
+    assert_eq!(dataset.schema().fields().len(), 1);
+    let spec = dataset
+        .scan(rsql_io::ScanOptions::default())
+        .expect("scan")
+        .to_spec();
+    let rebuilt = rsql_io::Scan::from_spec(&spec).expect("rebuild");
+    assert_eq!(concat(&rebuilt.collect().expect("read")).num_rows(), 3);
+}

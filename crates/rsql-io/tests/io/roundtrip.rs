@@ -193,6 +193,23 @@ fn csv_inference_reads_header_types_and_null_string() {
 }
 
 #[test]
+fn csv_escape_character_escapes_quotes_in_quoted_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("data.csv");
+    std::fs::write(&path, "id,name\n1,\"say \\\"hi\\\", ok\"\n").expect("write");
+    let options = DatasetOptions::new(rsql_io::FileFormat::Csv(rsql_io::CsvOptions {
+        escape: Some(b'\\'),
+        ..Default::default()
+    }));
+    let batch = concat(&read_all(&path, options));
+    let names = batch
+        .column(1)
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>();
+    assert_eq!(names.map(|a| a.value(0)), Some("say \"hi\", ok"));
+}
+
+#[test]
 fn parquet_view_columns_are_read_as_plain_strings_and_binaries() {
     use arrow::array::{Array, AsArray, BinaryViewArray, StringViewArray};
     use arrow::datatypes::Field;

@@ -144,7 +144,7 @@ fn fold(expr: Expr, zone: &TimeZone) -> Transformed<Expr> {
 }
 
 /// Folds `expr` bottom-up.
-fn fold_expr(expr: Expr, zone: &TimeZone) -> Result<Transformed<Expr>> {
+pub(crate) fn fold_expr(expr: Expr, zone: &TimeZone) -> Result<Transformed<Expr>> {
     expr.transform_up(|e| Ok(fold(e, zone)))
         .map_err(PlanError::from_datafusion)
 }

@@ -28,6 +28,7 @@ use datafusion_common::tree_node::Transformed;
 pub use decorrelate_predicate_subquery::DecorrelatePredicateSubquery;
 pub use factor_or_conditions::FactorOrConditions;
 pub use fold_constants::FoldConstants;
+pub(crate) use fold_constants::fold_expr;
 pub(crate) use join_conditions::split_join_conditions;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_projection::PushDownProjection;

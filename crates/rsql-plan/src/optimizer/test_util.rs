@@ -6,7 +6,7 @@ use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use super::OptimizerRule;
 use crate::function::FunctionRegistry;
-use crate::plan::{Catalog, LogicalPlan, SchemaSource, Statement, TableSource};
+use crate::plan::{Catalog, LogicalPlan, PathRequest, SchemaSource, Statement, TableSource};
 use crate::{PlanError, Result, bind_sql};
 
 struct TestCatalog;
@@ -61,8 +61,11 @@ impl Catalog for TestCatalog {
         Some(Arc::new(table))
     }
 
-    fn resolve_path(&self, path: &str, _: Option<&str>) -> Result<Arc<dyn TableSource>> {
-        Err(PlanError::invalid(format!("no path {path} in tests")))
+    fn resolve_path(&self, request: &PathRequest) -> Result<Arc<dyn TableSource>> {
+        Err(PlanError::invalid(format!(
+            "no path {} in tests",
+            request.first_path()
+        )))
     }
 }
 

@@ -3,6 +3,8 @@
 mod display;
 mod estimate;
 mod nodes;
+mod path_request;
+mod range_source;
 mod source;
 mod statement;
 mod tree;
@@ -17,6 +19,8 @@ pub use nodes::{
     Projection, ReplicateRows, Sort, SubqueryAlias, TableScan, Union, Values, Window,
     grouping_key_column,
 };
+pub use path_request::{CsvDialect, FileFormatName, PathRequest};
+pub use range_source::{IntegerRange, RangeSource};
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
 pub use statement::{CopyFormat, CreateTable, Insert, OverwriteScope, Statement};
 

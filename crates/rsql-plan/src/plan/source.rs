@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow_schema::SchemaRef;
 use datafusion_common::Statistics;
 
+use super::PathRequest;
 use crate::error::Result;
 
 /// A table as the planner sees it: a schema, and which of its columns come from hive partition
@@ -61,9 +62,9 @@ pub trait Catalog {
         Vec::new()
     }
 
-    /// A source for a path in `FROM 'events/'` (`format` `None`) or `FROM parquet.\`dir\``
-    /// (`format` `Some("parquet")`, also `json`, `csv`).
-    fn resolve_path(&self, path: &str, format: Option<&str>) -> Result<Arc<dyn TableSource>>;
+    /// A source over files: `FROM 'events/'`, `FROM parquet.\`dir\`` or a table function such
+    /// as `read_csv('dir/*.csv', delim => '|')`, as `request` describes.
+    fn resolve_path(&self, request: &PathRequest) -> Result<Arc<dyn TableSource>>;
 }
 
 /// A source that is only a schema (and partition column names): for tests, and for plans made

@@ -4,7 +4,8 @@
 //! Spark flavour: backtick identifiers; case-insensitive function, table and column names (an
 //! exact match wins); `FROM 'path'` and `FROM parquet.\`dir\``; integer `/` divides as double;
 //! `ORDER BY` puts NULLs first ascending and last descending; GROUP BY accepts ordinals and
-//! select aliases.
+//! select aliases. From DuckDB: the table functions `read_parquet(..)`, `read_csv(..)`,
+//! `read_json(..)`, `range(..)` and `generate_series(..)`.
 
 mod aggregate_filter;
 mod ddl;
@@ -23,6 +24,7 @@ mod settings;
 mod statement;
 mod string_syntax;
 mod subquery;
+mod table_function;
 mod types;
 mod window;
 

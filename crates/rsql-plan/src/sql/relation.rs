@@ -11,10 +11,11 @@ use super::ident::{find_column, unknown_column};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, split_conjunction};
 use crate::optimizer::split_join_conditions;
-use crate::plan::{EmptyRelation, Join, LogicalPlan, Projection, SubqueryAlias, TableScan};
+use crate::plan::{
+    EmptyRelation, FileFormatName, Join, LogicalPlan, PathRequest, Projection, SubqueryAlias,
+    TableScan,
+};
 use crate::suggest;
-
-const FILE_FORMATS: &[&str] = &["parquet", "json", "csv"];
 
 impl SqlBinder<'_> {
     /// The cross product of the `FROM` items, or one empty row without `FROM`.
@@ -103,6 +104,18 @@ impl SqlBinder<'_> {
                 let plan = self.bind_table_name(name)?;
                 self.alias(plan, alias.as_ref())
             }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_hints,
+                version: None,
+                partitions,
+                ..
+            } if with_hints.is_empty() && partitions.is_empty() => {
+                let plan = self.bind_table_function(name, args)?;
+                self.alias(plan, alias.as_ref())
+            }
             ast::TableFactor::Derived {
                 lateral: false,
                 subquery,
@@ -145,7 +158,11 @@ impl SqlBinder<'_> {
             .unwrap_or(path)
     }
 
-    fn scan(&self, name: &str, source: crate::plan::TableSourceRef) -> Result<LogicalPlan> {
+    pub(super) fn scan(
+        &self,
+        name: &str,
+        source: crate::plan::TableSourceRef,
+    ) -> Result<LogicalPlan> {
         Ok(LogicalPlan::TableScan(TableScan::try_new(
             name,
             source,
@@ -153,6 +170,19 @@ impl SqlBinder<'_> {
             vec![],
             None,
         )?))
+    }
+
+    /// A scan of the files `request` names, qualified by the last segment of its path.
+    fn path_scan(
+        &self,
+        request: &PathRequest,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<LogicalPlan> {
+        let source = self
+            .catalog
+            .resolve_path(request)
+            .map_err(|e| e.or_at(span))?;
+        self.scan(Self::path_name(request.first_path()), source)
     }
 
     /// A CTE, a view, a registered table, `'path'`, or `format.\`path\``.
@@ -168,22 +198,16 @@ impl SqlBinder<'_> {
         let span = name.span();
         match idents.as_slice() {
             [path] if path.quote_style == Some('\'') => {
-                let source = self
-                    .catalog
-                    .resolve_path(&path.value, None)
-                    .map_err(|e| e.or_at(span))?;
-                self.scan(Self::path_name(&path.value), source)
+                let request = PathRequest::new(path.value.as_str(), None);
+                self.path_scan(&request, span)
             }
             [format, path]
                 if path.quote_style.is_some()
-                    && FILE_FORMATS.contains(&format.value.to_lowercase().as_str()) =>
+                    && FileFormatName::from_name(&format.value).is_some() =>
             {
-                let format = format.value.to_lowercase();
-                let source = self
-                    .catalog
-                    .resolve_path(&path.value, Some(&format))
-                    .map_err(|e| e.or_at(span))?;
-                self.scan(Self::path_name(&path.value), source)
+                let format = FileFormatName::from_name(&format.value);
+                let request = PathRequest::new(path.value.as_str(), format);
+                self.path_scan(&request, span)
             }
             _ => {
                 let parts: Vec<&str> = idents.iter().map(|i| i.value.as_str()).collect();

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use rsql_plan::plan::FileFormatName;
 use rsql_plan::{
-    Catalog, FunctionRegistry, LogicalPlan, PlanError, Result, SchemaSource, Statement,
-    TableSource, bind_sql,
+    Catalog, FunctionRegistry, LogicalPlan, PathRequest, PlanError, Result, SchemaSource,
+    Statement, TableSource, bind_sql,
 };
 
 fn dict(value: DataType) -> DataType {
@@ -64,10 +65,13 @@ impl Catalog for MockCatalog {
         ["events", "t", "u"].map(String::from).to_vec()
     }
 
-    fn resolve_path(&self, path: &str, format: Option<&str>) -> Result<Arc<dyn TableSource>> {
-        match format {
-            None | Some("parquet") | Some("json") => Ok(events()),
-            Some(other) => Err(PlanError::invalid(format!("no {other} files under {path}"))),
+    fn resolve_path(&self, request: &PathRequest) -> Result<Arc<dyn TableSource>> {
+        match request.format {
+            None | Some(FileFormatName::Parquet) | Some(FileFormatName::Json) => Ok(events()),
+            Some(FileFormatName::Csv) => Err(PlanError::invalid(format!(
+                "no csv files under {}",
+                request.first_path()
+            ))),
         }
     }
 }

@@ -532,37 +532,8 @@ impl Catalog for SessionCatalog<'_> {
 
     fn resolve_path(
         &self,
-        path: &str,
-        format: Option<&str>,
+        request: &rsql_plan::PathRequest,
     ) -> rsql_plan::Result<Arc<dyn TableSource>> {
-        let options = match format {
-            Some("parquet") => DatasetOptions::parquet(),
-            Some("json") => DatasetOptions::json(),
-            Some("csv") => DatasetOptions::csv(),
-            Some(other) => {
-                return Err(rsql_plan::PlanError::not_supported(format!(
-                    "the file format '{other}'"
-                )));
-            }
-            None => options_for_path(path),
-        };
-        let dataset = Dataset::open(path, options)
-            .map_err(|e| rsql_plan::PlanError::invalid(e.to_string()))?;
-        Ok(Arc::new(ListingTable::new(dataset)))
-    }
-}
-
-/// The format a path's extension names; Parquet for directories and anything else.
-fn options_for_path(path: &str) -> DatasetOptions {
-    let lower = path.to_lowercase();
-    if [".json", ".ndjson", ".jsonl"]
-        .iter()
-        .any(|e| lower.ends_with(e))
-    {
-        DatasetOptions::json()
-    } else if lower.ends_with(".csv") {
-        DatasetOptions::csv()
-    } else {
-        DatasetOptions::parquet()
+        Ok(Arc::new(rsql_exec::open_path(request)?))
     }
 }

@@ -1,17 +1,18 @@
 //! Scans: files of a listing table (placing whole hive folders of a clustering column per
-//! partition when that pays), or batches held in memory.
+//! partition when that pays), batches held in memory, or the integers of `range(..)`.
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::SchemaRef;
 use rsql_io::ScanOptions;
-use rsql_plan::plan::TableScan;
+use rsql_plan::plan::{RangeSource, TableScan};
 
 use super::{PlanRef, Planner};
 use crate::error::{ExecError, Result, exec_err};
 use crate::listing_table::ListingTable;
 use crate::memory_table::MemoryTable;
+use crate::operators::TARGET_BATCH_ROWS;
 use crate::physical::pruning::pruning_predicate;
 use crate::physical::{Partitioning, PhysicalNode, PhysicalPlan};
 
@@ -19,6 +20,10 @@ impl Planner<'_, '_> {
     pub(super) fn scan(&self, scan: &TableScan, cluster_hint: &[String]) -> Result<PlanRef> {
         if let Some(table) = scan.source.as_any().downcast_ref::<MemoryTable>() {
             return memory_scan(scan, table);
+        }
+        if let Some(source) = scan.source.as_any().downcast_ref::<RangeSource>() {
+            let parallelism = self.cx.context.default_parallelism();
+            return Ok(range_scan(scan, source, parallelism));
         }
         let Some(table) = scan.source.as_any().downcast_ref::<ListingTable>() else {
             return exec_err(format!("table {} has no known source", scan.table_name));
@@ -167,4 +172,19 @@ fn memory_scan(scan: &TableScan, table: &MemoryTable) -> Result<PlanRef> {
         schema,
         Partitioning::Unknown(count),
     )))
+}
+
+/// A scan of `range(..)`: a partition per batch of integers, up to one per worker thread.
+fn range_scan(scan: &TableScan, source: &RangeSource, parallelism: usize) -> PlanRef {
+    let range = source.range();
+    let batches = range.len().div_ceil(TARGET_BATCH_ROWS as u64);
+    let partitions = usize::try_from(batches)
+        .unwrap_or(usize::MAX)
+        .clamp(1, parallelism.max(1));
+    let schema: SchemaRef = Arc::new(scan.projected_schema.as_arrow().clone());
+    Arc::new(PhysicalPlan::new(
+        PhysicalNode::Range { range, partitions },
+        schema,
+        Partitioning::Unknown(partitions),
+    ))
 }
