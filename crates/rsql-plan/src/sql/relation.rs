@@ -251,8 +251,13 @@ impl SqlBinder<'_> {
             J::Right(c) | J::RightOuter(c) => (JoinType::Right, c),
             J::FullOuter(c) => (JoinType::Full, c),
             J::CrossJoin(c @ ast::JoinConstraint::None) => (JoinType::Inner, c),
-            other => {
-                return Err(PlanError::not_supported(format!("the join {other:?}")));
+            J::Semi(c) | J::LeftSemi(c) => (JoinType::LeftSemi, c),
+            J::Anti(c) | J::LeftAnti(c) => (JoinType::LeftAnti, c),
+            _ => {
+                return Err(PlanError::not_supported(
+                    "this kind of join (the joins are [INNER], LEFT, RIGHT and FULL [OUTER], \
+                     CROSS, LEFT SEMI and LEFT ANTI)",
+                ));
             }
         };
         let (left, right) = (Arc::new(left), Arc::new(right));
@@ -291,14 +296,15 @@ impl SqlBinder<'_> {
         on: &ast::Expr,
         join_type: JoinType,
     ) -> Result<LogicalPlan> {
-        let cross = Join::try_new(
+        // The condition sees both sides, also for semi and anti joins, which output the left.
+        let both = Join::try_new(
             Arc::clone(&left),
             Arc::clone(&right),
             vec![],
             None,
-            join_type,
+            JoinType::Inner,
         )?;
-        let scope = Scope::plain(&cross.schema);
+        let scope = Scope::plain(&both.schema);
         let condition = self.bind_expr(on, &scope)?;
         let condition = self
             .coercion(&scope)
