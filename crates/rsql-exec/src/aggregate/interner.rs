@@ -75,7 +75,7 @@ impl Interner {
 
     /// The ids of the rows of a plain (not dictionary-encoded) array.
     fn intern_all(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
-        let rows = self.codec.encode(std::slice::from_ref(values))?;
+        let rows = self.codec.encode_keys(std::slice::from_ref(values))?;
         let nulls = values.logical_nulls();
         Ok((0..values.len())
             .map(|row| {

@@ -10,6 +10,7 @@ use rsql_plan::compute::arithmetic;
 
 use crate::error::Result;
 use crate::expr::{ColumnarValue, PhysicalExpr};
+use crate::rows::normalize_zeros;
 
 /// `left op right`; operands arrive coerced by the binder, arithmetic runs on
 /// [`rsql_plan::compute`]'s kernels (shared with constant folding).
@@ -26,6 +27,16 @@ fn datum(value: ColumnarValue) -> Result<Box<dyn Datum>> {
     Ok(match value {
         ColumnarValue::Array(array) => Box::new(array),
         ColumnarValue::Scalar(scalar) => Box::new(Scalar::new(scalar.to_array_of_size(1)?)),
+    })
+}
+
+/// An operand of a comparison: floats with `-0.0` made `0.0`, which SQL holds equal.
+fn comparable(value: ColumnarValue) -> Result<Box<dyn Datum>> {
+    Ok(match value {
+        ColumnarValue::Array(array) => Box::new(normalize_zeros(&array)),
+        ColumnarValue::Scalar(scalar) => {
+            Box::new(Scalar::new(normalize_zeros(&scalar.to_array_of_size(1)?)))
+        }
     })
 }
 
@@ -62,19 +73,37 @@ impl PhysicalExpr for BinaryExpr {
                 datum(right)?.as_ref(),
                 &self.data_type,
             )?,
-            Operator::Eq => Arc::new(cmp::eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
-            Operator::NotEq => Arc::new(cmp::neq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
-            Operator::Lt => Arc::new(cmp::lt(datum(left)?.as_ref(), datum(right)?.as_ref())?),
-            Operator::LtEq => Arc::new(cmp::lt_eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
-            Operator::Gt => Arc::new(cmp::gt(datum(left)?.as_ref(), datum(right)?.as_ref())?),
-            Operator::GtEq => Arc::new(cmp::gt_eq(datum(left)?.as_ref(), datum(right)?.as_ref())?),
+            Operator::Eq => Arc::new(cmp::eq(
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
+            )?),
+            Operator::NotEq => Arc::new(cmp::neq(
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
+            )?),
+            Operator::Lt => Arc::new(cmp::lt(
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
+            )?),
+            Operator::LtEq => Arc::new(cmp::lt_eq(
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
+            )?),
+            Operator::Gt => Arc::new(cmp::gt(
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
+            )?),
+            Operator::GtEq => Arc::new(cmp::gt_eq(
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
+            )?),
             Operator::IsDistinctFrom => Arc::new(cmp::distinct(
-                datum(left)?.as_ref(),
-                datum(right)?.as_ref(),
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
             )?),
             Operator::IsNotDistinctFrom => Arc::new(cmp::not_distinct(
-                datum(left)?.as_ref(),
-                datum(right)?.as_ref(),
+                comparable(left)?.as_ref(),
+                comparable(right)?.as_ref(),
             )?),
         };
         // Two scalar operands give a one-row result: widen it to the batch.

@@ -6,6 +6,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion_common::hash_utils::{RandomState, create_hashes};
 
 use crate::error::Result;
+use crate::rows::normalize_zeros;
 
 /// The seed of exchange hashing: fixed, so that every process places a key alike.
 const EXCHANGE_SEED: u64 = 0x5253_514c;
@@ -28,7 +29,9 @@ fn bucket_of_rows_seeded(
     seed: u64,
 ) -> Result<Vec<usize>> {
     let mut hashes = vec![0u64; num_rows];
-    create_hashes(key_columns, &RandomState::with_seed(seed), &mut hashes)?;
+    // -0.0 and 0.0 are one key: they must meet in one partition.
+    let key_columns: Vec<ArrayRef> = key_columns.iter().map(normalize_zeros).collect();
+    create_hashes(&key_columns, &RandomState::with_seed(seed), &mut hashes)?;
     Ok(hashes
         .into_iter()
         .map(|h| (h % buckets as u64) as usize)

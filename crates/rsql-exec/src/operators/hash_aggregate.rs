@@ -246,7 +246,7 @@ impl GroupTable {
         if self.global {
             return Ok(vec![0; num_rows]);
         }
-        let rows = self.codec.encode(key_columns)?;
+        let rows = self.codec.encode_keys(key_columns)?;
         let GroupTable {
             keys,
             table,

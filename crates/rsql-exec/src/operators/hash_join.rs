@@ -24,6 +24,7 @@ use hashbrown::hash_table::Entry;
 
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::{PhysicalExpr, evaluate_to_array};
+use crate::rows::normalize_zeros;
 
 /// Which rows a join keeps besides the matching pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -510,11 +511,12 @@ impl HashJoin {
                         batch.num_columns()
                     ));
                 };
-                if array.data_type() == key_type {
-                    Ok(Arc::clone(array))
+                let key = if array.data_type() == key_type {
+                    Arc::clone(array)
                 } else {
-                    Ok(cast(array, key_type)?)
-                }
+                    cast(array, key_type)?
+                };
+                Ok(normalize_zeros(&key))
             })
             .collect::<Result<Vec<ArrayRef>>>()?;
         let nulls = keys.iter().fold(None, |nulls: Option<NullBuffer>, key| {

@@ -58,11 +58,21 @@ fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarVa
     ScalarValue::try_from_array(&result, 0).ok()
 }
 
+/// `value` with a float `-0.0` made `0.0`: SQL holds them equal, `ScalarValue`'s order (the
+/// floats' total order) does not.
+fn without_negative_zero(value: &ScalarValue) -> ScalarValue {
+    match value {
+        ScalarValue::Float64(Some(v)) => ScalarValue::Float64(Some(v + 0.0)),
+        ScalarValue::Float32(Some(v)) => ScalarValue::Float32(Some(v + 0.0)),
+        other => other.clone(),
+    }
+}
+
 fn comparison(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarValue> {
     if a.is_null() || b.is_null() || a.data_type() != b.data_type() {
         return None;
     }
-    let ordering = a.partial_cmp(b)?;
+    let ordering = without_negative_zero(a).partial_cmp(&without_negative_zero(b))?;
     let result = match op {
         Operator::Eq => ordering == Ordering::Equal,
         Operator::NotEq => ordering != Ordering::Equal,
