@@ -254,7 +254,7 @@ impl DataFrame {
             let inner = self.with_plan(explain.plan.as_ref().clone());
             let text = inner.explain(explain.analyze)?;
             let lines = text.lines().map(str::to_string).collect();
-            return Ok(vec![Session::text_batch("plan", lines)?]);
+            return Ok(vec![crate::inspect::text_table(&["plan"], vec![lines])?]);
         }
         let (physical, _) = self.physical_plan()?;
         Ok(self.session.lower(&physical)?.collect()?)

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
-use arrow::array::{RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::RecordBatch;
 use rsql_exec::aggregate::{
     AggregateFunctions, AggregateUdf, register_aggregate, register_builtin_aggregates,
 };
@@ -402,15 +401,6 @@ impl Session {
     /// The function registry, for typing expressions built in code.
     pub(crate) fn with_registry<T>(&self, f: impl FnOnce(&FunctionRegistry) -> T) -> T {
         f(&self.functions().registry)
-    }
-
-    /// A one-column batch of text lines (what `EXPLAIN` returns).
-    pub(crate) fn text_batch(column: &str, lines: Vec<String>) -> Result<RecordBatch> {
-        let schema = Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]));
-        Ok(RecordBatch::try_new(
-            schema,
-            vec![Arc::new(StringArray::from(lines))],
-        )?)
     }
 
     fn functions(&self) -> RwLockReadGuard<'_, Functions> {
