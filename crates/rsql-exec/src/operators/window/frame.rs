@@ -12,6 +12,7 @@ use rsql_plan::expr::{FrameBound, FrameUnits, WindowFrame};
 
 use crate::error::{Result, exec_err};
 use crate::operators::SortKey;
+use crate::rows::normalize_zeros;
 
 /// The row ranges of one batch a window function needs: its partitions and, within them,
 /// its peer groups (rows equal on every `ORDER BY` key).
@@ -34,7 +35,9 @@ fn runs(columns: &[ArrayRef], rows: usize) -> Result<Vec<Range<usize>>> {
     if columns.is_empty() {
         return Ok(std::iter::once(0..rows).collect());
     }
-    Ok(partition(columns)?.ranges())
+    // -0.0 and 0.0 are one key (partition) and peers.
+    let columns: Vec<ArrayRef> = columns.iter().map(normalize_zeros).collect();
+    Ok(partition(&columns)?.ranges())
 }
 
 /// Per row, the index of the range (of `ranges`, covering `0..rows` in order) it lies in.

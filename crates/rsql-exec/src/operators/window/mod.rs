@@ -26,6 +26,7 @@ use self::frame::{Layout, frames};
 use crate::aggregate::AggregateUdf;
 use crate::error::{Result, exec_err};
 use crate::operators::SortKey;
+use crate::rows::normalize_zeros;
 
 /// One window function call of a [`WindowExec`].
 #[derive(Debug, Clone)]
@@ -219,7 +220,7 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
             self.exec
                 .partition_columns
                 .iter()
-                .map(|&c| Arc::clone(batch.column(c)))
+                .map(|&c| normalize_zeros(batch.column(c)))
                 .collect()
         };
         let rows = converter.convert_columns(&keys(batch))?;
