@@ -455,4 +455,5 @@ slt_tests! {
     grouping_sets => "grouping_sets.slt",
     time_zone => "time_zone.slt",
     table_functions => "table_functions.slt",
+    quantiles => "quantiles.slt",
 }

@@ -17,6 +17,7 @@ use crate::aggregate::chosen_row::chosen_row_aggregates;
 use crate::aggregate::count::CountAccumulator;
 use crate::aggregate::count_values::CountValuesAccumulator;
 use crate::aggregate::min_max::min_max_accumulator;
+use crate::aggregate::quantile::quantile_aggregates;
 use crate::aggregate::row_sets::{CountDistinct, Output, row_set_accumulator};
 use crate::aggregate::statistics::statistical_aggregates;
 use crate::aggregate::sum::sum_accumulator;
@@ -45,8 +46,8 @@ impl AggregateUdf for BuiltinAggregate {
 }
 
 /// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`,
-/// `single_value`, which checks scalar subqueries, the statistical and boolean aggregates, and
-/// those returning one row's value (`first`, `max_by`, ...).
+/// `single_value`, which checks scalar subqueries, the statistical, boolean and exact quantile
+/// aggregates, and those returning one row's value (`first`, `max_by`, ...).
 pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
     BuiltinAggregate::ALL
         .into_iter()
@@ -57,6 +58,7 @@ pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
         ])
         .chain(statistical_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .chain(boolean_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
+        .chain(quantile_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .chain(chosen_row_aggregates())
         .collect()
 }

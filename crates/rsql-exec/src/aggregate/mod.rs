@@ -22,6 +22,7 @@ mod interner;
 mod min_max;
 mod moments;
 mod picked;
+mod quantile;
 mod row_sets;
 mod single_value;
 mod statistics;
