@@ -106,17 +106,60 @@ impl SqlBinder<'_> {
         Ok((args, distinct, null_treatment))
     }
 
+    /// SQL's ordered-set aggregates, `percentile_cont(p) WITHIN GROUP (ORDER BY x)` and
+    /// `percentile_disc(..)`, as the calls `quantile_cont(x, p)` and `quantile_disc(x, p)`.
+    fn bind_ordered_set_aggregate(
+        &self,
+        function: &ast::Function,
+        name: &str,
+        scope: &Scope,
+    ) -> Result<Expr> {
+        let quantile = match name {
+            "percentile_cont" => "quantile_cont",
+            "percentile_disc" => "quantile_disc",
+            _ => {
+                return Err(PlanError::not_supported(format!(
+                    "WITHIN GROUP with {name} (percentile_cont and percentile_disc take it)"
+                )));
+            }
+        };
+        if function.over.is_some() {
+            return Err(PlanError::not_supported(format!(
+                "{name} ... WITHIN GROUP with OVER"
+            )));
+        }
+        let [order] = function.within_group.as_slice() else {
+            return Err(PlanError::invalid(format!(
+                "{name} orders by one expression: WITHIN GROUP (ORDER BY x)"
+            )));
+        };
+        if order.options.asc == Some(false) {
+            return Err(PlanError::not_supported(format!(
+                "{name} WITHIN GROUP (ORDER BY .. DESC): use 1 - p with ASC"
+            )));
+        }
+        let (fraction, distinct, _) = self.bind_arguments(function, name, scope)?;
+        if fraction.len() != 1 {
+            return Err(PlanError::invalid(format!(
+                "{name} takes one fraction, got {} arguments",
+                fraction.len()
+            )));
+        }
+        let value = self.bind_expr(&order.expr, scope)?;
+        let args = std::iter::once(value).chain(fraction).collect();
+        self.aggregate_call(quantile, args, distinct, scope)
+    }
+
     /// Binds `name(args)`: a window call with `OVER`, else an aggregate if the registry has
     /// one by that name, else a scalar.
     pub(super) fn bind_function(&self, function: &ast::Function, scope: &Scope) -> Result<Expr> {
-        if !function.within_group.is_empty() {
-            return Err(PlanError::not_supported(format!(
-                "the call {}",
-                sql_text(function)
-            )));
-        }
         let name = function_name(&function.name)?;
         let span = function.name.span();
+        if !function.within_group.is_empty() {
+            return self
+                .bind_ordered_set_aggregate(function, &name, scope)
+                .map_err(|e| e.or_at(span));
+        }
         if let Some(over) = &function.over {
             return self
                 .bind_window_call(function, &name, over, scope)
