@@ -82,6 +82,24 @@ pub trait AggregateUdf: AggregateFunctionSignature {
     fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>>;
 }
 
+/// The argument types of an aggregate over doubles: every numeric argument (or NULL) is cast
+/// to `Float64`; anything else is a type error naming `function`.
+pub(crate) fn float_arguments(
+    function: &str,
+    args: &[DataType],
+) -> rsql_plan::Result<Vec<DataType>> {
+    args.iter()
+        .map(|t| match rsql_plan::coercion::value_type(t) {
+            v if rsql_plan::coercion::is_numeric(v) || v == &DataType::Null => {
+                Ok(DataType::Float64)
+            }
+            other => Err(rsql_plan::PlanError::type_mismatch(format!(
+                "function '{function}' needs numeric arguments, got {other}"
+            ))),
+        })
+        .collect()
+}
+
 /// Grows `values` to `total_groups` entries filled with `default`.
 pub(crate) fn ensure_groups<T: Clone>(values: &mut Vec<T>, total_groups: usize, default: T) {
     if values.len() < total_groups {

@@ -12,10 +12,9 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, AsArray, Float64Array, ListArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Float64Type};
-use rsql_plan::coercion::value_type;
-use rsql_plan::{AggregateFunctionSignature, Arity, PlanError};
+use rsql_plan::{AggregateFunctionSignature, Arity};
 
-use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups};
+use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups, float_arguments};
 use crate::error::{Result, exec_err};
 
 /// How a quantile between two values is picked.
@@ -79,15 +78,7 @@ impl AggregateFunctionSignature for QuantileAggregate {
     }
 
     fn coerce_types(&self, args: &[DataType]) -> rsql_plan::Result<Vec<DataType>> {
-        args.iter()
-            .map(|t| match value_type(t) {
-                v if v.is_numeric() || v == &DataType::Null => Ok(DataType::Float64),
-                other => Err(PlanError::type_mismatch(format!(
-                    "function '{}' needs numeric arguments, got {other}",
-                    self.name
-                ))),
-            })
-            .collect()
+        float_arguments(self.name, args)
     }
 
     fn return_type(&self, _args: &[DataType]) -> rsql_plan::Result<DataType> {

@@ -14,11 +14,10 @@ use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array};
 use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type};
-use rsql_plan::coercion::{is_numeric, value_type};
-use rsql_plan::{AggregateFunctionSignature, Arity, PlanError};
+use rsql_plan::{AggregateFunctionSignature, Arity};
 
 use crate::aggregate::moments::{CoMoments, Moments};
-use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups};
+use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups, float_arguments};
 use crate::error::Result;
 
 /// A statistic of one number.
@@ -121,15 +120,7 @@ impl AggregateFunctionSignature for StatisticalAggregate {
     }
 
     fn coerce_types(&self, args: &[DataType]) -> rsql_plan::Result<Vec<DataType>> {
-        args.iter()
-            .map(|t| match value_type(t) {
-                v if is_numeric(v) || v == &DataType::Null => Ok(DataType::Float64),
-                other => Err(PlanError::type_mismatch(format!(
-                    "function '{}' needs numeric arguments, got {other}",
-                    self.name
-                ))),
-            })
-            .collect()
+        float_arguments(self.name, args)
     }
 
     fn return_type(&self, _args: &[DataType]) -> rsql_plan::Result<DataType> {
