@@ -430,6 +430,7 @@ macro_rules! slt_tests {
 }
 
 slt_tests! {
+    approx => "approx.slt",
     select => "select.slt",
     datetime => "datetime.slt",
     aggregate => "aggregate.slt",

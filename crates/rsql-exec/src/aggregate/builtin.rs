@@ -11,15 +11,19 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry, SingleValue};
 
+use crate::aggregate::approx_distinct::ApproxCountDistinct;
+use crate::aggregate::approx_percentile::approx_percentiles;
 use crate::aggregate::average::average_accumulator;
 use crate::aggregate::boolean::boolean_aggregates;
 use crate::aggregate::chosen_row::chosen_row_aggregates;
 use crate::aggregate::count::CountAccumulator;
 use crate::aggregate::count_values::CountValuesAccumulator;
 use crate::aggregate::min_max::min_max_accumulator;
+use crate::aggregate::mode::Mode;
 use crate::aggregate::quantile::quantile_aggregates;
 use crate::aggregate::row_sets::{CountDistinct, Output, row_set_accumulator};
 use crate::aggregate::statistics::statistical_aggregates;
+use crate::aggregate::string_agg::{OrderedStringAgg, string_aggs};
 use crate::aggregate::sum::sum_accumulator;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
 use crate::error::Result;
@@ -46,8 +50,10 @@ impl AggregateUdf for BuiltinAggregate {
 }
 
 /// Every built-in aggregate, `count_distinct`, which runs `count(DISTINCT x)`,
-/// `single_value`, which checks scalar subqueries, the statistical, boolean and exact quantile
-/// aggregates, and those returning one row's value (`first`, `max_by`, ...).
+/// `single_value`, which checks scalar subqueries, the statistical, boolean, exact and
+/// approximate quantile aggregates, `approx_count_distinct`, `mode`, the string
+/// concatenations (`listagg`, ...), and those returning one row's value (`first`, `max_by`,
+/// ...).
 pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
     BuiltinAggregate::ALL
         .into_iter()
@@ -55,7 +61,12 @@ pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
         .chain([
             Arc::new(CountDistinct) as Arc<dyn AggregateUdf>,
             Arc::new(SingleValue),
+            Arc::new(ApproxCountDistinct),
+            Arc::new(Mode),
+            Arc::new(OrderedStringAgg),
         ])
+        .chain(approx_percentiles().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
+        .chain(string_aggs().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .chain(statistical_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .chain(boolean_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .chain(quantile_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))

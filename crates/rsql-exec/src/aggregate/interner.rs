@@ -113,6 +113,12 @@ impl Interner {
         Ok(self.codec.decode(rows)?.remove(0))
     }
 
+    /// The encoded bytes of the value with id `id`: comparing them compares the values
+    /// (ascending, as Arrow's row format orders them).
+    pub(crate) fn bytes(&self, id: u32) -> &[u8] {
+        self.values.row(id as usize).data()
+    }
+
     /// Approximate bytes held.
     pub(crate) fn size(&self) -> usize {
         self.values.size() + self.ids.capacity() * 8

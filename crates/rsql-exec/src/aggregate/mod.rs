@@ -11,21 +11,28 @@
 //! binds and types calls with) plus its accumulator, so one object serves both layers;
 //! [`register_builtin_aggregates`] registers the built-ins with both.
 
+mod approx_distinct;
+mod approx_percentile;
 mod average;
 mod boolean;
 mod builtin;
 mod chosen_row;
+mod constant;
 mod count;
 mod count_values;
 mod decimal_sum;
+mod hyperloglog;
 mod interner;
 mod min_max;
+mod mode;
 mod moments;
 mod picked;
 mod quantile;
+mod quantile_sketch;
 mod row_sets;
 mod single_value;
 mod statistics;
+mod string_agg;
 mod sum;
 
 use arrow::array::ArrayRef;

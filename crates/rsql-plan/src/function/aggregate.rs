@@ -152,10 +152,13 @@ impl AggregateFunctionSignature for BuiltinAggregate {
     }
 }
 
-/// The aggregates that count rows (`count`, `count_if`, `regr_count`): never NULL, 0 over no
-/// rows, where every other aggregate is NULL.
+/// The aggregates that count rows (`count`, `count_if`, `regr_count`, `approx_count_distinct`):
+/// never NULL, 0 over no rows, where every other aggregate is NULL.
 pub fn counts_rows(name: &str) -> bool {
-    matches!(name, "count" | "count_if" | "regr_count")
+    matches!(
+        name,
+        "count" | "count_if" | "regr_count" | "approx_count_distinct"
+    )
 }
 
 fn first(args: &[DataType]) -> DataType {

@@ -14,6 +14,7 @@ mod math;
 mod scalar;
 mod single_value;
 mod string;
+mod string_agg;
 mod window_functions;
 
 use std::collections::HashMap;
@@ -33,6 +34,9 @@ pub use grouping::{GROUPING, GROUPING_ID, is_grouping_function};
 pub use interval::{parse_interval_literal, parse_interval_micros};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
+pub use string_agg::{
+    ORDERED_STRING_AGG, default_separator, order_spec, ordered_string_agg_args, parse_order_spec,
+};
 pub use window_functions::BuiltinWindowFunction;
 
 /// How many arguments a function accepts.

@@ -6,10 +6,14 @@ use sqlparser::ast::{self, Spanned};
 
 use super::SqlBinder;
 use super::expr::{Scope, sql_text};
+use super::query::sort_options;
 use crate::error::{PlanError, Result};
 use crate::expr::Expr;
-use crate::function::BuiltinWindowFunction;
-use crate::function::{clock_value, is_grouping_function};
+use crate::expr::SortExpr;
+use crate::function::{
+    Arity, BuiltinWindowFunction, ORDERED_STRING_AGG, clock_value, default_separator,
+    is_grouping_function, ordered_string_agg_args,
+};
 
 /// The last part of a function name, lower-cased (`ns.Lower` calls `lower`).
 fn function_name(name: &ast::ObjectName) -> Result<String> {
@@ -19,6 +23,21 @@ fn function_name(name: &ast::ObjectName) -> Result<String> {
             "the function name {name}"
         ))),
     }
+}
+
+/// The order of a string concatenation: `ORDER BY` inside the parentheses or
+/// `WITHIN GROUP (ORDER BY ..)`.
+fn string_agg_order(function: &ast::Function) -> Option<&[ast::OrderByExpr]> {
+    if !function.within_group.is_empty() {
+        return Some(&function.within_group);
+    }
+    let ast::FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    list.clauses.iter().find_map(|clause| match clause {
+        ast::FunctionArgumentClause::OrderBy(keys) => Some(keys.as_slice()),
+        _ => None,
+    })
 }
 
 impl SqlBinder<'_> {
@@ -69,6 +88,9 @@ impl SqlBinder<'_> {
                         ast::FunctionArgumentClause::IgnoreOrRespectNulls(treatment) => {
                             null_treatment = Some(*treatment)
                         }
+                        // Bound by `bind_ordered_string_agg`.
+                        ast::FunctionArgumentClause::OrderBy(_)
+                            if default_separator(name).is_some() => {}
                         _ => {
                             return Err(PlanError::not_supported(format!(
                                 "the call {}",
@@ -150,11 +172,63 @@ impl SqlBinder<'_> {
         self.aggregate_call(quantile, args, distinct, scope)
     }
 
+    /// A string concatenation with an order, `string_agg(x, sep ORDER BY k)` or
+    /// `listagg(x, sep) WITHIN GROUP (ORDER BY k)`, as the call
+    /// [`ORDERED_STRING_AGG`]`(x, sep, order, k..)`.
+    fn bind_ordered_string_agg(
+        &self,
+        function: &ast::Function,
+        name: &str,
+        order_by: &[ast::OrderByExpr],
+        scope: &Scope,
+    ) -> Result<Expr> {
+        if function.over.is_some() || function.filter.is_some() {
+            return Err(PlanError::not_supported(format!(
+                "{name} with an order and OVER or FILTER"
+            )));
+        }
+        let (args, distinct, _) = self.bind_arguments(function, name, scope)?;
+        if distinct {
+            return Err(PlanError::not_supported(format!(
+                "{name}(DISTINCT ..) with an order"
+            )));
+        }
+        Arity::Range(1, 2).check(name, args.len())?;
+        let mut args = args.into_iter();
+        let (Some(value), separator) = (args.next(), args.next()) else {
+            return Err(PlanError::invalid(format!("{name} needs a value")));
+        };
+        let separator = separator.unwrap_or_else(|| {
+            let default = default_separator(name).unwrap_or_default();
+            Expr::Literal(ScalarValue::Utf8(Some(default.to_string())))
+        });
+        let keys = order_by
+            .iter()
+            .map(|key| {
+                let (asc, nulls_first) = sort_options(key)?;
+                Ok(SortExpr::new(
+                    self.bind_expr(&key.expr, scope)?,
+                    asc,
+                    nulls_first,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let args = ordered_string_agg_args(value, separator, keys);
+        self.aggregate_call(ORDERED_STRING_AGG, args, false, scope)
+    }
+
     /// Binds `name(args)`: a window call with `OVER`, else an aggregate if the registry has
     /// one by that name, else a scalar.
     pub(super) fn bind_function(&self, function: &ast::Function, scope: &Scope) -> Result<Expr> {
         let name = function_name(&function.name)?;
         let span = function.name.span();
+        if default_separator(&name).is_some()
+            && let Some(order_by) = string_agg_order(function)
+        {
+            return self
+                .bind_ordered_string_agg(function, &name, order_by, scope)
+                .map_err(|e| e.or_at(span));
+        }
         if !function.within_group.is_empty() {
             return self
                 .bind_ordered_set_aggregate(function, &name, scope)
