@@ -1,7 +1,8 @@
 //! Builders for the SQL functions, for DataFrame expressions: `count(col("x"))`,
 //! `window(col("ts"), "1 hour")`, `concat_ws("|", [..])`. Each builds the same call SQL binds.
 
-use rsql_plan::{Expr, lit};
+use rsql_plan::function::{ORDERED_STRING_AGG, ordered_string_agg_args};
+use rsql_plan::{Expr, SortExpr, lit};
 
 /// A call of the scalar function `name` (built-in or registered UDF).
 pub fn call(name: &str, args: impl IntoIterator<Item = Expr>) -> Expr {
@@ -103,6 +104,8 @@ fixed_arity! {
     aggregate max_by(x, ord);
     /// `x` of the row with the smallest non-null `ord`.
     aggregate min_by(x, ord);
+    /// The most frequent non-null `x`; ties go to the smallest value.
+    aggregate mode(x);
     /// `x` in lower case.
     scalar lower(x);
     /// `x` in upper case.
@@ -208,6 +211,41 @@ pub fn named_struct<'a>(fields: impl IntoIterator<Item = (&'a str, Expr)>) -> Ex
     )
 }
 
+/// The number of distinct non-null values of `x`, estimated with HyperLogLog to the relative
+/// standard deviation `relative_sd` (Spark's default 0.05 if `None`): see
+/// `approx_count_distinct` in the SQL guide for the error bound.
+pub fn approx_count_distinct(x: Expr, relative_sd: Option<f64>) -> Expr {
+    call_aggregate(
+        "approx_count_distinct",
+        std::iter::once(x).chain(relative_sd.map(lit)),
+    )
+}
+
+/// A value of `x` whose rank is close to `fraction` of the non-null values, from a sketch of
+/// level capacity `accuracy` (Spark's default 10000 if `None`): see `approx_percentile` in the
+/// SQL guide for the error bound.
+pub fn approx_percentile(x: Expr, fraction: f64, accuracy: Option<i64>) -> Expr {
+    call_aggregate(
+        "approx_percentile",
+        [x, lit(fraction)].into_iter().chain(accuracy.map(lit)),
+    )
+}
+
+/// The non-null values of `x` as text joined by `separator`, in the order rows arrive
+/// (`string_agg(x, separator)`).
+pub fn string_agg(x: Expr, separator: &str) -> Expr {
+    call_aggregate("string_agg", [x, lit(separator)])
+}
+
+/// The non-null values of `x` as text joined by `separator`, in the order of `order_by`
+/// (`string_agg(x, separator ORDER BY ..)`).
+pub fn string_agg_ordered(x: Expr, separator: &str, order_by: Vec<SortExpr>) -> Expr {
+    call_aggregate(
+        ORDERED_STRING_AGG,
+        ordered_string_agg_args(x, lit(separator), order_by),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, AsArray, RecordBatch};
@@ -269,5 +307,46 @@ mod tests {
         assert_eq!(float(9).value(0), 9.0);
         assert_eq!(float(10).value(0), 2.0, "one partition, read in order");
         assert!(float(9).is_null(1) && float(10).is_null(1) && float(1).is_null(1));
+    }
+
+    /// Answers by hand: 'a' has x 3, 1, 2, 2 (ranks of the median: 1 2 2 3, the second is 2),
+    /// 'b' only NULL.
+    #[test]
+    fn approximate_mode_and_string_builders_bind_as_sql_does() {
+        let session = Session::new().unwrap();
+        let t = session
+            .sql(
+                "SELECT * FROM (VALUES ('a', 3, 'z'), ('a', 1, 'x'), ('a', 2, 'y'),                  ('a', 2, NULL), ('b', NULL, NULL)) AS t(g, x, s)",
+            )
+            .unwrap();
+        let out = t
+            .group_by([col("g")])
+            .agg([
+                approx_count_distinct(col("x"), None),
+                approx_count_distinct(col("s"), Some(0.01)),
+                approx_percentile(col("x"), 0.5, None),
+                approx_percentile(col("x"), 1.0, Some(100)),
+                mode(col("x")),
+                string_agg_ordered(
+                    col("s"),
+                    "+",
+                    vec![rsql_plan::SortExpr::new(col("x"), false, false)],
+                ),
+            ])
+            .unwrap()
+            .sort([rsql_plan::SortExpr::new(col("g"), true, false)])
+            .unwrap();
+        let batch = collect_one(&out);
+        let int = |c: usize| batch.column(c).as_primitive::<Int64Type>().clone();
+        assert_eq!(int(1).values(), &[3, 0]);
+        assert_eq!(int(2).values(), &[3, 0]);
+        assert_eq!(
+            (int(3).value(0), int(4).value(0), int(5).value(0)),
+            (2, 3, 2)
+        );
+        assert!(int(3).is_null(1) && int(5).is_null(1));
+        let text = batch.column(6).as_string::<i32>();
+        assert_eq!(text.value(0), "z+y+x");
+        assert!(text.is_null(1));
     }
 }
