@@ -14,6 +14,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Float64Type};
 use rsql_plan::{AggregateFunctionSignature, Arity};
 
+use crate::aggregate::constant::take_constant;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups, float_arguments};
 use crate::error::{Result, exec_err};
 
@@ -118,25 +119,22 @@ struct QuantileAccumulator {
 impl QuantileAccumulator {
     /// Takes the fraction from a column that must hold one value in [0, 1].
     fn take_fraction(&mut self, fractions: &Float64Array) -> Result<()> {
-        for fraction in fractions.iter().flatten() {
-            if !(0.0..=1.0).contains(&fraction) {
-                return exec_err(format!(
-                    "the fraction of '{}' must be between 0 and 1, got {fraction}",
-                    self.function.name
-                ));
-            }
-            match self.fraction {
-                None => self.fraction = Some(fraction),
-                Some(known) if known == fraction => {}
-                Some(known) => {
-                    return exec_err(format!(
-                        "the fraction of '{}' must be one constant, got {known} and {fraction}",
-                        self.function.name
-                    ));
-                }
-            }
+        if let Some(fraction) = fractions
+            .iter()
+            .flatten()
+            .find(|f| !(0.0..=1.0).contains(f))
+        {
+            return exec_err(format!(
+                "the fraction of '{}' must be between 0 and 1, got {fraction}",
+                self.function.name
+            ));
         }
-        Ok(())
+        take_constant(
+            &mut self.fraction,
+            fractions.iter(),
+            self.function.name,
+            "fraction",
+        )
     }
 
     /// The quantile of `values` (sorted here), or `None` for no values.
