@@ -168,6 +168,10 @@ fn ordered() -> Vec<Case> {
         agg("min", rows_frame(Following(n(1)), Following(n(3)))),
         agg("count", rows_frame(UnboundedPreceding, Preceding(n(1)))),
         agg("max", whole),
+        // Order-sensitive aggregates over sliding frames: the frame's rows must be merged in
+        // order.
+        agg("first", rows_frame(Preceding(n(2)), Following(n(2)))),
+        agg("last", rows_frame(Preceding(n(3)), CurrentRow)),
     ]
 }
 
@@ -360,6 +364,12 @@ fn reference(case: &Case, rows: &[Row], id: usize, by_id: bool) -> Option<f64> {
                 picked.and_then(|&p| as_f(value(p)))
             }
         },
+        WindowFunctionKind::Aggregate { name, .. } if name == "first" => {
+            frame.first().and_then(|&p| as_f(value(p)))
+        }
+        WindowFunctionKind::Aggregate { name, .. } if name == "last" => {
+            frame.last().and_then(|&p| as_f(value(p)))
+        }
         WindowFunctionKind::Aggregate { name, .. } => {
             let values: Vec<i64> = frame.iter().filter_map(|&p| value(p)).collect();
             match name.as_str() {

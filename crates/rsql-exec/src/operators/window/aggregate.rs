@@ -64,20 +64,22 @@ pub fn over_frames(
         levels.push(builder.state(next)?);
         width = next;
     }
-    // Each frame as at most two nodes per level, read level by level.
-    let mut picks: Vec<(Vec<u32>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); levels.len()];
+    // Each frame as at most two nodes per level: one on its left edge, one on its right.
+    // Left-edge nodes lie left to right as their level rises, right-edge nodes right to left,
+    // so merging the left ones bottom-up and then the right ones top-down keeps the frame's
+    // rows in order, which order-sensitive aggregates (`string_agg`, `first`) rely on.
+    let mut left_picks = vec![LevelPicks::default(); levels.len()];
+    let mut right_picks = vec![LevelPicks::default(); levels.len()];
     for (row, (&start, &end)) in frames.starts.iter().zip(&frames.ends).enumerate() {
         let (mut low, mut high, mut level) = (start, end, 0);
         while low < high {
             if low % 2 == 1 {
-                picks[level].0.push(low as u32);
-                picks[level].1.push(row);
+                left_picks[level].push(low, row);
                 low += 1;
             }
             if high % 2 == 1 {
                 high -= 1;
-                picks[level].0.push(high as u32);
-                picks[level].1.push(row);
+                right_picks[level].push(high, row);
             }
             low /= 2;
             high /= 2;
@@ -85,11 +87,29 @@ pub fn over_frames(
         }
     }
     let mut result = function.accumulator(argument_types)?;
-    for (states, (nodes, rows_of)) in levels.iter().zip(&picks) {
-        if nodes.is_empty() {
+    let left_to_right = levels
+        .iter()
+        .zip(&left_picks)
+        .chain(levels.iter().zip(&right_picks).rev());
+    for (states, picks) in left_to_right {
+        if picks.nodes.is_empty() {
             continue;
         }
-        result.merge_batch(&take_states(states, nodes)?, rows_of, rows)?;
+        result.merge_batch(&take_states(states, &picks.nodes)?, &picks.rows, rows)?;
     }
     result.evaluate(rows)
+}
+
+/// The tree nodes one level contributes to frames, and the row each frame belongs to.
+#[derive(Clone, Default)]
+struct LevelPicks {
+    nodes: Vec<u32>,
+    rows: Vec<usize>,
+}
+
+impl LevelPicks {
+    fn push(&mut self, node: usize, row: usize) {
+        self.nodes.push(node as u32);
+        self.rows.push(row);
+    }
 }
