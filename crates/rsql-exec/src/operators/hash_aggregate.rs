@@ -1,19 +1,15 @@
 //! Hash aggregation of record batches: group keys to dense group indices, then every
 //! aggregate's accumulator updated a batch at a time.
 
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, new_null_array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::row::Rows;
-use datafusion_common::hash_utils::RandomState;
-use hashbrown::HashTable;
 
+use super::group_table::GroupTable;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
 use crate::error::{Result, exec_err};
-use crate::rows::RowCodec;
 
 /// Which half of a two-phase aggregation an operator runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -215,63 +211,6 @@ impl HashAggregate {
     }
 }
 
-/// Group keys seen so far, numbered densely in order of first appearance.
-struct GroupTable {
-    codec: RowCodec,
-    keys: Rows,
-    table: HashTable<usize>,
-    hasher: RandomState,
-    /// With no group columns every row belongs to the single group 0.
-    global: bool,
-}
-
-impl GroupTable {
-    fn new(key_types: &[DataType]) -> Result<Self> {
-        let codec = RowCodec::new(key_types)?;
-        Ok(GroupTable {
-            keys: codec.empty_rows(),
-            codec,
-            table: HashTable::new(),
-            hasher: RandomState::with_seed(0),
-            global: key_types.is_empty(),
-        })
-    }
-
-    fn len(&self) -> usize {
-        if self.global { 1 } else { self.keys.num_rows() }
-    }
-
-    /// The group index of every row of `key_columns`, adding new groups as they appear.
-    fn group_indices(&mut self, key_columns: &[ArrayRef], num_rows: usize) -> Result<Vec<usize>> {
-        if self.global {
-            return Ok(vec![0; num_rows]);
-        }
-        let rows = self.codec.encode_keys(key_columns)?;
-        let GroupTable {
-            keys,
-            table,
-            hasher,
-            ..
-        } = self;
-        let mut indices = Vec::with_capacity(num_rows);
-        for row in rows.iter() {
-            let bytes = row.data();
-            let hash = hasher.hash_one(bytes);
-            let group = match table.find(hash, |&g| keys.row(g).data() == bytes) {
-                Some(&group) => group,
-                None => {
-                    let group = keys.num_rows();
-                    keys.push(row);
-                    table.insert_unique(hash, group, |&g| hasher.hash_one(keys.row(g).data()));
-                    group
-                }
-            };
-            indices.push(group);
-        }
-        Ok(indices)
-    }
-}
-
 /// An aggregation in progress.
 pub struct AggregationState<'a> {
     plan: &'a HashAggregate,
@@ -313,9 +252,7 @@ impl<'a> AggregationState<'a> {
 
     /// Approximate bytes held by the groups and accumulators.
     pub fn size(&self) -> usize {
-        self.groups.keys.size()
-            + self.groups.table.capacity() * 16
-            + self.accumulators.iter().map(|a| a.size()).sum::<usize>()
+        self.groups.size() + self.accumulators.iter().map(|a| a.size()).sum::<usize>()
     }
 
     /// One row per group: keys, then states (`Partial`) or values.
@@ -337,11 +274,7 @@ impl<'a> AggregationState<'a> {
         } else {
             Arc::clone(&self.plan.output_schema)
         };
-        let mut columns: Vec<ArrayRef> = if self.groups.global {
-            Vec::new()
-        } else {
-            self.groups.codec.decode_rows(&self.groups.keys)?
-        };
+        let mut columns = self.groups.emit()?;
         for (column, field) in columns.iter_mut().zip(schema.fields()) {
             if column.data_type() != field.data_type() {
                 *column = cast(column, field.data_type())?;

@@ -7,6 +7,7 @@ mod expand;
 mod external_sort;
 mod generate_range;
 mod grace_join;
+mod group_table;
 pub mod hash_aggregate;
 pub mod hash_join;
 mod replicate_rows;

@@ -1,0 +1,254 @@
+//! Group keys to dense group indices: the hash table at the heart of a hash aggregation.
+//!
+//! One key column of a primitive type (integers, floats, dates, timestamps, decimals) is kept
+//! as native values, hashed and compared without any encoding ([`PrimitiveKeys`]). Any other
+//! keys (strings, several columns, nested types) are kept in arrow's row format, hashed a
+//! column at a time ([`RowKeys`]). Both keep each group's hash, so growing the table never
+//! hashes a key again.
+
+mod primitive;
+mod rows;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::{
+    DataType, Date32Type, Date64Type, Decimal128Type, Float32Type, Float64Type, Int8Type,
+    Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use datafusion_common::hash_utils::RandomState;
+
+use crate::error::Result;
+use primitive::PrimitiveKeys;
+use rows::RowKeys;
+
+/// The seed of the group tables' hashes: fixed, so that runs are repeatable.
+const GROUP_HASH_SEED: u64 = 0;
+
+/// Group keys seen so far, numbered densely in order of first appearance.
+pub(crate) struct GroupTable {
+    /// `None` without group columns: every row then belongs to the single group 0.
+    keys: Option<Box<dyn GroupKeys>>,
+}
+
+impl GroupTable {
+    /// A table for keys of `key_types` (none: a global aggregation).
+    pub(crate) fn new(key_types: &[DataType]) -> Result<Self> {
+        let keys = match key_types {
+            [] => None,
+            [single] => Some(primitive_keys(single).map_or_else(
+                || RowKeys::try_new(key_types).map(|keys| Box::new(keys) as Box<dyn GroupKeys>),
+                Ok,
+            )?),
+            _ => Some(Box::new(RowKeys::try_new(key_types)?) as Box<dyn GroupKeys>),
+        };
+        Ok(GroupTable { keys })
+    }
+
+    /// Number of groups.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.as_ref().map_or(1, |keys| keys.len())
+    }
+
+    /// Approximate bytes held.
+    pub(crate) fn size(&self) -> usize {
+        self.keys.as_ref().map_or(0, |keys| keys.size())
+    }
+
+    /// The group index of every row of `key_columns`, adding new groups as they appear.
+    pub(crate) fn group_indices(
+        &mut self,
+        key_columns: &[ArrayRef],
+        num_rows: usize,
+    ) -> Result<Vec<usize>> {
+        let mut groups = Vec::with_capacity(num_rows);
+        match &mut self.keys {
+            None => groups.resize(num_rows, 0),
+            Some(keys) => keys.intern(key_columns, &mut groups)?,
+        }
+        Ok(groups)
+    }
+
+    /// The key columns, one row per group in group order; the table is emptied.
+    pub(crate) fn emit(&mut self) -> Result<Vec<ArrayRef>> {
+        self.keys
+            .as_mut()
+            .map_or(Ok(Vec::new()), |keys| keys.emit())
+    }
+}
+
+/// One way of storing group keys.
+trait GroupKeys: Send {
+    /// Appends the group of every row of `key_columns` to `groups`, adding new groups.
+    fn intern(&mut self, key_columns: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()>;
+
+    /// Number of groups.
+    fn len(&self) -> usize;
+
+    /// Approximate bytes held.
+    fn size(&self) -> usize;
+
+    /// The key columns in group order; emptied.
+    fn emit(&mut self) -> Result<Vec<ArrayRef>>;
+}
+
+/// Native storage for a single key column of `key_type`, where it is primitive.
+fn primitive_keys(key_type: &DataType) -> Option<Box<dyn GroupKeys>> {
+    fn boxed<T>(key_type: &DataType) -> Option<Box<dyn GroupKeys>>
+    where
+        T: arrow::datatypes::ArrowPrimitiveType,
+        T::Native: datafusion_common::hash_utils::HashValue,
+    {
+        Some(Box::new(PrimitiveKeys::<T>::new(key_type)))
+    }
+    match key_type {
+        DataType::Int8 => boxed::<Int8Type>(key_type),
+        DataType::Int16 => boxed::<Int16Type>(key_type),
+        DataType::Int32 => boxed::<Int32Type>(key_type),
+        DataType::Int64 => boxed::<Int64Type>(key_type),
+        DataType::UInt8 => boxed::<UInt8Type>(key_type),
+        DataType::UInt16 => boxed::<UInt16Type>(key_type),
+        DataType::UInt32 => boxed::<UInt32Type>(key_type),
+        DataType::UInt64 => boxed::<UInt64Type>(key_type),
+        DataType::Float32 => boxed::<Float32Type>(key_type),
+        DataType::Float64 => boxed::<Float64Type>(key_type),
+        DataType::Date32 => boxed::<Date32Type>(key_type),
+        DataType::Date64 => boxed::<Date64Type>(key_type),
+        DataType::Decimal128(..) => boxed::<Decimal128Type>(key_type),
+        DataType::Timestamp(TimeUnit::Second, _) => boxed::<TimestampSecondType>(key_type),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            boxed::<TimestampMillisecondType>(key_type)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            boxed::<TimestampMicrosecondType>(key_type)
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => boxed::<TimestampNanosecondType>(key_type),
+        _ => None,
+    }
+}
+
+fn hasher() -> RandomState {
+    RandomState::with_seed(GROUP_HASH_SEED)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::hash::Hash;
+    use std::sync::Arc;
+
+    use arrow::array::{Array, Float64Array, Int64Array, StringArray};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Groups numbered by first appearance, row at a time: the reference for a table.
+    fn reference_groups<K: Hash + Eq + Clone>(keys: &[K]) -> (Vec<usize>, Vec<K>) {
+        let mut seen: HashMap<K, usize> = HashMap::new();
+        let mut firsts = Vec::new();
+        let groups = keys
+            .iter()
+            .map(|key| {
+                *seen.entry(key.clone()).or_insert_with(|| {
+                    firsts.push(key.clone());
+                    firsts.len() - 1
+                })
+            })
+            .collect();
+        (groups, firsts)
+    }
+
+    /// Feeds `columns` to a table of `types` in batches of `batch_rows` rows; returns every
+    /// row's group and the emitted key columns.
+    fn run_table(
+        types: &[DataType],
+        columns: &[ArrayRef],
+        batch_rows: usize,
+    ) -> (Vec<usize>, Vec<ArrayRef>) {
+        let mut table = GroupTable::new(types).unwrap();
+        let rows = columns[0].len();
+        let mut groups = Vec::new();
+        for start in (0..rows).step_by(batch_rows) {
+            let len = batch_rows.min(rows - start);
+            let batch: Vec<ArrayRef> = columns.iter().map(|c| c.slice(start, len)).collect();
+            groups.extend(table.group_indices(&batch, len).unwrap());
+        }
+        assert_eq!(table.len(), groups.iter().max().map_or(0, |g| g + 1));
+        (groups, table.emit().unwrap())
+    }
+
+    /// A float key as SQL compares it: `-0.0` is `0.0`, NaN equals NaN.
+    fn float_key(value: Option<f64>) -> Option<u64> {
+        value.map(|v| (v + 0.0).to_bits())
+    }
+
+    fn floats() -> impl Strategy<Value = Option<f64>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(0.0)),
+            Just(Some(-0.0)),
+            Just(Some(f64::NAN)),
+            (-5i32..5).prop_map(|v| Some(f64::from(v) / 2.0)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn integer_keys_group_as_a_row_at_a_time_reference(
+            keys in prop::collection::vec(prop::option::weighted(0.9, -50i64..50), 0..300),
+            batch_rows in 1usize..64,
+        ) {
+            let column: ArrayRef = Arc::new(Int64Array::from(keys.clone()));
+            let (groups, emitted) = run_table(&[DataType::Int64], &[column], batch_rows);
+            let (expected, firsts) = reference_groups(&keys);
+            prop_assert_eq!(groups, expected);
+            prop_assert_eq!(emitted[0].as_ref(), &Int64Array::from(firsts) as &dyn Array);
+        }
+
+        #[test]
+        fn float_keys_hold_zeros_together_and_nans_together(
+            keys in prop::collection::vec(floats(), 0..200),
+            batch_rows in 1usize..64,
+        ) {
+            let column: ArrayRef = Arc::new(Float64Array::from(keys.clone()));
+            let (groups, emitted) = run_table(&[DataType::Float64], &[column], batch_rows);
+            let normalised: Vec<Option<u64>> = keys.iter().copied().map(float_key).collect();
+            let (expected, firsts) = reference_groups(&normalised);
+            prop_assert_eq!(groups, expected);
+            let emitted = emitted[0].as_any().downcast_ref::<Float64Array>().unwrap();
+            let emitted: Vec<Option<u64>> = emitted.iter().map(float_key).collect();
+            prop_assert_eq!(emitted, firsts);
+        }
+
+        #[test]
+        fn string_and_integer_keys_group_as_a_row_at_a_time_reference(
+            keys in prop::collection::vec(
+                (prop::option::weighted(0.8, "[ab]{0,3}"), prop::option::weighted(0.8, 0i64..4)),
+                0..300,
+            ),
+            batch_rows in 1usize..64,
+        ) {
+            let strings: ArrayRef =
+                Arc::new(keys.iter().map(|(s, _)| s.clone()).collect::<StringArray>());
+            let integers: ArrayRef =
+                Arc::new(keys.iter().map(|(_, i)| *i).collect::<Int64Array>());
+            let (groups, emitted) = run_table(
+                &[DataType::Utf8, DataType::Int64],
+                &[strings, integers],
+                batch_rows,
+            );
+            let (expected, firsts) = reference_groups(&keys);
+            prop_assert_eq!(groups, expected);
+            let (first_strings, first_integers): (Vec<_>, Vec<_>) = firsts.into_iter().unzip();
+            prop_assert_eq!(emitted[0].as_ref(), &StringArray::from(first_strings) as &dyn Array);
+            prop_assert_eq!(emitted[1].as_ref(), &Int64Array::from(first_integers) as &dyn Array);
+        }
+    }
+
+    #[test]
+    fn no_keys_is_one_group() {
+        let mut table = GroupTable::new(&[]).unwrap();
+        assert_eq!(table.group_indices(&[], 3).unwrap(), vec![0, 0, 0]);
+        assert_eq!(table.len(), 1);
+        assert!(table.emit().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,116 @@
+//! Group keys of one primitive column, stored as native values.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, PrimitiveArray};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::compute::cast;
+use arrow::datatypes::{ArrowPrimitiveType, DataType};
+use datafusion_common::hash_utils::{HashValue, RandomState};
+use hashbrown::HashTable;
+
+use super::{GroupKeys, hasher};
+use crate::error::Result;
+use crate::rows::normalize_zeros;
+
+/// Keys of one primitive column: each group's value, and the group of NULL if there is one.
+pub(super) struct PrimitiveKeys<T: ArrowPrimitiveType> {
+    data_type: DataType,
+    /// Each group's key (a placeholder for the NULL group).
+    values: Vec<T::Native>,
+    null_group: Option<usize>,
+    /// `(key, group)` of every non-NULL key: the key is kept inline so a probe reads one slot.
+    table: HashTable<(T::Native, usize)>,
+    hasher: RandomState,
+}
+
+impl<T: ArrowPrimitiveType> PrimitiveKeys<T>
+where
+    T::Native: HashValue,
+{
+    pub(super) fn new(data_type: &DataType) -> Self {
+        PrimitiveKeys {
+            data_type: data_type.clone(),
+            values: Vec::new(),
+            null_group: None,
+            table: HashTable::new(),
+            hasher: hasher(),
+        }
+    }
+
+    fn group_of(&mut self, value: T::Native) -> usize {
+        let PrimitiveKeys {
+            values,
+            table,
+            hasher,
+            ..
+        } = self;
+        let hash = value.hash_one(hasher);
+        match table.find(hash, |(key, _)| key.is_eq(value)) {
+            Some(&(_, group)) => group,
+            None => {
+                let group = values.len();
+                values.push(value);
+                table.insert_unique(hash, (value, group), |(key, _)| key.hash_one(hasher));
+                group
+            }
+        }
+    }
+
+    fn null_group(&mut self) -> usize {
+        *self.null_group.get_or_insert_with(|| {
+            self.values.push(T::Native::default());
+            self.values.len() - 1
+        })
+    }
+}
+
+impl<T: ArrowPrimitiveType> GroupKeys for PrimitiveKeys<T>
+where
+    T::Native: HashValue,
+{
+    fn intern(&mut self, key_columns: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()> {
+        let mut column = normalize_zeros(&key_columns[0]);
+        if column.data_type() != &self.data_type {
+            column = cast(&column, &self.data_type)?;
+        }
+        let keys = column.as_primitive::<T>();
+        match keys.nulls().filter(|nulls| nulls.null_count() > 0) {
+            None => groups.extend(keys.values().iter().map(|&value| self.group_of(value))),
+            Some(nulls) => {
+                for (&value, valid) in keys.values().iter().zip(nulls.iter()) {
+                    let group = if valid {
+                        self.group_of(value)
+                    } else {
+                        self.null_group()
+                    };
+                    groups.push(group);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn size(&self) -> usize {
+        let native = std::mem::size_of::<T::Native>();
+        self.values.capacity() * native
+            + self.table.capacity() * (std::mem::size_of::<(T::Native, usize)>() + 1)
+    }
+
+    fn emit(&mut self) -> Result<Vec<ArrayRef>> {
+        let values = std::mem::take(&mut self.values);
+        let nulls = self.null_group.take().map(|null_group| {
+            let mut valid = vec![true; values.len()];
+            valid[null_group] = false;
+            NullBuffer::new(BooleanBuffer::from(valid))
+        });
+        self.table.clear();
+        let keys =
+            PrimitiveArray::<T>::new(values.into(), nulls).with_data_type(self.data_type.clone());
+        Ok(vec![Arc::new(keys)])
+    }
+}
