@@ -136,7 +136,7 @@ class Results:
 
     def last_run_start(self, keys):
         """The position of the first expected row whose keys equal the last row's."""
-        last = f"(SELECT * FROM e ORDER BY pos DESC LIMIT 1)"
+        last = "(SELECT * FROM e ORDER BY pos DESC LIMIT 1)"
         return self.con.execute(
             f"SELECT min(e.pos) FROM e, {last} AS l WHERE {self.rows_equal(keys, 'e', 'l')}"
         ).fetchone()[0]
