@@ -1,6 +1,6 @@
 //! Group keys to dense group indices: the hash table at the heart of a hash aggregation.
 //!
-//! One key column of a primitive type (integers, floats, dates, timestamps, decimals) is kept
+//! One key column of a primitive type (numbers, decimals, dates, times, intervals) is kept
 //! as native values, hashed and compared without any encoding ([`PrimitiveKeys`]). Any other
 //! keys (strings, several columns, nested types) are kept in arrow's row format, hashed a
 //! column at a time ([`RowKeys`]). Both keep each group's hash, so growing the table never
@@ -9,12 +9,8 @@
 mod primitive;
 mod rows;
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Decimal128Type, Float32Type, Float64Type, Int8Type,
-    Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
-};
+use arrow::array::{ArrayRef, downcast_primitive};
+use arrow::datatypes::DataType;
 use datafusion_common::hash_utils::RandomState;
 
 use crate::error::Result;
@@ -93,35 +89,13 @@ trait GroupKeys: Send {
 
 /// Native storage for a single key column of `key_type`, where it is primitive.
 fn primitive_keys(key_type: &DataType) -> Option<Box<dyn GroupKeys>> {
-    fn boxed<T>(key_type: &DataType) -> Option<Box<dyn GroupKeys>>
-    where
-        T: arrow::datatypes::ArrowPrimitiveType,
-        T::Native: datafusion_common::hash_utils::HashValue,
-    {
-        Some(Box::new(PrimitiveKeys::<T>::new(key_type)))
+    macro_rules! boxed {
+        ($t:ty) => {
+            Some(Box::new(PrimitiveKeys::<$t>::new(key_type)))
+        };
     }
-    match key_type {
-        DataType::Int8 => boxed::<Int8Type>(key_type),
-        DataType::Int16 => boxed::<Int16Type>(key_type),
-        DataType::Int32 => boxed::<Int32Type>(key_type),
-        DataType::Int64 => boxed::<Int64Type>(key_type),
-        DataType::UInt8 => boxed::<UInt8Type>(key_type),
-        DataType::UInt16 => boxed::<UInt16Type>(key_type),
-        DataType::UInt32 => boxed::<UInt32Type>(key_type),
-        DataType::UInt64 => boxed::<UInt64Type>(key_type),
-        DataType::Float32 => boxed::<Float32Type>(key_type),
-        DataType::Float64 => boxed::<Float64Type>(key_type),
-        DataType::Date32 => boxed::<Date32Type>(key_type),
-        DataType::Date64 => boxed::<Date64Type>(key_type),
-        DataType::Decimal128(..) => boxed::<Decimal128Type>(key_type),
-        DataType::Timestamp(TimeUnit::Second, _) => boxed::<TimestampSecondType>(key_type),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            boxed::<TimestampMillisecondType>(key_type)
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            boxed::<TimestampMicrosecondType>(key_type)
-        }
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => boxed::<TimestampNanosecondType>(key_type),
+    downcast_primitive! {
+        key_type => (boxed),
         _ => None,
     }
 }
