@@ -7,6 +7,11 @@
 //! - a `Final` or `Single` aggregation writes its states to spill files, split by a hash of the
 //!   group keys, and starts afresh. At the end every spill partition is merged on its own, so
 //!   only one partition's groups are in memory at a time (a grace hash aggregation).
+//!
+//! A `Partial` aggregation that finds almost every row a group of its own (keys of very high
+//! cardinality) stops combining: it would build a table as large as its input for nothing. It
+//! then turns each batch into states on its own and leaves the combining to the final phase, as
+//! DataFusion's partial aggregation does.
 
 use std::sync::Arc;
 
@@ -25,6 +30,12 @@ const SPILL_PARTITIONS: usize = 16;
 /// partition spread over every spill partition.
 const SPILL_SEED: u64 = 0x5350_494c;
 
+/// Input rows a `Partial` aggregation sees before it judges whether combining pays.
+const PARTIAL_PROBE_ROWS: usize = 100_000;
+
+/// A `Partial` aggregation with more groups than this fraction of its rows stops combining.
+const PARTIAL_SKIP_RATIO: f64 = 0.8;
+
 impl HashAggregate {
     /// Aggregates `batches` holding at most what `pool` grants, spilling past it. Returns the
     /// result batches (several when a partial aggregation flushed early).
@@ -37,14 +48,32 @@ impl HashAggregate {
         let mut state = self.start()?;
         let mut output = Vec::new();
         let mut spilled: Option<SpilledGroups> = None;
-        for batch in batches {
-            state.update(&batch?)?;
+        let mut rows_seen = 0;
+        let mut batches = batches.into_iter();
+        for batch in batches.by_ref() {
+            let batch = batch?;
+            rows_seen += batch.num_rows();
+            state.update(&batch)?;
+            if self.mode() == AggregateMode::Partial
+                && rows_seen >= PARTIAL_PROBE_ROWS
+                && state.groups() as f64 > PARTIAL_SKIP_RATIO * rows_seen as f64
+            {
+                output.push(state.finish()?);
+                reservation.free();
+                for batch in batches {
+                    let mut single = self.start()?;
+                    single.update(&batch?)?;
+                    output.push(single.finish()?);
+                }
+                return Ok(output);
+            }
             if reservation.try_resize(state.size()).is_ok() {
                 continue;
             }
             let full = std::mem::replace(&mut state, self.start()?);
             if self.mode() == AggregateMode::Partial {
                 output.push(full.finish()?);
+                rows_seen = 0;
             } else {
                 let spill = match &mut spilled {
                     Some(spill) => spill,
@@ -130,5 +159,77 @@ impl SpilledGroups {
             reservation.free();
         }
         Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use arrow::array::{Array, AsArray, Int64Array};
+    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use rsql_plan::BuiltinAggregate;
+
+    use super::*;
+    use crate::operators::hash_aggregate::AggregateCall;
+
+    /// `count(*)` grouped by `key`, in `mode`.
+    fn count_by_key(mode: AggregateMode) -> HashAggregate {
+        let schema = Schema::new(vec![Field::new("key", DataType::Int64, true)]);
+        let count = AggregateCall {
+            function: Arc::new(BuiltinAggregate::Count),
+            argument_types: vec![],
+            input_columns: vec![],
+            name: "n".into(),
+        };
+        HashAggregate::try_new(&schema, mode, vec![0], vec![count]).unwrap()
+    }
+
+    /// A partial aggregation over keys that are nearly all distinct stops combining after its
+    /// probe, and the final phase still counts every key right.
+    #[test]
+    fn partial_aggregation_of_distinct_keys_passes_states_through() {
+        let rows = 3 * PARTIAL_PROBE_ROWS;
+        // Every key once, except that keys below 1000 come again at the very end.
+        let keys: Vec<Option<i64>> = (0..rows as i64)
+            .chain(0..1000)
+            .map(|k| (k % 977 != 5).then_some(k))
+            .collect();
+        let schema = Arc::new(Schema::new(vec![Field::new("key", DataType::Int64, true)]));
+        let batches: Vec<RecordBatch> = keys
+            .chunks(8192)
+            .map(|chunk| {
+                let column = Arc::new(Int64Array::from(chunk.to_vec()));
+                RecordBatch::try_new(Arc::clone(&schema), vec![column]).unwrap()
+            })
+            .collect();
+        let pool = Arc::new(MemoryPool::new(None).unwrap());
+        let partial = count_by_key(AggregateMode::Partial);
+        let states = partial
+            .aggregate_bounded(batches.into_iter().map(Ok), &pool)
+            .unwrap();
+        assert!(states.len() > 1, "the partial phase kept combining");
+        let last = partial.merging().unwrap();
+        let result = last
+            .aggregate_bounded(states.into_iter().map(Ok), &pool)
+            .unwrap();
+
+        let mut expected: HashMap<Option<i64>, i64> = HashMap::new();
+        for key in &keys {
+            *expected.entry(*key).or_default() += 1;
+        }
+        let mut actual = HashMap::new();
+        for batch in &result {
+            let keys = batch.column(0).as_primitive::<Int64Type>();
+            let counts = batch.column(1).as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                let key = keys.is_valid(row).then(|| keys.value(row));
+                assert!(
+                    actual.insert(key, counts.value(row)).is_none(),
+                    "{key:?} twice"
+                );
+            }
+        }
+        assert_eq!(actual, expected);
     }
 }

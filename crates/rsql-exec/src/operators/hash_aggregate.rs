@@ -250,6 +250,11 @@ impl<'a> AggregationState<'a> {
         Ok(())
     }
 
+    /// Number of groups so far.
+    pub fn groups(&self) -> usize {
+        self.groups.len()
+    }
+
     /// Approximate bytes held by the groups and accumulators.
     pub fn size(&self) -> usize {
         self.groups.size() + self.accumulators.iter().map(|a| a.size()).sum::<usize>()
