@@ -15,11 +15,12 @@ use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
 /// The logical optimizer's rules, by name.
-const RULES: [&str; 5] = [
+const RULES: [&str; 6] = [
     "fold_constants",
     "factor_or_conditions",
     "push_down_filter",
     "reorder_joins",
+    "rewrite_single_distinct",
     "push_down_projection",
 ];
 
@@ -32,6 +33,11 @@ const QUERIES: &[&str] = &[
     "SELECT k, count(*), sum(x), count(DISTINCT s), min(s), max(x) FROM t \
      WHERE k = 'a' OR x < 0 GROUP BY k",
     "SELECT s, count(*) AS n FROM t WHERE k IN ('b', 'c') GROUP BY s HAVING count(*) > 1",
+    // Aggregations of distinct values only, grouped and global, over expressions and NULLs.
+    "SELECT k, count(DISTINCT x), sum(DISTINCT x), avg(DISTINCT x) FROM t GROUP BY k",
+    "SELECT k, count(DISTINCT s), sum(DISTINCT x), max(x), count(*) FROM t GROUP BY k",
+    "SELECT count(DISTINCT x), min(DISTINCT x) FROM t WHERE x > 100",
+    "SELECT s, count(DISTINCT x % 3) FROM t GROUP BY s HAVING count(DISTINCT x % 3) > 1",
     // Filters pushed into both sides of an inner join; a constant to fold.
     "SELECT t.id, t.k, u.y FROM t JOIN u ON t.id = u.id WHERE u.y <> 'q' AND t.x >= 1 + 2",
     // A filter on the preserved side goes down; on the null-supplying side it must not.

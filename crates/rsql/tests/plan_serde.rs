@@ -56,6 +56,12 @@ const QUERIES: &[(&str, Compare)] = &[
          my_count_values(k), min(ts), max(s), avg(x) FROM t GROUP BY s",
         Compare::Rows,
     ),
+    // Any aggregate over DISTINCT values, beside plain ones.
+    (
+        "SELECT s, sum(DISTINCT x), min(DISTINCT ts), count(DISTINCT id), count(*) FROM t \
+         GROUP BY s",
+        Compare::Rows,
+    ),
     // Single-phase: hive folders of `k` read whole.
     (
         "SELECT k, count(*) AS n, sum(x), count(DISTINCT s) FROM t GROUP BY k HAVING count(*) > 1",

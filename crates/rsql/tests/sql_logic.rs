@@ -431,6 +431,7 @@ macro_rules! slt_tests {
 
 slt_tests! {
     approx => "approx.slt",
+    distinct_aggregates => "distinct_aggregates.slt",
     select => "select.slt",
     datetime => "datetime.slt",
     aggregate => "aggregate.slt",

@@ -21,6 +21,7 @@ mod constant;
 mod count;
 mod count_values;
 mod decimal_sum;
+mod distinct;
 mod hyperloglog;
 mod interner;
 mod min_max;
@@ -35,6 +36,8 @@ mod statistics;
 mod string_agg;
 mod sum;
 
+use std::sync::Arc;
+
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 use rsql_plan::AggregateFunctionSignature;
@@ -44,6 +47,7 @@ pub use builtin::{
     AggregateFunctions, builtin_aggregates, register_aggregate, register_builtin_aggregates,
 };
 pub use chosen_row::{PositionalAggregate, ValueByAggregate};
+pub use distinct::DistinctAggregate;
 pub use row_sets::CountDistinct;
 pub use statistics::StatisticalAggregate;
 
@@ -87,6 +91,11 @@ pub trait AggregateUdf: AggregateFunctionSignature {
     /// signature's [`state_fields`](AggregateFunctionSignature::state_fields) and
     /// [`return_type`](AggregateFunctionSignature::return_type) for them.
     fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>>;
+
+    /// For `f(DISTINCT ..)` (a [`DistinctAggregate`]), the aggregate `f`; `None` for any other.
+    fn distinct_of(&self) -> Option<&Arc<dyn AggregateUdf>> {
+        None
+    }
 }
 
 /// The argument types of an aggregate over doubles: every numeric argument (or NULL) is cast

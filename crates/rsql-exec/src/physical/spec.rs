@@ -18,7 +18,7 @@ use rsql_plan::FunctionRegistry;
 use serde::{Deserialize, Serialize};
 
 use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource, Scope};
-use crate::aggregate::AggregateFunctions;
+use crate::aggregate::{AggregateFunctions, AggregateUdf, DistinctAggregate};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarFunctions;
 use crate::operators::{
@@ -198,6 +198,9 @@ pub struct WindowCallSpec {
 pub struct AggregateCallSpec {
     /// The registered (lower-case) name of the aggregate function.
     pub function: String,
+    /// Whether the call is `function(DISTINCT ..)`.
+    #[serde(default)]
+    pub distinct: bool,
     /// Types of the function's arguments.
     #[serde(with = "rsql_plan::codec::data_types")]
     pub argument_types: Vec<DataType>,
@@ -258,7 +261,13 @@ impl PhysicalPlan {
                     .aggregates()
                     .iter()
                     .map(|call| AggregateCallSpec {
-                        function: call.function.name().to_lowercase(),
+                        function: call
+                            .function
+                            .distinct_of()
+                            .unwrap_or(&call.function)
+                            .name()
+                            .to_lowercase(),
+                        distinct: call.function.distinct_of().is_some(),
                         argument_types: call.argument_types.clone(),
                         input_columns: call.input_columns.clone(),
                         name: call.name.clone(),
@@ -567,8 +576,13 @@ impl Functions<'_> {
                 call.function
             ));
         };
+        let function: Arc<dyn AggregateUdf> = if call.distinct {
+            Arc::new(DistinctAggregate::new(Arc::clone(function)))
+        } else {
+            Arc::clone(function)
+        };
         Ok(AggregateCall {
-            function: Arc::clone(function),
+            function,
             argument_types: call.argument_types.clone(),
             input_columns: call.input_columns.clone(),
             name: call.name.clone(),

@@ -17,6 +17,7 @@ mod join_conditions;
 mod push_down_filter;
 mod push_down_projection;
 mod reorder_joins;
+mod rewrite_single_distinct;
 mod scalar_subquery_to_join;
 #[cfg(test)]
 pub(crate) mod test_util;
@@ -33,6 +34,7 @@ pub(crate) use join_conditions::split_join_conditions;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_projection::PushDownProjection;
 pub use reorder_joins::ReorderJoins;
+pub use rewrite_single_distinct::RewriteSingleDistinct;
 pub use scalar_subquery_to_join::ScalarSubqueryToJoin;
 
 use crate::error::{PlanError, Result};
@@ -93,6 +95,7 @@ impl Optimizer {
             Arc::new(FactorOrConditions),
             Arc::new(PushDownFilter),
             Arc::new(ReorderJoins),
+            Arc::new(RewriteSingleDistinct),
             Arc::new(PushDownProjection),
         ])
     }
@@ -245,6 +248,7 @@ mod tests {
                 "factor_or_conditions",
                 "push_down_filter",
                 "reorder_joins",
+                "rewrite_single_distinct",
                 "push_down_projection"
             ]
         );
@@ -265,6 +269,7 @@ mod tests {
                 "fold_constants",
                 "factor_or_conditions",
                 "reorder_joins",
+                "rewrite_single_distinct",
                 "push_down_projection"
             ]
         );

@@ -9,7 +9,7 @@ use rsql_plan::Expr;
 use rsql_plan::plan::Aggregate;
 
 use super::{PlanRef, Planner};
-use crate::aggregate::AggregateUdf;
+use crate::aggregate::{AggregateUdf, DistinctAggregate};
 use crate::error::{Result, exec_err};
 use crate::operators::{AggregateCall, AggregateMode, HashAggregate};
 use crate::physical::{PhysicalNode, PhysicalPlan};
@@ -47,21 +47,23 @@ impl Planner<'_, '_> {
                 return exec_err(format!("{expr} is not an aggregate call"));
             };
             let registered = match (name.as_str(), distinct) {
-                ("count", true) => "count_distinct".to_string(),
-                (name, false) => name.to_string(),
-                (name, true) => {
-                    return exec_err(format!("not supported yet: {name}(DISTINCT ..)"));
-                }
+                ("count", true) => "count_distinct",
+                (name, _) => name,
             };
-            let Some(function) = self.cx.aggregate_functions.get(&registered) else {
+            let Some(function) = self.cx.aggregate_functions.get(registered) else {
                 return exec_err(format!("no implementation of aggregate function '{name}'"));
+            };
+            let function: Arc<dyn AggregateUdf> = if *distinct && registered == name {
+                Arc::new(DistinctAggregate::new(Arc::clone(function)))
+            } else {
+                Arc::clone(function)
             };
             let columns = (pre_exprs.len()..pre_exprs.len() + args.len()).collect();
             for arg in args {
                 pre_names.push(format!("__arg{}", pre_exprs.len()));
                 pre_exprs.push(arg.clone());
             }
-            calls.push((Arc::clone(function), columns));
+            calls.push((function, columns));
         }
         let pre = self.project(input, &pre_exprs, input_schema, Some(&pre_names))?;
         let calls: Vec<AggregateCall> = calls
