@@ -46,13 +46,6 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-# --size: a count with an optional k or m suffix (1m = 1,000,000 records).
-case "$SIZE" in
-    *[0-9]k) RECORDS=$(( ${SIZE%k} * 1000 )) ;;
-    *[0-9]m) RECORDS=$(( ${SIZE%m} * 1000000 )) ;;
-    *[0-9]) RECORDS=$SIZE ;;
-    *) echo "bad --size: $SIZE" >&2; usage ;;
-esac
 [[ "$RUNS" =~ ^[1-9][0-9]*$ && "$LIMIT" =~ ^[1-9][0-9]*$ && "$CUSTOMERS" =~ ^[1-9][0-9]*$ ]] || usage
 for system in $SYSTEMS; do
     case "$system" in
@@ -65,14 +58,16 @@ PEERS=$(for s in $SYSTEMS; do [[ $s == rsql ]] || echo "$s"; done | awk '!seen[$
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=benches/lib/events.sh
+source "$ROOT/benches/lib/events.sh"
+# --size: a count with an optional k or m suffix (1m = 1,000,000 records).
+events_records "$SIZE" || usage
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release   # where cargo puts the binaries
 WORK=$ROOT/target                                # venv, data, outputs and results
 VENV=$WORK/bench-venv
 PY=$VENV/bin/python
-NAME=events-$SIZE
-[[ $CUSTOMERS == 1 ]] || NAME=$NAME-c$CUSTOMERS
-DATA=$WORK/bench-data/$NAME
-OUT=$WORK/bench-out/$NAME
+OUT=$WORK/bench-out/events-$SIZE
+[[ $CUSTOMERS == 1 ]] || OUT=$OUT-c$CUSTOMERS
 RESULTS=$WORK/bench-results/$SIZE.md
 [[ $CUSTOMERS == 1 ]] || RESULTS=$WORK/bench-results/$SIZE-c$CUSTOMERS.md
 
@@ -87,6 +82,7 @@ PACKAGES="pyspark dask distributed pyarrow pandas duckdb polars datafusion"
 if [[ -n "$PEERS" && "$(cat "$VENV/.installed" 2>/dev/null)" != "$PACKAGES" ]]; then
     log "installing $PACKAGES into $VENV"
     [[ -x $PY ]] || python3 -m venv "$VENV"
+    # shellcheck disable=SC2086
     "$PY" -m pip install --quiet $PACKAGES
     echo "$PACKAGES" > "$VENV/.installed"
 fi
@@ -99,9 +95,8 @@ fi
 
 # --- rsql and the generator ------------------------------------------------------------------
 mkdir -p "$OUT"
+find_gen_events "$BUILD" || exit 1
 if [[ $BUILD == 1 ]]; then
-    log "building gen-events"
-    cargo build --quiet --release -p rsql-benches --bin gen-events
     if [[ ${RSQL_MODE:-cli} == cli ]]; then
         log "building the rsql CLI"
         if cargo build --quiet --release -p rsql-cli > "$OUT/build-rsql-cli.log" 2>&1; then
@@ -127,8 +122,7 @@ fi
 # the same benches/events/job.sql.
 run_rsql() {
     case "$RSQL_MODE" in
-        cli) CMD=("$BIN/rsql" --table "events=$1" -f benches/events/job.sql --format ndjson
-                  --output "$2/") ;;
+        cli) RSQL=$BIN/rsql; events_rsql_command "$1" "$2" ;;
         example) CMD=("$BIN/examples/events_job" --sql "$1" "$2") ;;
         *) echo "RSQL_MODE must be cli or example" >&2; exit 2 ;;
     esac
@@ -143,17 +137,7 @@ command_for() {
 }
 
 # --- the data, generated once per size -------------------------------------------------------
-GEN_ARGS="--records $RECORDS --customers $CUSTOMERS"
-if [[ "$(cat "$DATA.done" 2>/dev/null)" != "$GEN_ARGS" ]]; then
-    log "generating $RECORDS records into $DATA"
-    rm -rf "$DATA" "$DATA.done"
-    # shellcheck disable=SC2086
-    "$BIN/gen-events" $GEN_ARGS --out "$DATA" >&2
-    echo "$GEN_ARGS" > "$DATA.done"
-fi
-FILES=$(find "$DATA" -name '*.parquet' | wc -l)
-FOLDERS=$(find "$DATA" -name '*.parquet' -printf '%h\n' | sort -u | wc -l)
-BYTES=$(find "$DATA" -name '*.parquet' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+events_data "$SIZE" "$CUSTOMERS"
 
 # --- measuring -------------------------------------------------------------------------------
 # Summed RSS in KB of the processes below PID, leaving out the timeout and time wrappers.

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shell helpers shared by the whole-process benchmark drivers that time rsql against the DuckDB
-# CLI (benches/tpch/run.sh, benches/general/run.sh). Source it from bash after `set -euo
-# pipefail`; it defines functions, the RUNNING variable and an INT/TERM trap.
+# CLI (benches/tpch/run.sh, benches/general/run.sh) and measure it (benches/memory/run.sh).
+# Source it from bash after `set -euo pipefail`; it defines functions, the RUNNING variable and
+# an INT/TERM trap.
 #
 # A driver sets these before calling what uses them:
 #   ROOT            the repository (find_rsql)
@@ -71,10 +72,10 @@ find_rsql() {
 RUNNING=
 trap '[[ -n $RUNNING ]] && kill -TERM -- "-$RUNNING" 2> /dev/null; exit 130' INT TERM
 
-# Runs CMD once under LIMIT seconds; sets STATUS (ok, limit, failed), WALL (s) and RSS (MB, or
-# empty). Its stdout and stderr go to LOG.
+# Runs CMD once under LIMIT seconds; sets STATUS (ok, limit, failed), WALL (s), RSS (MB, or
+# empty) and RSS_KB (/usr/bin/time's figure in KiB, or empty). Its stdout and stderr go to LOG.
 measure() {
-    local log=$1 timing=$1.time start end rc=0 kb
+    local log=$1 timing=$1.time start end rc=0
     rm -f "$timing"
     start=$EPOCHREALTIME
     if [[ -n $TIME ]]; then
@@ -88,9 +89,10 @@ measure() {
     end=$EPOCHREALTIME
     WALL=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}')
     RSS=
+    RSS_KB=
     if [[ -s $timing ]]; then
-        kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$timing")
-        [[ -n $kb ]] && RSS=$(( (kb + 512) / 1024 ))
+        RSS_KB=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$timing")
+        [[ -n $RSS_KB ]] && RSS=$(( (RSS_KB + 512) / 1024 ))
     fi
     if (( rc == 124 || rc == 137 )); then STATUS=limit
     elif (( rc != 0 )); then STATUS=failed
@@ -174,13 +176,19 @@ run_queries() {
     done
 }
 
+# The machine: CPU model, cores and memory, e.g. "Intel Xeon @ 2.50GHz, 2 cores, 24 GB".
+machine() {
+    local cpu mem
+    cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+    mem=$(awk '/^MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo)
+    echo "$cpu, $(nproc) cores, $mem"
+}
+
 # Writes the table of ROWS and the geometric mean of RATIOS to the file RESULTS and to stdout,
 # under the lines TITLE and DATA and a line naming the machine, the date and the versions;
 # returns 1 when FAILED is not 0.
 write_results() {
-    local results=$1 title=$2 data=$3 cpu mem duckdb_version rsql_version
-    cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-    mem=$(awk '/^MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo)
+    local results=$1 title=$2 data=$3 duckdb_version rsql_version
     duckdb_version=$([[ $DUCKDB_MODE == cli ]] && "$DUCKDB" --version 2>/dev/null | awk '{print $1}' || echo "python $("$PY" -c 'import duckdb; print(duckdb.__version__)')")
     rsql_version=$([[ -n $RSQL ]] && "$RSQL" --version 2>/dev/null | awk '{print $2}' || echo –)
     mkdir -p "$(dirname "$results")"
@@ -188,7 +196,7 @@ write_results() {
         echo "$title"
         echo
         echo "$data"
-        echo "machine: $cpu, $(nproc) cores, $mem · $(date -u +%Y-%m-%d) · median of $RUNS run(s) · rsql $rsql_version · DuckDB $duckdb_version ($DUCKDB_MODE)"
+        echo "machine: $(machine) · $(date -u +%Y-%m-%d) · median of $RUNS run(s) · rsql $rsql_version · DuckDB $duckdb_version ($DUCKDB_MODE)"
         echo
         echo "| query | rsql s | duckdb s | rsql / duckdb | rsql peak RSS MB | duckdb peak RSS MB | answer |"
         echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"

@@ -52,43 +52,23 @@ while [[ $# -gt 0 ]]; do
         *) echo "unknown argument: $1" >&2; usage ;;
     esac
 done
-[[ "$SF" =~ ^([0-9]+(\.[0-9]+)?|\.[0-9]+)$ ]] || { echo "bad --sf: $SF" >&2; usage; }
 [[ "$RUNS" =~ ^[1-9][0-9]*$ && "$PARTS" =~ ^[1-9][0-9]*$ && "$LIMIT" =~ ^[1-9][0-9]*$ ]] || usage
-if [[ -z $QUERIES ]]; then
-    QUERIES=$(seq -s, 1 22)
-fi
-QLIST=()
-for q in $(tr ',' '\n' <<< "$QUERIES" | sort -n -u); do
-    if ! [[ "$q" =~ ^[0-9]+$ ]] || (( 10#$q < 1 || 10#$q > 22 )); then
-        echo "bad query number: $q" >&2
-        usage
-    fi
-    QLIST+=("$(printf 'q%02d' "$((10#$q))")")
-done
-(( ${#QLIST[@]} > 0 )) || usage
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-WORK=$ROOT/target/tpch                 # venv, data, answers, outputs and results
-VENV=$WORK/venv
-PY=$VENV/bin/python
-DATA=$WORK/sf$SF
-ANSWERS=$WORK/sf$SF-answers
-OUT=$WORK/out-sf$SF
-RESULTS=$WORK/results-sf$SF.md
-QUERY_DIR=$ROOT/benches/tpch/queries
-TABLES="region nation supplier customer part partsupp orders lineitem"
-
 export TZ=UTC
 
 # shellcheck source=benches/lib/common.sh
 source "$ROOT/benches/lib/common.sh"
+# shellcheck source=benches/lib/tpch.sh
+source "$ROOT/benches/lib/tpch.sh"
+tpch_query_list "$QUERIES" || usage
+tpch_valid_sf "$SF" || usage
+OUT=$TPCH_WORK/out-sf$SF
+RESULTS=$TPCH_WORK/results-sf$SF.md
 
 # --- tools: tpchgen-cli, DuckDB (Python package and CLI), installed once ---------------------
-# Pinned: tpchgen-cli 4.0.0 writes the same data as the tpchgen-arrow 4.0.0 crate the Rust
-# tests use; duckdb 2.0.1 is the version that produced testdata/tpch's answers.
-PACKAGES="tpchgen-cli==4.0.0 duckdb==2.0.1 duckdb-cli==1.5.6"
-install_tools "$PACKAGES"
+install_tools "$TPCH_PACKAGES"
 DUCKDB_MODE=${DUCKDB_MODE:-cli}
 DUCKDB=
 if [[ $DUCKDB_MODE == cli ]]; then
@@ -104,27 +84,9 @@ find_time
 # --- rsql -------------------------------------------------------------------------------------
 find_rsql "$BUILD"
 
-# --- the data, generated once per scale factor -----------------------------------------------
-GEN_ARGS="parquet --scale-factor $SF --parts $PARTS"
-if [[ "$(cat "$DATA.done" 2>/dev/null)" != "tpchgen-cli 4.0.0 $GEN_ARGS" ]]; then
-    log "generating TPC-H SF $SF into $DATA"
-    rm -rf "$DATA" "$DATA.done" "$ANSWERS"
-    # shellcheck disable=SC2086
-    "$VENV/bin/tpchgen-cli" $GEN_ARGS --output-dir "$DATA" --quiet
-    echo "tpchgen-cli 4.0.0 $GEN_ARGS" > "$DATA.done"
-fi
-BYTES=$(find "$DATA" -name '*.parquet' -printf '%s\n' | awk '{s += $1} END {print s + 0}')
-
-# --- the oracle: DuckDB's Python package, once per scale factor and query ----------------------
-MISSING=()
-for q in "${QLIST[@]}"; do
-    [[ -s $ANSWERS/$q.csv && $ANSWERS/$q.csv -nt $QUERY_DIR/$q.sql ]] || MISSING+=("$((10#${q#q}))")
-done
-if (( ${#MISSING[@]} > 0 )); then
-    log "computing the answers of ${#MISSING[@]} queries with DuckDB's Python package"
-    "$PY" benches/tpch/answers.py "$DATA" "$QUERY_DIR" "$ANSWERS" \
-        --queries "$(IFS=,; echo "${MISSING[*]}")"
-fi
+# --- the data, generated once per scale factor, and the oracle's answers, once per query -------
+tpch_data "$SF" "$PARTS"
+tpch_answers
 
 # --- running ----------------------------------------------------------------------------------
 # The DuckDB CLI script for query Q writing OUTPUT.
@@ -143,12 +105,9 @@ duckdb_script() {
 
 # The command running query Q with SYSTEM into OUTPUT, in CMD.
 command_for() {
-    local system=$1 q=$2 output=$3 table
+    local system=$1 q=$2 output=$3
     case "$system" in
-        rsql)
-            CMD=("$RSQL" --quiet)
-            for table in $TABLES; do CMD+=(--table "$table=$DATA/$table"); done
-            CMD+=(-f "$QUERY_DIR/$q.sql" --format csv --output "$output") ;;
+        rsql) tpch_rsql_command "$q" "$output" ;;
         duckdb)
             if [[ $DUCKDB_MODE == cli ]]; then
                 duckdb_script "$q" "$output" > "$output.script"
@@ -161,7 +120,7 @@ command_for() {
 }
 
 # Checks one run's CSV against the oracle's answer.
-check_output() { "$PY" benches/tpch/compare.py "$2" "$ANSWERS/$1.csv"; }
+check_output() { tpch_check "$1" "$2"; }
 
 OUT_EXT=csv
 run_queries
