@@ -201,13 +201,14 @@ impl<R: Read> RecordSource for Records<R> {
 /// An error of the record splitter: a read failure, or input it cannot split.
 fn split_error(file: &str, error: csv::Error) -> IoError {
     let line = error.position().map_or(0, |p| p.line() as usize);
+    let message = error.to_string();
     match error.into_kind() {
         csv::ErrorKind::Io(source) => IoError::fs(file, source),
-        other => IoError::MalformedRecord {
+        _ => IoError::MalformedRecord {
             format: "CSV",
             file: file.to_string(),
             line,
-            message: format!("{other:?}"),
+            message,
         },
     }
 }
@@ -258,6 +259,8 @@ pub fn infer_schema(files: &[ListedFile], options: &CsvOptions) -> Result<Schema
 /// Arrow's CSV decoder over chunks of re-encoded records.
 struct CsvChunkDecoder {
     columns: ReadColumns,
+    /// The schema of the decoded columns.
+    decoded: SchemaRef,
     format: Format,
     /// The null record's bytes.
     null_record: Vec<u8>,
@@ -273,6 +276,7 @@ impl CsvChunkDecoder {
         let empty = ByteRecord::from(vec![""; fields.max(1)]);
         Ok(CsvChunkDecoder {
             null_record: options.encode(&empty),
+            decoded: columns.decoded_schema()?,
             columns,
             format,
             capacity,
@@ -291,14 +295,10 @@ impl CsvChunkDecoder {
                 rest = &rest[used..];
             }
         }
-        match self.decoder.flush()? {
-            Some(batch) => Ok(batch),
-            None => Ok(RecordBatch::new_empty(
-                self.columns
-                    .decoded_schema()
-                    .map_err(|e| ArrowError::SchemaError(e.to_string()))?,
-            )),
-        }
+        Ok(self
+            .decoder
+            .flush()?
+            .unwrap_or_else(|| RecordBatch::new_empty(Arc::clone(&self.decoded))))
     }
 }
 

@@ -147,9 +147,7 @@ impl JsonChunkDecoder {
     /// that a line holding two objects shows as a row count that does not match.
     fn new(schema: SchemaRef, lines: usize) -> std::result::Result<Self, ArrowError> {
         let capacity = lines.saturating_mul(2).max(2);
-        let decoder = ReaderBuilder::new(Arc::clone(&schema))
-            .with_batch_size(capacity)
-            .build_decoder()?;
+        let decoder = build_decoder(&schema, capacity)?;
         Ok(JsonChunkDecoder {
             schema,
             capacity,
@@ -172,14 +170,21 @@ impl JsonChunkDecoder {
     }
 }
 
+/// A decoder of rows of `schema`; a number or boolean read into a string column keeps its JSON
+/// text, as Spark reads it (and as inference widens a column that holds both to a string).
+fn build_decoder(schema: &SchemaRef, capacity: usize) -> std::result::Result<Decoder, ArrowError> {
+    ReaderBuilder::new(Arc::clone(schema))
+        .with_batch_size(capacity)
+        .with_coerce_primitive(true)
+        .build_decoder()
+}
+
 impl ChunkDecoder for JsonChunkDecoder {
     fn decode(&mut self, records: &[&[u8]]) -> std::result::Result<RecordBatch, ArrowError> {
         let result = self.try_decode(records);
         if result.is_err() {
             // The decoder's state is unknown after an error: start afresh.
-            self.decoder = ReaderBuilder::new(Arc::clone(&self.schema))
-                .with_batch_size(self.capacity)
-                .build_decoder()?;
+            self.decoder = build_decoder(&self.schema, self.capacity)?;
         }
         result
     }

@@ -197,6 +197,12 @@ fn ragged_csv_rows_under_the_read_modes() {
         sorted_rows(&session, &query("DROPMALFORMED")),
         vec!["1 | 2", "7 | 8"]
     );
+    // Counting reads no column, yet still finds the ragged rows.
+    let count = format!(
+        "SELECT count(*) FROM read_csv('{}', mode => 'DROPMALFORMED')",
+        sql_path(&file)
+    );
+    assert_eq!(sorted_rows(&session, &count), vec!["2"]);
     assert_eq!(
         sorted_rows(&session, &query("PERMISSIVE")),
         vec!["1 | 2", "7 | 8", "NULL | NULL", "NULL | NULL"]
@@ -349,6 +355,19 @@ fn permissive_json_with_a_clean_sample_has_no_corrupt_record_column() {
         sorted_rows(&session, &sql),
         vec!["1 | NULL", "3 | NULL", "NULL | {\"a\": \"two\"}"]
     );
+}
+
+#[test]
+fn json_numbers_in_a_string_column_keep_their_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mixed.json");
+    // Inference widens `a` to a string, as Spark does: no line is malformed.
+    std::fs::write(&file, "{\"a\": 1}\n{\"a\": \"x\"}\n{\"a\": true}\n").expect("write");
+    let sql = format!(
+        "SELECT * FROM read_json('{}', mode => 'FAILFAST')",
+        sql_path(&file)
+    );
+    assert_eq!(sorted_rows(&session(), &sql), vec!["1", "true", "x"]);
 }
 
 #[test]
