@@ -1,8 +1,8 @@
 //! Opening the files a [`PathRequest`] names (`FROM 'dir/'`, `read_csv(..)`, ...) as a
 //! [`ListingTable`]: the request's options become `rsql-io` dataset options.
 
-use rsql_io::{CsvOptions, Dataset, DatasetOptions, FileFormat, JsonOptions, Location};
-use rsql_plan::plan::{CsvDialect, FileFormatName};
+use rsql_io::{CsvOptions, Dataset, DatasetOptions, FileFormat, JsonOptions, Location, ReadMode};
+use rsql_plan::plan::{FileFormatName, ReadModeName};
 use rsql_plan::{PathRequest, PlanError};
 
 use crate::listing_table::ListingTable;
@@ -34,7 +34,18 @@ fn format_of_path(path: &str) -> FileFormatName {
     }
 }
 
-fn csv_options(dialect: &CsvDialect, sample_rows: Option<usize>) -> CsvOptions {
+/// The reader's mode for a request's, the default when it names none.
+fn read_mode(mode: Option<ReadModeName>) -> ReadMode {
+    match mode {
+        None => ReadMode::default(),
+        Some(ReadModeName::Permissive) => ReadMode::Permissive,
+        Some(ReadModeName::DropMalformed) => ReadMode::DropMalformed,
+        Some(ReadModeName::FailFast) => ReadMode::FailFast,
+    }
+}
+
+fn csv_options(request: &PathRequest) -> CsvOptions {
+    let dialect = &request.csv;
     let defaults = CsvOptions::default();
     CsvOptions {
         header: dialect.header.unwrap_or(defaults.header),
@@ -42,7 +53,8 @@ fn csv_options(dialect: &CsvDialect, sample_rows: Option<usize>) -> CsvOptions {
         quote: dialect.quote.unwrap_or(defaults.quote),
         escape: dialect.escape.or(defaults.escape),
         null_string: dialect.null_string.clone().or(defaults.null_string),
-        infer_records: sample_rows.unwrap_or(defaults.infer_records),
+        infer_records: request.sample_rows.unwrap_or(defaults.infer_records),
+        mode: read_mode(request.mode),
     }
 }
 
@@ -50,7 +62,7 @@ fn json_options(request: &PathRequest) -> JsonOptions {
     let defaults = JsonOptions::default();
     JsonOptions {
         infer_records: request.sample_rows.unwrap_or(defaults.infer_records),
-        permissive: request.ignore_errors,
+        mode: read_mode(request.mode),
     }
 }
 
@@ -62,7 +74,7 @@ fn dataset_options(request: &PathRequest) -> DatasetOptions {
     let format = match format {
         FileFormatName::Parquet => FileFormat::Parquet,
         FileFormatName::Json => FileFormat::Json(json_options(request)),
-        FileFormatName::Csv => FileFormat::Csv(csv_options(&request.csv, request.sample_rows)),
+        FileFormatName::Csv => FileFormat::Csv(csv_options(request)),
     };
     let options = DatasetOptions::new(format).with_hive_partitioning(request.hive_partitioning);
     match &request.schema {

@@ -29,6 +29,16 @@ pub enum IoError {
         /// Why it is invalid.
         message: String,
     },
+    /// A row group of a Parquet file could not be decoded (corrupt pages, unreadable bytes).
+    #[error("{file}: row group {row_group}: {source}")]
+    ParquetRowGroup {
+        /// The file involved.
+        file: String,
+        /// The zero-based row group index.
+        row_group: usize,
+        /// The underlying decoder error.
+        source: arrow::error::ArrowError,
+    },
     /// A Parquet file could not be decoded (corrupt, truncated, wrong magic, ...).
     #[error("{file}: invalid Parquet file: {source}")]
     Parquet {
@@ -45,12 +55,14 @@ pub enum IoError {
         /// The underlying Arrow error.
         source: arrow::error::ArrowError,
     },
-    /// A line of an NDJSON file is not a valid record.
-    #[error("{file}:{line}: malformed JSON record: {message}")]
-    MalformedJson {
+    /// A record of a text file (an NDJSON line, a CSV row) is malformed.
+    #[error("{file}:{line}: malformed {format} record: {message}")]
+    MalformedRecord {
+        /// The format: `JSON` or `CSV`.
+        format: &'static str,
         /// The file involved.
         file: String,
-        /// One-based line number.
+        /// The one-based line the record starts on.
         line: usize,
         /// What the parser said.
         message: String,

@@ -17,7 +17,8 @@ pub struct ReadMetrics {
     pub row_groups_read: u64,
     /// Rows decoded so far.
     pub rows_read: u64,
-    /// Malformed records replaced by nulls in permissive mode so far.
+    /// Malformed text records dropped (`DROPMALFORMED`) or replaced by nulls (`PERMISSIVE`) so
+    /// far.
     pub bad_records: u64,
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
@@ -168,12 +169,12 @@ impl ParquetFile {
     }
 
     /// A reader decoding only the top-level `columns` (by name; absent ones are ignored)
-    /// of `row_groups`.
-    pub fn reader(
+    /// of `row_group`.
+    fn reader(
         &self,
         file: &ListedFile,
         columns: &[String],
-        row_groups: Vec<usize>,
+        row_group: usize,
         batch_size: usize,
     ) -> Result<ParquetRecordBatchReader> {
         let roots: Vec<usize> = self
@@ -189,10 +190,38 @@ impl ParquetFile {
         let chunks = file.source.open_chunks(file.size)?;
         ParquetRecordBatchReaderBuilder::new_with_metadata(chunks, self.metadata.clone())
             .with_projection(mask)
-            .with_row_groups(row_groups)
+            .with_row_groups(vec![row_group])
             .with_batch_size(batch_size)
             .build()
             .map_err(|source| IoError::parquet(file.source.name(), source))
+    }
+
+    /// The batches of the top-level `columns` (by name; absent ones are ignored) of
+    /// `row_groups`, one row group after another; an error names the row group it is in.
+    pub fn batches(
+        &self,
+        file: &ListedFile,
+        columns: Vec<String>,
+        row_groups: Vec<usize>,
+        batch_size: usize,
+    ) -> impl Iterator<Item = Result<RecordBatch>> + Send + use<> {
+        let footer = self.clone();
+        let file = file.clone();
+        row_groups.into_iter().flat_map(move |row_group| {
+            let name = file.source.name();
+            let batches: Box<dyn Iterator<Item = Result<RecordBatch>> + Send> =
+                match footer.reader(&file, &columns, row_group, batch_size) {
+                    Ok(reader) => Box::new(reader.map(move |batch| {
+                        batch.map_err(|source| IoError::ParquetRowGroup {
+                            file: name.clone(),
+                            row_group,
+                            source,
+                        })
+                    })),
+                    Err(error) => Box::new(std::iter::once(Err(error))),
+                };
+            batches
+        })
     }
 }
 

@@ -9,12 +9,11 @@ use arrow::compute::cast;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
-use crate::csv_read;
 use crate::dataset::{Dataset, DatasetInner, OpenFormat};
 use crate::error::{IoError, Result};
-use crate::json_read::JsonFileReader;
 use crate::metrics::{MetricCounters, ReadMetrics};
 use crate::predicate::Predicate;
+use crate::{csv_read, json_read};
 
 mod spec;
 
@@ -252,46 +251,30 @@ impl Scan {
                     .iter()
                     .map(|&i| inner.data_schema.field(i).name().clone())
                     .collect();
-                let reader = parquet[part.file].reader(
+                MetricCounters::add(&self.metrics.row_groups_read, part.row_groups.len() as u64);
+                Ok(Box::new(parquet[part.file].batches(
                     file,
-                    &names,
+                    names,
                     part.row_groups.clone(),
                     self.batch_size,
-                )?;
-                MetricCounters::add(&self.metrics.row_groups_read, part.row_groups.len() as u64);
-                let name = file.source.name();
-                Ok(Box::new(reader.map(move |batch| {
-                    batch.map_err(|source| IoError::arrow(name.clone(), source))
-                })))
+                )))
             }
-            OpenFormat::Json(options) => {
-                let schema = Arc::new(
-                    inner
-                        .data_schema
-                        .project(&data)
-                        .map_err(|e| IoError::arrow(file.source.name(), e))?,
-                );
-                Ok(Box::new(JsonFileReader::open(
-                    file,
-                    schema,
-                    self.batch_size,
-                    options,
-                    self.metrics.bad_records.clone(),
-                )?))
-            }
-            OpenFormat::Csv(options) => {
-                let reader = csv_read::open(
-                    file,
-                    inner.data_schema.clone(),
-                    data,
-                    self.batch_size,
-                    options,
-                )?;
-                let name = file.source.name();
-                Ok(Box::new(reader.map(move |batch| {
-                    batch.map_err(|source| IoError::arrow(name.clone(), source))
-                })))
-            }
+            OpenFormat::Json(options) => Ok(Box::new(json_read::open(
+                file,
+                &inner.data_schema,
+                &data,
+                self.batch_size,
+                options,
+                self.metrics.bad_records.clone(),
+            )?)),
+            OpenFormat::Csv(options) => Ok(Box::new(csv_read::open(
+                file,
+                &inner.data_schema,
+                &data,
+                self.batch_size,
+                options,
+                self.metrics.bad_records.clone(),
+            )?)),
         }
     }
 

@@ -62,6 +62,15 @@ impl OutputJob {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        // A regular file where a folder must go would surface as a puzzling "file exists".
+        if let Some(file) = parent
+            .ancestors()
+            .find(|p| p.exists())
+            .filter(|p| !p.is_dir())
+        {
+            let not_a_directory = std::io::Error::from(std::io::ErrorKind::NotADirectory);
+            return Err(IoError::fs(file, not_a_directory));
+        }
         fs::create_dir_all(&parent).map_err(|e| IoError::fs(&parent, e))?;
         let name = target
             .file_name()

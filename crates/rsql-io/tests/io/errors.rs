@@ -114,10 +114,17 @@ fn malformed_json_names_file_and_line() {
     let file = dir.path().join("bad.json");
     std::fs::write(&file, "{\"a\": 1}\n{\"a\": 2}\n{\"a\": oops}\n{\"a\": 4}\n").expect("write");
     let schema = ints("a").schema();
-    let error = read_error(&file, DatasetOptions::json().with_schema(schema.clone()));
+    let fail_fast = DatasetOptions::new(rsql_io::FileFormat::Json(rsql_io::JsonOptions {
+        mode: rsql_io::ReadMode::FailFast,
+        ..Default::default()
+    }));
+    let error = read_error(&file, fail_fast.clone().with_schema(schema.clone()));
     match &error {
-        IoError::MalformedJson {
-            file: name, line, ..
+        IoError::MalformedRecord {
+            format: "JSON",
+            file: name,
+            line,
+            ..
         } => {
             assert!(name.ends_with("bad.json"));
             assert_eq!(*line, 3);
@@ -126,7 +133,7 @@ fn malformed_json_names_file_and_line() {
     }
     assert!(error.to_string().contains("bad.json:3"), "{error}");
     // Inference fails the same way.
-    let inferred = read_error(&file, DatasetOptions::json());
+    let inferred = read_error(&file, fail_fast);
     assert!(inferred.to_string().contains("bad.json:3"), "{inferred}");
 }
 
@@ -139,10 +146,7 @@ fn permissive_json_nulls_and_counts_bad_records() {
         "{\"a\": 1}\n{\"a\": \"text\"}\n{broken\n{\"a\": 4}\n",
     )
     .expect("write");
-    let options = DatasetOptions::new(rsql_io::FileFormat::Json(rsql_io::JsonOptions {
-        permissive: true,
-        ..Default::default()
-    }));
+    let options = DatasetOptions::json();
     let nullable = Arc::new(arrow::datatypes::Schema::new(vec![
         arrow::datatypes::Field::new("a", arrow::datatypes::DataType::Int32, true),
     ]));

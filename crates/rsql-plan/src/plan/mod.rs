@@ -19,7 +19,7 @@ pub use nodes::{
     Projection, ReplicateRows, Sort, SubqueryAlias, TableScan, Union, Values, Window,
     grouping_key_column,
 };
-pub use path_request::{CsvDialect, FileFormatName, PathRequest};
+pub use path_request::{CsvDialect, FileFormatName, PathRequest, ReadModeName};
 pub use range_source::{IntegerRange, RangeSource};
 pub use source::{Catalog, SchemaSource, TableSource, TableSourceRef};
 pub use statement::{CopyFormat, CreateTable, Insert, OverwriteScope, Statement};

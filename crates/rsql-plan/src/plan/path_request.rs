@@ -25,6 +25,34 @@ impl FileFormatName {
     }
 }
 
+/// What a text reader does with a malformed record, as Spark's `mode` option names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadModeName {
+    /// A row of nulls, keeping the record's text in `_corrupt_record` when that column exists.
+    Permissive,
+    /// Skip the record.
+    DropMalformed,
+    /// Fail the read, naming the file and line.
+    FailFast,
+}
+
+impl ReadModeName {
+    /// The names, as Spark spells them.
+    pub const NAMES: [(&'static str, ReadModeName); 3] = [
+        ("PERMISSIVE", ReadModeName::Permissive),
+        ("DROPMALFORMED", ReadModeName::DropMalformed),
+        ("FAILFAST", ReadModeName::FailFast),
+    ];
+
+    /// The mode `name` stands for (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|&(_, mode)| mode)
+    }
+}
+
 /// CSV dialect settings; `None` keeps the reader's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CsvDialect {
@@ -54,8 +82,8 @@ pub struct PathRequest {
     pub hive_partitioning: bool,
     /// How many records schema inference looks at; `None` keeps the reader's default.
     pub sample_rows: Option<usize>,
-    /// Whether malformed records become rows of nulls instead of failing the read (JSON).
-    pub ignore_errors: bool,
+    /// What a malformed record does (JSON and CSV); `None` keeps the reader's default.
+    pub mode: Option<ReadModeName>,
     /// The CSV dialect (ignored for other formats).
     pub csv: CsvDialect,
 }
@@ -69,7 +97,7 @@ impl PathRequest {
             schema: None,
             hive_partitioning: true,
             sample_rows: None,
-            ignore_errors: false,
+            mode: None,
             csv: CsvDialect::default(),
         }
     }

@@ -20,7 +20,8 @@ use crate::error::{PlanError, Result};
 use crate::expr::Expr;
 use crate::optimizer::fold_expr;
 use crate::plan::{
-    FileFormatName, IntegerRange, LogicalPlan, PathRequest, RangeSource, TableSourceRef,
+    FileFormatName, IntegerRange, LogicalPlan, PathRequest, RangeSource, ReadModeName,
+    TableSourceRef,
 };
 use crate::suggest;
 
@@ -65,6 +66,7 @@ enum FileOption {
     Header,
     HivePartitioning,
     IgnoreErrors,
+    Mode,
     NullString,
     Quote,
     SampleSize,
@@ -86,6 +88,7 @@ const FILE_OPTIONS: &[(&str, FileOption, &[FileFormatName])] = &[
         &[Parquet, Csv, Json],
     ),
     ("ignore_errors", FileOption::IgnoreErrors, &[Json]),
+    ("mode", FileOption::Mode, &[Csv, Json]),
     ("nullstr", FileOption::NullString, &[Csv]),
     ("quote", FileOption::Quote, &[Csv]),
     ("sample_size", FileOption::SampleSize, &[Csv, Json]),
@@ -334,8 +337,14 @@ impl SqlBinder<'_> {
                     request.hive_partitioning = self.bool_constant(value, &what)?;
                 }
                 FileOption::IgnoreErrors => {
-                    request.ignore_errors = self.bool_constant(value, &what)?;
+                    // DuckDB's spelling: nulls for a malformed record, or an error.
+                    request.mode = Some(if self.bool_constant(value, &what)? {
+                        ReadModeName::Permissive
+                    } else {
+                        ReadModeName::FailFast
+                    });
                 }
+                FileOption::Mode => request.mode = Some(self.read_mode(value, &what)?),
                 FileOption::NullString => {
                     request.csv.null_string = Some(self.string_constant(value, &what)?);
                 }
@@ -352,6 +361,19 @@ impl SqlBinder<'_> {
             )));
         }
         Ok(request)
+    }
+
+    /// `mode => 'PERMISSIVE' | 'DROPMALFORMED' | 'FAILFAST'`.
+    fn read_mode(&self, expr: &ast::Expr, what: &str) -> Result<ReadModeName> {
+        let name = self.string_constant(expr, what)?;
+        ReadModeName::from_name(&name).ok_or_else(|| {
+            let names: Vec<&str> = ReadModeName::NAMES.iter().map(|(n, _)| *n).collect();
+            PlanError::invalid(format!(
+                "{what} is one of {}, got '{name}'",
+                names.join(", ")
+            ))
+            .or_at(expr.span())
+        })
     }
 
     /// `sample_size => n`: how many records schema inference reads; -1 reads them all.
@@ -528,7 +550,7 @@ mod tests {
         );
         let mut expected = PathRequest::new("a/*.json", Some(FileFormatName::Json));
         expected.paths.push("b/**/*.json".into());
-        expected.ignore_errors = true;
+        expected.mode = Some(ReadModeName::Permissive);
         expected.sample_rows = Some(10);
         assert_eq!(got, expected);
     }
@@ -553,7 +575,7 @@ mod tests {
         assert_eq!(
             error("SELECT * FROM read_json('d', header => 1)"),
             "read_json has no option 'header'; valid options are columns, hive_partitioning, \
-             ignore_errors, sample_size at 1:30"
+             ignore_errors, mode, sample_size at 1:30"
         );
         assert_eq!(
             error("SELECT * FROM read_csv('d', header => 'yes')"),
