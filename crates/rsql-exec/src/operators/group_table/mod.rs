@@ -1,11 +1,14 @@
 //! Group keys to dense group indices: the hash table at the heart of a hash aggregation.
 //!
 //! One key column of a primitive type (numbers, decimals, dates, times, intervals) is kept
-//! as native values, hashed and compared without any encoding ([`PrimitiveKeys`]). Any other
+//! as native values, hashed and compared without any encoding ([`PrimitiveKeys`]). One
+//! dictionary-encoded column is grouped a dictionary value at a time ([`DictionaryKeys`]).
+//! Any other
 //! keys (strings, several columns, nested types) are kept in arrow's row format, hashed a
 //! column at a time ([`RowKeys`]). Both keep each group's hash, so growing the table never
 //! hashes a key again.
 
+mod dictionary;
 mod primitive;
 mod rows;
 
@@ -14,6 +17,7 @@ use arrow::datatypes::DataType;
 use datafusion_common::hash_utils::RandomState;
 
 use crate::error::Result;
+use dictionary::DictionaryKeys;
 use primitive::PrimitiveKeys;
 use rows::RowKeys;
 
@@ -29,13 +33,16 @@ pub(crate) struct GroupTable {
 impl GroupTable {
     /// A table for keys of `key_types` (none: a global aggregation).
     pub(crate) fn new(key_types: &[DataType]) -> Result<Self> {
-        let keys = match key_types {
+        let keys: Option<Box<dyn GroupKeys>> = match key_types {
             [] => None,
-            [single] => Some(primitive_keys(single).map_or_else(
-                || RowKeys::try_new(key_types).map(|keys| Box::new(keys) as Box<dyn GroupKeys>),
-                Ok,
-            )?),
-            _ => Some(Box::new(RowKeys::try_new(key_types)?) as Box<dyn GroupKeys>),
+            [DataType::Dictionary(_, value_type)] => {
+                Some(Box::new(DictionaryKeys::try_new(value_type)?))
+            }
+            [single] => match primitive_keys(single) {
+                Some(keys) => Some(keys),
+                None => Some(Box::new(RowKeys::try_new(key_types)?)),
+            },
+            _ => Some(Box::new(RowKeys::try_new(key_types)?)),
         };
         Ok(GroupTable { keys })
     }
@@ -215,6 +222,64 @@ mod tests {
             let (first_strings, first_integers): (Vec<_>, Vec<_>) = firsts.into_iter().unzip();
             prop_assert_eq!(emitted[0].as_ref(), &StringArray::from(first_strings) as &dyn Array);
             prop_assert_eq!(emitted[1].as_ref(), &Int64Array::from(first_integers) as &dyn Array);
+        }
+    }
+
+    proptest! {
+        /// Dictionary-encoded keys group by value: batches with their own dictionaries or
+        /// the previous batch's (as a Parquet column chunk's batches share theirs), with
+        /// unused dictionary values, NULL codes and NULL values, and plain batches among them.
+        #[test]
+        fn dictionary_keys_group_by_value(
+            batches in prop::collection::vec(
+                (
+                    prop::collection::vec(prop::option::weighted(0.8, "[abc]{0,2}"), 1..6),
+                    prop::collection::vec(prop::option::weighted(0.9, 0usize..8), 0..40),
+                    0..3,
+                ),
+                1..6,
+            ),
+        ) {
+            let key_type =
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+            let mut table = GroupTable::new(std::slice::from_ref(&key_type)).unwrap();
+            let mut keys: Vec<Option<String>> = Vec::new();
+            let mut groups = Vec::new();
+            let mut previous: Option<(Vec<Option<String>>, ArrayRef)> = None;
+            for (dictionary, codes, kind) in batches {
+                // kind 0: plain strings; 1: a new dictionary; 2: the previous dictionary.
+                let (dictionary, values) = match (&previous, kind) {
+                    (Some(previous), 2) => previous.clone(),
+                    _ => {
+                        let values: ArrayRef = Arc::new(StringArray::from(dictionary.clone()));
+                        (dictionary, values)
+                    }
+                };
+                let rows: Vec<Option<String>> = codes
+                    .iter()
+                    .map(|code| code.and_then(|c| dictionary[c % dictionary.len()].clone()))
+                    .collect();
+                let column: ArrayRef = if kind == 0 {
+                    Arc::new(rows.iter().cloned().collect::<StringArray>())
+                } else {
+                    let codes: arrow::array::Int32Array = codes
+                        .iter()
+                        .map(|code| code.map(|c| (c % dictionary.len()) as i32))
+                        .collect();
+                    Arc::new(
+                        arrow::array::DictionaryArray::try_new(codes, Arc::clone(&values))
+                            .unwrap(),
+                    )
+                };
+                groups.extend(table.group_indices(&[column], rows.len()).unwrap());
+                keys.extend(rows);
+                previous = Some((dictionary, values));
+            }
+            let (expected, firsts) = reference_groups(&keys);
+            prop_assert_eq!(groups, expected);
+            let emitted = table.emit().unwrap();
+            let emitted = arrow::compute::cast(&emitted[0], &DataType::Utf8).unwrap();
+            prop_assert_eq!(emitted.as_ref(), &StringArray::from(firsts) as &dyn Array);
         }
     }
 

@@ -2,7 +2,7 @@
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
-use arrow::row::Rows;
+use arrow::row::{Row, Rows};
 use datafusion_common::hash_utils::{RandomState, create_hashes};
 use hashbrown::HashTable;
 
@@ -19,8 +19,6 @@ pub(super) struct RowKeys {
     hashes: Vec<u64>,
     table: HashTable<usize>,
     hasher: RandomState,
-    /// The current batch's hashes (kept to reuse the allocation).
-    batch_hashes: Vec<u64>,
 }
 
 impl RowKeys {
@@ -32,41 +30,50 @@ impl RowKeys {
             hashes: Vec::new(),
             table: HashTable::new(),
             hasher: hasher(),
-            batch_hashes: Vec::new(),
         })
+    }
+}
+
+impl RowKeys {
+    /// The rows of `columns` and their hashes, as this table encodes and hashes keys.
+    pub(super) fn encode(&self, columns: &[ArrayRef]) -> Result<(Rows, Vec<u64>)> {
+        let columns: Vec<ArrayRef> = columns.iter().map(normalize_zeros).collect();
+        let rows = self.codec.encode(&columns)?;
+        let mut hashes = vec![0; rows.num_rows()];
+        create_hashes(&columns, &self.hasher, &mut hashes)?;
+        Ok((rows, hashes))
+    }
+
+    /// The group of the key `row` whose hash is `hash`, added if new.
+    pub(super) fn group_of(&mut self, row: Row<'_>, hash: u64) -> usize {
+        let RowKeys {
+            keys,
+            hashes,
+            table,
+            ..
+        } = self;
+        let bytes = row.data();
+        let found = table.find(hash, |&group| {
+            hashes[group] == hash && keys.row(group).data() == bytes
+        });
+        match found {
+            Some(&group) => group,
+            None => {
+                let group = hashes.len();
+                keys.push(row);
+                hashes.push(hash);
+                table.insert_unique(hash, group, |&group| hashes[group]);
+                group
+            }
+        }
     }
 }
 
 impl GroupKeys for RowKeys {
     fn intern(&mut self, key_columns: &[ArrayRef], groups: &mut Vec<usize>) -> Result<()> {
-        let columns: Vec<ArrayRef> = key_columns.iter().map(normalize_zeros).collect();
-        let rows = self.codec.encode(&columns)?;
-        self.batch_hashes.clear();
-        self.batch_hashes.resize(rows.num_rows(), 0);
-        create_hashes(&columns, &self.hasher, &mut self.batch_hashes)?;
-        let RowKeys {
-            keys,
-            hashes,
-            table,
-            batch_hashes,
-            ..
-        } = self;
-        for (row, &hash) in rows.iter().zip(batch_hashes.iter()) {
-            let bytes = row.data();
-            let found = table.find(hash, |&group| {
-                hashes[group] == hash && keys.row(group).data() == bytes
-            });
-            let group = match found {
-                Some(&group) => group,
-                None => {
-                    let group = hashes.len();
-                    keys.push(row);
-                    hashes.push(hash);
-                    table.insert_unique(hash, group, |&group| hashes[group]);
-                    group
-                }
-            };
-            groups.push(group);
+        let (rows, hashes) = self.encode(key_columns)?;
+        for (row, &hash) in rows.iter().zip(&hashes) {
+            groups.push(self.group_of(row, hash));
         }
         Ok(())
     }
