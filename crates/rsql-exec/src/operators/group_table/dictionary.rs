@@ -59,6 +59,12 @@ impl GroupKeys for DictionaryKeys {
             let values = cast(column, &self.value_type)?;
             return self.values.intern(&[values], groups);
         };
+        if dictionary.values().is_empty() {
+            // No values to point at: every row is NULL.
+            let null_group = self.null_group()?;
+            groups.extend(std::iter::repeat_n(null_group, column.len()));
+            return Ok(());
+        }
         let data = dictionary.values().to_data();
         if !self
             .last

@@ -233,7 +233,7 @@ mod tests {
         fn dictionary_keys_group_by_value(
             batches in prop::collection::vec(
                 (
-                    prop::collection::vec(prop::option::weighted(0.8, "[abc]{0,2}"), 1..6),
+                    prop::collection::vec(prop::option::weighted(0.8, "[abc]{0,2}"), 0..6),
                     prop::collection::vec(prop::option::weighted(0.9, 0usize..8), 0..40),
                     0..3,
                 ),
@@ -257,14 +257,20 @@ mod tests {
                 };
                 let rows: Vec<Option<String>> = codes
                     .iter()
-                    .map(|code| code.and_then(|c| dictionary[c % dictionary.len()].clone()))
+                    .map(|code| {
+                        code.filter(|_| !dictionary.is_empty())
+                            .and_then(|c| dictionary[c % dictionary.len()].clone())
+                    })
                     .collect();
                 let column: ArrayRef = if kind == 0 {
                     Arc::new(rows.iter().cloned().collect::<StringArray>())
                 } else {
                     let codes: arrow::array::Int32Array = codes
                         .iter()
-                        .map(|code| code.map(|c| (c % dictionary.len()) as i32))
+                        .map(|code| {
+                            code.filter(|_| !dictionary.is_empty())
+                                .map(|c| (c % dictionary.len()) as i32)
+                        })
                         .collect();
                     Arc::new(
                         arrow::array::DictionaryArray::try_new(codes, Arc::clone(&values))
