@@ -39,8 +39,13 @@ impl GroupCounts {
     /// Counts the non-null rows of `values` into their groups.
     fn count_values(&mut self, values: &ArrayRef, group_indices: &[usize], total_groups: usize) {
         ensure_groups(&mut self.0, total_groups, 0);
-        for (row, &group) in group_indices.iter().enumerate() {
-            self.0[group] += i64::from(values.is_valid(row));
+        match values.logical_nulls() {
+            None => group_indices.iter().for_each(|&group| self.0[group] += 1),
+            Some(nulls) => {
+                for (&group, valid) in group_indices.iter().zip(nulls.iter()) {
+                    self.0[group] += i64::from(valid);
+                }
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Decimal128Array};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Decimal128Type};
 
-use crate::aggregate::{GroupsAccumulator, ensure_groups};
+use crate::aggregate::{GroupsAccumulator, ensure_groups, for_each_valid};
 use crate::error::{Result, exec_err};
 
 /// Per-group decimal sums at one scale.
@@ -66,17 +66,16 @@ impl DecimalSums {
                 ));
             }
         }
+        let limit = self.limit;
+        let (sums, seen, overflowed) = (&mut self.sums, &mut self.seen, &mut self.overflowed);
         let values = values.as_primitive::<Decimal128Type>();
-        for (row, &group) in group_indices.iter().enumerate() {
-            if values.is_null(row) {
-                continue;
+        for_each_valid(values, group_indices, |group, value| {
+            seen[group] = true;
+            match sums[group].checked_add(value) {
+                Some(sum) if sum.unsigned_abs() < limit => sums[group] = sum,
+                _ => overflowed[group] = true,
             }
-            self.seen[group] = true;
-            match self.sums[group].checked_add(values.value(row)) {
-                Some(sum) if sum.unsigned_abs() < self.limit => self.sums[group] = sum,
-                _ => self.overflowed[group] = true,
-            }
-        }
+        });
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{ArrowPrimitiveType, DataType};
 
-use crate::aggregate::{GroupsAccumulator, ensure_groups};
+use crate::aggregate::{GroupsAccumulator, ensure_groups, for_each_valid};
 use crate::error::Result;
 use crate::rows::RowCodec;
 
@@ -65,30 +65,14 @@ impl<T: ArrowPrimitiveType> PrimitiveMinMax<T> {
         } else {
             cast(values, &self.data_type)?
         };
-        let values = values.as_primitive::<T>();
         let keep = self.keep;
-        let mut fold_one = |group: usize, value: T::Native| {
-            if !self.seen[group] || value.compare(self.best[group]) == keep {
-                self.best[group] = value;
-                self.seen[group] = true;
+        let (best, seen) = (&mut self.best, &mut self.seen);
+        for_each_valid(values.as_primitive::<T>(), group_indices, |group, value| {
+            if !seen[group] || value.compare(best[group]) == keep {
+                best[group] = value;
+                seen[group] = true;
             }
-        };
-        match values.nulls().filter(|nulls| nulls.null_count() > 0) {
-            None => {
-                for (&group, &value) in group_indices.iter().zip(values.values()) {
-                    fold_one(group, value);
-                }
-            }
-            Some(nulls) => {
-                for ((&group, &value), valid) in
-                    group_indices.iter().zip(values.values()).zip(nulls.iter())
-                {
-                    if valid {
-                        fold_one(group, value);
-                    }
-                }
-            }
-        }
+        });
         Ok(())
     }
 }

@@ -38,8 +38,8 @@ mod sum;
 
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, PrimitiveArray};
+use arrow::datatypes::{ArrowPrimitiveType, DataType};
 use rsql_plan::AggregateFunctionSignature;
 
 pub use boolean::BooleanAggregate;
@@ -114,6 +114,31 @@ pub(crate) fn float_arguments(
             ))),
         })
         .collect()
+}
+
+/// Calls `fold(group, value)` for every non-null value of `values`, with its row's group; the
+/// common case of no nulls skips the validity checks.
+pub(crate) fn for_each_valid<T: ArrowPrimitiveType>(
+    values: &PrimitiveArray<T>,
+    group_indices: &[usize],
+    mut fold: impl FnMut(usize, T::Native),
+) {
+    match values.nulls().filter(|nulls| nulls.null_count() > 0) {
+        None => {
+            for (&group, &value) in group_indices.iter().zip(values.values()) {
+                fold(group, value);
+            }
+        }
+        Some(nulls) => {
+            for ((&group, &value), valid) in
+                group_indices.iter().zip(values.values()).zip(nulls.iter())
+            {
+                if valid {
+                    fold(group, value);
+                }
+            }
+        }
+    }
 }
 
 /// Grows `values` to `total_groups` entries filled with `default`.

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, PrimitiveArray};
+use arrow::array::{ArrayRef, ArrowNativeTypeOp, AsArray, PrimitiveArray};
 use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type};
 
 use crate::aggregate::decimal_sum::DecimalSumAccumulator;
-use crate::aggregate::{GroupsAccumulator, ensure_groups};
+use crate::aggregate::{GroupsAccumulator, ensure_groups, for_each_valid};
 use crate::error::{Result, exec_err};
 
 /// An accumulator adding values up in `sum_type` (the type the signature says `sum` returns).
@@ -49,13 +49,11 @@ impl<T: ArrowPrimitiveType> SumAccumulator<T> {
         ensure_groups(&mut self.sums, total_groups, T::Native::ZERO);
         ensure_groups(&mut self.seen, total_groups, false);
         let values = cast(values, &T::DATA_TYPE)?;
-        let values = values.as_primitive::<T>();
-        for (row, &group) in group_indices.iter().enumerate() {
-            if values.is_valid(row) {
-                self.sums[group] = self.sums[group].add_wrapping(values.value(row));
-                self.seen[group] = true;
-            }
-        }
+        let (sums, seen) = (&mut self.sums, &mut self.seen);
+        for_each_valid(values.as_primitive::<T>(), group_indices, |group, value| {
+            sums[group] = sums[group].add_wrapping(value);
+            seen[group] = true;
+        });
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Datum, Decimal128Array};
+use arrow::compute::binary;
 use arrow::datatypes::{DataType, Decimal128Type, i256};
 use arrow::error::ArrowError;
 
@@ -28,6 +29,22 @@ pub(super) fn arithmetic(
         l.as_primitive::<Decimal128Type>(),
         r.as_primitive::<Decimal128Type>(),
     );
+    if let Some(exact) = kernel.never_overflows().filter(|_| !(l_scalar && r_scalar)) {
+        let values = match (l_scalar, r_scalar) {
+            (false, false) => binary(l, r, exact)?,
+            (true, _) if l.is_valid(0) => {
+                let left = l.value(0);
+                r.unary(|right| exact(left, right))
+            }
+            (_, true) if r.is_valid(0) => {
+                let right = r.value(0);
+                l.unary(|left| exact(left, right))
+            }
+            _ => Decimal128Array::new_null(len),
+        };
+        let (precision, scale) = (kernel.precision, kernel.scale);
+        return Ok(Arc::new(values.with_precision_and_scale(precision, scale)?));
+    }
     let values: Decimal128Array = (0..len)
         .map(|row| {
             let li = if l_scalar { 0 } else { row };
@@ -159,6 +176,9 @@ impl<T: Wide> Factors<T> {
 /// One decimal operation with its scale factors worked out once per batch.
 struct DecimalKernel {
     op: Operator,
+    /// The largest unscaled magnitudes the operands' precisions allow.
+    left_max: i128,
+    right_max: i128,
     /// The factors as `i128`, when they fit.
     narrow: Option<Factors<i128>>,
     wide: Factors<i256>,
@@ -175,7 +195,14 @@ impl DecimalKernel {
         right: &DataType,
         result: &DataType,
     ) -> Result<Self, ArrowError> {
-        let ((_, s1), (_, s2), (precision, scale)) = (parts(left)?, parts(right)?, parts(result)?);
+        let ((p1, s1), (p2, s2), (precision, scale)) =
+            (parts(left)?, parts(right)?, parts(result)?);
+        let largest = |precision: u8| {
+            pow10(i16::from(precision))
+                .ok()
+                .and_then(|p| p.to_i128())
+                .map_or(i128::MAX, |p| p - 1)
+        };
         let (s1, s2, rs) = (i16::from(s1), i16::from(s2), i16::from(scale));
         let one = i256::ONE;
         let (left_factor, right_factor, working) = match op {
@@ -222,11 +249,45 @@ impl DecimalKernel {
             .ok_or_else(|| ArrowError::InvalidArgumentError(format!("precision {precision}")))?;
         Ok(DecimalKernel {
             op,
+            left_max: largest(p1),
+            right_max: largest(p2),
             narrow,
             wide,
             limit,
             precision,
             scale,
+        })
+    }
+
+    /// A plain `i128` function computing every result exactly, when the operand types' precisions
+    /// rule out overflow, rounding and division: sums, differences and products whose largest
+    /// possible magnitude fits the result precision (most arithmetic on stored prices and
+    /// quantities). Such a kernel runs without checks, vectorised over whole arrays.
+    fn never_overflows(&self) -> Option<impl Fn(i128, i128) -> i128 + use<>> {
+        let factors = self.narrow.as_ref()?;
+        if factors.rescale != 1 {
+            return None;
+        }
+        let (left_max, right_max) = (
+            i256::from_i128(self.left_max),
+            i256::from_i128(self.right_max),
+        );
+        let (fl, fr) = (factors.left, factors.right);
+        let bound = match self.op {
+            Operator::Plus | Operator::Minus => left_max
+                .checked_mul(i256::from_i128(fl))?
+                .checked_add(right_max.checked_mul(i256::from_i128(fr))?)?,
+            Operator::Multiply => left_max.checked_mul(right_max)?,
+            _ => return None,
+        };
+        if bound >= i256::from_i128(self.limit) {
+            return None;
+        }
+        let op = self.op;
+        Some(move |left: i128, right: i128| match op {
+            Operator::Plus => left * fl + right * fr,
+            Operator::Minus => left * fl - right * fr,
+            _ => left * right,
         })
     }
 
@@ -421,6 +482,74 @@ mod tests {
                 .and_then(|v| v.to_i128())
                 .filter(|v| v.abs() < kernel.limit);
             proptest::prop_assert_eq!(wide, expected);
+        }
+    }
+
+    fn decimal_operand() -> impl Strategy<Value = (u8, i8, Vec<Option<i128>>)> {
+        (1u8..=12, 0i8..=6).prop_flat_map(|(precision, scale)| {
+            let max = 10i128.pow(u32::from(precision)) - 1;
+            let scale = scale.min(precision as i8);
+            (
+                Just(precision),
+                Just(scale),
+                prop::collection::vec(prop::option::weighted(0.9, -max..=max), 8),
+            )
+        })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Sums, differences and products, of columns and of a scalar with a column, with
+        /// NULLs, equal the exact fractions, whether the vectorised kernel (no overflow possible) or
+        /// the checked one (a tight result precision) runs.
+        #[test]
+        fn additive_and_multiplicative_kernels_match_exact_arithmetic(
+            (p1, s1, left) in decimal_operand(),
+            (p2, s2, right) in decimal_operand(),
+            op in prop_oneof![Just(Operator::Plus), Just(Operator::Minus), Just(Operator::Multiply)],
+            tight in any::<bool>(),
+            shape in 0..4,
+        ) {
+            let scale = if op == Operator::Multiply { s1 + s2 } else { s1.max(s2) };
+            let needed = if op == Operator::Multiply {
+                p1 + p2
+            } else {
+                p1.max(p2) + 1 + (s1 - s2).unsigned_abs()
+            };
+            let precision = if tight { needed.saturating_sub(2).max(scale as u8).max(1) } else { needed.min(38) };
+            let result = DataType::Decimal128(precision, scale);
+            // shape 0: two columns; 1: a scalar and a column; 2: a column and a scalar; 3: two
+            // scalars.
+            let (lefts, rights) = match shape {
+                0 => (left.clone(), right.clone()),
+                1 => (vec![left[0]; right.len()], right.clone()),
+                2 => (left.clone(), vec![right[0]; left.len()]),
+                _ => (vec![left[0]], vec![right[0]]),
+            };
+            let operand = |values: &[Option<i128>], p, s, scalar: bool| -> Box<dyn Datum> {
+                if scalar {
+                    Box::new(Scalar::new(decimals(&values[..1], p, s)))
+                } else {
+                    Box::new(decimals(values, p, s))
+                }
+            };
+            let out = arithmetic(
+                operand(&left, p1, s1, shape == 1 || shape == 3).as_ref(),
+                op,
+                operand(&right, p2, s2, shape >= 2).as_ref(),
+                &result,
+            )
+            .unwrap();
+            let actual: Vec<Option<i128>> = out.as_primitive::<Decimal128Type>().iter().collect();
+            let expected: Vec<Option<i128>> = lefts
+                .iter()
+                .zip(&rights)
+                .map(|(&l, &r)| {
+                    reference((l?, s1 as u32), op, (r?, s2 as u32), (precision, scale))
+                })
+                .collect();
+            prop_assert_eq!(actual, expected);
         }
     }
 }

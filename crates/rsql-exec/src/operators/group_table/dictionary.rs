@@ -59,6 +59,9 @@ impl GroupKeys for DictionaryKeys {
             let values = cast(column, &self.value_type)?;
             return self.values.intern(&[values], groups);
         };
+        if column.is_empty() {
+            return Ok(());
+        }
         if dictionary.values().is_empty() {
             // No values to point at: every row is NULL.
             let null_group = self.null_group()?;
