@@ -158,7 +158,17 @@ pub fn create_physical_expr(
                 window.kind.name()
             ));
         }
-        Expr::MapGet { .. } => return exec_err("not supported yet: map subscript in execution"),
+        // `m[k]` is `element_at(m, k)`.
+        Expr::MapGet { expr: map, key } => {
+            let Some(function) = functions.get("element_at") else {
+                return exec_err("no implementation of function 'element_at'");
+            };
+            Arc::new(ScalarFunctionExpr {
+                function: Arc::clone(function),
+                args: vec![compile(map)?, compile(key)?],
+                data_type: data_type()?,
+            })
+        }
         Expr::ScalarSubquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
             return exec_err(format!(
                 "not supported yet: the subquery in {expr}, which the optimizer could not \
