@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion_common::DFSchema;
+use rsql_plan::plan::is_generator;
 use rsql_plan::{Expr, FunctionRegistry, Operator, TimeZone};
 
 use crate::error::{ExecError, Result, exec_err};
@@ -134,6 +135,12 @@ pub fn create_physical_expr(
         }
         Expr::ScalarFunction { name, args } => {
             let Some(function) = functions.get(name) else {
+                if is_generator(name) {
+                    return exec_err(format!(
+                        "{name} makes rows, so it can only be a whole select item, a LATERAL \
+                         VIEW or an UNNEST in FROM: {expr}"
+                    ));
+                }
                 return exec_err(format!("no implementation of function '{name}'"));
             };
             Arc::new(ScalarFunctionExpr {
