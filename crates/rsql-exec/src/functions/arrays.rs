@@ -380,6 +380,43 @@ fn slice(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     regroup(list, picks, counts, Some(NullBuffer::from(nulls)))
 }
 
+/// `concat(a, b, ..)` of arrays: each row's elements of every argument in turn; NULL if one
+/// of them is NULL.
+pub(super) fn concat_arrays(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
+    let lists = (0..args.len())
+        .map(|i| list_arg("concat", args, i))
+        .collect::<Result<Vec<_>>>()?;
+    let rows = lists.first().map_or(0, |l| l.len());
+    let mut picks = Vec::new();
+    let mut lengths = Vec::with_capacity(rows);
+    let mut valid = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let ok = lists.iter().all(|l| l.is_valid(row));
+        valid.push(ok);
+        let before = picks.len();
+        if ok {
+            for (arg, list) in lists.iter().enumerate() {
+                let offsets = list.value_offsets();
+                picks.extend((offsets[row]..offsets[row + 1]).map(|i| (arg, i as usize)));
+            }
+        }
+        lengths.push(picks.len() - before);
+    }
+    let field = item_field("concat", return_type)?;
+    let values = if lists.is_empty() {
+        new_empty_array(field.data_type())
+    } else {
+        let sources: Vec<&dyn Array> = lists.iter().map(|l| l.values().as_ref()).collect();
+        interleave(&sources, &picks)?
+    };
+    Ok(Arc::new(ListArray::try_new(
+        field,
+        OffsetBuffer::from_lengths(lengths),
+        values,
+        Some(NullBuffer::from(valid)),
+    )?))
+}
+
 /// `flatten(a)`: the inner arrays of each row concatenated; NULL if one of them is NULL.
 fn flatten(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
     let outer = list_arg("flatten", args, 0)?;

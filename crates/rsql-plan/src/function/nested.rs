@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Fields};
 use datafusion_common::ScalarValue;
 
-use super::scalar::{Coerce, Returns, bad_argument, builtin, integer_arg, string_arg};
+use super::scalar::{Coerce, Returns, all_strings, bad_argument, builtin, integer_arg, string_arg};
 use super::{Arity, ScalarFunctionSignature};
 use crate::coercion::{common_type, value_type};
 use crate::error::{PlanError, Result};
@@ -391,6 +391,33 @@ fn generated(function: &str, args: &[DataType], _: &[Option<&ScalarValue>]) -> R
     Ok(match fields.len() {
         1 => fields.remove(0).data_type().clone(),
         _ => DataType::Struct(Fields::from(fields)),
+    })
+}
+
+/// `concat(..)`: arrays concatenate when one argument is an array (all of them are then cast
+/// to arrays of their items' common type), strings otherwise.
+pub(super) fn concat_args(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+    if !args.iter().any(|t| list_item(value_type(t)).is_some()) {
+        return all_strings(function, args);
+    }
+    let items = args
+        .iter()
+        .enumerate()
+        .map(|(i, t)| item_of(function, i, t))
+        .collect::<Result<Vec<_>>>()?;
+    let item = common_of(function, &items, 0, 1)?;
+    Ok(vec![list_type(item); args.len()])
+}
+
+/// `concat`'s result: the arrays' type, or a string.
+pub(super) fn concat_type(
+    _: &str,
+    args: &[DataType],
+    _: &[Option<&ScalarValue>],
+) -> Result<DataType> {
+    Ok(match first(args) {
+        list @ DataType::List(_) => list.clone(),
+        _ => DataType::Utf8,
     })
 }
 
