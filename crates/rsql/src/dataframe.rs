@@ -12,6 +12,7 @@ use rsql_exec::{MemoryTable, PhysicalPlan};
 use rsql_io::{OutputJob, WriteFormat, WriteOptions};
 use rsql_plan::plan::{
     Aggregate, Distinct, Filter, Join, Limit, Projection, Sort, SubqueryAlias, TableScan, Union,
+    plan_generator,
 };
 use rsql_plan::{Expr, FunctionRegistry, LogicalPlan, SortExpr, coerce_expr};
 
@@ -70,7 +71,9 @@ impl DataFrame {
     pub fn select(&self, exprs: impl IntoIterator<Item = Expr>) -> Result<DataFrame> {
         self.session.with_registry(|registry| {
             let exprs = self.coerce_all(exprs, registry)?;
-            let projection = Projection::try_new(exprs, self.input(), registry)?;
+            // A generator item (`explode(col("a"))`) adds a Generate node below.
+            let (input, exprs) = plan_generator(self.plan.clone(), exprs, registry)?;
+            let projection = Projection::try_new(exprs, Arc::new(input), registry)?;
             Ok(self.with_plan(LogicalPlan::Projection(projection)))
         })
     }

@@ -132,6 +132,71 @@ fixed_arity! {
     scalar hour(x);
     /// Null when `a = b`, else `a`.
     scalar nullif(a, b);
+    /// The number of elements of array (or entries of map) `a`; NULL for NULL.
+    scalar size(a);
+    /// Whether array `a` holds `value` (NULL if not but it holds a NULL).
+    scalar array_contains(a, value);
+    /// The 1-based position of `value` in array `a`, 0 if absent.
+    scalar array_position(a, value);
+    /// The distinct elements of array `a`, in first-seen order.
+    scalar array_distinct(a);
+    /// Array `a` sorted ascending, NULLs last.
+    scalar array_sort(a);
+    /// The smallest non-NULL element of array `a`.
+    scalar array_min(a);
+    /// The largest non-NULL element of array `a`.
+    scalar array_max(a);
+    /// Element `key` of array `a` (1-based, negative from the end) or the value of map `a` at
+    /// `key`; NULL when out of range or missing.
+    scalar element_at(a, key);
+    /// The inner arrays of array `a` concatenated.
+    scalar flatten(a);
+    /// The keys of map `m`, as an array.
+    scalar map_keys(m);
+    /// The values of map `m`, as an array.
+    scalar map_values(m);
+    /// The entries of map `m`, as an array of `struct<key, value>`.
+    scalar map_entries(m);
+    /// Whether map `m` has the key `key`.
+    scalar map_contains_key(m, key);
+    /// A map pairing the elements of arrays `keys` and `values`.
+    scalar map_from_arrays(keys, values);
+    /// One row per element of array `a` (`col`), or per entry of map `a` (`key`, `value`),
+    /// the other selected columns repeated; only as a whole `select` item.
+    scalar explode(a);
+    /// As [`explode`], keeping rows whose array is NULL or empty once, with NULLs.
+    scalar explode_outer(a);
+    /// As [`explode`], with each element's 0-based position (`pos`) first.
+    scalar posexplode(a);
+    /// As [`posexplode`], keeping rows whose array is NULL or empty once, with NULLs.
+    scalar posexplode_outer(a);
+}
+
+/// `array(values..)`: an array of the values, cast to their common type.
+pub fn array(values: impl IntoIterator<Item = Expr>) -> Expr {
+    call("array", values)
+}
+
+/// `map(k1, v1, k2, v2, ..)`: a map of the key/value pairs.
+pub fn map(pairs: impl IntoIterator<Item = (Expr, Expr)>) -> Expr {
+    call("map", pairs.into_iter().flat_map(|(k, v)| [k, v]))
+}
+
+/// `sort_array(a, ascending)`: array `a` sorted, NULLs first when ascending, last otherwise.
+pub fn sort_array(a: Expr, ascending: bool) -> Expr {
+    call("sort_array", [a, lit(ascending)])
+}
+
+/// `array_join(a, separator)`: the elements of array `a` as text joined by `separator`,
+/// skipping NULLs.
+pub fn array_join(a: Expr, separator: &str) -> Expr {
+    call("array_join", [a, lit(separator)])
+}
+
+/// `slice(a, start, length)`: `length` elements of array `a` from the 1-based `start`
+/// (counted from the end when negative).
+pub fn slice(a: Expr, start: i64, length: i64) -> Expr {
+    call("slice", [a, lit(start), lit(length)])
 }
 
 /// Every row: `count(*)`.
@@ -348,5 +413,66 @@ mod tests {
         let text = batch.column(6).as_string::<i32>();
         assert_eq!(text.value(0), "z+y+x");
         assert!(text.is_null(1));
+    }
+
+    /// Answers by hand: ids 1 and 2 with arrays [3, 1, 3] and NULL.
+    #[test]
+    fn array_builders_and_explode_bind_as_sql_does() {
+        let session = Session::new().unwrap();
+        let t = session
+            .sql("SELECT * FROM (VALUES (1, [3, 1, 3]), (2, NULL)) AS t(id, a)")
+            .unwrap();
+        let out = t
+            .select([
+                col("id"),
+                size(col("a")),
+                array_contains(col("a"), lit(1)),
+                element_at(col("a"), lit(-1)),
+                array_join(sort_array(array_distinct(col("a")), false), "/"),
+                slice(col("a"), 2, 5),
+                element_at(map([(lit("k"), col("id"))]), lit("k")),
+                array([col("id"), lit(7)]),
+            ])
+            .unwrap()
+            .sort([rsql_plan::SortExpr::new(col("id"), true, false)])
+            .unwrap();
+        let batch = collect_one(&out);
+        let int32 = batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::Int32Type>();
+        assert_eq!((int32.value(0), int32.is_null(1)), (3, true));
+        assert!(batch.column(2).as_boolean().value(0) && batch.column(2).is_null(1));
+        assert_eq!(batch.column(3).as_primitive::<Int64Type>().value(0), 3);
+        assert_eq!(batch.column(4).as_string::<i32>().value(0), "3/1");
+        let sliced = batch.column(5).as_list::<i32>().value(0);
+        assert_eq!(sliced.as_primitive::<Int64Type>().values(), &[1, 3]);
+        assert_eq!(
+            batch.column(6).as_primitive::<Int64Type>().values(),
+            &[1, 2]
+        );
+        let built = batch.column(7).as_list::<i32>().value(1);
+        assert_eq!(built.as_primitive::<Int64Type>().values(), &[2, 7]);
+
+        let exploded = t
+            .select([col("id"), posexplode_outer(col("a"))])
+            .unwrap()
+            .sort([
+                rsql_plan::SortExpr::new(col("id"), true, false),
+                rsql_plan::SortExpr::new(col("pos"), true, false),
+            ])
+            .unwrap();
+        let batch = collect_one(&exploded);
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["id", "pos", "col"]);
+        let ids = batch.column(0).as_primitive::<Int64Type>();
+        assert_eq!(ids.values(), &[1, 1, 1, 2]);
+        let elements: Vec<Option<i64>> =
+            batch.column(2).as_primitive::<Int64Type>().iter().collect();
+        assert_eq!(elements, [Some(3), Some(1), Some(3), None]);
     }
 }

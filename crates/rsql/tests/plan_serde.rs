@@ -138,6 +138,17 @@ const QUERIES: &[(&str, Compare)] = &[
         "SELECT k, s, grouping_id(k, s) AS g, count(*), sum(x) FROM t GROUP BY ROLLUP (k, s)",
         Compare::Rows,
     ),
+    // Generators: explode in the select list, posexplode_outer in a LATERAL VIEW over
+    // arrays built per row, with array and map functions.
+    (
+        "SELECT id, explode(array(x, id)) AS e FROM t",
+        Compare::Rows,
+    ),
+    (
+        "SELECT s, p, c, size(array(s, k)), map('k', k)['k'] AS mk FROM t \
+         LATERAL VIEW posexplode_outer(slice(array(s, k), 1, 1)) g AS p, c",
+        Compare::Rows,
+    ),
     // INTERSECT ALL repeats rows by a count column.
     (
         "SELECT s FROM t INTERSECT ALL SELECT y FROM u",
@@ -390,6 +401,12 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         NodeSpec::Limit { .. } => "Limit".into(),
         NodeSpec::Window { .. } => "Window".into(),
         NodeSpec::ReplicateRows { .. } => "ReplicateRows".into(),
+        NodeSpec::Generate { generator, .. } => {
+            format!(
+                "Generate(position={}, outer={})",
+                generator.position, generator.outer
+            )
+        }
         NodeSpec::Expand { .. } => "Expand".into(),
         NodeSpec::Union { .. } => "Union".into(),
         NodeSpec::Exchange { .. } => "Exchange".into(),
@@ -404,6 +421,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         | NodeSpec::Sort { input, .. }
         | NodeSpec::Limit { input, .. }
         | NodeSpec::ReplicateRows { input }
+        | NodeSpec::Generate { input, .. }
         | NodeSpec::Expand { input, .. }
         | NodeSpec::Exchange { input } => vec![input],
         NodeSpec::HashJoin { left, right, .. } => vec![left, right],
@@ -464,6 +482,8 @@ fn shipped_plans_rebuild_to_the_same_plan_and_rows() {
         "Exchange",
         "Expand",
         "Filter",
+        "Generate(position=false, outer=false)",
+        "Generate(position=true, outer=true)",
         "HashJoin(Full, broadcast=false)",
         "HashJoin(Inner, broadcast=false)",
         "HashJoin(Inner, broadcast=true)",

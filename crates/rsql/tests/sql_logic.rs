@@ -458,4 +458,5 @@ slt_tests! {
     time_zone => "time_zone.slt",
     table_functions => "table_functions.slt",
     quantiles => "quantiles.slt",
+    nested => "nested.slt",
 }

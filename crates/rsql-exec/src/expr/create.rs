@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion_common::DFSchema;
+use rsql_plan::plan::is_generator;
 use rsql_plan::{Expr, FunctionRegistry, Operator, TimeZone};
 
 use crate::error::{ExecError, Result, exec_err};
@@ -134,6 +135,12 @@ pub fn create_physical_expr(
         }
         Expr::ScalarFunction { name, args } => {
             let Some(function) = functions.get(name) else {
+                if is_generator(name) {
+                    return exec_err(format!(
+                        "{name} makes rows, so it can only be a whole select item, a LATERAL \
+                         VIEW or an UNNEST in FROM: {expr}"
+                    ));
+                }
                 return exec_err(format!("no implementation of function '{name}'"));
             };
             Arc::new(ScalarFunctionExpr {
@@ -158,7 +165,17 @@ pub fn create_physical_expr(
                 window.kind.name()
             ));
         }
-        Expr::MapGet { .. } => return exec_err("not supported yet: map subscript in execution"),
+        // `m[k]` is `element_at(m, k)`.
+        Expr::MapGet { expr: map, key } => {
+            let Some(function) = functions.get("element_at") else {
+                return exec_err("no implementation of function 'element_at'");
+            };
+            Arc::new(ScalarFunctionExpr {
+                function: Arc::clone(function),
+                args: vec![compile(map)?, compile(key)?],
+                data_type: data_type()?,
+            })
+        }
         Expr::ScalarSubquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
             return exec_err(format!(
                 "not supported yet: the subquery in {expr}, which the optimizer could not \

@@ -1,7 +1,10 @@
 //! Built-in scalar functions.
 
+mod arrays;
+mod collections;
 mod conditional;
 mod datetime;
+mod maps;
 mod math;
 mod round;
 mod strings;
@@ -24,6 +27,8 @@ pub fn builtin_scalar_functions() -> Vec<Arc<dyn ScalarUdf>> {
     all.extend(structs::functions());
     all.extend(math::functions());
     all.extend(conditional::functions());
+    all.extend(arrays::functions());
+    all.extend(maps::functions());
     all
 }
 

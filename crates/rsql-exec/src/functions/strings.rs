@@ -19,6 +19,7 @@ use arrow::datatypes::{DataType, Int64Type};
 
 use crate::error::{Result, exec_err};
 use crate::expr::ScalarUdf;
+use crate::functions::arrays::concat_arrays;
 use crate::functions::{argument, function};
 
 type Body = fn(&[ArrayRef], &DataType) -> Result<ArrayRef>;
@@ -148,8 +149,11 @@ fn map_strings(name: &str, args: &[ArrayRef], f: impl Fn(&str, &mut String)) -> 
     })
 }
 
-/// Concatenation; null if any argument is null.
-fn concat(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+/// Concatenation (of strings, or of arrays); null if any argument is null.
+fn concat(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
+    if let DataType::List(_) = return_type {
+        return concat_arrays(args, return_type);
+    }
     let parts = (0..args.len())
         .map(|i| strings("concat", args, i))
         .collect::<Result<Vec<_>>>()?;

@@ -155,6 +155,12 @@ impl PhysicalPlan {
                 format!("Expand: sets=[{}]", sets.join(", "))
             }
             PhysicalNode::ReplicateRows { .. } => "ReplicateRows".to_string(),
+            PhysicalNode::Generate { generator, .. } => format!(
+                "Generate: {}explode{}(#{})",
+                if generator.position { "pos" } else { "" },
+                if generator.outer { "_outer" } else { "" },
+                generator.column
+            ),
             PhysicalNode::Union { .. } => "Union".to_string(),
             PhysicalNode::Exchange { .. } => "Exchange".to_string(),
         };

@@ -16,6 +16,7 @@ impl PhysicalPlan {
             PhysicalNode::Filter { .. }
             | PhysicalNode::Projection { .. }
             | PhysicalNode::ReplicateRows { .. }
+            | PhysicalNode::Generate { .. }
             | PhysicalNode::Expand { .. }
             | PhysicalNode::Exchange { .. } => vec![Distribution::Any],
             PhysicalNode::Union { inputs } => vec![Distribution::Any; inputs.len()],
@@ -94,6 +95,13 @@ impl PhysicalNode {
             PhysicalNode::ReplicateRows { input } => {
                 let kept = input.schema.fields().len().saturating_sub(1);
                 input.partitioning.remap(|c| (c < kept).then_some(c))
+            }
+            // Every column but the arrays is passed through; rows stay in their partition.
+            PhysicalNode::Generate { input, generator } => {
+                let source = generator.column;
+                input
+                    .partitioning
+                    .remap(|c| (c != source).then(|| if c > source { c - 1 } else { c }))
             }
             // Columns keep their positions; the nulled keys no longer place rows.
             PhysicalNode::Expand { input, sets } => input

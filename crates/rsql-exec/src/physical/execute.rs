@@ -162,6 +162,25 @@ impl PhysicalPlan {
                         )
                     })
             }
+            PhysicalNode::Generate { input, generator } => {
+                let (generator, schema) = (*generator, Arc::clone(&self.schema));
+                input
+                    .lower(context)?
+                    .map_partitions_with_context(move |batches, tc| {
+                        let schema = Arc::clone(&schema);
+                        Box::new(
+                            batches
+                                .map_while(move |batch| match generator.generate(&batch, &schema) {
+                                    Ok(out) => Some(out),
+                                    Err(error) => {
+                                        fail_task(tc, error);
+                                        None
+                                    }
+                                })
+                                .flatten(),
+                        )
+                    })
+            }
             PhysicalNode::Union { inputs } => {
                 let schema = Arc::clone(&self.schema);
                 let mut lowered = inputs.iter().map(|input| {

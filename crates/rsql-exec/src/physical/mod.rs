@@ -30,7 +30,7 @@ pub use spec::{AggregateCallSpec, NodeSpec, PlanSpec, WindowCallSpec};
 
 use crate::error::{Result, exec_err};
 use crate::expr::PhysicalExpr;
-use crate::operators::{GroupingSets, HashAggregate, HashJoin, SortKey, WindowExec};
+use crate::operators::{Generator, GroupingSets, HashAggregate, HashJoin, SortKey, WindowExec};
 
 /// A physical operator with its output schema, partitioning and runtime counters.
 #[derive(Debug)]
@@ -167,6 +167,13 @@ pub enum PhysicalNode {
         /// The input; its last column is an `Int64` count.
         input: Arc<PhysicalPlan>,
     },
+    /// One row per element of an array (or entry of a map) column, the other columns repeated.
+    Generate {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// The array column and what to generate.
+        generator: Generator,
+    },
     /// The partitions of every input, one after another.
     Union {
         /// The inputs, with the union's schema.
@@ -267,6 +274,7 @@ impl PhysicalPlan {
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }
+            | PhysicalNode::Generate { input, .. }
             | PhysicalNode::Expand { input, .. }
             | PhysicalNode::Exchange { input } => vec![input],
             PhysicalNode::HashJoin { left, right, .. } => vec![left, right],
@@ -299,6 +307,7 @@ impl PhysicalNode {
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }
+            | PhysicalNode::Generate { input, .. }
             | PhysicalNode::Expand { input, .. }
             | PhysicalNode::Exchange { input } => vec![input],
             PhysicalNode::HashJoin { left, right, .. } => vec![left, right],

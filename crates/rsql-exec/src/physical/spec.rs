@@ -22,8 +22,8 @@ use crate::aggregate::{AggregateFunctions, AggregateUdf, DistinctAggregate};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarFunctions;
 use crate::operators::{
-    AggregateCall, AggregateMode, GroupingSets, HashAggregate, HashJoin, JoinKind, SortKey,
-    WindowCall, WindowExec,
+    AggregateCall, AggregateMode, Generator, GroupingSets, HashAggregate, HashJoin, JoinKind,
+    SortKey, WindowCall, WindowExec,
 };
 use rsql_plan::expr::{WindowFrame, WindowFunctionKind};
 
@@ -158,6 +158,13 @@ pub enum NodeSpec {
     ReplicateRows {
         /// The input.
         input: Box<PlanSpec>,
+    },
+    /// See [`PhysicalNode::Generate`].
+    Generate {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// The array column and what to generate.
+        generator: Generator,
     },
     /// See [`PhysicalNode::Union`].
     Union {
@@ -341,6 +348,13 @@ impl PhysicalPlan {
             PhysicalNode::ReplicateRows { input: plan } => {
                 NodeSpec::ReplicateRows { input: input(plan) }
             }
+            PhysicalNode::Generate {
+                input: plan,
+                generator,
+            } => NodeSpec::Generate {
+                input: input(plan),
+                generator: *generator,
+            },
             PhysicalNode::Union { inputs } => NodeSpec::Union {
                 inputs: inputs.iter().map(|plan| plan.to_spec()).collect(),
             },
@@ -534,6 +548,13 @@ impl Functions<'_> {
             },
             NodeSpec::ReplicateRows { input: plan } => PhysicalNode::ReplicateRows {
                 input: input(plan)?,
+            },
+            NodeSpec::Generate {
+                input: plan,
+                generator,
+            } => PhysicalNode::Generate {
+                input: input(plan)?,
+                generator: *generator,
             },
             NodeSpec::Union { inputs } => PhysicalNode::Union {
                 inputs: inputs.iter().map(input).collect::<Result<Vec<_>>>()?,

@@ -21,7 +21,9 @@
 mod decimal;
 mod expr;
 
-use arrow_schema::{DataType, TimeUnit};
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, TimeUnit};
 
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
@@ -149,6 +151,9 @@ pub fn common_type(left: &DataType, right: &DataType) -> Option<DataType> {
             Some(date.clone())
         }
         (n, s) | (s, n) if is_string(s) && is_numeric(n) => Some(n.clone()),
+        (DataType::List(l), DataType::List(r)) => Some(DataType::List(Arc::new(
+            Field::new_list_field(common_type(l.data_type(), r.data_type())?, true),
+        ))),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ mod datetime;
 mod grouping;
 mod interval;
 mod math;
+mod nested;
 mod scalar;
 mod single_value;
 mod string;
@@ -32,6 +33,7 @@ pub use date_part::DateField;
 pub use datetime::clock_value;
 pub use grouping::{GROUPING, GROUPING_ID, is_grouping_function};
 pub use interval::{parse_interval_literal, parse_interval_micros};
+pub use nested::{GENERATORS, generated_fields, list_item, list_type, map_type};
 pub use scalar::window_type;
 pub use single_value::SingleValue;
 pub use string_agg::{
@@ -246,6 +248,7 @@ impl FunctionRegistry {
             .chain(conditional::builtins())
             .chain(datetime::builtins())
             .chain(grouping::builtins())
+            .chain(nested::builtins())
         {
             registry.register_scalar(signature);
         }

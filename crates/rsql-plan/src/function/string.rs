@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field};
 use datafusion_common::ScalarValue;
 
+use super::nested::{concat_args, concat_type};
 use super::scalar::{
     Coerce, Returns, all_strings, bad_argument, boolean, builtin, int32, integer_arg, string_arg,
     string_literal, string_then_integers, utf8,
@@ -97,7 +98,7 @@ type Entry = (&'static [&'static str], Arity, Coerce, Returns);
 /// The built-in string signatures.
 pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
     let table: &[Entry] = &[
-        (&["concat"], Arity::AtLeast(1), all_strings, utf8),
+        (&["concat"], Arity::AtLeast(1), concat_args, concat_type),
         (&["concat_ws"], Arity::AtLeast(1), all_strings, utf8),
         (&["lower", "lcase"], Arity::Exact(1), all_strings, utf8),
         (&["upper", "ucase"], Arity::Exact(1), all_strings, utf8),

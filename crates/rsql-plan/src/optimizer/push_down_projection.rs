@@ -144,6 +144,7 @@ fn prune(
         }
         LogicalPlan::Distinct(_)
         | LogicalPlan::ReplicateRows(_)
+        | LogicalPlan::Generate(_)
         | LogicalPlan::Union(_)
         | LogicalPlan::Explain(_) => {
             let inputs = plan

@@ -105,6 +105,15 @@ impl LogicalPlan {
                 let count = r.input.schema().fields().len().saturating_sub(1);
                 format!("ReplicateRows: copies=#{count}")
             }
+            LogicalPlan::Generate(g) => {
+                let names: Vec<&str> = g.names.iter().map(|(_, n)| n.as_str()).collect();
+                let source = g.input.schema().field(g.column).name();
+                format!(
+                    "Generate: {}({source}) AS ({})",
+                    g.function_name(),
+                    names.join(", ")
+                )
+            }
             LogicalPlan::SubqueryAlias(s) => format!("SubqueryAlias: {}", s.alias),
             LogicalPlan::EmptyRelation(e) => {
                 format!("EmptyRelation: rows={}", usize::from(e.produce_one_row))

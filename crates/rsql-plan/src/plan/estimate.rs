@@ -74,6 +74,8 @@ impl LogicalPlan {
             LogicalPlan::SubqueryAlias(s) => s.input.estimated_rows(),
             LogicalPlan::Distinct(d) => d.input.estimated_rows(),
             LogicalPlan::ReplicateRows(r) => r.input.estimated_rows(),
+            // Without array-length statistics: one element per row.
+            LogicalPlan::Generate(g) => g.input.estimated_rows(),
             LogicalPlan::Window(w) => w.input.estimated_rows(),
             LogicalPlan::Expand(e) => e.input.estimated_rows() * e.sets.len() as f64,
             LogicalPlan::Explain(e) => e.plan.estimated_rows(),

@@ -2,6 +2,7 @@
 
 mod display;
 mod estimate;
+mod generate;
 mod nodes;
 mod path_request;
 mod range_source;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use datafusion_common::DFSchemaRef;
 
 pub use estimate::selectivity;
+pub use generate::{Generate, generate, generator_flags, is_generator, plan_generator};
 pub use nodes::{
     Aggregate, Distinct, EmptyRelation, Expand, Explain, Filter, GROUPING_ID_COLUMN, Join, Limit,
     Projection, ReplicateRows, Sort, SubqueryAlias, TableScan, Union, Values, Window,
@@ -54,6 +56,8 @@ pub enum LogicalPlan {
     Distinct(Distinct),
     /// Repeat each row as often as its last column says.
     ReplicateRows(ReplicateRows),
+    /// One row per element of an array (or entry of a map) column.
+    Generate(Generate),
     /// Requalify the input's columns.
     SubqueryAlias(SubqueryAlias),
     /// No rows (or one empty row).
@@ -80,6 +84,7 @@ impl LogicalPlan {
             LogicalPlan::Join(j) => &j.schema,
             LogicalPlan::Union(u) => &u.schema,
             LogicalPlan::ReplicateRows(r) => &r.schema,
+            LogicalPlan::Generate(g) => &g.schema,
             LogicalPlan::SubqueryAlias(s) => &s.schema,
             LogicalPlan::EmptyRelation(e) => &e.schema,
             LogicalPlan::Values(v) => &v.schema,
@@ -99,6 +104,7 @@ impl LogicalPlan {
             | LogicalPlan::Limit(Limit { input, .. })
             | LogicalPlan::Distinct(Distinct { input })
             | LogicalPlan::ReplicateRows(ReplicateRows { input, .. })
+            | LogicalPlan::Generate(Generate { input, .. })
             | LogicalPlan::SubqueryAlias(SubqueryAlias { input, .. })
             | LogicalPlan::Explain(Explain { plan: input, .. }) => vec![input],
             LogicalPlan::Join(j) => vec![&j.left, &j.right],
@@ -163,6 +169,13 @@ impl LogicalPlan {
             LogicalPlan::ReplicateRows(_) => {
                 LogicalPlan::ReplicateRows(ReplicateRows::try_new(next())?)
             }
+            LogicalPlan::Generate(g) => LogicalPlan::Generate(Generate::try_new(
+                next(),
+                g.column,
+                g.position,
+                g.outer,
+                g.names.clone(),
+            )?),
             LogicalPlan::SubqueryAlias(s) => {
                 LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(next(), s.alias.clone())?)
             }
@@ -211,6 +224,7 @@ impl LogicalPlan {
             | LogicalPlan::Union(_)
             | LogicalPlan::Distinct(_)
             | LogicalPlan::ReplicateRows(_)
+            | LogicalPlan::Generate(_)
             | LogicalPlan::SubqueryAlias(_)
             | LogicalPlan::EmptyRelation(_)
             | LogicalPlan::Explain(_) => vec![],

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use datafusion_common::Result;
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeIterator, TreeNodeRecursion};
 
+use super::generate::Generate;
 use super::{
     Aggregate, Distinct, Expand, Explain, Filter, Join, Limit, LogicalPlan, Projection,
     ReplicateRows, Sort, SubqueryAlias, Union, Window,
@@ -107,6 +108,26 @@ impl TreeNode for LogicalPlan {
                 .update_data(|input| LogicalPlan::Distinct(Distinct { input })),
             LogicalPlan::ReplicateRows(ReplicateRows { input, schema }) => map_arc(input, &mut f)?
                 .update_data(|input| LogicalPlan::ReplicateRows(ReplicateRows { input, schema })),
+            LogicalPlan::Generate(generate) => {
+                let Generate {
+                    input,
+                    column,
+                    position,
+                    outer,
+                    names,
+                    schema,
+                } = generate;
+                map_arc(input, &mut f)?.update_data(|input| {
+                    LogicalPlan::Generate(Generate {
+                        input,
+                        column,
+                        position,
+                        outer,
+                        names,
+                        schema,
+                    })
+                })
+            }
             LogicalPlan::SubqueryAlias(SubqueryAlias {
                 input,
                 alias,

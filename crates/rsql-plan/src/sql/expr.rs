@@ -327,10 +327,15 @@ impl SqlBinder<'_> {
         Ok(expr)
     }
 
-    /// `m['k']` on a map, `s['f']` on a struct.
+    /// `m['k']` on a map, `s['f']` on a struct, `a[i]` on an array (0-based, as Spark: the
+    /// call `get(a, i)`).
     fn subscript(&self, expr: Expr, index: &ast::Expr, scope: &Scope) -> Result<Expr> {
         let key = self.bind_expr(index, scope)?;
         match self.type_of(&expr, scope)? {
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => self
+                .coercion(scope)
+                .scalar_call("get", vec![expr, key])
+                .map_err(|e| e.or_at(index.span())),
             DataType::Map(..) => self
                 .coercion(scope)
                 .map_get(expr, key)
@@ -513,6 +518,13 @@ impl SqlBinder<'_> {
                 scope,
             ),
             E::Function(function) => self.bind_function(function, scope),
+            // `[1, 2]` (DuckDB) and `ARRAY[1, 2]` (Postgres): the call `array(1, 2)`.
+            E::Array(ast::Array { elem, .. }) => {
+                let items = self.bind_all(elem, scope)?;
+                self.coercion(scope)
+                    .scalar_call("array", items)
+                    .map_err(|e| e.or_at(expr.span()))
+            }
             E::Struct { values, fields } if fields.is_empty() => {
                 let args = values
                     .iter()

@@ -12,6 +12,7 @@ mod ddl;
 mod ddl_parse;
 mod expr;
 mod function;
+mod generate;
 mod grouping_sets;
 mod ident;
 mod inspect;

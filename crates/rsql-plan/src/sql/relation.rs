@@ -22,6 +22,15 @@ impl SqlBinder<'_> {
     pub(super) fn bind_from(&self, from: &[ast::TableWithJoins]) -> Result<LogicalPlan> {
         let mut plan: Option<LogicalPlan> = None;
         for item in from {
+            // `FROM t, UNNEST(t.a)`: the arrays of the items to its left.
+            if let ast::TableFactor::UNNEST { .. } = &item.relation
+                && item.joins.is_empty()
+            {
+                let left =
+                    plan.unwrap_or_else(|| LogicalPlan::EmptyRelation(EmptyRelation::new(true)));
+                plan = Some(self.bind_unnest(left, &item.relation)?);
+                continue;
+            }
             let next = self.bind_table_with_joins(item)?;
             plan = Some(match plan {
                 None => next,
@@ -40,6 +49,12 @@ impl SqlBinder<'_> {
     fn bind_table_with_joins(&self, item: &ast::TableWithJoins) -> Result<LogicalPlan> {
         let mut plan = self.bind_table_factor(&item.relation)?;
         for join in &item.joins {
+            if let ast::TableFactor::UNNEST { .. } = &join.relation
+                && matches!(join.join_operator, ast::JoinOperator::CrossJoin(_))
+            {
+                plan = self.bind_unnest(plan, &join.relation)?;
+                continue;
+            }
             let right = self.bind_table_factor(&join.relation)?;
             plan = self
                 .bind_join(plan, right, &join.join_operator)

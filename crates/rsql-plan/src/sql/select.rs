@@ -18,7 +18,7 @@ use crate::error::{PlanError, Position, Result};
 use crate::expr::{Expr, SortExpr, column_refs, lookup_column};
 use crate::plan::{
     Aggregate, Distinct, Expand, Filter, GROUPING_ID_COLUMN, LogicalPlan, Projection, Sort, Window,
-    grouping_key_column,
+    grouping_key_column, is_generator, plan_generator,
 };
 
 /// The name of an unaliased select item as Spark and DuckDB name it: the SQL as written, an
@@ -46,8 +46,6 @@ fn unsupported_select(select: &ast::Select) -> Option<&'static str> {
         "TOP"
     } else if select.into.is_some() {
         "SELECT INTO"
-    } else if !select.lateral_views.is_empty() {
-        "LATERAL VIEW"
     } else if select.prewhere.is_some() {
         "PREWHERE"
     } else if !select.connect_by.is_empty() {
@@ -234,6 +232,12 @@ impl SqlBinder<'_> {
                     let bound = self.bind_expr(e, scope)?;
                     items.push(match bound {
                         Expr::Column(_) => bound,
+                        // Spark names explode's columns `col`, `pos`, `key`, `value`.
+                        Expr::ScalarFunction { ref name, .. }
+                            if is_generator(name) && !name.eq_ignore_ascii_case("unnest") =>
+                        {
+                            bound
+                        }
                         other => other.with_output_name(&written_name(e)),
                     });
                 }
@@ -411,6 +415,7 @@ impl SqlBinder<'_> {
             return Err(PlanError::not_supported(construct).or_at(select.span()));
         }
         let mut plan = self.bind_from(&select.from)?;
+        plan = self.bind_lateral_views(plan, &select.lateral_views)?;
         if let Some(selection) = &select.selection {
             let scope = Scope::plain(plan.schema());
             let predicate = self.bind_expr(selection, &scope)?;
@@ -429,6 +434,10 @@ impl SqlBinder<'_> {
             windows,
         };
         let items = self.bind_select_items(select, &scope)?;
+        let (generated, items) =
+            plan_generator(plan, items, self.registry).map_err(|e| e.or_at(select.span()))?;
+        plan = generated;
+        let input_schema = Arc::clone(plan.schema());
         let aliases: Vec<(String, Expr)> = items
             .iter()
             .filter_map(|i| match i {

@@ -5,6 +5,7 @@ use arrow_schema::{DataType, TimeUnit};
 use sqlparser::ast::{self, ExactNumberInfo, TimezoneInfo};
 
 use crate::error::{PlanError, Result};
+use crate::function::{list_type, map_type};
 
 /// Spark's default decimal: `DECIMAL(10, 0)`.
 const DEFAULT_DECIMAL: (u8, i8) = (10, 0);
@@ -52,6 +53,12 @@ pub fn arrow_type(sql_type: &ast::DataType) -> Result<DataType> {
             DataType::Timestamp(TimeUnit::Microsecond, None)
         }
         S::Timestamp(_, _) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        S::Array(
+            ast::ArrayElemTypeDef::AngleBracket(item)
+            | ast::ArrayElemTypeDef::SquareBracket(item, None)
+            | ast::ArrayElemTypeDef::Parenthesis(item),
+        ) => list_type(arrow_type(item)?),
+        S::Map(key, value) => map_type(arrow_type(key)?, arrow_type(value)?),
         other => return Err(PlanError::not_supported(format!("the type {other}"))),
     })
 }

@@ -96,6 +96,10 @@ impl Planner<'_, '_> {
                 let input = self.plan(&replicate.input, &[])?;
                 super::replicate::replicate_node(input, &replicate.schema)
             }
+            LogicalPlan::Generate(generate) => {
+                let input = self.plan(&generate.input, &[])?;
+                super::replicate::generate_node(input, generate)
+            }
             LogicalPlan::Union(union) => self.union(union),
             LogicalPlan::EmptyRelation(empty) => self.empty_relation(empty),
             LogicalPlan::Values(values) => self.values(&values.values, &values.schema),
