@@ -8,8 +8,10 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::datatypes::DataType;
-use rsql_plan::{AggregateFunctionSignature, BuiltinAggregate, FunctionRegistry, SingleValue};
+use arrow::datatypes::{DataType, Field};
+use rsql_plan::{
+    AggregateFunctionSignature, Arity, BuiltinAggregate, FunctionRegistry, SingleValue,
+};
 
 use crate::aggregate::approx_distinct::ApproxCountDistinct;
 use crate::aggregate::approx_percentile::approx_percentiles;
@@ -71,7 +73,51 @@ pub fn builtin_aggregates() -> Vec<Arc<dyn AggregateUdf>> {
         .chain(boolean_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .chain(quantile_aggregates().map(|f| Arc::new(f) as Arc<dyn AggregateUdf>))
         .chain(chosen_row_aggregates())
+        .chain([Arc::new(AggregateAlias {
+            name: "array_agg",
+            function: Arc::new(BuiltinAggregate::CollectList),
+        }) as Arc<dyn AggregateUdf>])
         .collect()
+}
+
+/// Another name for an aggregate: `array_agg` (Spark 3.3, DuckDB, PostgreSQL) is
+/// `collect_list`, NULLs skipped as in Spark.
+#[derive(Debug)]
+struct AggregateAlias {
+    name: &'static str,
+    function: Arc<dyn AggregateUdf>,
+}
+
+impl AggregateFunctionSignature for AggregateAlias {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn arity(&self) -> Arity {
+        self.function.arity()
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> rsql_plan::Result<Vec<DataType>> {
+        self.function.coerce_types(args)
+    }
+
+    fn return_type(&self, args: &[DataType]) -> rsql_plan::Result<DataType> {
+        self.function.return_type(args)
+    }
+
+    fn state_fields(&self, args: &[DataType]) -> rsql_plan::Result<Vec<Field>> {
+        self.function.state_fields(args)
+    }
+
+    fn ignore_nulls_as_argument(&self) -> bool {
+        self.function.ignore_nulls_as_argument()
+    }
+}
+
+impl AggregateUdf for AggregateAlias {
+    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
+        self.function.accumulator(args)
+    }
 }
 
 /// Registers `function` with both layers: its signature in `registry`, for binding and typing
