@@ -31,7 +31,7 @@ const NAME: &str = "approx_count_distinct";
 /// Spark's default relative standard deviation.
 const DEFAULT_RSD: f64 = 0.05;
 /// The seed of the value hash (any fixed value: results must not vary between runs).
-const SEED: u64 = 0x5eed_0f_a99c_d157;
+const SEED: u64 = 0x005e_ed0f_a99c_d157;
 
 /// `approx_count_distinct`: see the [module documentation](self).
 #[derive(Debug, Clone, Copy)]

@@ -73,10 +73,11 @@ impl ApproxPercentile {
     /// `UBIGINT` and NULL.
     fn value_type(&self, arg: &DataType) -> rsql_plan::Result<DataType> {
         match coercion::value_type(arg) {
-            DataType::UInt64 | DataType::Float16 | DataType::Null => Ok(DataType::Float64),
-            t if matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
-                Ok(DataType::Float64)
-            }
+            DataType::UInt64
+            | DataType::Float16
+            | DataType::Null
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..) => Ok(DataType::Float64),
             t if t.is_integer()
                 || t.is_floating()
                 || matches!(
