@@ -12,6 +12,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion_common::hash_utils::RandomState;
 use rsql_rdd::MemoryPool;
 
+use super::block_join::join_blocks;
 use super::hash_join::{HashJoin, JoinTable};
 use crate::error::Result;
 use crate::spill::{SpillFile, SpillWriter};
@@ -28,7 +29,8 @@ pub type JoinedBatches<'a> = Box<dyn Iterator<Item = Result<RecordBatch>> + 'a>;
 impl HashJoin {
     /// Joins `probe` (left) batches against the `build` (right) side, holding at most what
     /// `pool` grants and spilling both sides by key hash past it. Joins that cannot be split
-    /// ([`HashJoin::can_split`]) fail with the pool's error past the limit.
+    /// ([`HashJoin::can_split`]) join the build side a block at a time past the limit instead,
+    /// reading the spilled probe side again for every block.
     pub fn join_bounded<'a>(
         self: &Arc<Self>,
         mut build: impl Iterator<Item = RecordBatch>,
@@ -40,7 +42,10 @@ impl HashJoin {
         for batch in build.by_ref() {
             match reservation.try_grow(batch.get_array_memory_size()) {
                 Ok(()) => held.push(batch),
-                Err(refused) if !self.can_split() => return Err(refused.into()),
+                Err(_) if !self.can_split() => {
+                    let rest = std::iter::once(batch).chain(build);
+                    return join_blocks(self, held, reservation, rest, probe, pool);
+                }
                 Err(_) => {
                     let held = held.into_iter().chain([batch]).chain(build);
                     let sides = self.spill(held, probe, pool)?;
