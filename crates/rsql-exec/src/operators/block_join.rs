@@ -5,6 +5,8 @@
 //! back for every later block. Which probe rows matched some block is kept in a bitmap, so
 //! that left, full, semi, anti and mark joins decide on those rows once every block was seen;
 //! a right or full join emits each block's unmatched build rows after the block's last probe.
+//! A hash join also joins this way a spill partition that repeated splits by key hash could
+//! not make small enough (a key too frequent to separate).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,13 +28,12 @@ pub(crate) fn join_blocks<'a>(
     join: &Arc<HashJoin>,
     mut first: Vec<RecordBatch>,
     mut held: MemoryReservation,
-    rest: impl Iterator<Item = RecordBatch>,
-    probe: impl Iterator<Item = RecordBatch> + 'a,
+    mut rest: impl Iterator<Item = Result<RecordBatch>>,
+    probe: impl Iterator<Item = Result<RecordBatch>> + 'a,
     pool: &Arc<MemoryPool>,
 ) -> Result<JoinedBatches<'a>> {
-    let mut rest = rest.peekable();
     if first.is_empty()
-        && let Some(batch) = rest.next()
+        && let Some(batch) = rest.next().transpose()?
     {
         // A block holds at least one batch, so that the join always makes progress.
         held.grow(batch.get_array_memory_size());
@@ -40,7 +41,7 @@ pub(crate) fn join_blocks<'a>(
     }
     let mut build = SpillWriter::create(pool, join.right_schema())?;
     for batch in rest {
-        build.write(&batch)?;
+        build.write(&batch?)?;
     }
     let build = build.finish()?;
     let matched = join
@@ -52,7 +53,7 @@ pub(crate) fn join_blocks<'a>(
         block: Some(Block::new(join, first, held)?),
         build: Box::new(build.read()?),
         carried: None,
-        probe: Box::new(probe.map(Ok)),
+        probe: Box::new(probe),
         probe_writer: Some(SpillWriter::create(pool, join.left_schema())?),
         probe_file: None,
         matched,
