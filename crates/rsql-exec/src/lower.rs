@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
-use rsql_rdd::{BoxIter, MemoryPool, MemoryReservation, Rdd, RddError, TaskContext};
+use rsql_rdd::{BoxIter, MemoryPool, Rdd, RddError, TaskContext};
 
 use crate::error::{ExecError, Result};
 use crate::operators::HashAggregate;
@@ -64,19 +64,4 @@ pub fn aggregate_partitions(
             }
         }
     })
-}
-
-/// Collects `batches`, holding their size in `reservation`. For what cannot spill (a broadcast
-/// join side, shared by every task): past the limit the query fails with a message naming the
-/// operator and the limit, instead of the process being killed for lack of memory.
-pub(crate) fn collect_reserved(
-    batches: impl Iterator<Item = RecordBatch>,
-    reservation: &mut MemoryReservation,
-) -> Result<Vec<RecordBatch>> {
-    batches
-        .map(|batch| {
-            reservation.try_grow(batch.get_array_memory_size())?;
-            Ok(batch)
-        })
-        .collect()
 }

@@ -233,7 +233,7 @@ proptest! {
         keys in 0usize..3,
         dictionary_on_left in any::<bool>(),
         threads in 1usize..3,
-        limit in prop_oneof![Just(None), (0usize..3000).prop_map(Some)],
+        limit in limits(),
     ) {
         let left_schema = side_schema("l", DataType::Int32, dictionary_on_left);
         let right_schema = side_schema("r", DataType::Int64, !dictionary_on_left);
@@ -271,21 +271,40 @@ proptest! {
                     expected.clone(),
                     "{:?} join on {} keys, filtered: {}", kind, keys, filtered
                 );
-                // Within a memory limit: both sides spilled by key hash when it is small.
-                if keys > 0 {
-                    let pool = Arc::new(MemoryPool::new(limit).unwrap());
-                    let join = Arc::new(join);
-                    let outputs: Vec<RecordBatch> = join
-                        .join_bounded(right.iter().cloned(), left.iter().cloned(), &pool)
-                        .unwrap()
-                        .map(Result::unwrap)
-                        .collect();
-                    prop_assert_eq!(pairs(&outputs), expected, "bounded {:?} join, limit {:?}", kind, limit);
-                    prop_assert_eq!(pool.used(), 0);
-                }
+                // Within a memory limit: both sides spilled by key hash when it is small, or,
+                // without keys, the build side joined a block at a time.
+                let outputs = run_bounded(join, &left, &right, limit);
+                prop_assert_eq!(pairs(&outputs), expected, "bounded {:?} join, limit {:?}", kind, limit);
             }
         }
     }
+}
+
+/// `join` run by [`HashJoin::join_bounded`] in a pool of `limit` bytes; the pool is empty
+/// once the output was read.
+fn run_bounded(
+    join: HashJoin,
+    left: &[RecordBatch],
+    right: &[RecordBatch],
+    limit: Option<usize>,
+) -> Vec<RecordBatch> {
+    let pool = Arc::new(MemoryPool::new(limit).unwrap());
+    let join = Arc::new(join);
+    let outputs: Vec<RecordBatch> = join
+        .join_bounded(right.iter().cloned(), left.iter().cloned(), &pool)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for batch in &outputs {
+        assert_eq!(&batch.schema(), join.output_schema());
+    }
+    assert_eq!(pool.used(), 0, "every reservation is returned");
+    outputs
+}
+
+/// Memory limits from none to a few build batches.
+fn limits() -> impl Strategy<Value = Option<usize>> {
+    prop_oneof![Just(None), (0usize..3000).prop_map(Some)]
 }
 
 /// `NOT IN` semantics row at a time: a left row passes when the right side is empty, or when
@@ -315,6 +334,7 @@ proptest! {
         right_rows in rows(12),
         left_batch in 1usize..12,
         threads in 1usize..3,
+        limit in limits(),
     ) {
         let left_schema = side_schema("l", DataType::Int32, false);
         let right_schema = side_schema("r", DataType::Int64, false);
@@ -329,10 +349,10 @@ proptest! {
         .unwrap();
         let left = to_batches(&left_schema, &left_rows, left_batch);
         let right = to_batches(&right_schema, &right_rows, 5);
-        prop_assert_eq!(
-            run_join(&join, &left, right, threads),
-            reference_not_in(&left_rows, &right_rows)
-        );
+        let expected = reference_not_in(&left_rows, &right_rows);
+        prop_assert_eq!(run_join(&join, &left, right.clone(), threads), expected.clone());
+        // Within a memory limit: the build side joined a block at a time.
+        prop_assert_eq!(pairs(&run_bounded(join, &left, &right, limit)), expected);
     }
 }
 
@@ -360,6 +380,7 @@ proptest! {
         keys in 0usize..3,
         filtered in any::<bool>(),
         threads in 1usize..3,
+        limit in limits(),
     ) {
         let left_schema = side_schema("l", DataType::Int32, false);
         let right_schema = side_schema("r", DataType::Int64, true);
@@ -397,7 +418,9 @@ proptest! {
         let table = join.build(right.clone()).unwrap();
         let outputs: Vec<RecordBatch> =
             left.iter().filter_map(|b| join.probe(&table, b).unwrap()).collect();
-        prop_assert_eq!(marked(&outputs), expected);
+        prop_assert_eq!(marked(&outputs), expected.clone());
+        // Within a memory limit: spilled by key hash, or a block at a time without keys.
+        prop_assert_eq!(marked(&run_bounded(join, &left, &right, limit)), expected);
 
         // Null-aware on the first key: x IN (right keys) in three-valued logic.
         let in_join = HashJoin::try_new(
@@ -425,8 +448,9 @@ proptest! {
             })
             .collect();
         expected.sort();
-        let joined = run_marks(&in_join, &left, right, threads);
-        prop_assert_eq!(joined, expected);
+        let joined = run_marks(&in_join, &left, right.clone(), threads);
+        prop_assert_eq!(joined, expected.clone());
+        prop_assert_eq!(marked(&run_bounded(in_join, &left, &right, limit)), expected);
     }
 }
 

@@ -299,32 +299,13 @@ impl HashJoin {
         table: &JoinTable,
         left_batch: &RecordBatch,
     ) -> Result<Option<RecordBatch>> {
-        let (mut probe_rows, mut build_rows) = self.candidate_pairs(table, left_batch)?;
-        if let Some(condition) = &self.filter
-            && !probe_rows.is_empty()
-        {
-            let candidates = self.assemble(left_batch, &probe_rows, &table.batch, &build_rows)?;
-            let keep = evaluate_to_array(condition.as_ref(), &candidates)?;
-            let Some(keep) = keep.as_boolean_opt() else {
-                return exec_err(format!(
-                    "join filter must be boolean, not {}",
-                    keep.data_type()
-                ));
-            };
-            probe_rows = retain(&probe_rows, keep)?;
-            build_rows = retain(&build_rows, keep)?;
-        }
-        if let Some(matched) = &table.matched {
-            build_rows.values().iter().for_each(|&row| matched.set(row));
-        }
+        let (mut probe_rows, mut build_rows) = self.matched_pairs(table, left_batch)?;
         if !self.kind.emits_right_columns() {
-            return self.filter_probe_side(table, left_batch, &probe_rows);
+            let has_match = has_match(left_batch.num_rows(), &probe_rows);
+            return self.filter_probe_side(table.summary(), left_batch, has_match);
         }
         if self.kind.preserves_left() {
-            let mut has_match = vec![false; left_batch.num_rows()];
-            for &row in probe_rows.values() {
-                has_match[row as usize] = true;
-            }
+            let has_match = has_match(left_batch.num_rows(), &probe_rows);
             let unmatched: Vec<u32> = (0..left_batch.num_rows() as u32)
                 .filter(|&row| !has_match[row as usize])
                 .collect();
@@ -345,21 +326,90 @@ impl HashJoin {
             .map(Some)
     }
 
-    /// The rows of `left_batch` a semi or anti join keeps, or all of them with their mark,
-    /// given the probe rows that matched.
-    fn filter_probe_side(
+    /// Every pair of a `left_batch` row and a build row of `table` that match (equal keys and
+    /// the condition holds), as row indices into either side; the build rows are recorded as
+    /// matched for right and full joins.
+    pub(crate) fn matched_pairs(
         &self,
         table: &JoinTable,
         left_batch: &RecordBatch,
-        matched_probe_rows: &UInt32Array,
-    ) -> Result<Option<RecordBatch>> {
-        let rows = left_batch.num_rows();
-        let mut has_match = vec![false; rows];
-        for &row in matched_probe_rows.values() {
-            has_match[row as usize] = true;
+    ) -> Result<(UInt32Array, UInt32Array)> {
+        let (mut probe_rows, mut build_rows) = self.candidate_pairs(table, left_batch)?;
+        if let Some(condition) = &self.filter
+            && !probe_rows.is_empty()
+        {
+            let candidates = self.assemble(left_batch, &probe_rows, &table.batch, &build_rows)?;
+            let keep = evaluate_to_array(condition.as_ref(), &candidates)?;
+            let Some(keep) = keep.as_boolean_opt() else {
+                return exec_err(format!(
+                    "join filter must be boolean, not {}",
+                    keep.data_type()
+                ));
+            };
+            probe_rows = retain(&probe_rows, keep)?;
+            build_rows = retain(&build_rows, keep)?;
         }
+        if let Some(matched) = &table.matched {
+            build_rows.values().iter().for_each(|&row| matched.set(row));
+        }
+        Ok((probe_rows, build_rows))
+    }
+
+    /// The joined rows of `left_batch` rows and `table` rows paired by index.
+    pub(crate) fn assemble_pairs(
+        &self,
+        left_batch: &RecordBatch,
+        table: &JoinTable,
+        (probe_rows, build_rows): &(UInt32Array, UInt32Array),
+    ) -> Result<RecordBatch> {
+        self.assemble(left_batch, probe_rows, &table.batch, build_rows)
+    }
+
+    /// The rows of `left_batch` a join keeps once every build row has been seen, given which of
+    /// them found a match (`has_match`) and what is known of the whole build side: for a left
+    /// or full join the rows without a match, null-extended; for semi, anti and mark joins the
+    /// rows they keep, with their mark. `None` for other joins or when no row is kept.
+    pub(crate) fn finish_probe_rows(
+        &self,
+        build: BuildSummary,
+        left_batch: &RecordBatch,
+        has_match: Vec<bool>,
+    ) -> Result<Option<RecordBatch>> {
+        if !self.kind.emits_right_columns() {
+            return self.filter_probe_side(build, left_batch, has_match);
+        }
+        if !self.kind.preserves_left() {
+            return Ok(None);
+        }
+        let unmatched: UInt32Array = (0..left_batch.num_rows() as u32)
+            .filter(|&row| !has_match[row as usize])
+            .collect();
+        if unmatched.is_empty() {
+            return Ok(None);
+        }
+        let no_build_rows = UInt32Array::new_null(unmatched.len());
+        let no_right_rows = RecordBatch::new_empty(Arc::clone(&self.right_schema));
+        self.assemble(left_batch, &unmatched, &no_right_rows, &no_build_rows)
+            .map(Some)
+    }
+
+    /// Whether the rows of the probe side are needed once every build row has been seen:
+    /// for left and full joins (the rows without a match) and for joins that keep or mark
+    /// probe rows by whether they matched.
+    pub(crate) fn finishes_probe_rows(&self) -> bool {
+        self.kind.preserves_left() || !self.kind.emits_right_columns()
+    }
+
+    /// The rows of `left_batch` a semi or anti join keeps, or all of them with their mark,
+    /// given which rows matched.
+    fn filter_probe_side(
+        &self,
+        build: BuildSummary,
+        left_batch: &RecordBatch,
+        has_match: Vec<bool>,
+    ) -> Result<Option<RecordBatch>> {
         if self.kind.emits_mark() {
-            let mark = self.mark(table, left_batch, has_match)?;
+            let mark = self.mark(build, left_batch, has_match)?;
             let mut columns = left_batch.columns().to_vec();
             columns.push(Arc::new(mark));
             return Ok(Some(RecordBatch::try_new(
@@ -369,16 +419,15 @@ impl HashJoin {
         }
         let keep: BooleanArray = match self.kind {
             JoinKind::Semi => has_match.into_iter().map(Some).collect(),
-            JoinKind::NullAwareAnti if table.has_null_key => return Ok(None),
+            JoinKind::NullAwareAnti if build.has_null_key => return Ok(None),
             JoinKind::NullAwareAnti => {
                 let (_, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
-                let right_is_empty = table.num_rows() == 0;
                 has_match
                     .into_iter()
                     .enumerate()
                     .map(|(row, matched)| {
                         let null_key = nulls.as_ref().is_some_and(|n| n.is_null(row));
-                        Some(if null_key { right_is_empty } else { !matched })
+                        Some(if null_key { build.is_empty } else { !matched })
                     })
                     .collect()
             }
@@ -394,7 +443,7 @@ impl HashJoin {
     /// The `mark` of every left row, given which rows matched.
     fn mark(
         &self,
-        table: &JoinTable,
+        build: BuildSummary,
         left_batch: &RecordBatch,
         has_match: Vec<bool>,
     ) -> Result<BooleanArray> {
@@ -402,7 +451,6 @@ impl HashJoin {
             return Ok(has_match.into_iter().map(Some).collect());
         }
         let (_, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
-        let right_is_empty = table.num_rows() == 0;
         Ok(has_match
             .into_iter()
             .enumerate()
@@ -410,9 +458,9 @@ impl HashJoin {
                 let null_key = nulls.as_ref().is_some_and(|n| n.is_null(row));
                 if matched {
                     Some(true)
-                } else if right_is_empty {
+                } else if build.is_empty {
                     Some(false)
-                } else if null_key || table.has_null_key {
+                } else if null_key || build.has_null_key {
                     None
                 } else {
                     Some(false)
@@ -564,6 +612,34 @@ impl JoinTable {
     pub fn num_rows(&self) -> usize {
         self.batch.num_rows()
     }
+
+    /// What semi, anti and mark joins need to know of this table's build rows.
+    pub(crate) fn summary(&self) -> BuildSummary {
+        BuildSummary {
+            is_empty: self.num_rows() == 0,
+            has_null_key: self.has_null_key,
+        }
+    }
+}
+
+/// What the probe-side filters of semi, anti and mark joins need to know of the whole build
+/// side, which may be joined a block at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BuildSummary {
+    /// Whether the build side has no rows.
+    pub(crate) is_empty: bool,
+    /// Whether some build row has a null key.
+    pub(crate) has_null_key: bool,
+}
+
+impl BuildSummary {
+    /// The summary of a build side made of both `self`'s rows and `other`'s.
+    pub(crate) fn and(self, other: BuildSummary) -> BuildSummary {
+        BuildSummary {
+            is_empty: self.is_empty && other.is_empty,
+            has_null_key: self.has_null_key || other.has_null_key,
+        }
+    }
 }
 
 /// The most pairs one probe of a join without keys emits in a batch.
@@ -706,6 +782,15 @@ fn wider_integer((l_signed, l_bits): (bool, u32), (r_signed, r_bits): (bool, u32
         (false, 32) => DataType::UInt32,
         (false, _) => DataType::UInt64,
     }
+}
+
+/// Which of `rows` rows appear in `matched_rows`.
+fn has_match(rows: usize, matched_rows: &UInt32Array) -> Vec<bool> {
+    let mut has_match = vec![false; rows];
+    for &row in matched_rows.values() {
+        has_match[row as usize] = true;
+    }
+    has_match
 }
 
 /// The rows of `rows` that `keep` is true for (null counts as false).

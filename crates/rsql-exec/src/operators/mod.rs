@@ -1,5 +1,6 @@
 //! Physical operators on record batches.
 
+mod block_join;
 mod bounded_aggregate;
 pub mod coalesce;
 pub mod exchange;

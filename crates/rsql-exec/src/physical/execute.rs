@@ -12,9 +12,7 @@ use rsql_rdd::{BoxIter, Context, MemoryPool, MemoryReservation, Rdd, RddError};
 use super::{Partitioning, PhysicalNode, PhysicalPlan};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
-use crate::lower::{
-    aggregate_partitions, collect_reserved, fail_task, into_rdd_error, map_batches,
-};
+use crate::lower::{aggregate_partitions, fail_task, into_rdd_error, map_batches};
 use crate::operators::{
     HashJoin, JoinTable, JoinedBatches, RangeBatches, RangeBounds, SortKey, SortedBatches,
     TARGET_BATCH_ROWS, WindowExec, WindowStream, coalesce_batches, hash_split,
@@ -424,7 +422,10 @@ fn range_bounds(
 
 /// Probes every left partition against a table built from the matching right partition
 /// (within the memory pool, spilling both sides past it), or, when the planner chose to
-/// `broadcast`, against the single right partition: built once, shared, and held whole.
+/// `broadcast`, against the single right partition: built once, shared, and held whole. A
+/// broadcast side the pool cannot hold is not an error: every task then joins its probe
+/// partition with the whole build side on its own, within the pool, as a partitioned join
+/// does (each probe row of the kinds planned as broadcast needs only the whole build side).
 fn join_rdd(
     left: &Rdd<RecordBatch>,
     right: &Rdd<RecordBatch>,
@@ -446,20 +447,22 @@ fn join_rdd(
     }
     let join = Arc::clone(join);
     let pool = Arc::clone(pool);
-    let shared: Arc<Mutex<Option<SharedTable>>> = Arc::default();
+    let shared: Arc<Mutex<Option<Broadcast>>> = Arc::default();
     Ok(left.zip_partitions(right, move |probe, build, tc| {
-        let joined = if broadcast {
-            shared_table(&shared, &join, build, &pool).map(|(table, held)| {
-                Box::new(probe_then_unmatched(
-                    Arc::clone(&join),
-                    table,
-                    held,
-                    probe.map(Ok),
-                )) as JoinedBatches<'_>
-            })
+        let side = if broadcast {
+            broadcast_side(&shared, &join, build, &pool)
         } else {
-            join.join_bounded(build, probe, &pool)
+            Ok(BuildSide::Spillable(build))
         };
+        let joined = side.and_then(|side| match side {
+            BuildSide::Shared(table, held) => Ok(Box::new(probe_then_unmatched(
+                Arc::clone(&join),
+                table,
+                held,
+                probe.map(Ok),
+            )) as JoinedBatches<'_>),
+            BuildSide::Spillable(build) => join.join_bounded(build, probe, &pool),
+        });
         let joined = joined.unwrap_or_else(|error| Box::new(std::iter::once(Err(error))));
         // A selective probe keeps a few rows of each probe batch: merge them.
         let joined = coalesce_batches(Arc::clone(join.output_schema()), joined);
@@ -473,23 +476,54 @@ fn join_rdd(
     })?)
 }
 
-/// A broadcast join table and the memory it holds from the pool.
-type SharedTable = (Arc<JoinTable>, Arc<MemoryReservation>);
+/// What the tasks of a broadcast join share, decided by the first task that gets there.
+enum Broadcast {
+    /// The table built over the whole build side, and the memory it holds from the pool.
+    Built(Arc<JoinTable>, Arc<MemoryReservation>),
+    /// The build side is larger than the pool grants: each task joins it on its own.
+    TooLarge,
+}
 
-/// The broadcast table in `slot`, built from `build` by the first task that gets there.
-fn shared_table(
-    slot: &Mutex<Option<SharedTable>>,
+/// The build side as one task of a join sees it.
+enum BuildSide<'a> {
+    /// A broadcast table shared by every task, and the memory it holds.
+    Shared(Arc<JoinTable>, Arc<MemoryReservation>),
+    /// The build batches, to be joined within the pool, spilling past it.
+    Spillable(BoxIter<'a, RecordBatch>),
+}
+
+/// The broadcast table in `slot`, built from `build` by the first task that gets there; or,
+/// when the pool cannot hold the build side, this task's whole `build` side, to join within
+/// the pool (the batches the failed build had collected come first, their memory released).
+fn broadcast_side<'a>(
+    slot: &Mutex<Option<Broadcast>>,
     join: &HashJoin,
-    build: BoxIter<'_, RecordBatch>,
+    mut build: BoxIter<'a, RecordBatch>,
     pool: &Arc<MemoryPool>,
-) -> Result<SharedTable> {
+) -> Result<BuildSide<'a>> {
     let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((table, held)) = &*slot {
-        return Ok((Arc::clone(table), Arc::clone(held)));
+    match &*slot {
+        Some(Broadcast::Built(table, held)) => {
+            return Ok(BuildSide::Shared(Arc::clone(table), Arc::clone(held)));
+        }
+        Some(Broadcast::TooLarge) => return Ok(BuildSide::Spillable(build)),
+        None => {}
     }
     let mut held = pool.reservation("HashJoin broadcast side");
-    let batches = collect_reserved(build, &mut held)?;
-    let built = (Arc::new(join.build(batches)?), Arc::new(held));
-    *slot = Some((Arc::clone(&built.0), Arc::clone(&built.1)));
-    Ok(built)
+    let mut batches = Vec::new();
+    while let Some(batch) = build.next() {
+        match held.try_grow(batch.get_array_memory_size()) {
+            Ok(()) => batches.push(batch),
+            Err(RddError::ResourcesExhausted { .. }) => {
+                *slot = Some(Broadcast::TooLarge);
+                drop(held);
+                let collected = batches.into_iter().chain(std::iter::once(batch));
+                return Ok(BuildSide::Spillable(Box::new(collected.chain(build))));
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let (table, held) = (Arc::new(join.build(batches)?), Arc::new(held));
+    *slot = Some(Broadcast::Built(Arc::clone(&table), Arc::clone(&held)));
+    Ok(BuildSide::Shared(table, held))
 }
