@@ -15,10 +15,11 @@ use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
 /// The logical optimizer's rules, by name.
-const RULES: [&str; 6] = [
+const RULES: [&str; 7] = [
     "fold_constants",
     "factor_or_conditions",
     "push_down_filter",
+    "push_down_semi_joins",
     "reorder_joins",
     "rewrite_single_distinct",
     "push_down_projection",
@@ -62,6 +63,10 @@ const QUERIES: &[&str] = &[
     "SELECT t.id, u.id, w.id FROM u w, t, u WHERE t.s = u.y AND u.id = w.id AND t.x > 0",
     "SELECT t.id, count(*) FROM t, u, u AS w WHERE t.x = u.id AND w.y = t.s AND t.k <> 'c' \
      GROUP BY t.id",
+    // IN, EXISTS and their negations over joins: semi and anti joins pushed to one side.
+    "SELECT t.id, u.y FROM t JOIN u ON t.id = u.id WHERE u.y IN (SELECT s FROM t WHERE x > 2)",
+    "SELECT t.id, t.s FROM t JOIN u ON t.id = u.id \
+     WHERE NOT EXISTS (SELECT 1 FROM u AS w WHERE w.id = t.x) AND t.s NOT IN (SELECT y FROM u)",
     // A join key repeated in every OR branch.
     "SELECT t.id, u.y FROM t, u WHERE (t.x = u.id AND t.s = 'p') OR (t.x = u.id AND u.y = 'q')",
     // Subqueries: semi, anti and null-aware anti joins, joins against aggregates.

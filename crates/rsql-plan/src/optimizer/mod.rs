@@ -16,6 +16,7 @@ mod fold_constants;
 mod join_conditions;
 mod push_down_filter;
 mod push_down_projection;
+mod push_down_semi_joins;
 mod reorder_joins;
 mod rewrite_single_distinct;
 mod scalar_subquery_to_join;
@@ -33,6 +34,7 @@ pub(crate) use fold_constants::fold_expr;
 pub(crate) use join_conditions::split_join_conditions;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_projection::PushDownProjection;
+pub use push_down_semi_joins::PushDownSemiJoins;
 pub use reorder_joins::ReorderJoins;
 pub use rewrite_single_distinct::RewriteSingleDistinct;
 pub use scalar_subquery_to_join::ScalarSubqueryToJoin;
@@ -94,6 +96,7 @@ impl Optimizer {
             Arc::new(FoldConstants::in_time_zone(time_zone)),
             Arc::new(FactorOrConditions),
             Arc::new(PushDownFilter),
+            Arc::new(PushDownSemiJoins),
             Arc::new(ReorderJoins),
             Arc::new(RewriteSingleDistinct),
             Arc::new(PushDownProjection),
@@ -247,6 +250,7 @@ mod tests {
                 "fold_constants",
                 "factor_or_conditions",
                 "push_down_filter",
+                "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",
                 "push_down_projection"
@@ -268,6 +272,7 @@ mod tests {
             [
                 "fold_constants",
                 "factor_or_conditions",
+                "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",
                 "push_down_projection"
