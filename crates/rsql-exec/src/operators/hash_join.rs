@@ -244,7 +244,8 @@ impl HashJoin {
         } else {
             let (keys, nulls) = self.encode_keys(&batch, &self.right_keys)?;
             has_null_key = nulls.as_ref().is_some_and(|n| n.null_count() > 0);
-            let mut heads: HashTable<u32> = HashTable::new();
+            // Sized for every row up front: growing would hash every key again.
+            let mut heads: HashTable<u32> = HashTable::with_capacity(num_rows);
             let mut next = vec![END; num_rows];
             // Rows are prepended to their chain, last row first, so chains run in row order.
             for row in (0..num_rows).rev() {
