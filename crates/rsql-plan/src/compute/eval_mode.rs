@@ -76,7 +76,7 @@ pub(super) fn divide_by_zero(left: &str, symbol: &str, right: &str) -> ArrowErro
 
 /// The error for an arithmetic result that does not fit its type under ANSI mode.
 pub(super) fn overflow(kind: &str, expression: &str, result_type: &str) -> ArrowError {
-    ArrowError::ArithmeticOverflow(format!(
+    ArrowError::ComputeError(format!(
         "{kind} overflow: {expression} does not fit {result_type} (ansi_mode is on)"
     ))
 }
