@@ -78,8 +78,15 @@ fn call_in(name: &str, args: Vec<Expr>, batch: &RecordBatch, zone: &TimeZone) ->
         name: name.to_string(),
         args,
     };
-    let physical =
-        create_physical_expr(&expr, &schema, &FunctionRegistry::new(), &functions, zone).unwrap();
+    let physical = create_physical_expr(
+        &expr,
+        &schema,
+        &FunctionRegistry::new(),
+        &functions,
+        zone,
+        rsql_plan::compute::EvalMode::Lenient,
+    )
+    .unwrap();
     evaluate_to_array(physical.as_ref(), batch).unwrap()
 }
 

@@ -37,6 +37,7 @@ fn eval(expr: Expr, batch: &RecordBatch) -> ArrayRef {
         &FunctionRegistry::new(),
         &functions,
         &TimeZone::utc(),
+        rsql_plan::compute::EvalMode::Lenient,
     )
     .unwrap();
     evaluate_to_array(physical.as_ref(), batch).unwrap()

@@ -113,6 +113,7 @@ fn filter(schema: &SchemaRef) -> Arc<dyn PhysicalExpr> {
         &FunctionRegistry::new(),
         &ScalarFunctions::new(),
         &TimeZone::utc(),
+        rsql_plan::compute::EvalMode::Lenient,
     )
     .unwrap()
 }

@@ -151,6 +151,26 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "ansi_mode",
+        aliases: &["spark.sql.ansi.enabled"],
+        value_type: "`true` or `false`",
+        description: "Spark's ANSI mode: integer and decimal overflow (in arithmetic, `sum` and \
+                      `avg`), division by zero and a `CAST` that does not convert are errors \
+                      instead of NULL or a wrapped integer; `TRY_CAST` is NULL either way. Off \
+                      by default as in Spark 3, so that Spark 3 jobs keep their answers.",
+        default: "false",
+        scope: SettingScope::Session,
+        read: |c| c.ansi_mode.to_string(),
+        write: |c, v| {
+            c.ansi_mode = match v.to_ascii_lowercase().as_str() {
+                "true" | "on" | "1" => true,
+                "false" | "off" | "0" => false,
+                _ => return Err("expected true or false".into()),
+            };
+            Ok(())
+        },
+    },
+    Setting {
         name: "threads",
         aliases: &["worker_threads"],
         value_type: "integer ≥ 1",

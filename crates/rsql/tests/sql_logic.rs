@@ -430,6 +430,7 @@ macro_rules! slt_tests {
 }
 
 slt_tests! {
+    ansi => "ansi.slt",
     approx => "approx.slt",
     distinct_aggregates => "distinct_aggregates.slt",
     select => "select.slt",

@@ -10,17 +10,20 @@ use crate::aggregate::decimal_sum::DecimalSums;
 use crate::aggregate::sum::SumAccumulator;
 use crate::aggregate::{GroupsAccumulator, ensure_groups};
 use crate::error::{Result, exec_err};
+use rsql_plan::compute::EvalMode;
 
-/// The accumulator for `avg` of `arg` values with the result type `result`.
+/// The accumulator for `avg` of `arg` values with the result type `result`; `mode` says
+/// whether a decimal sum that overflows makes the mean NULL or is an error.
 pub(crate) fn average_accumulator(
     arg: &DataType,
     result: &DataType,
+    mode: EvalMode,
 ) -> Result<Box<dyn GroupsAccumulator>> {
     match (arg, result) {
         (DataType::Decimal128(p, s), DataType::Decimal128(rp, rs)) => {
             let sum_type = rsql_plan::coercion::sum_decimal(*p, *s);
             Ok(Box::new(DecimalAverageAccumulator {
-                sums: DecimalSums::new(&sum_type)?,
+                sums: DecimalSums::new(&sum_type, mode)?,
                 counts: GroupCounts::default(),
                 precision: *rp,
                 scale: *rs,
@@ -179,7 +182,7 @@ impl GroupsAccumulator for DecimalAverageAccumulator {
         total_groups: usize,
     ) -> Result<()> {
         self.sums.add(&states[0], group_indices, total_groups)?;
-        self.sums.merge_overflowed(&states[2], group_indices);
+        self.sums.merge_overflowed(&states[2], group_indices)?;
         self.counts.merge(&states[1], group_indices, total_groups);
         Ok(())
     }
@@ -217,7 +220,8 @@ mod tests {
         // avg(DECIMAL(15,2)) is DECIMAL(19,6). Group 0: (0.01 + 0.02 + 0.02) / 3 =
         // 0.0166666.. -> 0.016667; group 1: -1.00 / 8 = -0.125000; group 2: no values.
         let arg = DataType::Decimal128(15, 2);
-        let mut avg = average_accumulator(&arg, &DataType::Decimal128(19, 6)).unwrap();
+        let mut avg =
+            average_accumulator(&arg, &DataType::Decimal128(19, 6), EvalMode::Lenient).unwrap();
         let values: ArrayRef = Arc::new(
             Decimal128Array::from(vec![Some(1), Some(2), Some(2), Some(-100), None])
                 .with_precision_and_scale(15, 2)
@@ -226,7 +230,8 @@ mod tests {
         avg.update_batch(&[values], &[0, 0, 0, 1, 2], 3).unwrap();
         let state = avg.state(3).unwrap();
         // Seven more zero-valued rows of group 1 from another partition: count 8.
-        let mut last = average_accumulator(&arg, &DataType::Decimal128(19, 6)).unwrap();
+        let mut last =
+            average_accumulator(&arg, &DataType::Decimal128(19, 6), EvalMode::Lenient).unwrap();
         last.merge_batch(&state, &[0, 1, 2], 3).unwrap();
         let zeros: ArrayRef = Arc::new(
             Decimal128Array::from(vec![Some(0)])

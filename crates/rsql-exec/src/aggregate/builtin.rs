@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field};
+use rsql_plan::compute::EvalMode;
 use rsql_plan::{
     AggregateFunctionSignature, Arity, BuiltinAggregate, FunctionRegistry, SingleValue,
 };
@@ -37,17 +38,71 @@ pub type AggregateFunctions = HashMap<String, Arc<dyn AggregateUdf>>;
 
 impl AggregateUdf for BuiltinAggregate {
     fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
-        self.arity().check(self.name(), args.len())?;
-        match self {
-            BuiltinAggregate::Count => Ok(Box::<CountAccumulator>::default()),
-            BuiltinAggregate::Sum => sum_accumulator(&self.return_type(args)?),
-            BuiltinAggregate::Avg => average_accumulator(&args[0], &self.return_type(args)?),
-            BuiltinAggregate::Min => min_max_accumulator(&args[0], Ordering::Less),
-            BuiltinAggregate::Max => min_max_accumulator(&args[0], Ordering::Greater),
-            BuiltinAggregate::CollectList => row_set_accumulator(&args[0], Output::List),
-            BuiltinAggregate::CollectSet => row_set_accumulator(&args[0], Output::Set),
-            BuiltinAggregate::CountValues => Ok(Box::new(CountValuesAccumulator::try_new()?)),
-        }
+        builtin_accumulator(*self, args, EvalMode::Lenient)
+    }
+
+    fn in_mode(&self, mode: EvalMode) -> Option<Arc<dyn AggregateUdf>> {
+        let overflows = matches!(self, BuiltinAggregate::Sum | BuiltinAggregate::Avg);
+        (overflows && mode == EvalMode::Ansi).then(|| Arc::new(AnsiBuiltin(*self)) as _)
+    }
+}
+
+/// A built-in aggregate under ANSI mode: `sum` and `avg` fail where their sums overflow.
+#[derive(Debug)]
+struct AnsiBuiltin(BuiltinAggregate);
+
+impl AggregateFunctionSignature for AnsiBuiltin {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn arity(&self) -> Arity {
+        self.0.arity()
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> rsql_plan::Result<Vec<DataType>> {
+        self.0.coerce_types(args)
+    }
+
+    fn return_type(&self, args: &[DataType]) -> rsql_plan::Result<DataType> {
+        self.0.return_type(args)
+    }
+
+    fn state_fields(&self, args: &[DataType]) -> rsql_plan::Result<Vec<Field>> {
+        self.0.state_fields(args)
+    }
+
+    fn ignore_nulls_as_argument(&self) -> bool {
+        self.0.ignore_nulls_as_argument()
+    }
+}
+
+impl AggregateUdf for AnsiBuiltin {
+    fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
+        builtin_accumulator(self.0, args, EvalMode::Ansi)
+    }
+
+    fn mode(&self) -> EvalMode {
+        EvalMode::Ansi
+    }
+}
+
+/// The accumulator of built-in `function` over `args`, overflowing as `mode` says.
+fn builtin_accumulator(
+    function: BuiltinAggregate,
+    args: &[DataType],
+    mode: EvalMode,
+) -> Result<Box<dyn GroupsAccumulator>> {
+    function.arity().check(function.name(), args.len())?;
+    match function {
+        BuiltinAggregate::Count => Ok(Box::<CountAccumulator>::default()),
+        BuiltinAggregate::Sum => sum_accumulator(&function.return_type(args)?, mode),
+        BuiltinAggregate::Avg => average_accumulator(&args[0], &function.return_type(args)?, mode),
+        BuiltinAggregate::Min => min_max_accumulator(&args[0], Ordering::Less),
+        BuiltinAggregate::Max => min_max_accumulator(&args[0], Ordering::Greater),
+        BuiltinAggregate::CollectList => row_set_accumulator(&args[0], Output::List),
+        BuiltinAggregate::CollectSet => row_set_accumulator(&args[0], Output::Set),
+        BuiltinAggregate::CountValues => Ok(Box::new(CountValuesAccumulator::try_new()?)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Exact sums of `Decimal128` values per group, in `i128`: a group whose sum leaves the sum
 //! type's precision is NULL from then on (Spark's non-ANSI overflow), and says so in its partial
-//! state so that merging cannot mistake it for a group without values.
+//! state so that merging cannot mistake it for a group without values; under ANSI mode that
+//! overflow is an error instead.
 
 use std::sync::Arc;
 
@@ -10,12 +11,15 @@ use arrow::datatypes::{DataType, Decimal128Type};
 
 use crate::aggregate::{GroupsAccumulator, ensure_groups, for_each_valid};
 use crate::error::{Result, exec_err};
+use rsql_plan::compute::EvalMode;
 
 /// Per-group decimal sums at one scale.
 pub(crate) struct DecimalSums {
     sums: Vec<i128>,
     seen: Vec<bool>,
     overflowed: Vec<bool>,
+    /// Under [`EvalMode::Ansi`] an overflow is an error; else the group's sum is NULL.
+    mode: EvalMode,
     /// 10 to the sum type's precision: sums must stay smaller in magnitude.
     limit: u128,
     precision: u8,
@@ -23,8 +27,9 @@ pub(crate) struct DecimalSums {
 }
 
 impl DecimalSums {
-    /// Sums in `sum_type`, a `Decimal128` whose scale the added values share.
-    pub(crate) fn new(sum_type: &DataType) -> Result<Self> {
+    /// Sums in `sum_type`, a `Decimal128` whose scale the added values share, overflowing as
+    /// `mode` says.
+    pub(crate) fn new(sum_type: &DataType, mode: EvalMode) -> Result<Self> {
         let DataType::Decimal128(precision, scale) = sum_type else {
             return exec_err(format!("a decimal sum cannot be a {sum_type}"));
         };
@@ -32,6 +37,7 @@ impl DecimalSums {
             sums: Vec::new(),
             seen: Vec::new(),
             overflowed: Vec::new(),
+            mode,
             limit: 10_u128.pow(u32::from(*precision)),
             precision: *precision,
             scale: *scale,
@@ -76,17 +82,33 @@ impl DecimalSums {
                 _ => overflowed[group] = true,
             }
         });
+        self.check()
+    }
+
+    /// Under ANSI mode, the error for a group whose sum overflowed.
+    fn check(&self) -> Result<()> {
+        if self.mode == EvalMode::Ansi && self.overflowed.contains(&true) {
+            return exec_err(format!(
+                "decimal overflow: sum does not fit DECIMAL({},{}) (ansi_mode is on)",
+                self.precision, self.scale
+            ));
+        }
         Ok(())
     }
 
     /// Marks the groups whose merged partial sums overflowed.
-    pub(crate) fn merge_overflowed(&mut self, flags: &ArrayRef, group_indices: &[usize]) {
+    pub(crate) fn merge_overflowed(
+        &mut self,
+        flags: &ArrayRef,
+        group_indices: &[usize],
+    ) -> Result<()> {
         let flags = flags.as_boolean();
         for (row, &group) in group_indices.iter().enumerate() {
             if flags.value(row) {
                 self.overflowed[group] = true;
             }
         }
+        self.check()
     }
 
     /// The sums of groups `0..total_groups` (NULL where a group saw no value or overflowed)
@@ -118,9 +140,9 @@ pub(crate) struct DecimalSumAccumulator {
 }
 
 impl DecimalSumAccumulator {
-    pub(crate) fn new(sum_type: &DataType) -> Result<Self> {
+    pub(crate) fn new(sum_type: &DataType, mode: EvalMode) -> Result<Self> {
         Ok(DecimalSumAccumulator {
-            sums: DecimalSums::new(sum_type)?,
+            sums: DecimalSums::new(sum_type, mode)?,
         })
     }
 }
@@ -142,8 +164,7 @@ impl GroupsAccumulator for DecimalSumAccumulator {
         total_groups: usize,
     ) -> Result<()> {
         self.sums.add(&states[0], group_indices, total_groups)?;
-        self.sums.merge_overflowed(&states[1], group_indices);
-        Ok(())
+        self.sums.merge_overflowed(&states[1], group_indices)
     }
 
     fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
@@ -176,14 +197,14 @@ mod tests {
     fn sums_are_exact_and_overflow_is_null_after_merging() {
         // Sum type DECIMAL(3,2): |sum| must stay below 10.00.
         let sum_type = DataType::Decimal128(3, 2);
-        let mut partial = DecimalSumAccumulator::new(&sum_type).unwrap();
+        let mut partial = DecimalSumAccumulator::new(&sum_type, EvalMode::Lenient).unwrap();
         // Group 0: 0.10 + 0.20 = 0.30; group 1: 9.99 + 0.01 overflows; group 2: no values.
         let values = decimals(vec![Some(10), Some(999), Some(20), Some(1), None], 3);
         partial
             .update_batch(&[values], &[0, 1, 0, 1, 2], 3)
             .unwrap();
         let state = partial.state(3).unwrap();
-        let mut last = DecimalSumAccumulator::new(&sum_type).unwrap();
+        let mut last = DecimalSumAccumulator::new(&sum_type, EvalMode::Lenient).unwrap();
         last.merge_batch(&state, &[0, 1, 2], 3).unwrap();
         // Another partition adds 0.05 to every group.
         let more = decimals(vec![Some(5), Some(5), Some(5)], 3);

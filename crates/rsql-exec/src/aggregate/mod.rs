@@ -41,6 +41,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, PrimitiveArray};
 use arrow::datatypes::{ArrowPrimitiveType, DataType};
 use rsql_plan::AggregateFunctionSignature;
+use rsql_plan::compute::EvalMode;
 
 pub use boolean::BooleanAggregate;
 pub use builtin::{
@@ -95,6 +96,17 @@ pub trait AggregateUdf: AggregateFunctionSignature {
     /// For `f(DISTINCT ..)` (a [`DistinctAggregate`]), the aggregate `f`; `None` for any other.
     fn distinct_of(&self) -> Option<&Arc<dyn AggregateUdf>> {
         None
+    }
+
+    /// This aggregate as it runs under `mode`, for one whose overflow the mode decides (`sum`
+    /// and `avg` fail on overflow under ANSI mode); `None` when it runs the same in every mode.
+    fn in_mode(&self, _mode: EvalMode) -> Option<Arc<dyn AggregateUdf>> {
+        None
+    }
+
+    /// The mode this aggregate runs in (what [`in_mode`](AggregateUdf::in_mode) made it for).
+    fn mode(&self) -> EvalMode {
+        EvalMode::Lenient
     }
 }
 

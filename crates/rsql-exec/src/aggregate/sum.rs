@@ -1,6 +1,6 @@
-//! `sum(x)`: integers sum to `Int64` (wrapping on overflow, as Spark without ANSI mode), floats
-//! to `Float64`, decimals exactly ([`DecimalSumAccumulator`]); the sum of no non-null values is
-//! null.
+//! `sum(x)`: integers sum to `Int64` (wrapping on overflow, as Spark without ANSI mode, and an
+//! error under it), floats to `Float64`, decimals exactly ([`DecimalSumAccumulator`]); the sum
+//! of no non-null values is null.
 
 use std::sync::Arc;
 
@@ -12,13 +12,19 @@ use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type};
 use crate::aggregate::decimal_sum::DecimalSumAccumulator;
 use crate::aggregate::{GroupsAccumulator, ensure_groups, for_each_valid};
 use crate::error::{Result, exec_err};
+use rsql_plan::compute::EvalMode;
+use rsql_plan::sql::sql_type_name;
 
-/// An accumulator adding values up in `sum_type` (the type the signature says `sum` returns).
-pub(crate) fn sum_accumulator(sum_type: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+/// An accumulator adding values up in `sum_type` (the type the signature says `sum` returns);
+/// `mode` says whether an overflow wraps (integers) or is NULL (decimals), or is an error.
+pub(crate) fn sum_accumulator(
+    sum_type: &DataType,
+    mode: EvalMode,
+) -> Result<Box<dyn GroupsAccumulator>> {
     match sum_type {
-        DataType::Int64 => Ok(Box::new(SumAccumulator::<Int64Type>::default())),
-        DataType::Float64 => Ok(Box::new(SumAccumulator::<Float64Type>::default())),
-        DataType::Decimal128(..) => Ok(Box::new(DecimalSumAccumulator::new(sum_type)?)),
+        DataType::Int64 => Ok(Box::new(SumAccumulator::<Int64Type>::new(mode))),
+        DataType::Float64 => Ok(Box::<SumAccumulator<Float64Type>>::default()),
+        DataType::Decimal128(..) => Ok(Box::new(DecimalSumAccumulator::new(sum_type, mode)?)),
         other => exec_err(format!("sum in {other} is not supported yet")),
     }
 }
@@ -27,18 +33,26 @@ pub(crate) fn sum_accumulator(sum_type: &DataType) -> Result<Box<dyn GroupsAccum
 pub(crate) struct SumAccumulator<T: ArrowPrimitiveType> {
     sums: Vec<T::Native>,
     seen: Vec<bool>,
+    /// Under [`EvalMode::Ansi`] an integer overflow is an error; else it wraps.
+    mode: EvalMode,
 }
 
 impl<T: ArrowPrimitiveType> Default for SumAccumulator<T> {
     fn default() -> Self {
-        SumAccumulator {
-            sums: Vec::new(),
-            seen: Vec::new(),
-        }
+        Self::new(EvalMode::Lenient)
     }
 }
 
 impl<T: ArrowPrimitiveType> SumAccumulator<T> {
+    /// Empty sums, overflowing as `mode` says.
+    pub(crate) fn new(mode: EvalMode) -> Self {
+        SumAccumulator {
+            sums: Vec::new(),
+            seen: Vec::new(),
+            mode,
+        }
+    }
+
     /// Adds `values` (cast to `T`) into their groups.
     pub(crate) fn add(
         &mut self,
@@ -50,10 +64,27 @@ impl<T: ArrowPrimitiveType> SumAccumulator<T> {
         ensure_groups(&mut self.seen, total_groups, false);
         let values = cast(values, &T::DATA_TYPE)?;
         let (sums, seen) = (&mut self.sums, &mut self.seen);
+        if self.mode == EvalMode::Lenient {
+            for_each_valid(values.as_primitive::<T>(), group_indices, |group, value| {
+                sums[group] = sums[group].add_wrapping(value);
+                seen[group] = true;
+            });
+            return Ok(());
+        }
+        let mut overflowed = false;
         for_each_valid(values.as_primitive::<T>(), group_indices, |group, value| {
-            sums[group] = sums[group].add_wrapping(value);
+            match sums[group].add_checked(value) {
+                Ok(sum) => sums[group] = sum,
+                Err(_) => overflowed = true,
+            }
             seen[group] = true;
         });
+        if overflowed {
+            return exec_err(format!(
+                "integer overflow: sum does not fit {} (ansi_mode is on)",
+                sql_type_name(&T::DATA_TYPE).to_uppercase()
+            ));
+        }
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Datum, RecordBatch, S
 use arrow::compute::kernels::{boolean, cmp};
 use arrow::datatypes::DataType;
 use rsql_plan::Operator;
-use rsql_plan::compute::arithmetic;
+use rsql_plan::compute::{EvalMode, arithmetic};
 
 use crate::error::Result;
 use crate::expr::{ColumnarValue, PhysicalExpr};
@@ -20,6 +20,8 @@ pub(crate) struct BinaryExpr {
     pub(crate) op: Operator,
     pub(crate) right: Arc<dyn PhysicalExpr>,
     pub(crate) data_type: DataType,
+    /// Whether arithmetic that overflows or divides by zero is NULL (or wraps) or an error.
+    pub(crate) mode: EvalMode,
 }
 
 /// A columnar value as an Arrow `Datum`: scalars stay one-row arrays.
@@ -72,6 +74,7 @@ impl PhysicalExpr for BinaryExpr {
                 self.op,
                 datum(right)?.as_ref(),
                 &self.data_type,
+                self.mode,
             )?,
             Operator::Eq => Arc::new(cmp::eq(
                 comparable(left)?.as_ref(),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion_common::DFSchema;
+use rsql_plan::compute::EvalMode;
 use rsql_plan::plan::is_generator;
 use rsql_plan::{Expr, FunctionRegistry, Operator, TimeZone};
 
@@ -19,15 +20,18 @@ use crate::expr::{PhysicalExpr, ScalarUdf};
 pub type ScalarFunctions = HashMap<String, Arc<dyn ScalarUdf>>;
 
 /// Compiles `expr`, bound against `schema`, into an expression over batches of that schema,
-/// casting and calling date and time functions in the session time zone `time_zone`.
+/// casting and calling date and time functions in the session time zone `time_zone`, and
+/// failing where arithmetic overflows, divides by zero or a cast does not convert when `mode`
+/// is [`EvalMode::Ansi`].
 pub fn create_physical_expr(
     expr: &Expr,
     schema: &DFSchema,
     registry: &FunctionRegistry,
     functions: &ScalarFunctions,
     time_zone: &TimeZone,
+    mode: EvalMode,
 ) -> Result<Arc<dyn PhysicalExpr>> {
-    let compile = |e: &Expr| create_physical_expr(e, schema, registry, functions, time_zone);
+    let compile = |e: &Expr| create_physical_expr(e, schema, registry, functions, time_zone, mode);
     let data_type = || {
         expr.get_type(schema, registry)
             .map_err(|e| ExecError::Execution(e.to_string()))
@@ -37,6 +41,7 @@ pub fn create_physical_expr(
             op,
             input: compile(input)?,
             data_type: data_type()?,
+            mode,
         }))
     };
     Ok(match expr {
@@ -54,6 +59,7 @@ pub fn create_physical_expr(
             op: *op,
             right: compile(right)?,
             data_type: data_type()?,
+            mode,
         }),
         Expr::Not(input) => unary(UnaryOp::Not, input)?,
         Expr::Negative(input) => unary(UnaryOp::Negative, input)?,
@@ -63,6 +69,13 @@ pub fn create_physical_expr(
             input: compile(input)?,
             data_type: data_type()?,
             time_zone: time_zone.clone(),
+            mode,
+        }),
+        Expr::TryCast { expr: input, .. } => Arc::new(CastExpr {
+            input: compile(input)?,
+            data_type: data_type()?,
+            time_zone: time_zone.clone(),
+            mode: EvalMode::Lenient,
         }),
         Expr::InList {
             expr: tested,
@@ -131,6 +144,7 @@ pub fn create_physical_expr(
                 when_then,
                 else_expr,
                 data_type: data_type()?,
+                mode,
             })
         }
         Expr::ScalarFunction { name, args } => {

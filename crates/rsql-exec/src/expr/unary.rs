@@ -1,12 +1,11 @@
 //! Column references, literals and one-operand expressions.
 
 use arrow::array::{AsArray, RecordBatch};
-use arrow::compute::kernels::numeric::neg_wrapping;
 use arrow::compute::{is_not_null, is_null, not};
 use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
 use rsql_plan::TimeZone;
-use rsql_plan::compute::spark_cast;
+use rsql_plan::compute::{EvalMode, negate, spark_cast};
 
 use crate::error::Result;
 use crate::expr::{ColumnarValue, PhysicalExpr};
@@ -60,6 +59,8 @@ pub(crate) struct UnaryExpr {
     pub(crate) op: UnaryOp,
     pub(crate) input: std::sync::Arc<dyn PhysicalExpr>,
     pub(crate) data_type: DataType,
+    /// Whether `-x` of the smallest integer wraps (to itself) or is an error.
+    pub(crate) mode: EvalMode,
 }
 
 impl PhysicalExpr for UnaryExpr {
@@ -71,7 +72,7 @@ impl PhysicalExpr for UnaryExpr {
         let input = self.input.evaluate(batch)?.into_array(batch.num_rows())?;
         let output = match self.op {
             UnaryOp::Not => std::sync::Arc::new(not(input.as_boolean())?) as _,
-            UnaryOp::Negative => neg_wrapping(&input)?,
+            UnaryOp::Negative => negate(input.as_ref(), self.mode)?,
             UnaryOp::IsNull => std::sync::Arc::new(is_null(&input)?) as _,
             UnaryOp::IsNotNull => std::sync::Arc::new(is_not_null(&input)?) as _,
         };
@@ -79,12 +80,15 @@ impl PhysicalExpr for UnaryExpr {
     }
 }
 
-/// `CAST(x AS type)`: Spark's cast ([`spark_cast`]) in the session time zone.
+/// `CAST(x AS type)` and `TRY_CAST(x AS type)`: Spark's cast ([`spark_cast`]) in the session
+/// time zone; a value that does not convert is NULL, or an error in [`EvalMode::Ansi`] (which
+/// `TRY_CAST` never uses).
 #[derive(Debug)]
 pub(crate) struct CastExpr {
     pub(crate) input: std::sync::Arc<dyn PhysicalExpr>,
     pub(crate) data_type: DataType,
     pub(crate) time_zone: TimeZone,
+    pub(crate) mode: EvalMode,
 }
 
 impl PhysicalExpr for CastExpr {
@@ -98,6 +102,7 @@ impl PhysicalExpr for CastExpr {
             &input,
             &self.data_type,
             &self.time_zone,
+            self.mode,
         )?))
     }
 }

@@ -308,6 +308,7 @@ mod tests {
             &FunctionRegistry::new(),
             &ScalarFunctions::new(),
             &TimeZone::utc(),
+            rsql_plan::compute::EvalMode::Lenient,
         )
         .unwrap();
         let join = HashJoin::try_new(left, right, vec![], vec![], kind, Some(condition));

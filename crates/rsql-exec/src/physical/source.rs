@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::Schema;
 use datafusion_common::DFSchemaRef;
+use rsql_plan::compute::EvalMode;
 use rsql_plan::{Expr, FunctionRegistry, TimeZone};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,9 @@ pub struct BoundExpr {
     pub schema: DFSchemaRef,
     /// The session time zone it casts and calls date and time functions in.
     pub time_zone: TimeZone,
+    /// Whether overflow, division by zero and failed casts are NULL or errors (`ansi_mode`).
+    #[serde(default)]
+    pub mode: EvalMode,
 }
 
 impl BoundExpr {
@@ -38,6 +42,7 @@ impl BoundExpr {
             registry,
             functions,
             &self.time_zone,
+            self.mode,
         )
     }
 }
@@ -54,6 +59,9 @@ pub enum ProjectionSource {
         schema: DFSchemaRef,
         /// The session time zone they cast and call date and time functions in.
         time_zone: TimeZone,
+        /// Whether overflow, division by zero and failed casts are NULL or errors.
+        #[serde(default)]
+        mode: EvalMode,
     },
     /// Input columns by index, passed through (key columns computed for a join or sort being
     /// dropped again).
@@ -87,9 +95,12 @@ impl ProjectionSource {
                 exprs,
                 schema,
                 time_zone,
+                mode,
             } => exprs
                 .iter()
-                .map(|expr| create_physical_expr(expr, schema, registry, functions, time_zone))
+                .map(|expr| {
+                    create_physical_expr(expr, schema, registry, functions, time_zone, *mode)
+                })
                 .collect(),
             ProjectionSource::Columns(columns) => columns
                 .iter()

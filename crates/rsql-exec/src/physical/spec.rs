@@ -15,6 +15,7 @@ use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rsql_io::{Scan, ScanSpec};
 use rsql_plan::FunctionRegistry;
+use rsql_plan::compute::EvalMode;
 use serde::{Deserialize, Serialize};
 
 use super::{BoundExpr, Partitioning, PhysicalNode, PhysicalPlan, ProjectionSource, Scope};
@@ -185,6 +186,9 @@ pub struct WindowCallSpec {
     pub kind: WindowFunctionKind,
     /// The registered (lower-case) name of the aggregate implementing it, for an aggregate.
     pub aggregate: Option<String>,
+    /// The mode the aggregate runs in ([`AggregateUdf::in_mode`]).
+    #[serde(default)]
+    pub mode: EvalMode,
     /// Input columns of the arguments.
     pub input_columns: Vec<usize>,
     /// Types of those columns.
@@ -208,6 +212,9 @@ pub struct AggregateCallSpec {
     /// Whether the call is `function(DISTINCT ..)`.
     #[serde(default)]
     pub distinct: bool,
+    /// The mode the function runs in ([`AggregateUdf::in_mode`]).
+    #[serde(default)]
+    pub mode: EvalMode,
     /// Types of the function's arguments.
     #[serde(with = "rsql_plan::codec::data_types")]
     pub argument_types: Vec<DataType>,
@@ -275,6 +282,7 @@ impl PhysicalPlan {
                             .name()
                             .to_lowercase(),
                         distinct: call.function.distinct_of().is_some(),
+                        mode: call.function.distinct_of().unwrap_or(&call.function).mode(),
                         argument_types: call.argument_types.clone(),
                         input_columns: call.input_columns.clone(),
                         name: call.name.clone(),
@@ -309,6 +317,10 @@ impl PhysicalPlan {
                     .map(|call| WindowCallSpec {
                         kind: call.kind.clone(),
                         aggregate: call.aggregate.as_ref().map(|f| f.name().to_lowercase()),
+                        mode: call
+                            .aggregate
+                            .as_ref()
+                            .map_or(EvalMode::Lenient, |f| f.mode()),
                         input_columns: call.input_columns.clone(),
                         argument_types: call.argument_types.clone(),
                         constant: call.constant,
@@ -571,11 +583,14 @@ impl Functions<'_> {
 
     fn window_call(&self, call: &WindowCallSpec) -> Result<WindowCall> {
         let aggregate = match &call.aggregate {
-            Some(name) => Some(Arc::clone(self.aggregate.get(name).ok_or_else(|| {
-                ExecError::Execution(format!(
-                    "no implementation of aggregate function '{name}' is registered"
-                ))
-            })?)),
+            Some(name) => Some(in_mode(
+                self.aggregate.get(name).ok_or_else(|| {
+                    ExecError::Execution(format!(
+                        "no implementation of aggregate function '{name}' is registered"
+                    ))
+                })?,
+                call.mode,
+            )),
             None => None,
         };
         Ok(WindowCall {
@@ -597,10 +612,11 @@ impl Functions<'_> {
                 call.function
             ));
         };
+        let function = in_mode(function, call.mode);
         let function: Arc<dyn AggregateUdf> = if call.distinct {
-            Arc::new(DistinctAggregate::new(Arc::clone(function)))
+            Arc::new(DistinctAggregate::new(function))
         } else {
-            Arc::clone(function)
+            function
         };
         Ok(AggregateCall {
             function,
@@ -609,6 +625,13 @@ impl Functions<'_> {
             name: call.name.clone(),
         })
     }
+}
+
+/// `function` as it runs in `mode`.
+fn in_mode(function: &Arc<dyn AggregateUdf>, mode: EvalMode) -> Arc<dyn AggregateUdf> {
+    function
+        .in_mode(mode)
+        .unwrap_or_else(|| Arc::clone(function))
 }
 
 /// Errors unless the operator rebuilt here produces the fields the plan expects.

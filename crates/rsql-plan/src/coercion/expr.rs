@@ -115,7 +115,8 @@ impl<'a> TypeCoercion<'a> {
             | Expr::Alias { .. }
             | Expr::IsNull(_)
             | Expr::IsNotNull(_)
-            | Expr::Cast { .. }) => leaf_or_cast,
+            | Expr::Cast { .. }
+            | Expr::TryCast { .. }) => leaf_or_cast,
         })
     }
 

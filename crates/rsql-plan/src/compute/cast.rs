@@ -17,6 +17,10 @@
 //! Everything else is Arrow's safe cast: a value that does not fit the target is NULL. Spark
 //! without ANSI mode instead wraps integers around and saturates doubles cast to integers
 //! (NaN becomes 0); rsql returns NULL there, which is what Spark's `TRY_CAST` gives.
+//!
+//! Under [`EvalMode::Ansi`] a present value that casts to NULL (text that does not parse, a
+//! number out of the target's range) is an error naming the value and the types, as Spark's
+//! `CAST_INVALID_INPUT` and `CAST_OVERFLOW`; `TRY_CAST` casts in the lenient mode always.
 
 use std::sync::Arc;
 
@@ -27,12 +31,23 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
 use arrow::error::ArrowError;
 
+use super::eval_mode::{EvalMode, check_cast};
 use super::zoned_cast::{cast_in_zone, parse_instants};
 use crate::time_zone::TimeZone;
 
 /// `values` cast to `to` with Spark's semantics (see the module documentation) in a session
-/// whose time zone is `time_zone`.
+/// whose time zone is `time_zone`, failing under [`EvalMode::Ansi`] where the lenient mode
+/// gives NULL.
 pub fn spark_cast(
+    values: &ArrayRef,
+    to: &DataType,
+    time_zone: &TimeZone,
+    mode: EvalMode,
+) -> Result<ArrayRef, ArrowError> {
+    check_cast(mode, values, lenient_cast(values, to, time_zone)?)
+}
+
+fn lenient_cast(
     values: &ArrayRef,
     to: &DataType,
     time_zone: &TimeZone,
@@ -271,7 +286,13 @@ mod tests {
             Some("1.x"),
             None,
         ]);
-        let out = spark_cast(&input, &DataType::Int32, &TimeZone::utc()).unwrap();
+        let out = spark_cast(
+            &input,
+            &DataType::Int32,
+            &TimeZone::utc(),
+            EvalMode::Lenient,
+        )
+        .unwrap();
         let out: Vec<_> = out.as_primitive::<Int32Type>().iter().collect();
         assert_eq!(
             out,
@@ -296,7 +317,13 @@ mod tests {
     #[test]
     fn strings_to_booleans_and_dates() {
         let words = strings(&[Some(" Yes"), Some("n"), Some("1"), Some("on"), None]);
-        let out = spark_cast(&words, &DataType::Boolean, &TimeZone::utc()).unwrap();
+        let out = spark_cast(
+            &words,
+            &DataType::Boolean,
+            &TimeZone::utc(),
+            EvalMode::Lenient,
+        )
+        .unwrap();
         let out: Vec<_> = out.as_boolean().iter().collect();
         assert_eq!(out, vec![Some(true), Some(false), Some(true), None, None]);
 
@@ -311,7 +338,13 @@ mod tests {
             Some("2023-02-29"),
             Some("2024-01-01x"),
         ]);
-        let out = spark_cast(&dates, &DataType::Date32, &TimeZone::utc()).unwrap();
+        let out = spark_cast(
+            &dates,
+            &DataType::Date32,
+            &TimeZone::utc(),
+            EvalMode::Lenient,
+        )
+        .unwrap();
         let out: Vec<_> = out.as_primitive::<Date32Type>().iter().collect();
         // 2024-01-01 is day 19723.
         assert_eq!(
@@ -340,7 +373,13 @@ mod tests {
             Some("abc"),
             Some("f"),
         ]);
-        let out = spark_cast(&input, &DataType::Float64, &TimeZone::utc()).unwrap();
+        let out = spark_cast(
+            &input,
+            &DataType::Float64,
+            &TimeZone::utc(),
+            EvalMode::Lenient,
+        )
+        .unwrap();
         let out: Vec<_> = out.as_primitive::<Float64Type>().iter().collect();
         assert_eq!(
             out,
@@ -355,7 +394,13 @@ mod tests {
         );
         // Spark rounds HALF_UP to the scale; 1000 does not fit DECIMAL(4,2).
         let input = strings(&[Some(" 1.235 "), Some("-1.235"), Some("1000"), Some("x")]);
-        let out = spark_cast(&input, &DataType::Decimal128(4, 2), &TimeZone::utc()).unwrap();
+        let out = spark_cast(
+            &input,
+            &DataType::Decimal128(4, 2),
+            &TimeZone::utc(),
+            EvalMode::Lenient,
+        )
+        .unwrap();
         let out: Vec<_> = out.as_primitive::<Decimal128Type>().iter().collect();
         assert_eq!(out, vec![Some(124), Some(-124), None, None]);
     }
@@ -377,7 +422,13 @@ mod tests {
             -0.0,
             1.5e300,
         ]));
-        let out = spark_cast(&values, &DataType::Utf8, &TimeZone::utc()).unwrap();
+        let out = spark_cast(
+            &values,
+            &DataType::Utf8,
+            &TimeZone::utc(),
+            EvalMode::Lenient,
+        )
+        .unwrap();
         let out: Vec<_> = out.as_string::<i32>().iter().flatten().collect();
         assert_eq!(
             out,
@@ -398,7 +449,7 @@ mod tests {
             ]
         );
         let ints: ArrayRef = Arc::new(Int32Array::from(vec![7]));
-        let out = spark_cast(&ints, &DataType::Utf8, &TimeZone::utc()).unwrap();
+        let out = spark_cast(&ints, &DataType::Utf8, &TimeZone::utc(), EvalMode::Lenient).unwrap();
         assert_eq!(out.as_string::<i32>().value(0), "7");
     }
 }

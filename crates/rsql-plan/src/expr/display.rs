@@ -95,6 +95,9 @@ impl fmt::Display for Printer<'_> {
             Expr::Cast { expr, data_type } => {
                 write!(f, "CAST({} AS {data_type})", self.child(expr))
             }
+            Expr::TryCast { expr, data_type } => {
+                write!(f, "TRY_CAST({} AS {data_type})", self.child(expr))
+            }
             Expr::Case {
                 operand,
                 when_then,

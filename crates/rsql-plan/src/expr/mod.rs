@@ -149,8 +149,17 @@ pub enum Expr {
     IsNull(Box<Expr>),
     /// `expr IS NOT NULL`.
     IsNotNull(Box<Expr>),
-    /// `CAST(expr AS data_type)`.
+    /// `CAST(expr AS data_type)`: NULL for a value that does not convert, or an error under
+    /// ANSI mode.
     Cast {
+        /// The value to convert.
+        expr: Box<Expr>,
+        /// The target type.
+        #[serde(with = "crate::codec::data_type")]
+        data_type: DataType,
+    },
+    /// `TRY_CAST(expr AS data_type)`: NULL for a value that does not convert, in every mode.
+    TryCast {
         /// The value to convert.
         expr: Box<Expr>,
         /// The target type.
@@ -419,6 +428,14 @@ impl Expr {
     /// `CAST(self AS data_type)`.
     pub fn cast_to(self, data_type: DataType) -> Expr {
         Expr::Cast {
+            expr: Box::new(self),
+            data_type,
+        }
+    }
+
+    /// `TRY_CAST(self AS data_type)`.
+    pub fn try_cast_to(self, data_type: DataType) -> Expr {
+        Expr::TryCast {
             expr: Box::new(self),
             data_type,
         }

@@ -112,7 +112,7 @@ impl Expr {
             Expr::Column(column) => lookup_column(schema, column)?.1.data_type().clone(),
             Expr::Literal(value) => value.data_type(),
             Expr::Alias { expr, .. } | Expr::Negative(expr) => ty(expr)?,
-            Expr::Cast { data_type, .. } => data_type.clone(),
+            Expr::Cast { data_type, .. } | Expr::TryCast { data_type, .. } => data_type.clone(),
             Expr::BinaryExpr { left, op, right } => {
                 binary_types(&ty(left)?, *op, &ty(right)?)?.result
             }
@@ -185,6 +185,7 @@ impl Expr {
             | Expr::Cast { expr, .. }
             | Expr::Not(expr) => expr.nullable(schema),
             Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::Exists { .. } => Ok(false),
+            Expr::TryCast { .. } => Ok(true),
             Expr::BinaryExpr {
                 op: Operator::IsDistinctFrom | Operator::IsNotDistinctFrom,
                 ..

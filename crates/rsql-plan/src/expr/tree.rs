@@ -89,6 +89,7 @@ impl TreeNode for Expr {
             | Expr::IsNull(expr)
             | Expr::IsNotNull(expr)
             | Expr::Cast { expr, .. }
+            | Expr::TryCast { expr, .. }
             | Expr::GetField { expr, .. } => expr.apply_elements(f),
             Expr::BinaryExpr { left, right, .. } => (left, right).apply_ref_elements(f),
             Expr::MapGet { expr, key } => (expr, key).apply_ref_elements(f),
@@ -145,6 +146,9 @@ impl TreeNode for Expr {
             Expr::Cast { expr, data_type } => expr
                 .map_elements(&mut f)?
                 .update_data(|expr| Expr::Cast { expr, data_type }),
+            Expr::TryCast { expr, data_type } => expr
+                .map_elements(&mut f)?
+                .update_data(|expr| Expr::TryCast { expr, data_type }),
             Expr::GetField { expr, name } => expr
                 .map_elements(&mut f)?
                 .update_data(|expr| Expr::GetField { expr, name }),

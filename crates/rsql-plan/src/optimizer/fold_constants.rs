@@ -1,6 +1,11 @@
 //! `fold_constants`: evaluates literal arithmetic and comparisons, `CAST(literal)`, `NOT`/`IS
 //! NULL` of literals, and simplifies `x AND true`, `x OR false` and friends. Output columns keep
 //! their names (a folded projection expression is aliased to its old name).
+//!
+//! Literals are folded with the kernels' ANSI mode, so an overflow, a division by zero or a
+//! `CAST` that does not convert is left for the executor, which gives NULL or an error as the
+//! session's `ansi_mode` says: the folded plan is the same in both modes. `TRY_CAST` folds
+//! leniently (NULL in every mode).
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -11,7 +16,7 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use super::OptimizerRule;
 use crate::coercion::binary_types;
-use crate::compute;
+use crate::compute::{self, EvalMode};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
 use crate::function::FunctionRegistry;
@@ -39,14 +44,11 @@ fn boolean(value: &Expr) -> Option<bool> {
 }
 
 /// `a op b` for literals, computed by the executor's own kernels (so the folded value is what
-/// the query would compute); `None` when the types do not fit or the kernel fails.
+/// the query would compute); `None` when the types do not fit or the kernel fails, which it
+/// does, in ANSI mode, on an overflow or a division by zero (the executor's business: NULL or
+/// an error).
 fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarValue> {
     if a.is_null() || b.is_null() {
-        return None;
-    }
-    let zero = ScalarValue::new_zero(&b.data_type()).ok();
-    if matches!(op, Operator::Divide | Operator::Modulo) && zero.as_ref() == Some(b) {
-        // Division by zero is the executor's business (NULL, as Spark).
         return None;
     }
     let types = binary_types(&a.data_type(), op, &b.data_type()).ok()?;
@@ -54,7 +56,14 @@ fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarVa
         return None;
     }
     let (a, b) = (a.to_array().ok()?, b.to_array().ok()?);
-    let result = compute::arithmetic(&Scalar::new(a), op, &Scalar::new(b), &types.result).ok()?;
+    let result = compute::arithmetic(
+        &Scalar::new(a),
+        op,
+        &Scalar::new(b),
+        &types.result,
+        EvalMode::Ansi,
+    )
+    .ok()?;
     ScalarValue::try_from_array(&result, 0).ok()
 }
 
@@ -85,13 +94,15 @@ fn comparison(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarVa
     Some(ScalarValue::Boolean(Some(result)))
 }
 
-/// `CAST(value AS data_type)` computed by the executor's cast ([`compute::spark_cast`]).
+/// `CAST(value AS data_type)` computed by the executor's cast ([`compute::spark_cast`]) in
+/// `mode`.
 fn cast_literal(
     value: &ScalarValue,
     data_type: &arrow::datatypes::DataType,
     zone: &TimeZone,
+    mode: EvalMode,
 ) -> Option<ScalarValue> {
-    let cast = compute::spark_cast(&value.to_array().ok()?, data_type, zone).ok()?;
+    let cast = compute::spark_cast(&value.to_array().ok()?, data_type, zone, mode).ok()?;
     ScalarValue::try_from_array(&cast, 0).ok()
 }
 
@@ -102,7 +113,16 @@ fn fold(expr: Expr, zone: &TimeZone) -> Transformed<Expr> {
             expr: inner,
             data_type,
         } => match inner.as_ref() {
-            Expr::Literal(v) => cast_literal(v, data_type, zone).map(Expr::Literal),
+            Expr::Literal(v) => cast_literal(v, data_type, zone, EvalMode::Ansi).map(Expr::Literal),
+            _ => None,
+        },
+        Expr::TryCast {
+            expr: inner,
+            data_type,
+        } => match inner.as_ref() {
+            Expr::Literal(v) => {
+                cast_literal(v, data_type, zone, EvalMode::Lenient).map(Expr::Literal)
+            }
             _ => None,
         },
         Expr::Not(inner) => boolean(inner).map(|b| Expr::Literal(ScalarValue::Boolean(Some(!b)))),

@@ -491,21 +491,21 @@ impl SqlBinder<'_> {
                 overlay_for.as_deref(),
                 scope,
             ),
-            // rsql casts as Spark without ANSI mode, where a value that cannot be cast is
-            // NULL: TRY_CAST is the same cast. With an ANSI mode, CAST would fail instead.
+            // A value CAST cannot convert is NULL, or an error under ANSI mode; TRY_CAST
+            // (BigQuery's SAFE_CAST) is NULL in every mode.
             E::Cast {
-                kind:
-                    ast::CastKind::Cast
-                    | ast::CastKind::DoubleColon
-                    | ast::CastKind::TryCast
-                    | ast::CastKind::SafeCast,
+                kind,
                 expr: inner,
                 data_type,
                 array: false,
                 format: None,
-            } => Ok(self
-                .bind_expr(inner, scope)?
-                .cast_to(arrow_type(data_type)?)),
+            } => {
+                let (value, to) = (self.bind_expr(inner, scope)?, arrow_type(data_type)?);
+                Ok(match kind {
+                    ast::CastKind::TryCast | ast::CastKind::SafeCast => value.try_cast_to(to),
+                    _ => value.cast_to(to),
+                })
+            }
             E::Case {
                 operand,
                 conditions,

@@ -14,6 +14,7 @@ use rsql_exec::expr::{ScalarFunctions, ScalarUdf, builtin_scalar_functions};
 use rsql_exec::physical::PlanSpec;
 use rsql_exec::{ListingTable, MemoryTable, PhysicalPlan, PlannerContext, create_physical_plan};
 use rsql_io::{Dataset, DatasetOptions};
+use rsql_plan::compute::EvalMode;
 use rsql_plan::plan::TableScan;
 use rsql_plan::{
     Catalog, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature, SqlBinder,
@@ -59,6 +60,10 @@ pub struct SessionConfig {
     /// the zone decides how they are written as text, split into fields and dates, truncated,
     /// and how text, dates and zone-less timestamps become instants.
     pub time_zone: String,
+    /// Spark's ANSI mode (`spark.sql.ansi.enabled`): integer and decimal overflow (in
+    /// arithmetic, `sum` and `avg`), division by zero and a `CAST` that does not convert are
+    /// errors instead of NULL (or wrapping integers). Off by default, as in Spark 3.
+    pub ansi_mode: bool,
 }
 
 impl Default for SessionConfig {
@@ -73,6 +78,7 @@ impl Default for SessionConfig {
             memory_limit: rsql_rdd::default_memory_limit(),
             catalog: None,
             time_zone: "UTC".into(),
+            ansi_mode: false,
         }
     }
 }
@@ -379,6 +385,11 @@ impl Session {
             broadcast_threshold: config.broadcast_threshold,
             max_partition_bytes: config.max_partition_bytes,
             time_zone,
+            mode: if config.ansi_mode {
+                EvalMode::Ansi
+            } else {
+                EvalMode::Lenient
+            },
         };
         Ok(create_physical_plan(optimized, &cx)?)
     }

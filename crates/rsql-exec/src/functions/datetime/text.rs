@@ -10,7 +10,7 @@ use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Int64Type, TimestampMicrosecondType,
 };
 use rsql_plan::TimeZone;
-use rsql_plan::compute::spark_cast;
+use rsql_plan::compute::{EvalMode, spark_cast};
 
 use super::calendar::MICROS_PER_SECOND;
 use super::format::{DEFAULT_PATTERN, Pattern, Purpose};
@@ -113,7 +113,7 @@ fn to_date(args: &[ArrayRef], _: &DataType, zone: &TimeZone) -> Result<ArrayRef>
 fn to_timestamp(args: &[ArrayRef], return_type: &DataType, zone: &TimeZone) -> Result<ArrayRef> {
     let value = argument("to_timestamp", args, 0)?;
     if args.len() < 2 {
-        return Ok(spark_cast(value, return_type, zone)?);
+        return Ok(spark_cast(value, return_type, zone, EvalMode::Lenient)?);
     }
     let out = parse_each::<TimestampMicrosecondType>(
         "to_timestamp",

@@ -53,6 +53,9 @@ impl Planner<'_, '_> {
             let Some(function) = self.cx.aggregate_functions.get(registered) else {
                 return exec_err(format!("no implementation of aggregate function '{name}'"));
             };
+            let function = &function
+                .in_mode(self.cx.mode)
+                .unwrap_or_else(|| Arc::clone(function));
             let function: Arc<dyn AggregateUdf> = if *distinct && registered == name {
                 Arc::new(DistinctAggregate::new(Arc::clone(function)))
             } else {

@@ -60,6 +60,7 @@ impl Planner<'_, '_> {
             expr: filter.clone(),
             schema: Arc::clone(&filter_schema),
             time_zone: self.cx.time_zone.clone(),
+            mode: self.cx.mode,
         });
         let filter = filter_source
             .as_ref()

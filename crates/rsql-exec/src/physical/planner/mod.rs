@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema};
 use datafusion_common::{DFSchema, DFSchemaRef};
+use rsql_plan::compute::EvalMode;
 use rsql_plan::{Expr, FunctionRegistry, LogicalPlan, TimeZone};
 use rsql_rdd::Context;
 
@@ -52,6 +53,8 @@ pub struct PlannerContext<'a> {
     pub max_partition_bytes: u64,
     /// The session time zone, in which expressions cast and date and time functions run.
     pub time_zone: TimeZone,
+    /// Whether overflow, division by zero and failed casts are NULL or errors (`ansi_mode`).
+    pub mode: EvalMode,
 }
 
 /// Plans `plan` (optimized, without `EXPLAIN`) into physical operators: operators are
@@ -124,6 +127,7 @@ impl Planner<'_, '_> {
             self.cx.registry,
             self.cx.scalar_functions,
             &self.cx.time_zone,
+            self.cx.mode,
         )
     }
 

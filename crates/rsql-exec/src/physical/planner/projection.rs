@@ -32,6 +32,7 @@ impl Planner<'_, '_> {
             expr: filter.predicate.clone(),
             schema: Arc::clone(filter.input.schema()),
             time_zone: self.cx.time_zone.clone(),
+            mode: self.cx.mode,
         };
         let schema = Arc::clone(&input.schema);
         let node = PhysicalNode::Filter {
@@ -54,6 +55,7 @@ impl Planner<'_, '_> {
             exprs: exprs.to_vec(),
             schema: Arc::clone(input_schema),
             time_zone: self.cx.time_zone.clone(),
+            mode: self.cx.mode,
         };
         let compiled = source.compile(&input.schema, self.cx.registry, self.cx.scalar_functions)?;
         let fields: Vec<Field> = exprs

@@ -179,7 +179,11 @@ impl Planner<'_, '_> {
                     }
                 };
                 match self.cx.aggregate_functions.get(&registered) {
-                    Some(function) => Some(Arc::clone(function)),
+                    Some(function) => Some(
+                        function
+                            .in_mode(self.cx.mode)
+                            .unwrap_or_else(|| Arc::clone(function)),
+                    ),
                     None => {
                         return exec_err(format!(
                             "no implementation of aggregate function '{name}'"
