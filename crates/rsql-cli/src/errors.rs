@@ -56,12 +56,9 @@ impl std::error::Error for StatementError {
 
 /// The `line:column` (1-based) of a parse or bind error.
 pub fn sql_position(error: &rsql::Error) -> Option<(usize, usize)> {
-    match error {
-        rsql::Error::Plan(plan) => plan
-            .position()
-            .map(|p| (p.line as usize, p.column as usize)),
-        _ => None,
-    }
+    error
+        .position()
+        .map(|p| (p.line as usize, p.column as usize))
 }
 
 /// The exit code `error` calls for.

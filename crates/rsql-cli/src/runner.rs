@@ -147,7 +147,8 @@ impl Runner {
                     Format::Parquet => Format::Table,
                     text => text,
                 };
-                write_text(format, &batch.schema(), &[batch], 0, &mut out)?;
+                let schema = batch.schema();
+                write_text(format, &schema, std::iter::once(Ok(batch)), 0, &mut out)?;
             }
             (".mode", []) => writeln!(out, "{}", self.settings.format.name())?,
             (".mode", [name]) => {

@@ -20,6 +20,10 @@ pub enum ExecError {
     #[error(transparent)]
     Rdd(#[from] rsql_rdd::RddError),
 
+    /// Listing, reading or writing files failed.
+    #[error(transparent)]
+    Io(#[from] rsql_io::IoError),
+
     /// A function signature of the logical layer rejected its arguments (count or types).
     #[error(transparent)]
     Plan(#[from] rsql_plan::PlanError),

@@ -14,8 +14,8 @@ pub fn open_path(request: &PathRequest) -> rsql_plan::Result<ListingTable> {
         .iter()
         .map(|path| Location::parse(path))
         .collect();
-    let dataset = Dataset::open_all(&locations, dataset_options(request))
-        .map_err(|e| PlanError::invalid(e.to_string()))?;
+    let dataset =
+        Dataset::open_all(&locations, dataset_options(request)).map_err(PlanError::external)?;
     Ok(ListingTable::new(dataset))
 }
 

@@ -133,6 +133,15 @@ pub enum PlanError {
         /// Where, if known.
         position: Option<Position>,
     },
+    /// A lower layer failed while the plan was being built, e.g. listing the files a `FROM
+    /// 'path'` names; the error keeps its type (downcast `source` to it).
+    #[error("{source}{}", at(position))]
+    External {
+        /// The error of the lower layer.
+        source: Box<dyn std::error::Error + Send + Sync>,
+        /// Where the SQL led to it, if known.
+        position: Option<Position>,
+    },
     /// A bug: an invariant of the planner itself was broken (e.g. a rule changed a schema).
     #[error("internal planner error: {0}")]
     Internal(String),
@@ -168,6 +177,14 @@ impl PlanError {
         }
     }
 
+    /// The error of a lower layer (I/O, a catalog), kept with its type, without a position.
+    pub fn external(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        PlanError::External {
+            source: source.into(),
+            position: None,
+        }
+    }
+
     /// A "not supported yet" error without a position.
     pub fn not_supported(construct: impl Into<String>) -> Self {
         PlanError::NotSupported {
@@ -197,7 +214,8 @@ impl PlanError {
             | PlanError::TypeMismatch { position, .. }
             | PlanError::MalformedInterval { position, .. }
             | PlanError::NotSupported { position, .. }
-            | PlanError::Invalid { position, .. } => {
+            | PlanError::Invalid { position, .. }
+            | PlanError::External { position, .. } => {
                 if position.is_none() {
                     *position = new;
                 }
@@ -231,7 +249,8 @@ impl PlanError {
             | PlanError::TypeMismatch { position, .. }
             | PlanError::MalformedInterval { position, .. }
             | PlanError::NotSupported { position, .. }
-            | PlanError::Invalid { position, .. } => *position,
+            | PlanError::Invalid { position, .. }
+            | PlanError::External { position, .. } => *position,
             PlanError::Internal(_) | PlanError::DataFusion(_) => None,
         }
     }

@@ -34,6 +34,7 @@ pub enum RddError {
         /// How many attempts were made.
         attempts: usize,
         /// The error of the last attempt.
+        #[source]
         cause: Box<RddError>,
     },
 

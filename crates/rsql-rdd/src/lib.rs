@@ -40,10 +40,11 @@ pub use fault::FaultInjector;
 pub use memory::{MemoryPool, MemoryReservation};
 pub use output::SUCCESS_MARKER;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};
+pub use rdd::local_iterator::LocalIterator;
 pub use rdd::{BoxIter, Data, Rdd, RddId};
 pub use scheduler::{
     RunTotals, SchedulerEvent, SchedulerListener, StageId, StageInfo, StageKind, StageMetrics,
-    TaskContext, TaskMetrics, TotalsListener, in_task,
+    TaskContext, TaskMetrics, TotalsListener, in_task, with_deadline,
 };
 pub use shared::{Accumulator, Broadcast};
 pub use shuffle::{ShuffleId, ShufflePreparation, ShuffleSizer};

@@ -18,8 +18,9 @@ use rsql_plan::{Expr, FunctionRegistry, LogicalPlan, SortExpr, coerce_expr};
 
 use crate::bytes::format_memory_limit;
 use crate::error::{Error, Result};
-use crate::session::Session;
+use crate::session::{Session, within_deadline};
 use crate::stages::StageLog;
+use crate::stream::RecordBatchStream;
 
 /// A lazily evaluated relation: transformations return new DataFrames, actions run the plan.
 #[derive(Clone)]
@@ -244,7 +245,9 @@ impl DataFrame {
     pub fn persist(&self) -> Result<DataFrame> {
         let (physical, _) = self.physical_plan()?;
         let rdd = self.session.lower(&physical)?;
-        let partitions = rdd.run_on_partitions(|batches, _| batches.collect::<Vec<_>>())?;
+        let partitions = self
+            .session
+            .statement(|| Ok(rdd.run_on_partitions(|batches, _| batches.collect::<Vec<_>>())?))?;
         let table = MemoryTable::new(Arc::clone(&physical.schema), partitions);
         let name = format!("persisted_{}", rdd.id());
         let scan = TableScan::try_new(name, Arc::new(table), None, Vec::new(), None)?;
@@ -252,6 +255,11 @@ impl DataFrame {
     }
 
     /// Runs the plan and returns every batch, in partition order.
+    ///
+    /// The batches count against the session's memory limit while they are gathered, as
+    /// "collected result": a result larger than the limit fails with a memory error instead
+    /// of growing the process. Read large results with [`DataFrame::execute_stream`] or write
+    /// them with [`DataFrame::write_with`].
     pub fn collect(&self) -> Result<Vec<RecordBatch>> {
         if let LogicalPlan::Explain(explain) = &self.plan {
             let inner = self.with_plan(explain.plan.as_ref().clone());
@@ -259,8 +267,49 @@ impl DataFrame {
             let lines = text.lines().map(str::to_string).collect();
             return Ok(vec![crate::inspect::text_table(&["plan"], vec![lines])?]);
         }
-        let (physical, _) = self.physical_plan()?;
-        Ok(self.session.lower(&physical)?.collect()?)
+        self.session.statement(|| {
+            let (physical, _) = self.physical_plan()?;
+            let rdd = self.session.lower(&physical)?;
+            let pool = Arc::clone(self.session.context().memory_pool());
+            let parts = rdd.run_on_partitions(|batches, tc| {
+                let mut held = pool.reservation("collected result");
+                let mut kept = Vec::new();
+                for batch in batches {
+                    if let Err(error) = held.try_grow(batch_bytes(&batch)) {
+                        tc.fail(error);
+                        break;
+                    }
+                    kept.push(batch);
+                }
+                (kept, held)
+            })?;
+            // The reservations are returned here, when the batches become the caller's.
+            Ok(parts.into_iter().flat_map(|(batches, _)| batches).collect())
+        })
+    }
+
+    /// Runs the plan and returns its batches while they are computed, in the order of
+    /// [`DataFrame::collect`], without holding the result: the shuffle stages run first, then
+    /// the last stage's partitions one after the other, each batch handed over as it is
+    /// computed (Spark's `toLocalIterator`). For writing large results to a file or a pipe.
+    ///
+    /// The statement's timeout runs from this call; dropping the stream cancels the rest of
+    /// the job.
+    pub fn execute_stream(&self) -> Result<RecordBatchStream> {
+        if matches!(self.plan, LogicalPlan::Explain(_)) {
+            let batches = self.collect()?;
+            let schema = batches
+                .first()
+                .map_or_else(|| self.schema(), RecordBatch::schema);
+            return Ok(RecordBatchStream::ready(schema, batches));
+        }
+        let deadline = self.session.statement_deadline();
+        let (schema, batches) = within_deadline(deadline, || {
+            let (physical, _) = self.physical_plan()?;
+            let rdd = self.session.lower(&physical)?;
+            Ok((Arc::clone(&physical.schema), rdd.to_local_iterator()?))
+        })?;
+        Ok(RecordBatchStream::running(schema, batches, deadline))
     }
 
     /// Counts the plan's rows without collecting them, as `SELECT count(*)` over it (so
@@ -304,7 +353,11 @@ impl DataFrame {
         if analyze {
             let log = StageLog::attach(self.session.context());
             let start = std::time::Instant::now();
-            let rows: usize = rdd.collect()?.iter().map(|b| b.num_rows()).sum();
+            let rows: usize = self.session.statement(|| {
+                let counts = rdd
+                    .run_on_partitions(|batches, _| batches.map(|b| b.num_rows()).sum::<usize>())?;
+                Ok(counts.into_iter().sum())
+            })?;
             let elapsed = start.elapsed();
             text.push_str(&format!(
                 "== Physical Plan ({} exchanges) ==\n{}\n== Stages ==\n{}\n",
@@ -367,6 +420,12 @@ impl DataFrame {
         path: impl AsRef<std::path::Path>,
         options: WriteOptions,
     ) -> Result<()> {
+        self.session
+            .statement(|| self.write_now(path.as_ref(), options))
+    }
+
+    /// Runs [`DataFrame::write_with`]'s job.
+    fn write_now(&self, path: &std::path::Path, options: WriteOptions) -> Result<()> {
         let (physical, _) = self.physical_plan()?;
         let rdd = self.session.lower(&physical)?;
         let job = OutputJob::begin(path, Arc::clone(&physical.schema), options)?;
@@ -406,6 +465,20 @@ impl DataFrame {
         let (qualifier, field) = rsql_plan::expr::lookup_column(self.plan.schema(), &column)?;
         Ok(Expr::Column(Column::new(qualifier.cloned(), field.name())))
     }
+}
+
+/// The bytes `batch`'s rows take (its slices' share of shared buffers, not the buffers').
+fn batch_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            column
+                .to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| column.get_array_memory_size())
+        })
+        .sum()
 }
 
 /// Rows grouped by keys, waiting for their aggregates.

@@ -21,6 +21,7 @@
 mod bytes;
 mod catalog;
 mod dataframe;
+mod duration;
 mod error;
 pub mod functions;
 mod inspect;
@@ -28,21 +29,28 @@ pub mod reference;
 mod session;
 pub mod settings;
 mod stages;
+mod stream;
 
 pub use bytes::{format_bytes, format_memory_limit};
 pub use dataframe::{DataFrame, GroupedData};
 pub use datafusion_common::JoinType;
 pub use error::{Error, Result};
+/// The error types [`Error`]'s variants hold, to match on them.
+pub use rsql_exec::ExecError;
 pub use rsql_exec::aggregate::{AggregateUdf, GroupsAccumulator};
 pub use rsql_exec::expr::{ColumnarValue, ScalarUdf};
 pub use rsql_exec::physical::PlanSpec;
+pub use rsql_io::IoError;
 pub use rsql_io::{SaveMode, WriteFormat, WriteOptions};
 pub use rsql_plan::sql::sql_type_name;
 pub use rsql_plan::{
     AggregateFunctionSignature, Arity, Expr, ScalarFunctionSignature, SimpleScalarSignature,
     SortExpr, col, lit,
 };
+pub use rsql_plan::{PlanError, Position};
+pub use rsql_rdd::RddError;
 pub use session::{Session, SessionConfig};
+pub use stream::RecordBatchStream;
 
 /// The examples of the user guide's DataFrame page, run as doc-tests.
 #[cfg(doctest)]

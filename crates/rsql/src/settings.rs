@@ -171,6 +171,23 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "statement_timeout",
+        aliases: &[],
+        value_type: "duration (`30s`, `5min`, `250ms`; a bare number is milliseconds) or `0`",
+        description: "Cancels a statement still running after this long, with an error naming \
+                      the setting; `0` is no timeout.",
+        default: "0 (no timeout)",
+        scope: SettingScope::Session,
+        read: |c| {
+            c.statement_timeout
+                .map_or_else(|| "0".into(), crate::duration::format_duration)
+        },
+        write: |c, v| {
+            c.statement_timeout = crate::duration::parse_timeout(v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "threads",
         aliases: &["worker_threads"],
         value_type: "integer ≥ 1",

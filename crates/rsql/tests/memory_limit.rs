@@ -63,10 +63,13 @@ fn session(dir: &Path, memory_limit: Option<usize>) -> Session {
     session
 }
 
-/// Rows as text, sorted unless the query orders them.
+/// Rows as text, sorted unless the query orders them. The result is streamed: collected, it
+/// would count against the limit the operators are tested under.
 fn rows(session: &Session, sql: &str) -> Vec<String> {
-    let batches = session.sql(sql).unwrap().collect().unwrap();
-    let mut rows = common::row_texts(&batches);
+    let stream = session.sql(sql).unwrap().execute_stream().unwrap();
+    let mut rows: Vec<String> = stream
+        .flat_map(|batch| common::row_texts(&[batch.unwrap()]))
+        .collect();
     if !sql.contains("ORDER BY") {
         rows.sort();
     }

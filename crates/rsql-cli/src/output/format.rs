@@ -8,17 +8,19 @@ use arrow::datatypes::Schema;
 use arrow::json::writer::{JsonArray, LineDelimited, WriterBuilder};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use super::table::render_table;
+use super::table::{TableRows, render_table};
 use crate::args::Format;
 
-/// Writes one result in a text `format`; a result without columns writes nothing.
+/// Writes one result in a text `format` as its batches come; a result without columns writes
+/// nothing. An error of `batches` (the query's) is returned as it is, after the rows before it
+/// were written (except in `table` format, which renders once it has every row).
 ///
 /// JSON leaves null fields out, as the NDJSON files the library writes (and Spark) do, so a
 /// result printed here and one written to a directory hold the same records.
 pub fn write_text(
     format: Format,
     schema: &Schema,
-    batches: &[RecordBatch],
+    batches: impl Iterator<Item = Result<RecordBatch>>,
     max_rows: usize,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -26,7 +28,13 @@ pub fn write_text(
         return Ok(());
     }
     match format {
-        Format::Table => render_table(schema, batches, max_rows, out)?,
+        Format::Table => {
+            let mut rows = TableRows::new(max_rows);
+            for batch in batches {
+                rows.push(batch?);
+            }
+            render_table(schema, &rows, out)?;
+        }
         Format::Csv => write_delimited(schema, batches, Delimited::Csv, out)?,
         Format::Tsv => write_delimited(schema, batches, Delimited::Tsv, out)?,
         Format::Json => {
@@ -34,7 +42,7 @@ pub fn write_text(
                 .with_explicit_nulls(false)
                 .build::<_, JsonArray>(&mut *out);
             for batch in batches {
-                writer.write(batch)?;
+                writer.write(&batch?)?;
             }
             writer.finish()?;
             drop(writer);
@@ -45,7 +53,7 @@ pub fn write_text(
                 .with_explicit_nulls(false)
                 .build::<_, LineDelimited>(&mut *out);
             for batch in batches {
-                writer.write(batch)?;
+                writer.write(&batch?)?;
             }
             writer.finish()?;
         }
@@ -67,7 +75,7 @@ enum Delimited {
 /// the table format shows them.
 fn write_delimited(
     schema: &Schema,
-    batches: &[RecordBatch],
+    batches: impl Iterator<Item = Result<RecordBatch>>,
     flavour: Delimited,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -84,6 +92,7 @@ fn write_delimited(
     let options = FormatOptions::default().with_display_error(true);
     let mut line = String::new();
     for batch in batches {
+        let batch = batch?;
         let formatters = batch
             .columns()
             .iter()
@@ -162,7 +171,14 @@ mod tests {
     fn text(format: Format) -> String {
         let b = batch();
         let mut out = Vec::new();
-        write_text(format, &b.schema(), std::slice::from_ref(&b), 40, &mut out).unwrap();
+        write_text(
+            format,
+            &b.schema(),
+            std::iter::once(Ok(b.clone())),
+            40,
+            &mut out,
+        )
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -197,10 +213,10 @@ mod tests {
     fn empty_results() {
         let b = batch();
         let mut out = Vec::new();
-        write_text(Format::Json, &b.schema(), &[], 40, &mut out).unwrap();
+        write_text(Format::Json, &b.schema(), std::iter::empty(), 40, &mut out).unwrap();
         assert_eq!(out, b"[]\n");
         let mut out = Vec::new();
-        write_text(Format::Csv, &b.schema(), &[], 40, &mut out).unwrap();
+        write_text(Format::Csv, &b.schema(), std::iter::empty(), 40, &mut out).unwrap();
         assert_eq!(out, b"s,n\n");
     }
 }

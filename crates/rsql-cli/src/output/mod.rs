@@ -5,15 +5,14 @@
 pub mod format;
 pub mod table;
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use parquet::arrow::ArrowWriter;
-use rsql::DataFrame;
+use rsql::{DataFrame, RecordBatchStream};
 use tempfile::NamedTempFile;
 
 use crate::args::Format;
@@ -134,12 +133,12 @@ impl Sink {
         self.check_format(style.format)?;
         match self {
             Sink::Stdout => {
-                let batches = df.collect()?;
-                let schema = result_schema(df, &batches);
+                let stream = df.execute_stream()?;
+                let schema = stream.schema();
                 let mut out = std::io::stdout().lock();
-                write_styled(style, &schema, &batches, &mut out)
+                write_styled(style, &schema, batches(stream), &mut out)
                     .and_then(|()| Ok(out.flush()?))
-                    .context("cannot write to stdout")
+                    .map_err(|e| output_error(e, "to stdout"))
             }
             Sink::File(file) => file.write_result(df, style),
             Sink::Directory { path, written } => {
@@ -176,12 +175,13 @@ impl Sink {
 
 impl FileSink {
     fn write_result(&mut self, df: &DataFrame, style: ResultStyle) -> Result<()> {
-        let batches = df.collect()?;
-        let schema = result_schema(df, &batches);
+        let stream = df.execute_stream()?;
+        let schema = stream.schema();
         if schema.fields().is_empty() {
             return Ok(());
         }
         let name = self.path.display().to_string();
+        let write_error = |e: anyhow::Error| output_error(e, &name);
         if style.format == Format::Parquet {
             let temp = match std::mem::replace(&mut self.staged, Staged::Failed) {
                 Staged::Text { out, results: 0 } => out
@@ -194,22 +194,48 @@ impl FileSink {
                     )));
                 }
             };
-            let mut writer = ArrowWriter::try_new(temp, Arc::new(schema), None)
+            let mut writer = ArrowWriter::try_new(temp, schema, None)
                 .with_context(|| format!("cannot write {name}"))?;
-            for batch in &batches {
-                writer
-                    .write(batch)
-                    .with_context(|| format!("cannot write {name}"))?;
-            }
-            self.staged = Staged::Parquet(Box::new(writer));
-            return Ok(());
+            let written: Result<()> =
+                batches(stream).try_for_each(|batch| Ok(writer.write(&batch?)?));
+            return match written {
+                Ok(()) => {
+                    self.staged = Staged::Parquet(Box::new(writer));
+                    Ok(())
+                }
+                Err(error) => {
+                    // A failed query leaves the file as it was: empty, ready for a result.
+                    if error.is::<rsql::Error>()
+                        && let Ok(temp) = writer.into_inner()
+                        && temp.as_file().set_len(0).is_ok()
+                    {
+                        self.staged = Staged::Text {
+                            out: BufWriter::new(temp),
+                            results: 0,
+                        };
+                    }
+                    Err(write_error(error))
+                }
+            };
         }
         match &mut self.staged {
             Staged::Text { out, results } => {
-                write_styled(style, &schema, &batches, out)
+                let start = out
+                    .stream_position()
                     .with_context(|| format!("cannot write {name}"))?;
-                *results += 1;
-                Ok(())
+                match write_styled(style, &schema, batches(stream), out) {
+                    Ok(()) => {
+                        *results += 1;
+                        Ok(())
+                    }
+                    Err(error) => {
+                        // The rows of a failed query are taken back out of the file.
+                        if error.is::<rsql::Error>() {
+                            rewind(out, start).with_context(|| format!("cannot write {name}"))?;
+                        }
+                        Err(write_error(error))
+                    }
+                }
             }
             Staged::Parquet(_) => Err(usage(format!(
                 "{name} already holds a Parquet result; text results cannot follow it"
@@ -240,23 +266,39 @@ impl FileSink {
     }
 }
 
-/// The schema of a result: its batches', which carry what execution produced, or the plan's.
-fn result_schema(df: &DataFrame, batches: &[RecordBatch]) -> Schema {
-    match batches.first() {
-        Some(batch) => batch.schema().as_ref().clone(),
-        None => df.schema().as_ref().clone(),
+/// The batches of a streamed result, its error as the [`rsql::Error`] itself.
+fn batches(stream: RecordBatchStream) -> impl Iterator<Item = Result<RecordBatch>> {
+    stream.map(|batch| batch.map_err(anyhow::Error::from))
+}
+
+/// A failure while writing a result: the query's own error as it is (the caller points at the
+/// SQL), a failure of the output naming `target`.
+fn output_error(error: anyhow::Error, target: &str) -> anyhow::Error {
+    if error.is::<rsql::Error>() {
+        error
+    } else {
+        error.context(format!("cannot write {target}"))
     }
+}
+
+/// Cuts the staged file back to `start` bytes, where the failed result began.
+fn rewind(out: &mut BufWriter<NamedTempFile>, start: u64) -> std::io::Result<()> {
+    out.flush()?;
+    out.get_ref().as_file().set_len(start)?;
+    out.seek(SeekFrom::Start(start))?;
+    Ok(())
 }
 
 /// Writes one result as text, an `EXPLAIN` as plain lines when `style` asks for it.
 fn write_styled(
     style: ResultStyle,
     schema: &Schema,
-    batches: &[RecordBatch],
+    batches: impl Iterator<Item = Result<RecordBatch>>,
     out: &mut dyn Write,
 ) -> Result<()> {
     if style.plain_lines && style.format == Format::Table && schema.fields().len() == 1 {
         for batch in batches {
+            let batch = batch?;
             if let Some(lines) = batch
                 .column(0)
                 .as_any()

@@ -1,6 +1,7 @@
 //! `--format table`: aligned columns in a box, each column's type under its name, a row count
 //! underneath; long results show their first and last rows with a note.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 
 use arrow::array::RecordBatch;
@@ -18,26 +19,83 @@ enum Align {
     Center,
 }
 
-/// Renders `batches` (all of `schema`) as a table showing at most `max_rows` rows (0: all).
-/// A result without columns (`CREATE VIEW`, `COPY`) renders as nothing.
-pub fn render_table(
-    schema: &Schema,
-    batches: &[RecordBatch],
+/// The rows a table shows, kept while a result streams by: its first `ceil(max_rows / 2)`
+/// rows, its last `max_rows / 2` rows, and how many there are in all. It holds at most
+/// `max_rows` rows (and the batches they are slices of) however long the result is; with
+/// `max_rows` 0 it keeps every row.
+#[derive(Debug)]
+pub struct TableRows {
     max_rows: usize,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+    head: Vec<RecordBatch>,
+    head_rows: usize,
+    tail: VecDeque<RecordBatch>,
+    tail_rows: usize,
+    total: usize,
+}
+
+impl TableRows {
+    /// Keeps what a table of at most `max_rows` rows (0: all) shows.
+    pub fn new(max_rows: usize) -> Self {
+        TableRows {
+            max_rows,
+            head: Vec::new(),
+            head_rows: 0,
+            tail: VecDeque::new(),
+            tail_rows: 0,
+            total: 0,
+        }
+    }
+
+    /// Takes the next batch of the result.
+    pub fn push(&mut self, batch: RecordBatch) {
+        let rows = batch.num_rows();
+        self.total += rows;
+        let (head_cap, tail_cap) = match self.max_rows {
+            0 => (usize::MAX, 0),
+            n => (n.div_ceil(2), n / 2),
+        };
+        let to_head = rows.min(head_cap - self.head_rows);
+        if to_head > 0 {
+            self.head.push(batch.slice(0, to_head));
+            self.head_rows += to_head;
+        }
+        let rest = rows - to_head;
+        if rest == 0 || tail_cap == 0 {
+            return;
+        }
+        self.tail.push_back(batch.slice(to_head, rest));
+        self.tail_rows += rest;
+        // Drop the rows that fell out of the last `tail_cap`.
+        while self.tail_rows > tail_cap {
+            let Some(front) = self.tail.pop_front() else {
+                break;
+            };
+            let excess = self.tail_rows - tail_cap;
+            if front.num_rows() > excess {
+                self.tail
+                    .push_front(front.slice(excess, front.num_rows() - excess));
+                self.tail_rows -= excess;
+            } else {
+                self.tail_rows -= front.num_rows();
+            }
+        }
+    }
+}
+
+/// Renders the rows of a result (all of `schema`) as a table, with the first and last rows
+/// and a note when `rows` holds only those. A result without columns (`CREATE VIEW`, `COPY`)
+/// renders as nothing.
+pub fn render_table(schema: &Schema, rows: &TableRows, out: &mut dyn Write) -> io::Result<()> {
     if schema.fields().is_empty() {
         return Ok(());
     }
-    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let (head, tail) = match max_rows {
-        0 => (total, 0),
-        n if total <= n => (total, 0),
-        n => (n.div_ceil(2), n / 2),
-    };
-    let rows = cells(batches, 0, head).map_err(io::Error::other)?;
-    let tail_rows = cells(batches, total - tail, tail).map_err(io::Error::other)?;
-    let truncated = head + tail < total;
+    let total = rows.total;
+    let tail: Vec<RecordBatch> = rows.tail.iter().cloned().collect();
+    let head_cells = cells(&rows.head, rows.head_rows).map_err(io::Error::other)?;
+    let tail_cells = cells(&tail, rows.tail_rows).map_err(io::Error::other)?;
+    let shown = rows.head_rows + rows.tail_rows;
+    let truncated = shown < total;
+    let (rows, tail_rows) = (head_cells, tail_cells);
 
     let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let types: Vec<String> = schema
@@ -89,40 +147,30 @@ pub fn render_table(
     if truncated {
         writeln!(
             out,
-            "{total} {noun} ({} shown; --max-rows or .maxrows to change)",
-            head + tail
+            "{total} {noun} ({shown} shown; --max-rows or .maxrows to change)"
         )
     } else {
         writeln!(out, "{total} {noun}")
     }
 }
 
-/// The formatted cells of `count` rows starting at row `first` of the concatenated batches.
-fn cells(
-    batches: &[RecordBatch],
-    first: usize,
-    count: usize,
-) -> Result<Vec<Vec<String>>, ArrowError> {
+/// The formatted cells of the first `count` rows of the concatenated batches.
+fn cells(batches: &[RecordBatch], count: usize) -> Result<Vec<Vec<String>>, ArrowError> {
     let options = FormatOptions::default()
         .with_null("NULL")
         .with_display_error(true);
     let mut rows = Vec::with_capacity(count);
-    let mut skip = first;
     for batch in batches {
         if rows.len() == count {
             break;
-        }
-        if skip >= batch.num_rows() {
-            skip -= batch.num_rows();
-            continue;
         }
         let formatters = batch
             .columns()
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<Vec<_>, _>>()?;
-        let take = (batch.num_rows() - skip).min(count - rows.len());
-        for row in skip..skip + take {
+        let take = batch.num_rows().min(count - rows.len());
+        for row in 0..take {
             rows.push(
                 formatters
                     .iter()
@@ -130,7 +178,6 @@ fn cells(
                     .collect(),
             );
         }
-        skip = 0;
     }
     Ok(rows)
 }
@@ -224,8 +271,12 @@ mod tests {
     }
 
     fn render(batches: &[RecordBatch], max_rows: usize) -> String {
+        let mut rows = TableRows::new(max_rows);
+        for batch in batches {
+            rows.push(batch.clone());
+        }
         let mut out = Vec::new();
-        render_table(&batches[0].schema(), batches, max_rows, &mut out).unwrap();
+        render_table(&batches[0].schema(), &rows, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -258,6 +309,33 @@ mod tests {
             lines.last().unwrap(),
             &"10 rows (3 shown; --max-rows or .maxrows to change)"
         );
+    }
+
+    #[test]
+    fn the_tail_is_the_last_rows_over_many_small_batches() {
+        // 25 batches of 4 rows: rows 0..100 by their `n`, the last 2 shown after the first 3.
+        let batches: Vec<RecordBatch> = (0..25)
+            .map(|i| {
+                let b = batch(100);
+                b.slice(i * 4, 4)
+            })
+            .collect();
+        let text = render(&batches, 5);
+        let lines: Vec<&str> = text.lines().collect();
+        let numbers: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.starts_with('│') && !l.contains('·'))
+            .skip(2)
+            .map(|l| l.split('│').nth(2).unwrap().trim())
+            .collect();
+        assert_eq!(numbers, vec!["0", "1", "2", "98", "99"]);
+        assert_eq!(
+            lines.last().unwrap(),
+            &"100 rows (5 shown; --max-rows or .maxrows to change)"
+        );
+        // Everything, when the result fits or max_rows is 0.
+        assert!(render(&batches[..1], 5).ends_with("4 rows\n"));
+        assert!(render(&batches, 0).ends_with("100 rows\n"));
     }
 
     #[test]

@@ -419,9 +419,7 @@ impl Functions<'_> {
                 pruning,
             } => PhysicalNode::Scan {
                 table: table.clone(),
-                scan: Arc::new(
-                    Scan::from_spec(scan).map_err(|e| ExecError::Execution(e.to_string()))?,
-                ),
+                scan: Arc::new(Scan::from_spec(scan).map_err(ExecError::Io)?),
                 partitions: partitions.clone(),
                 pruning: pruning.clone(),
             },

@@ -2,6 +2,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod lineage;
+pub(crate) mod local_iterator;
 pub(crate) mod nodes;
 pub(crate) mod pair;
 pub(crate) mod sources;

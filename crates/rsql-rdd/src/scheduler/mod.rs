@@ -1,5 +1,6 @@
 //! The DAG scheduler: cuts lineage into stages at shuffle dependencies and runs their tasks.
 
+mod in_order;
 pub(crate) mod listener;
 pub(crate) mod task;
 
@@ -14,8 +15,8 @@ pub use listener::{
     RunTotals, SchedulerEvent, SchedulerListener, StageInfo, StageKind, StageMetrics,
     TotalsListener,
 };
-use task::CancelToken;
-pub use task::{TaskContext, TaskMetrics, in_task};
+pub(crate) use task::CancelToken;
+pub use task::{TaskContext, TaskMetrics, in_task, with_deadline};
 
 use crate::Data;
 use crate::context::Context;
@@ -126,16 +127,8 @@ impl Context {
         }
         let mut results: Vec<Option<R>> = partitions.iter().map(|_| None).collect();
         let mut pending: Vec<usize> = (0..partitions.len()).collect();
-        let result_task = |index: usize, tc: &TaskContext| -> Result<R> {
-            let mut records = 0u64;
-            let items = rdd
-                .iterator(partitions[index], tc)?
-                .inspect(|_| records += 1);
-            let value = func(Box::new(items), tc);
-            tc.check_failure()?;
-            tc.record_written(records);
-            Ok(value)
-        };
+        let result_task =
+            |index: usize, tc: &TaskContext| run_result_task(rdd, partitions[index], func, tc);
         for stage_attempt in 1..=self.inner.config.max_stage_attempts {
             let stage = self.stage_info(StageKind::Result, base, pending.len());
             let outcomes = self.run_stage(&stage, &pending, |i| partitions[i], &result_task, token);
@@ -259,15 +252,7 @@ impl Context {
         let mut metrics = StageMetrics::default();
         let mut results = Vec::with_capacity(outcomes.len());
         for (result, attempts) in outcomes {
-            for attempt in attempts {
-                match attempt {
-                    Some(m) => {
-                        metrics.tasks_succeeded += 1;
-                        metrics.tasks.add(&m);
-                    }
-                    None => metrics.tasks_failed += 1,
-                }
-            }
+            add_attempts(&mut metrics, attempts);
             results.push(result);
         }
         metrics.elapsed = started.elapsed();
@@ -353,7 +338,38 @@ impl Context {
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// Computes `partition` of `rdd` and hands its items to the action's `func`; fails with what
+/// the computation recorded in `tc` while iterating.
+fn run_result_task<T: Data, R>(
+    rdd: &Rdd<T>,
+    partition: usize,
+    func: &(dyn for<'a> Fn(BoxIter<'a, T>, &'a TaskContext) -> R + Sync),
+    tc: &TaskContext,
+) -> Result<R> {
+    let mut records = 0u64;
+    let items = rdd.iterator(partition, tc)?.inspect(|_| records += 1);
+    let value = func(Box::new(items), tc);
+    tc.check_failure()?;
+    tc.record_written(records);
+    Ok(value)
+}
+
+/// Counts one task's attempts (the metrics of a successful one, `None` for a failed one) in
+/// its stage's metrics.
+fn add_attempts(metrics: &mut StageMetrics, attempts: Vec<Option<TaskMetrics>>) {
+    for attempt in attempts {
+        match attempt {
+            Some(m) => {
+                metrics.tasks_succeeded += 1;
+                metrics.tasks.add(&m);
+            }
+            None => metrics.tasks_failed += 1,
+        }
+    }
+}
+
+/// The text of a caught panic.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -3,13 +3,34 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{RddError, Result};
 use crate::scheduler::StageId;
 
 thread_local! {
     static RUNNING_TASK: Cell<bool> = const { Cell::new(false) };
+    /// The deadline [`with_deadline`] set for jobs started on this thread.
+    static JOB_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `f` so that every job it starts on this thread (and every
+/// [`Rdd::to_local_iterator`](crate::Rdd::to_local_iterator) it creates) is cancelled once
+/// `deadline` passes, failing with [`RddError::Cancelled`] as
+/// [`Context::cancel_running_jobs`](crate::Context::cancel_running_jobs) would: a statement
+/// timeout. Nested calls keep the earlier deadline.
+pub fn with_deadline<R>(deadline: Instant, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Instant>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            JOB_DEADLINE.with(|d| d.set(self.0));
+        }
+    }
+    let outer = JOB_DEADLINE.with(Cell::get);
+    let _restore = Restore(outer);
+    let earliest = outer.map_or(deadline, |outer| outer.min(deadline));
+    JOB_DEADLINE.with(|d| d.set(Some(earliest)));
+    f()
 }
 
 /// Whether the current thread is running a task attempt. A panic hook uses it to stay quiet
@@ -67,25 +88,29 @@ impl TaskMetrics {
 }
 
 /// Tells the tasks of one job whether it was cancelled: the context's cancellation count
-/// moved past the value it had when the job started.
+/// moved past the value it had when the job started, or the job's deadline ([`with_deadline`])
+/// passed.
 #[derive(Debug, Clone)]
 pub(crate) struct CancelToken {
     cancellations: Arc<AtomicU64>,
     started_at: u64,
+    deadline: Option<Instant>,
 }
 
 impl CancelToken {
-    /// A token for a job starting now.
+    /// A token for a job starting now on this thread.
     pub(crate) fn new(cancellations: &Arc<AtomicU64>) -> Self {
         CancelToken {
             cancellations: Arc::clone(cancellations),
             started_at: cancellations.load(Ordering::SeqCst),
+            deadline: JOB_DEADLINE.with(Cell::get),
         }
     }
 
     /// Whether the job was cancelled.
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancellations.load(Ordering::Relaxed) != self.started_at
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }
 

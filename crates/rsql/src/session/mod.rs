@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use rsql_exec::aggregate::{
@@ -64,6 +65,10 @@ pub struct SessionConfig {
     /// arithmetic, `sum` and `avg`), division by zero and a `CAST` that does not convert are
     /// errors instead of NULL (or wrapping integers). Off by default, as in Spark 3.
     pub ansi_mode: bool,
+    /// A statement still running after this long is cancelled and fails with
+    /// [`Error::StatementTimeout`] (PostgreSQL's `statement_timeout`); `None` (the default) is
+    /// no timeout.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for SessionConfig {
@@ -79,6 +84,7 @@ impl Default for SessionConfig {
             catalog: None,
             time_zone: "UTC".into(),
             ansi_mode: false,
+            statement_timeout: None,
         }
     }
 }
@@ -241,6 +247,18 @@ impl Session {
         self.state.context.cancel_running_jobs();
     }
 
+    /// Runs `run` as one statement: under the `statement_timeout` setting, the jobs it starts
+    /// are cancelled once it passes, and the error says so.
+    pub(crate) fn statement<T>(&self, run: impl FnOnce() -> Result<T>) -> Result<T> {
+        within_deadline(self.statement_deadline(), run)
+    }
+
+    /// The `statement_timeout` setting and the deadline it sets for a statement starting now.
+    pub(crate) fn statement_deadline(&self) -> Option<(Duration, Instant)> {
+        let timeout = self.active().config.statement_timeout?;
+        Some((timeout, Instant::now() + timeout))
+    }
+
     /// The RDD runtime queries run on (for listeners, faults and RDD-level work).
     pub fn context(&self) -> &Context {
         &self.state.context
@@ -340,14 +358,16 @@ impl Session {
     /// `DROP`, `ALTER`, `COPY`, `SET` and `RESET` run at once and return an empty DataFrame;
     /// `SHOW` and `DESCRIBE` return their answer (nothing they describe runs).
     pub fn sql(&self, sql: &str) -> Result<DataFrame> {
-        let statement = {
-            let functions = self.functions();
-            let catalog = self.catalog(&functions.registry)?;
-            SqlBinder::new(&catalog, &functions.registry)
-                .with_time_zone(self.active().time_zone.clone())
-                .bind_sql(sql)?
-        };
-        self.execute(statement)
+        self.statement(|| {
+            let statement = {
+                let functions = self.functions();
+                let catalog = self.catalog(&functions.registry)?;
+                SqlBinder::new(&catalog, &functions.registry)
+                    .with_time_zone(self.active().time_zone.clone())
+                    .bind_sql(sql)?
+            };
+            self.execute(statement)
+        })
     }
 
     /// A DataFrame over one batch computed by the session (what `SHOW` and `DESCRIBE` return).
@@ -465,6 +485,29 @@ impl Session {
     }
 }
 
+/// Runs `run` with the jobs it starts cancelled at `deadline` (a statement's timeout and
+/// deadline), naming the timeout in the error.
+pub(crate) fn within_deadline<T>(
+    deadline: Option<(Duration, Instant)>,
+    run: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    match deadline {
+        None => run(),
+        Some((timeout, deadline)) => rsql_rdd::with_deadline(deadline, run)
+            .map_err(|error| timed_out(error, timeout, deadline)),
+    }
+}
+
+/// `error`, or [`Error::StatementTimeout`] when it is the cancellation of a statement whose
+/// `deadline` passed.
+pub(crate) fn timed_out(error: Error, timeout: Duration, deadline: Instant) -> Error {
+    if error.is_cancelled() && Instant::now() >= deadline {
+        Error::StatementTimeout(timeout)
+    } else {
+        error
+    }
+}
+
 /// Views may read views, up to this depth (a deeper chain is a view reading itself).
 const MAX_VIEW_DEPTH: usize = 32;
 
@@ -492,7 +535,7 @@ impl Catalog for SessionCatalog<'_> {
         match self.stored.tables.get(name) {
             Some(table) => catalog::open_table(self.store, name, table)
                 .map(Some)
-                .map_err(|e| rsql_plan::PlanError::invalid(e.to_string())),
+                .map_err(rsql_plan::PlanError::external),
             None => Ok(None),
         }
     }

@@ -48,7 +48,7 @@ impl Planner<'_, '_> {
                     target_split_bytes: self.cx.max_partition_bytes,
                     ..ScanOptions::default()
                 })
-                .map_err(|e| ExecError::Execution(e.to_string()))
+                .map_err(ExecError::Io)
         };
         let schema = Arc::new(scan.projected_schema.as_arrow().clone());
         if !cluster_by.is_empty() {
