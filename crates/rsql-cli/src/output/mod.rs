@@ -135,8 +135,14 @@ impl Sink {
             Sink::Stdout => {
                 let stream = df.execute_stream()?;
                 let schema = stream.schema();
+                // Nothing is written before the first batch comes: a statement that fails or
+                // is cancelled before any row leaves no header behind.
+                let mut batches = batches(stream).peekable();
+                if let Some(Err(error)) = batches.next_if(Result::is_err) {
+                    return Err(error);
+                }
                 let mut out = std::io::stdout().lock();
-                write_styled(style, &schema, batches(stream), &mut out)
+                write_styled(style, &schema, batches, &mut out)
                     .and_then(|()| Ok(out.flush()?))
                     .map_err(|e| output_error(e, "to stdout"))
             }
