@@ -2,7 +2,8 @@
 //!
 //! One key column of a primitive type (numbers, decimals, dates, times, intervals) is kept
 //! as native values, hashed and compared without any encoding ([`PrimitiveKeys`]). One
-//! dictionary-encoded column is grouped a dictionary value at a time ([`DictionaryKeys`]).
+//! dictionary-encoded column is grouped a dictionary value at a time ([`DictionaryKeys`]); one
+//! string column is kept as byte views, short strings inline in the table ([`StringKeys`]).
 //! Any other
 //! keys (strings, several columns, nested types) are kept in arrow's row format, hashed a
 //! column at a time ([`RowKeys`]). Both keep each group's hash, so growing the table never
@@ -11,6 +12,7 @@
 mod dictionary;
 mod primitive;
 mod rows;
+mod strings;
 
 use arrow::array::{ArrayRef, downcast_primitive};
 use arrow::datatypes::DataType;
@@ -20,6 +22,7 @@ use crate::error::Result;
 use dictionary::DictionaryKeys;
 use primitive::PrimitiveKeys;
 use rows::RowKeys;
+use strings::StringKeys;
 
 /// The seed of the group tables' hashes: fixed, so that runs are repeatable.
 const GROUP_HASH_SEED: u64 = 0;
@@ -37,6 +40,9 @@ impl GroupTable {
             [] => None,
             [DataType::Dictionary(_, value_type)] => {
                 Some(Box::new(DictionaryKeys::try_new(value_type)?))
+            }
+            [string @ (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)] => {
+                Some(Box::new(StringKeys::new(string)))
             }
             [single] => match primitive_keys(single) {
                 Some(keys) => Some(keys),
@@ -284,6 +290,34 @@ mod tests {
             let (expected, firsts) = reference_groups(&keys);
             prop_assert_eq!(groups, expected);
             let emitted = table.emit().unwrap();
+            let emitted = arrow::compute::cast(&emitted[0], &DataType::Utf8).unwrap();
+            prop_assert_eq!(emitted.as_ref(), &StringArray::from(firsts) as &dyn Array);
+        }
+    }
+
+    proptest! {
+        /// One string key column, in each string type: short keys (inline in the table) and
+        /// long ones sharing prefixes, the empty string apart from NULL.
+        #[test]
+        fn string_keys_group_as_a_row_at_a_time_reference(
+            keys in prop::collection::vec(
+                prop::option::weighted(0.9, prop_oneof!["[ab]{0,3}", "abcdefghijkl[ab]{0,3}"]),
+                0..300,
+            ),
+            batch_rows in 1usize..64,
+            string_type in prop_oneof![
+                Just(DataType::Utf8),
+                Just(DataType::LargeUtf8),
+                Just(DataType::Utf8View),
+            ],
+        ) {
+            let column: ArrayRef = Arc::new(keys.iter().cloned().collect::<StringArray>());
+            let column = arrow::compute::cast(&column, &string_type).unwrap();
+            let (groups, emitted) =
+                run_table(std::slice::from_ref(&string_type), &[column], batch_rows);
+            let (expected, firsts) = reference_groups(&keys);
+            prop_assert_eq!(groups, expected);
+            prop_assert_eq!(emitted[0].data_type(), &string_type);
             let emitted = arrow::compute::cast(&emitted[0], &DataType::Utf8).unwrap();
             prop_assert_eq!(emitted.as_ref(), &StringArray::from(firsts) as &dyn Array);
         }
