@@ -32,6 +32,21 @@ use crate::aggregate::AggregateUdf;
 use crate::error::{ExecError, Result, exec_err};
 use crate::operators::SortKey;
 
+/// The bytes of the rows of `batch`: only the slice of buffers a sliced batch uses (a batch
+/// read from a spill file shares one buffer among its columns).
+fn held_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            column
+                .to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| column.get_array_memory_size())
+        })
+        .sum()
+}
+
 /// One window function call of a [`WindowExec`].
 #[derive(Debug, Clone)]
 pub struct WindowCall {

@@ -29,7 +29,7 @@ use rsql_rdd::{MemoryPool, MemoryReservation};
 
 use super::frame::{Frames, Layout};
 use super::ranking::Span;
-use super::{Placement, Ranking, WindowCall, WindowExec, aggregate};
+use super::{Placement, Ranking, WindowCall, WindowExec, aggregate, held_bytes};
 use crate::error::Result;
 use crate::spill::SpillFile;
 
@@ -179,25 +179,34 @@ impl SpilledPartition {
             let complete = incoming.is_none();
             self.finished = complete;
             let incoming = incoming.filter(|b| b.num_rows() > 0);
-            if let Some(batch) = &incoming {
-                self.reservation.try_grow(batch.get_array_memory_size())?;
-            }
+            let batch_bytes = incoming.as_ref().map_or(0, held_bytes);
             let parts: Vec<RecordBatch> = self.held.take().into_iter().chain(incoming).collect();
             let rows = match parts.as_slice() {
                 [] => continue,
                 [only] => only.clone(),
-                [first, ..] => {
-                    let rows = concat_batches(&first.schema(), &parts)?;
-                    drop(parts);
-                    self.reservation.try_resize(rows.get_array_memory_size())?;
-                    rows
-                }
+                [first, ..] => concat_batches(&first.schema(), &parts)?,
             };
+            drop(parts);
+            self.reserve(held_bytes(&rows), batch_bytes)?;
             if let Some(output) = self.step(&rows, complete)? {
                 return Ok(Some(output));
             }
         }
         Ok(None)
+    }
+
+    /// Holds `bytes` for the rows held, of which `batch` bytes were just read: within the pool,
+    /// or past its limit by what it takes to make progress (the batch read and no more than
+    /// as much held before it) when others hold the rest. Rows that cannot be let go of
+    /// beyond that fail the query.
+    fn reserve(&mut self, bytes: usize, batch: usize) -> Result<()> {
+        if self.reservation.try_resize(bytes).is_err() {
+            if bytes > 2 * batch {
+                self.reservation.try_resize(bytes)?;
+            }
+            self.reservation.grow(bytes - self.reservation.size());
+        }
+        Ok(())
     }
 
     /// Evaluates the rows of `held` (the partition's rows `first_row..`) that are ready (all
@@ -306,7 +315,7 @@ impl SpilledPartition {
             self.first_row += keep;
         }
         self.held = (keep < rows).then(|| held.slice(keep, rows - keep));
-        let bytes = held.get_array_memory_size() / rows * (rows - keep);
+        let bytes = self.held.as_ref().map_or(0, held_bytes);
         self.reservation.try_resize(bytes)?;
         Ok(())
     }

@@ -12,9 +12,9 @@ use arrow::datatypes::SchemaRef;
 use arrow::row::{OwnedRow, RowConverter, SortField};
 use rsql_rdd::{MemoryPool, MemoryReservation};
 
-use super::WindowExec;
 use super::frame::runs;
 use super::spilled::SpilledPartition;
+use super::{WindowExec, held_bytes};
 use crate::error::Result;
 use crate::operators::TARGET_BATCH_ROWS;
 use crate::rows::normalize_zeros;
@@ -59,8 +59,6 @@ pub struct WindowStream<I> {
     converter: Option<RowConverter>,
     /// The partition key of the last row read.
     key: Option<OwnedRow>,
-    /// Estimated bytes per row of the input batch being read.
-    row_bytes: usize,
     current: Current,
     /// Whole window partitions awaiting evaluation, and the bytes reserved for them.
     complete: Vec<RecordBatch>,
@@ -96,7 +94,6 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
             reservation: pool.reservation("Window"),
             converter,
             key: None,
-            row_bytes: 0,
             current: Current::default(),
             complete: Vec::new(),
             complete_bytes: 0,
@@ -143,7 +140,7 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
     /// Adds `rows` to the partition being read: held while the pool grants it (after
     /// evaluating what is complete), else spilled with what was held of it.
     fn append(&mut self, rows: RecordBatch) -> Result<()> {
-        let size = self.row_bytes * rows.num_rows();
+        let size = held_bytes(&rows);
         match std::mem::take(&mut self.current) {
             Current::Spilling(mut writer) => {
                 writer.write(&rows)?;
@@ -217,7 +214,6 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        self.row_bytes = batch.get_array_memory_size().div_ceil(batch.num_rows());
         for start in (0..batch.num_rows()).step_by(TARGET_BATCH_ROWS) {
             let rows = TARGET_BATCH_ROWS.min(batch.num_rows() - start);
             self.push(&batch.slice(start, rows))?;
