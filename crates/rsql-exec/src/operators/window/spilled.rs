@@ -134,6 +134,8 @@ pub struct SpilledPartition {
     states: Vec<AggregateState>,
     reaches: Vec<Reach>,
     reservation: MemoryReservation,
+    /// The largest batch read, in bytes.
+    batch_bytes: usize,
     finished: bool,
 }
 
@@ -168,6 +170,7 @@ impl SpilledPartition {
             states,
             reaches,
             reservation: pool.reservation("Window"),
+            batch_bytes: 0,
             finished: false,
         })
     }
@@ -179,7 +182,9 @@ impl SpilledPartition {
             let complete = incoming.is_none();
             self.finished = complete;
             let incoming = incoming.filter(|b| b.num_rows() > 0);
-            let batch_bytes = incoming.as_ref().map_or(0, held_bytes);
+            self.batch_bytes = self
+                .batch_bytes
+                .max(incoming.as_ref().map_or(0, held_bytes));
             let parts: Vec<RecordBatch> = self.held.take().into_iter().chain(incoming).collect();
             let rows = match parts.as_slice() {
                 [] => continue,
@@ -187,7 +192,7 @@ impl SpilledPartition {
                 [first, ..] => concat_batches(&first.schema(), &parts)?,
             };
             drop(parts);
-            self.reserve(held_bytes(&rows), batch_bytes)?;
+            self.reserve(held_bytes(&rows))?;
             if let Some(output) = self.step(&rows, complete)? {
                 return Ok(Some(output));
             }
@@ -195,13 +200,12 @@ impl SpilledPartition {
         Ok(None)
     }
 
-    /// Holds `bytes` for the rows held, of which `batch` bytes were just read: within the pool,
-    /// or past its limit by what it takes to make progress (the batch read and no more than
-    /// as much held before it) when others hold the rest. Rows that cannot be let go of
-    /// beyond that fail the query.
-    fn reserve(&mut self, bytes: usize, batch: usize) -> Result<()> {
+    /// Holds `bytes` for the rows held: within the pool, or past its limit by what it takes
+    /// to make progress (two of the largest batches read: one read, one held before it) when
+    /// others hold the rest. Rows that cannot be let go of beyond that fail the query.
+    fn reserve(&mut self, bytes: usize) -> Result<()> {
         if self.reservation.try_resize(bytes).is_err() {
-            if bytes > 2 * batch {
+            if bytes > 2 * self.batch_bytes {
                 self.reservation.try_resize(bytes)?;
             }
             self.reservation.grow(bytes - self.reservation.size());

@@ -108,11 +108,15 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
             .exec
             .partition_columns
             .iter()
-            .map(|&c| normalize_zeros(piece.column(c)))
+            .map(|&c| Arc::clone(piece.column(c)))
             .collect();
         let partitions = runs(&keys, piece.num_rows())?;
         let rows = match &self.converter {
-            Some(converter) => Some(converter.convert_columns(&keys)?),
+            // -0.0 and 0.0 are one partition key, as `runs` has it.
+            Some(converter) => {
+                let keys: Vec<ArrayRef> = keys.iter().map(normalize_zeros).collect();
+                Some(converter.convert_columns(&keys)?)
+            }
             None => None,
         };
         let continues = match (&rows, &self.key) {
