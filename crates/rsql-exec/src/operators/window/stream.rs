@@ -64,6 +64,8 @@ pub struct WindowStream<I> {
     complete: Vec<RecordBatch>,
     complete_bytes: usize,
     pending: VecDeque<Pending>,
+    /// The sorted batch being read, and how many of its rows are.
+    input: (RecordBatch, usize),
     done: bool,
 }
 
@@ -88,7 +90,6 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
         };
         Ok(WindowStream {
             exec,
-            input_schema,
             sorted,
             pool: Arc::clone(pool),
             reservation: pool.reservation("Window"),
@@ -98,6 +99,8 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
             complete: Vec::new(),
             complete_bytes: 0,
             pending: VecDeque::new(),
+            input: (RecordBatch::new_empty(Arc::clone(&input_schema)), 0),
+            input_schema,
             done: false,
         })
     }
@@ -206,22 +209,25 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
         Ok(true)
     }
 
-    /// Reads the next sorted batch, a piece at a time; at the end, completes the last
-    /// partition.
+    /// Reads the next piece of at most [`TARGET_BATCH_ROWS`] sorted rows and evaluates the
+    /// partitions it completes; at the end, completes the last partition.
     fn read(&mut self) -> Result<()> {
-        let Some(batch) = self.sorted.next().transpose()? else {
-            self.done = true;
-            self.end_partition()?;
-            self.flush_complete()?;
-            return Ok(());
-        };
-        if batch.num_rows() == 0 {
+        let (batch, offset) = &mut self.input;
+        if *offset == batch.num_rows() {
+            match self.sorted.next().transpose()? {
+                Some(next) => (*batch, *offset) = (next, 0),
+                None => {
+                    self.done = true;
+                    self.end_partition()?;
+                    self.flush_complete()?;
+                }
+            }
             return Ok(());
         }
-        for start in (0..batch.num_rows()).step_by(TARGET_BATCH_ROWS) {
-            let rows = TARGET_BATCH_ROWS.min(batch.num_rows() - start);
-            self.push(&batch.slice(start, rows))?;
-        }
+        let rows = TARGET_BATCH_ROWS.min(batch.num_rows() - *offset);
+        let piece = batch.slice(*offset, rows);
+        *offset += rows;
+        self.push(&piece)?;
         self.flush_complete()?;
         Ok(())
     }
