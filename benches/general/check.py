@@ -10,6 +10,8 @@ The rule comes from the query file's `-- check:` line:
     must be the same multiset, so rows with tied keys may come out in any order. With a LIMIT
     that the expected result fills, the rows tied with the last one may have been cut at any of
     them, so only their keys are compared.
+Either rule may end with `rel X` for approximate answers (w04, approx_count_distinct): every
+number, integers too, is then compared within the relative tolerance X instead of --rel.
 The row order of a file is its Parquet row order. Columns are matched by position (names are
 not compared). Two cells are equal when both are NULL; when both columns are integers, as
 integers (so rsql's BIGINT sum equals DuckDB's HUGEINT one); when both are numbers and one is
@@ -49,27 +51,32 @@ def literal(text):
 
 
 def read_rule(path):
-    """(keys, limit) from the query file: keys None for an unordered result, else 0-based columns."""
+    """(keys, limit, rel) from the query file: keys None for an unordered result, else 0-based
+    columns; rel the tolerance of an approximate answer, else None."""
     with open(path, encoding="utf-8") as f:
         for line in f:
             match = re.match(r"^--\s*check:\s*(.*)$", line.strip())
             if not match:
                 continue
             words = match.group(1).split()
+            rel = None
+            if len(words) >= 3 and words[-2] == "rel":
+                rel = float(words[-1])
+                words = words[:-2]
             if words == ["unordered"]:
-                return None, None
+                return None, None, rel
             if len(words) in (2, 4) and words[0] == "order" and (len(words) == 2 or words[2] == "limit"):
                 keys = [int(c) - 1 for c in words[1].split(",")]
-                return keys, int(words[3]) if len(words) == 4 else None
+                return keys, int(words[3]) if len(words) == 4 else None, rel
             break
-    sys.exit(f"{path}: no `-- check: unordered` or `-- check: order COLS [limit N]` line")
+    sys.exit(f"{path}: no `-- check: unordered` or `-- check: order COLS [limit N]` line (optionally ending `rel X`)")
 
 
 class Results:
     """The two results as views `a` (actual) and `e` (expected) with columns x0.. and the row
     position `pos`, and the SQL that compares their cells."""
 
-    def __init__(self, con, actual, expected, rel, abs_):
+    def __init__(self, con, actual, expected, rel, abs_, approximate):
         self.con = con
         widths = []
         kinds = []
@@ -87,7 +94,7 @@ class Results:
         self.widths = widths
         self.width = min(widths)
         self.kinds = [
-            "integer" if ka == kb == "integer" else "number" if {ka, kb} <= {"integer", "number"} else "text"
+            "integer" if ka == kb == "integer" and not approximate else "number" if {ka, kb} <= {"integer", "number"} else "text"
             for ka, kb in zip(*kinds)
         ]
         self.rel = rel
@@ -177,10 +184,10 @@ def main():
     parser.add_argument("--abs", type=float, default=1e-9, help="absolute tolerance (1e-9)")
     args = parser.parse_args()
 
-    keys, limit = read_rule(args.query)
+    keys, limit, rel = read_rule(args.query)
     con = duckdb.connect()
     try:
-        results = Results(con, args.actual, args.expected, args.rel, args.abs)
+        results = Results(con, args.actual, args.expected, rel or args.rel, args.abs, rel is not None)
     except duckdb.Error as e:
         print(f"MISMATCH: cannot read the results: {str(e).splitlines()[0]}")
         sys.exit(1)

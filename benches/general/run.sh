@@ -3,7 +3,7 @@
 # style, 10 million rows by default), each run through the rsql CLI and the DuckDB CLI, answers
 # checked.
 #
-#   bash benches/general/run.sh --suite groupby|sort [--rows 10000000] [--parts 4]
+#   bash benches/general/run.sh --suite groupby|sort|window [--rows 10000000] [--parts 4]
 #                               [--queries 1,3,5] [--runs N] [--limit SECONDS] [--no-build]
 #
 # The table `t` (gen_data.py, which documents it): id1, id2 strings of 100 values; id3 a string
@@ -19,6 +19,11 @@
 #            and multi-column keys; sum, avg, count, min, max, median, stddev, count(DISTINCT).
 #   sort     s01-s06: ORDER BY a string column, an integer column, and two columns (string
 #            ascending, double with NULLs descending), each with and without LIMIT 100.
+#   window   w01-w06: row_number top-3 per group (QUALIFY), a running sum and a sliding ROWS
+#            frame over one partition of every row, median and stddev over 100 partitions,
+#            approx_count_distinct beside count(DISTINCT).
+# A query file's `-- rsql-args:` line gives rsql more flags for that query (w06 runs under
+# `--memory-limit 256MB`); DuckDB runs every query with its defaults.
 # Every query writes its whole result as one Parquet file, on both sides: rsql with
 # `--output FILE.parquet --format parquet`, DuckDB with `COPY (query) TO 'FILE' (FORMAT
 # parquet)`. So a sort without LIMIT produces all of its rows (three columns of the table), in
@@ -75,7 +80,8 @@ done
 case "$SUITE" in
     groupby) PREFIX=g TITLE=Group-by ;;
     sort) PREFIX=s TITLE=Sorts ;;
-    *) echo "--suite must be groupby or sort" >&2; usage ;;
+    window) PREFIX=w TITLE=Windows ;;
+    *) echo "--suite must be groupby, sort or window" >&2; usage ;;
 esac
 for n in "$NROWS" "$PARTS" "$RUNS" "$LIMIT"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || usage
@@ -161,7 +167,9 @@ command_for() {
     local system=$1 q=$2 output=$3
     case "$system" in
         rsql)
-            CMD=("$RSQL" --quiet --table "t=$DATA" -f "$QUERY_DIR/$q.sql" --format parquet --output "$output") ;;
+            local extra
+            read -r -a extra <<< "$(sed -n 's/^--[[:space:]]*rsql-args:[[:space:]]*//p' "$QUERY_DIR/$q.sql")"
+            CMD=("$RSQL" --quiet "${extra[@]}" --table "t=$DATA" -f "$QUERY_DIR/$q.sql" --format parquet --output "$output") ;;
         duckdb)
             duckdb_script "$q" "$output" > "$output.script"
             CMD=("$DUCKDB" -init /dev/null -batch -f "$output.script") ;;

@@ -321,3 +321,101 @@ fn set_memory_limit_applies_to_the_next_query() {
     assert_eq!(pool.limit(), None);
     assert_eq!(session.config().memory_limit, None);
 }
+
+/// `w(i, g, v)`: 200 000 rows `i`, two groups `g` (one of 150 000 rows), values `v` with ties
+/// and NULLs.
+fn write_one_big_partition(dir: &Path) {
+    const ROWS: i64 = 200_000;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("i", DataType::Int64, false),
+        Field::new("g", DataType::Int64, false),
+        Field::new("v", DataType::Int64, true),
+    ]));
+    let batches = (0..4).map(move |chunk| {
+        let rows = (chunk * ROWS / 4)..((chunk + 1) * ROWS / 4);
+        Ok(RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from_iter_values(rows.clone())),
+                Arc::new(Int64Array::from_iter_values(
+                    rows.clone().map(|i| i64::from(i % 4 == 0)),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    rows.map(|i| (i % 17 != 0).then_some((i * 7919) % 5_000)),
+                )),
+            ],
+        )
+        .unwrap())
+    });
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("i", DataType::Int64, false),
+        Field::new("g", DataType::Int64, false),
+        Field::new("v", DataType::Int64, true),
+    ]));
+    let parquet = WriteFormat::parquet_with_row_groups(50_000);
+    write_batches(dir, schema, batches, WriteOptions::new(parquet)).unwrap();
+}
+
+/// Windows over one window partition far larger than the limit (all 200 000 rows, or 150 000
+/// of one `PARTITION BY` key) spill it and evaluate it from disk a window of rows at a time,
+/// returning the rows of an unlimited run.
+#[test]
+fn a_window_partition_over_the_limit_spills_and_returns_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("w");
+    write_one_big_partition(&table);
+    let run = |memory_limit| {
+        let session = Session::with_config(SessionConfig {
+            threads: 2,
+            shuffle_partitions: 3,
+            memory_limit,
+            ..SessionConfig::default()
+        })
+        .unwrap();
+        session
+            .register_parquet("w", table.to_str().unwrap())
+            .unwrap();
+        session
+    };
+    // One window specification per query, so that only one sorts and windows at a time.
+    let queries = [
+        "SELECT i, row_number() OVER (ORDER BY i), rank() OVER w, sum(v) OVER w, \
+         avg(v) OVER () FROM w WINDOW w AS (ORDER BY v)",
+        "SELECT i, sum(v) OVER (w ROWS BETWEEN 10 PRECEDING AND CURRENT ROW), \
+         lag(v, 3) OVER w, first(v) OVER (w ROWS UNBOUNDED PRECEDING) \
+         FROM w WINDOW w AS (ORDER BY i DESC)",
+        "SELECT i, dense_rank() OVER w, percent_rank() OVER w, cume_dist() OVER w, \
+         ntile(7) OVER w, lead(v, 2, -1) OVER w, \
+         max(v) OVER (w ROWS BETWEEN 5 PRECEDING AND 5 FOLLOWING), \
+         count(v) OVER (PARTITION BY g ORDER BY v RANGE BETWEEN 100 PRECEDING AND 50 FOLLOWING) \
+         FROM w WINDOW w AS (PARTITION BY g ORDER BY v, i)",
+    ];
+    let unlimited = run(None);
+    let limited = run(Some(1 << 20));
+    let pool = limited.context().memory_pool();
+    // The rows as text in one order (the queries' `ORDER BY`s are the windows').
+    let sorted = |session: &Session, sql: &str| {
+        let batches = session.sql(sql).unwrap().collect().unwrap();
+        let mut rows = common::row_texts(&batches);
+        rows.sort();
+        rows
+    };
+    for sql in queries {
+        let expected = sorted(&unlimited, sql);
+        assert_eq!(expected.len(), 200_000, "{sql}");
+        let spilled = pool.spilled_bytes();
+        let got = sorted(&limited, sql);
+        let first_difference = got.iter().zip(&expected).position(|(a, b)| a != b);
+        assert_eq!(
+            first_difference.map(|i| (&got[i], &expected[i])),
+            None,
+            "{sql}"
+        );
+        assert_eq!(got.len(), expected.len(), "{sql}");
+        assert!(pool.spilled_bytes() > spilled, "{sql}: nothing spilled");
+        assert_eq!(pool.used(), 0, "{sql}: every reservation is returned");
+    }
+    // By hand: the row numbers of one partition of n rows add up to n (n + 1) / 2.
+    let sql = "SELECT sum(r) FROM (SELECT row_number() OVER (ORDER BY v DESC) AS r FROM w)";
+    assert_eq!(rows(&limited, sql), ["20000100000"]);
+}

@@ -28,6 +28,9 @@ pub fn sort_bounded(
     keys: &[SortKey],
     pool: &Arc<MemoryPool>,
 ) -> Result<SortedBatches> {
+    if keys.is_empty() {
+        return unsorted(schema, batches, pool);
+    }
     let mut reservation = pool.reservation("Sort");
     let mut held: Vec<RecordBatch> = Vec::new();
     let mut runs: Vec<SpillFile> = Vec::new();
@@ -54,6 +57,36 @@ pub fn sort_bounded(
     }
     drop(reservation);
     Ok(Box::new(RunMerge::try_new(schema, runs, keys)?))
+}
+
+/// `batches` in any order, as sorted by no keys (a window without `PARTITION BY` or `ORDER
+/// BY`): held while `pool` grants them, the rest written to one spill file and read after them.
+fn unsorted(
+    schema: &SchemaRef,
+    batches: impl Iterator<Item = RecordBatch>,
+    pool: &Arc<MemoryPool>,
+) -> Result<SortedBatches> {
+    let mut reservation = pool.reservation("Sort");
+    let mut held: Vec<RecordBatch> = Vec::new();
+    let mut spill: Option<SpillWriter> = None;
+    for batch in batches {
+        match &mut spill {
+            Some(writer) => writer.write(&batch)?,
+            None if reservation.try_grow(batch.get_array_memory_size()).is_ok() => held.push(batch),
+            None => {
+                let mut writer = SpillWriter::create(pool, schema)?;
+                writer.write(&batch)?;
+                spill = Some(writer);
+            }
+        }
+    }
+    let rest = match spill {
+        Some(writer) => Some(writer.finish()?.read()?),
+        None => None,
+    };
+    Ok(Box::new(
+        held.into_iter().map(Ok).chain(rest.into_iter().flatten()),
+    ))
 }
 
 /// Sorts `batches` and writes them to a new spill file.

@@ -278,12 +278,7 @@ fn window_rdd(
     input.map_partitions_with_context(move |batches, tc| {
         let sorted = sort_bounded(&schema, batches, &window.sort_keys(), &pool);
         let windowed = sorted.and_then(|sorted| {
-            WindowStream::try_new(
-                Arc::clone(&window),
-                Arc::clone(&schema),
-                sorted,
-                pool.reservation("Window"),
-            )
+            WindowStream::try_new(Arc::clone(&window), Arc::clone(&schema), sorted, &pool)
         });
         match windowed {
             Ok(windowed) => Box::new(windowed.map_while(move |batch| match batch {

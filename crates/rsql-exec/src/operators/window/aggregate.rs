@@ -42,14 +42,18 @@ fn take_states(states: &[ArrayRef], rows: &[u32]) -> Result<Vec<ArrayRef>> {
         .collect()
 }
 
-/// `function` over each row's frame in `frames`.
+/// `function` over each frame of `frames` (ranges of the `rows` rows of `args`), each frame's
+/// rows preceded by `prefix` when given: the one-group partial state of the rows before
+/// `args` (the rows of a running frame already let go of).
 pub fn over_frames(
     function: &Arc<dyn AggregateUdf>,
     argument_types: &[DataType],
     args: &[ArrayRef],
+    rows: usize,
     frames: &Frames,
+    prefix: Option<&[ArrayRef]>,
 ) -> Result<ArrayRef> {
-    let rows = frames.starts.len();
+    let outputs = frames.starts.len();
     // The levels of the tree: each node's partial state.
     let mut builder: Box<dyn GroupsAccumulator> = function.accumulator(argument_types)?;
     let identity: Vec<usize> = (0..rows).collect();
@@ -87,6 +91,14 @@ pub fn over_frames(
         }
     }
     let mut result = function.accumulator(argument_types)?;
+    if let Some(prefix) = prefix {
+        let every_output: Vec<usize> = (0..outputs).collect();
+        result.merge_batch(
+            &take_states(prefix, &vec![0; outputs])?,
+            &every_output,
+            outputs,
+        )?;
+    }
     let left_to_right = levels
         .iter()
         .zip(&left_picks)
@@ -95,9 +107,31 @@ pub fn over_frames(
         if picks.nodes.is_empty() {
             continue;
         }
-        result.merge_batch(&take_states(states, &picks.nodes)?, &picks.rows, rows)?;
+        result.merge_batch(&take_states(states, &picks.nodes)?, &picks.rows, outputs)?;
     }
-    result.evaluate(rows)
+    result.evaluate(outputs)
+}
+
+/// The one-group partial state of `prefix` (if any) followed by the `rows` rows of `args`.
+pub fn fold(
+    function: &Arc<dyn AggregateUdf>,
+    argument_types: &[DataType],
+    prefix: Option<&[ArrayRef]>,
+    args: &[ArrayRef],
+    rows: usize,
+) -> Result<Vec<ArrayRef>> {
+    let mut accumulator = function.accumulator(argument_types)?;
+    if let Some(prefix) = prefix {
+        accumulator.merge_batch(prefix, &[0], 1)?;
+    }
+    accumulator.update_batch(args, &vec![0; rows], 1)?;
+    accumulator.state(1)
+}
+
+/// `value`, an array of one element, repeated `rows` times.
+pub fn repeat(value: &ArrayRef, rows: usize) -> Result<ArrayRef> {
+    let indices = UInt32Array::from(vec![0; rows]);
+    Ok(take(value.as_ref(), &indices, None)?)
 }
 
 /// The tree nodes one level contributes to frames, and the row each frame belongs to.

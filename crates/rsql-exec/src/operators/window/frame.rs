@@ -28,7 +28,7 @@ pub struct Layout {
 }
 
 /// Ranges of consecutive equal rows of `columns`; one range for all rows without columns.
-fn runs(columns: &[ArrayRef], rows: usize) -> Result<Vec<Range<usize>>> {
+pub(super) fn runs(columns: &[ArrayRef], rows: usize) -> Result<Vec<Range<usize>>> {
     if rows == 0 {
         return Ok(Vec::new());
     }
@@ -71,11 +71,22 @@ impl Layout {
 
 /// Per row, the frame `[start, end)` of rows (within its partition) a function sees; an empty
 /// frame has `start == end`.
+#[derive(Default)]
 pub struct Frames {
     /// First row of each frame.
     pub starts: Vec<usize>,
     /// One past the last row of each frame.
     pub ends: Vec<usize>,
+}
+
+impl Frames {
+    /// The frames of `rows` only.
+    pub fn slice(&self, rows: Range<usize>) -> Frames {
+        Frames {
+            starts: self.starts[rows.clone()].to_vec(),
+            ends: self.ends[rows].to_vec(),
+        }
+    }
 }
 
 /// The `ORDER BY` key of a `RANGE` frame with offsets: its values, in the row format of its

@@ -1,32 +1,51 @@
 //! Window functions over the rows of one partition of a plan, sorted by the window's
 //! `PARTITION BY` and then `ORDER BY` keys (the external sort does that, spilling past the
-//! memory pool). Sorted batches are cut at window partition boundaries, and each batch of whole
-//! window partitions is evaluated at once: every function is vectorised over the batch
-//! ([`ranking`], [`offset`], [`aggregate`]), over the row ranges [`frame`] finds.
+//! memory pool). [`WindowStream`] cuts the sorted batches at window partition boundaries and
+//! evaluates batches of whole window partitions at once: every function is vectorised over the
+//! batch ([`ranking`], [`offset`], [`aggregate`]), over the row ranges [`frame`] finds. A window
+//! partition larger than the pool grants is spilled and evaluated from disk a window of rows at
+//! a time ([`spilled`]).
 
 mod aggregate;
 mod frame;
 mod offset;
 mod ranking;
+mod spilled;
+mod stream;
 
+use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch};
-use arrow::compute::concat_batches;
+use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
-use arrow::row::{RowConverter, SortField};
 use rsql_plan::expr::{WindowFrame, WindowFunctionKind};
 use rsql_plan::function::BuiltinWindowFunction;
-use rsql_rdd::MemoryReservation;
 
 pub use offset::FramePosition;
 pub use ranking::Ranking;
+pub use stream::WindowStream;
 
-use self::frame::{Layout, frames};
+use self::frame::{Frames, Layout, frames};
+use self::ranking::Span;
+use self::spilled::AggregateState;
 use crate::aggregate::AggregateUdf;
-use crate::error::{Result, exec_err};
+use crate::error::{ExecError, Result, exec_err};
 use crate::operators::SortKey;
-use crate::rows::normalize_zeros;
+
+/// The bytes of the rows of `batch`: only the slice of buffers a sliced batch uses (a batch
+/// read from a spill file shares one buffer among its columns).
+fn held_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            column
+                .to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| column.get_array_memory_size())
+        })
+        .sum()
+}
 
 /// One window function call of a [`WindowExec`].
 #[derive(Debug, Clone)]
@@ -50,71 +69,159 @@ pub struct WindowCall {
     pub name: String,
 }
 
+/// How the rows handed to [`WindowCall::evaluate`] lie in their window partitions.
+enum Placement<'a> {
+    /// The batch holds whole partitions.
+    Whole,
+    /// The batch is a window of rows onto one partition held on disk: where it lies, and the
+    /// call's aggregate state carried from the rows before it.
+    Window {
+        span: Span,
+        aggregate: &'a AggregateState,
+    },
+}
+
 impl WindowCall {
-    /// The function's values for every row of `batch`, laid out as `layout` says.
+    /// The columns of `batch` holding the call's row arguments.
+    fn arguments(&self, batch: &RecordBatch) -> Vec<ArrayRef> {
+        self.input_columns
+            .iter()
+            .map(|&c| Arc::clone(batch.column(c)))
+            .collect()
+    }
+
+    /// The constant argument as a count (`ntile`'s buckets, `nth_value`'s position).
+    fn positive_constant(&self) -> Result<u64> {
+        u64::try_from(self.constant)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                ExecError::Execution(format!(
+                    "{} expects a positive constant, not {}",
+                    self.kind.name(),
+                    self.constant
+                ))
+            })
+    }
+
+    /// The ranking function, for one.
+    fn ranking(&self) -> Result<Option<Ranking>> {
+        use BuiltinWindowFunction as F;
+        Ok(match &self.kind {
+            WindowFunctionKind::Builtin(F::RowNumber) => Some(Ranking::RowNumber),
+            WindowFunctionKind::Builtin(F::Rank) => Some(Ranking::Rank),
+            WindowFunctionKind::Builtin(F::DenseRank) => Some(Ranking::DenseRank),
+            WindowFunctionKind::Builtin(F::PercentRank) => Some(Ranking::PercentRank),
+            WindowFunctionKind::Builtin(F::CumeDist) => Some(Ranking::CumeDist),
+            WindowFunctionKind::Builtin(F::Ntile) => {
+                Some(Ranking::Ntile(self.positive_constant()?))
+            }
+            _ => None,
+        })
+    }
+
+    /// How far `lag` (negative) or `lead` (positive) looks, for one of them.
+    fn shift(&self) -> Option<i64> {
+        match &self.kind {
+            WindowFunctionKind::Builtin(BuiltinWindowFunction::Lag) => {
+                Some(self.constant.saturating_neg())
+            }
+            WindowFunctionKind::Builtin(BuiltinWindowFunction::Lead) => Some(self.constant),
+            _ => None,
+        }
+    }
+
+    /// Whether the call reads its frame: `first_value`, `last_value`, `nth_value`, and
+    /// aggregates over less than the whole partition.
+    fn reads_frames(&self) -> bool {
+        match &self.kind {
+            WindowFunctionKind::Builtin(function) => matches!(
+                function,
+                BuiltinWindowFunction::FirstValue
+                    | BuiltinWindowFunction::LastValue
+                    | BuiltinWindowFunction::NthValue
+            ),
+            WindowFunctionKind::Aggregate { .. } => !self.frame.is_whole_partition(),
+        }
+    }
+
+    /// The frames of every row of `layout`, for a call that [reads them](Self::reads_frames).
+    fn frames(
+        &self,
+        layout: &Layout,
+        order_key: Option<(&ArrayRef, SortKey)>,
+    ) -> Result<Option<Frames>> {
+        if !self.reads_frames() {
+            return Ok(None);
+        }
+        frames(&self.frame, layout, order_key).map(Some)
+    }
+
+    /// The aggregate's implementation, for an aggregate.
+    fn aggregate(&self) -> Result<&Arc<dyn AggregateUdf>> {
+        match &self.aggregate {
+            Some(function) => Ok(function),
+            None => exec_err(format!("no implementation of {}", self.kind.name())),
+        }
+    }
+
+    /// The function's values for `rows` of `batch`, laid out as `layout` says and placed in
+    /// their partitions as `placement` says; `frames` are the call's [frames](Self::frames).
     fn evaluate(
         &self,
         batch: &RecordBatch,
         layout: &Layout,
-        order_key: Option<(&ArrayRef, SortKey)>,
+        frames: Option<&Frames>,
+        placement: &Placement,
+        rows: Range<usize>,
     ) -> Result<ArrayRef> {
-        let args: Vec<ArrayRef> = self
-            .input_columns
-            .iter()
-            .map(|&c| Arc::clone(batch.column(c)))
-            .collect();
-        let constant = self.constant;
-        let count = || {
-            u64::try_from(constant)
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| {
-                    crate::error::ExecError::Execution(format!(
-                        "{} expects a positive constant, not {constant}",
-                        self.kind.name()
-                    ))
-                })
+        let args = self.arguments(batch);
+        let span = match placement {
+            Placement::Whole => None,
+            Placement::Window { span, .. } => Some(*span),
         };
+        if let Some(ranking) = self.ranking()? {
+            return Ok(ranking::evaluate(ranking, layout, span, rows));
+        }
         let value = || match args.first() {
             Some(value) => Ok(value),
             None => exec_err(format!("{} needs a value argument", self.kind.name())),
         };
-        let frame_value = |position| {
-            let frames = frames(&self.frame, layout, order_key)?;
-            offset::frame_value(value()?, &frames, position, self.ignore_nulls)
-        };
+        if let Some(shift) = self.shift() {
+            let values = offset::shift(value()?, args.get(1), layout, shift, self.ignore_nulls)?;
+            return Ok(values.slice(rows.start, rows.len()));
+        }
+        let frames = frames.map(|f| f.slice(rows.clone())).unwrap_or_default();
         use BuiltinWindowFunction as F;
-        match &self.kind {
-            WindowFunctionKind::Builtin(function) => match function {
-                F::RowNumber => Ok(ranking::evaluate(Ranking::RowNumber, layout)),
-                F::Rank => Ok(ranking::evaluate(Ranking::Rank, layout)),
-                F::DenseRank => Ok(ranking::evaluate(Ranking::DenseRank, layout)),
-                F::PercentRank => Ok(ranking::evaluate(Ranking::PercentRank, layout)),
-                F::CumeDist => Ok(ranking::evaluate(Ranking::CumeDist, layout)),
-                F::Ntile => Ok(ranking::evaluate(Ranking::Ntile(count()?), layout)),
-                F::Lag | F::Lead => {
-                    let offset = if *function == F::Lag {
-                        constant.saturating_neg()
-                    } else {
-                        constant
-                    };
-                    offset::shift(value()?, args.get(1), layout, offset, self.ignore_nulls)
-                }
-                F::FirstValue => frame_value(FramePosition::First),
-                F::LastValue => frame_value(FramePosition::Last),
-                F::NthValue => frame_value(FramePosition::Nth(count()?)),
-            },
-            WindowFunctionKind::Aggregate { .. } => {
-                let Some(function) = &self.aggregate else {
-                    return exec_err(format!("no implementation of {}", self.kind.name()));
-                };
-                if self.frame.is_whole_partition() {
-                    aggregate::whole_partition(function, &self.argument_types, &args, layout)
-                } else {
-                    let frames = frames(&self.frame, layout, order_key)?;
-                    aggregate::over_frames(function, &self.argument_types, &args, &frames)
-                }
+        let position = match &self.kind {
+            WindowFunctionKind::Builtin(F::FirstValue) => Some(FramePosition::First),
+            WindowFunctionKind::Builtin(F::LastValue) => Some(FramePosition::Last),
+            WindowFunctionKind::Builtin(F::NthValue) => {
+                Some(FramePosition::Nth(self.positive_constant()?))
             }
+            _ => None,
+        };
+        if let Some(position) = position {
+            return offset::frame_value(value()?, &frames, position, self.ignore_nulls);
+        }
+        let function = self.aggregate()?;
+        let types = &self.argument_types;
+        match placement {
+            Placement::Whole if !self.reads_frames() => {
+                aggregate::whole_partition(function, types, &args, layout)
+            }
+            Placement::Window {
+                aggregate: AggregateState::Whole(value),
+                ..
+            } => aggregate::repeat(value, rows.len()),
+            Placement::Window {
+                aggregate: AggregateState::Prefix(prefix),
+                ..
+            } => {
+                let prefix = prefix.as_deref();
+                aggregate::over_frames(function, types, &args, layout.rows(), &frames, prefix)
+            }
+            _ => aggregate::over_frames(function, types, &args, layout.rows(), &frames, None),
         }
     }
 }
@@ -147,152 +254,46 @@ impl WindowExec {
             .collect()
     }
 
+    /// The layout of `batch`: its window partitions (one when not `partitioned`, for a window
+    /// of rows onto one partition) and peer groups, and the values of the `ORDER BY` key when
+    /// there is exactly one (`RANGE` frames with offsets read them).
+    fn layout(
+        &self,
+        batch: &RecordBatch,
+        partitioned: bool,
+    ) -> Result<(Layout, Option<(ArrayRef, SortKey)>)> {
+        let partition_keys: Vec<ArrayRef> = match partitioned {
+            true => self
+                .partition_columns
+                .iter()
+                .map(|&c| Arc::clone(batch.column(c)))
+                .collect(),
+            false => Vec::new(),
+        };
+        let order_keys: Vec<ArrayRef> = self
+            .order_keys
+            .iter()
+            .map(|k| Arc::clone(batch.column(k.column)))
+            .collect();
+        let layout = Layout::new(&partition_keys, &order_keys, batch.num_rows())?;
+        let order_key = match (order_keys.as_slice(), self.order_keys.as_slice()) {
+            ([values], [key]) => Some((Arc::clone(values), *key)),
+            _ => None,
+        };
+        Ok((layout, order_key))
+    }
+
     /// `batch` (whole window partitions, sorted by [`Self::sort_keys`]) with the calls'
     /// columns appended.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<RecordBatch> {
-        let columns = |keys: &mut dyn Iterator<Item = usize>| -> Vec<ArrayRef> {
-            keys.map(|c| Arc::clone(batch.column(c))).collect()
-        };
-        let partition_keys = columns(&mut self.partition_columns.iter().copied());
-        let order_keys = columns(&mut self.order_keys.iter().map(|k| k.column));
-        let layout = Layout::new(&partition_keys, &order_keys, batch.num_rows())?;
-        let order_key = match (order_keys.as_slice(), self.order_keys.as_slice()) {
-            ([values], [key]) => Some((values, *key)),
-            _ => None,
-        };
+        let (layout, order_key) = self.layout(batch, true)?;
+        let order_key = order_key.as_ref().map(|(values, key)| (values, *key));
         let mut output = batch.columns().to_vec();
         for call in &self.calls {
-            output.push(call.evaluate(batch, &layout, order_key)?);
+            let frames = call.frames(&layout, order_key)?;
+            let rows = 0..batch.num_rows();
+            output.push(call.evaluate(batch, &layout, frames.as_ref(), &Placement::Whole, rows)?);
         }
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), output)?)
-    }
-}
-
-/// Evaluates `exec` over `sorted` batches of one plan partition: rows are held until their
-/// window partition is complete (within `reservation`, which fails the query past the memory
-/// limit), then every complete window partition held is evaluated as one batch.
-pub struct WindowStream<I> {
-    exec: Arc<WindowExec>,
-    input_schema: SchemaRef,
-    sorted: I,
-    held: Vec<RecordBatch>,
-    converter: Option<RowConverter>,
-    reservation: MemoryReservation,
-    done: bool,
-}
-
-impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
-    /// Windows over `sorted`, batches of `input_schema` in [`WindowExec::sort_keys`] order.
-    pub fn try_new(
-        exec: Arc<WindowExec>,
-        input_schema: SchemaRef,
-        sorted: I,
-        reservation: MemoryReservation,
-    ) -> Result<Self> {
-        let converter = if exec.partition_columns.is_empty() {
-            None
-        } else {
-            let fields = exec
-                .partition_columns
-                .iter()
-                .map(|&c| SortField::new(input_schema.field(c).data_type().clone()))
-                .collect();
-            Some(RowConverter::new(fields)?)
-        };
-        Ok(WindowStream {
-            exec,
-            input_schema,
-            sorted,
-            held: Vec::new(),
-            converter,
-            reservation,
-            done: false,
-        })
-    }
-
-    /// Where the last window partition of `batch` starts, when it differs from the one held
-    /// before it (so everything before that row is complete).
-    fn last_partition_start(&self, batch: &RecordBatch) -> Result<Option<usize>> {
-        let Some(converter) = &self.converter else {
-            return Ok(None);
-        };
-        let keys = |batch: &RecordBatch| -> Vec<ArrayRef> {
-            self.exec
-                .partition_columns
-                .iter()
-                .map(|&c| normalize_zeros(batch.column(c)))
-                .collect()
-        };
-        let rows = converter.convert_columns(&keys(batch))?;
-        let last = rows.row(batch.num_rows() - 1);
-        let mut start = batch.num_rows() - 1;
-        while start > 0 && rows.row(start - 1) == last {
-            start -= 1;
-        }
-        if start > 0 {
-            return Ok(Some(start));
-        }
-        // The whole batch is one window partition: complete what was held if it differs.
-        let Some(previous) = self.held.last() else {
-            return Ok(None);
-        };
-        let before = converter.convert_columns(&keys(previous))?;
-        let differs = before.row(previous.num_rows() - 1) != last;
-        Ok(differs.then_some(0))
-    }
-
-    /// Evaluates the held batches plus `head`, holding `tail` afterwards.
-    fn flush(
-        &mut self,
-        head: Option<RecordBatch>,
-        tail: Option<RecordBatch>,
-    ) -> Result<Option<RecordBatch>> {
-        let mut complete = std::mem::take(&mut self.held);
-        complete.extend(head.filter(|b| b.num_rows() > 0));
-        self.reservation.free();
-        if let Some(tail) = tail.filter(|b| b.num_rows() > 0) {
-            self.reservation.try_grow(tail.get_array_memory_size())?;
-            self.held.push(tail);
-        }
-        if complete.is_empty() {
-            return Ok(None);
-        }
-        let batch = concat_batches(&self.input_schema, &complete)?;
-        drop(complete);
-        self.exec.evaluate(&batch).map(Some)
-    }
-
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        while !self.done {
-            let Some(batch) = self.sorted.next().transpose()? else {
-                self.done = true;
-                break;
-            };
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            match self.last_partition_start(&batch)? {
-                Some(start) => {
-                    let head = batch.slice(0, start);
-                    let tail = batch.slice(start, batch.num_rows() - start);
-                    if let Some(out) = self.flush(Some(head), Some(tail))? {
-                        return Ok(Some(out));
-                    }
-                }
-                None => {
-                    self.reservation.try_grow(batch.get_array_memory_size())?;
-                    self.held.push(batch);
-                }
-            }
-        }
-        self.flush(None, None)
-    }
-}
-
-impl<I: Iterator<Item = Result<RecordBatch>>> Iterator for WindowStream<I> {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_batch().transpose()
     }
 }
