@@ -393,10 +393,10 @@ fn a_window_partition_over_the_limit_spills_and_returns_the_same_rows() {
     let unlimited = run(None);
     let limited = run(Some(1 << 20));
     let pool = limited.context().memory_pool();
-    // The rows as text in one order (the queries' `ORDER BY`s are the windows').
+    // The rows as text in one order (the queries' `ORDER BY`s are the windows'), streamed: the
+    // result collected whole would not fit the limit.
     let sorted = |session: &Session, sql: &str| {
-        let batches = session.sql(sql).unwrap().collect().unwrap();
-        let mut rows = common::row_texts(&batches);
+        let mut rows = rows(session, sql);
         rows.sort();
         rows
     };
