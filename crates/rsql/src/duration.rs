@@ -48,7 +48,7 @@ pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis() as u64;
     let (unit, length) = UNITS
         .iter()
-        .find(|(_, length)| ms > 0 && ms % length == 0)
+        .find(|(_, length)| ms > 0 && ms.is_multiple_of(*length))
         .unwrap_or(&("ms", 1));
     format!("{}{unit}", ms / length)
 }

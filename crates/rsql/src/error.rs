@@ -29,8 +29,9 @@ pub enum Error {
     /// it did.
     #[error("{source}{}", position.map(|p| format!(" at {p}")).unwrap_or_default())]
     Io {
-        /// The error of the reader or writer (it names the path).
-        source: IoError,
+        /// The error of the reader or writer (it names the path), boxed: it is large, and
+        /// every `Result` of the API would carry its size.
+        source: Box<IoError>,
         /// Where the SQL named the files, if known.
         position: Option<Position>,
     },
@@ -96,7 +97,7 @@ fn unwrap_transparent<'a>(
         return match error {
             Error::Plan(e) => unwrap_transparent(e),
             Error::Exec(e) => unwrap_transparent(e),
-            Error::Io { source, .. } => source,
+            Error::Io { source, .. } => source.as_ref(),
             Error::Rdd(e) => e,
             Error::Arrow(e) => e,
             Error::StatementTimeout(_) | Error::Invalid(_) => error,
@@ -125,7 +126,7 @@ fn is_rsql_error(error: &(dyn std::error::Error + 'static)) -> bool {
 impl From<IoError> for Error {
     fn from(source: IoError) -> Self {
         Error::Io {
-            source,
+            source: Box::new(source),
             position: None,
         }
     }
@@ -141,7 +142,7 @@ impl From<PlanError> for Error {
         let source = match source.downcast::<IoError>() {
             Ok(io) => {
                 return Error::Io {
-                    source: *io,
+                    source: io,
                     position,
                 };
             }

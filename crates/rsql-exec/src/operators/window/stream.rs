@@ -28,7 +28,7 @@ enum Current {
         bytes: usize,
     },
     /// More than the pool grants: written to disk.
-    Spilling(SpillWriter),
+    Spilling(Box<SpillWriter>),
 }
 
 impl Default for Current {
@@ -169,7 +169,7 @@ impl<I: Iterator<Item = Result<RecordBatch>>> WindowStream<I> {
                         writer.write(batch)?;
                     }
                     self.reservation.shrink(bytes);
-                    self.current = Current::Spilling(writer);
+                    self.current = Current::Spilling(Box::new(writer));
                 }
             }
         }
