@@ -104,6 +104,18 @@ fn queries_over_the_memory_limit_spill_and_return_the_same_rows() {
     assert_eq!(unlimited.context().memory_pool().spilled_bytes(), 0);
 }
 
+/// Two threads, small scan splits and joins whose both sides are shuffled, never broadcast.
+fn shuffled_joins(memory_limit: Option<usize>) -> SessionConfig {
+    SessionConfig {
+        threads: 2,
+        shuffle_partitions: 3,
+        max_partition_bytes: 64 << 10,
+        broadcast_threshold: 0,
+        memory_limit,
+        ..SessionConfig::default()
+    }
+}
+
 /// A partitioned join over the limit splits both sides into spill partitions by key hash and
 /// returns the same rows.
 #[test]
@@ -111,19 +123,10 @@ fn a_partitioned_join_over_the_limit_spills_and_returns_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     write_table(&table);
-    let config = |memory_limit| SessionConfig {
-        threads: 2,
-        shuffle_partitions: 3,
-        max_partition_bytes: 64 << 10,
-        // Both sides shuffled, never broadcast.
-        broadcast_threshold: 0,
-        memory_limit,
-        ..SessionConfig::default()
-    };
     let sql = "SELECT a.k, a.v, b.g, b.s FROM t a JOIN t b ON a.k = b.k AND a.g = b.g \
                WHERE a.v < 20";
     let run = |memory_limit| {
-        let session = Session::with_config(config(memory_limit)).unwrap();
+        let session = Session::with_config(shuffled_joins(memory_limit)).unwrap();
         session
             .register_parquet("t", table.to_str().unwrap())
             .unwrap();
@@ -147,14 +150,6 @@ fn a_skewed_join_key_under_a_tiny_limit_is_split_again_then_joined_in_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     write_table(&table);
-    let config = |memory_limit| SessionConfig {
-        threads: 2,
-        shuffle_partitions: 3,
-        max_partition_bytes: 64 << 10,
-        broadcast_threshold: 0,
-        memory_limit,
-        ..SessionConfig::default()
-    };
     let queries = [
         "SELECT a.g, count(*), count(b.s), sum(a.v), min(b.s) FROM \
          (SELECT g, v FROM t WHERE k < 100) a LEFT JOIN (SELECT g, s FROM t WHERE v < 200) b \
@@ -164,7 +159,7 @@ fn a_skewed_join_key_under_a_tiny_limit_is_split_again_then_joined_in_blocks() {
          FULL JOIN (SELECT g, s FROM t WHERE v < 200) b ON a.g = b.g",
     ];
     let run = |memory_limit| {
-        let session = Session::with_config(config(memory_limit)).unwrap();
+        let session = Session::with_config(shuffled_joins(memory_limit)).unwrap();
         session
             .register_parquet("t", table.to_str().unwrap())
             .unwrap();

@@ -152,10 +152,7 @@ impl ScalarUdf for Constructor {
         num_rows: usize,
         return_type: &DataType,
     ) -> Result<ColumnarValue> {
-        let arrays = args
-            .iter()
-            .map(|a| a.clone().into_array(num_rows))
-            .collect::<Result<Vec<_>>>()?;
+        let arrays = super::arrays(args, num_rows)?;
         Ok(ColumnarValue::Array((self.body)(
             &arrays,
             num_rows,

@@ -24,12 +24,6 @@ use crate::plan::{Join, LogicalPlan, Projection};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PushDownSemiJoins;
 
-fn has_column(plan: &LogicalPlan, column: &Column) -> bool {
-    plan.schema()
-        .index_of_column_by_name(column.relation.as_ref(), &column.name)
-        .is_some()
-}
-
 /// The columns of its left input that `join` reads, or `None` if one of them cannot be told
 /// apart from a right column.
 fn left_columns(join: &Join) -> Option<Vec<Column>> {
@@ -41,8 +35,8 @@ fn left_columns(join: &Join) -> Option<Vec<Column>> {
     if let Some(filter) = &join.filter {
         for column in column_refs(filter) {
             match (
-                has_column(&join.left, &column),
-                has_column(&join.right, &column),
+                join.left.schema().has_column(&column),
+                join.right.schema().has_column(&column),
             ) {
                 (true, true) => return None,
                 (true, false) => columns.push(column),
@@ -66,7 +60,7 @@ fn over(join: &Join, input: Arc<LogicalPlan>) -> Arc<LogicalPlan> {
 /// `join` (a semi or anti join) moved one step down its left side, or `None`.
 fn push(join: &Join) -> Option<LogicalPlan> {
     let columns = left_columns(join)?;
-    let reads_only = |plan: &LogicalPlan| columns.iter().all(|c| has_column(plan, c));
+    let reads_only = |plan: &LogicalPlan| columns.iter().all(|c| plan.schema().has_column(c));
     match join.left.as_ref() {
         LogicalPlan::Join(inner) if inner.join_type == JoinType::Inner => {
             let rows = join.left.estimated_rows();

@@ -15,6 +15,7 @@ mod rows;
 mod strings;
 
 use arrow::array::{ArrayRef, downcast_primitive};
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::DataType;
 use datafusion_common::hash_utils::RandomState;
 
@@ -111,6 +112,15 @@ fn primitive_keys(key_type: &DataType) -> Option<Box<dyn GroupKeys>> {
         key_type => (boxed),
         _ => None,
     }
+}
+
+/// The validity of `groups` keys where only `null_group`, if any, is NULL.
+fn nulls_of(groups: usize, null_group: Option<usize>) -> Option<NullBuffer> {
+    null_group.map(|null_group| {
+        let mut valid = vec![true; groups];
+        valid[null_group] = false;
+        NullBuffer::from(valid)
+    })
 }
 
 fn hasher() -> RandomState {

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, ArrowNativeTypeOp, AsArray, PrimitiveArray};
-use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{ArrowPrimitiveType, DataType};
 use datafusion_common::hash_utils::{HashValue, RandomState};
 use hashbrown::HashTable;
 
-use super::{GroupKeys, hasher};
+use super::{GroupKeys, hasher, nulls_of};
 use crate::error::Result;
 use crate::rows::normalize_zeros;
 
@@ -103,11 +102,7 @@ where
 
     fn emit(&mut self) -> Result<Vec<ArrayRef>> {
         let values = std::mem::take(&mut self.values);
-        let nulls = self.null_group.take().map(|null_group| {
-            let mut valid = vec![true; values.len()];
-            valid[null_group] = false;
-            NullBuffer::new(BooleanBuffer::from(valid))
-        });
+        let nulls = nulls_of(values.len(), self.null_group.take());
         self.table.clear();
         let keys =
             PrimitiveArray::<T>::new(values.into(), nulls).with_data_type(self.data_type.clone());

@@ -7,13 +7,13 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, LargeStringArray};
-use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use datafusion_common::hash_utils::RandomState;
 use hashbrown::HashTable;
 
-use super::{GroupKeys, hasher};
+use super::{GroupKeys, hasher, nulls_of};
 use crate::error::Result;
 
 /// Bytes a key may have to be held whole in its view.
@@ -166,11 +166,7 @@ impl GroupKeys for StringKeys {
         let offsets = std::mem::replace(&mut self.offsets, vec![0]);
         let data = std::mem::take(&mut self.data);
         let groups = offsets.len() - 1;
-        let nulls = self.null_group.take().map(|null_group| {
-            let mut valid = vec![true; groups];
-            valid[null_group] = false;
-            NullBuffer::from(valid)
-        });
+        let nulls = nulls_of(groups, self.null_group.take());
         self.table.clear();
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
         let keys: ArrayRef = Arc::new(LargeStringArray::try_new(offsets, data.into(), nulls)?);
