@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+pub(crate) use in_order::InOrderSink;
 pub use listener::{
     RunTotals, SchedulerEvent, SchedulerListener, StageInfo, StageKind, StageMetrics,
     TotalsListener,
