@@ -284,11 +284,12 @@ impl Context {
             let tc = TaskContext::new(stage.id, partition, attempt, token.clone());
             let updates = TaskUpdates::open();
             let started = Instant::now();
-            let outcome = if self
-                .inner
-                .faults
-                .take_task_failure(stage.rdd_id, partition, attempt)
-            {
+            let outcome = if self.inner.faults.take_task_failure(
+                stage.rdd_id,
+                partition,
+                attempt,
+                max_attempts,
+            ) {
                 Err(RddError::InjectedFault { partition, attempt })
             } else {
                 task::run_as_task(|| catch_unwind(AssertUnwindSafe(|| task(index, &tc))))
