@@ -460,4 +460,5 @@ slt_tests! {
     table_functions => "table_functions.slt",
     quantiles => "quantiles.slt",
     nested => "nested.slt",
+    or_derived_filters => "or_derived_filters.slt",
 }
