@@ -331,11 +331,18 @@ mod tests {
          (t.a = u.a AND t.b = 'x' AND t.c > 1.0 AND u.d = 'p') \
          OR (t.a = u.a AND t.b = 'y' AND u.d IN ('q', 'r'))";
 
-    /// The plan after the whole optimizer.
+    /// The plan after the whole optimizer, checked to be a fixed point: the rule finds every
+    /// filter it would derive already in place, and optimizing again changes nothing.
     fn optimized(sql: &str) -> LogicalPlan {
-        Optimizer::new()
-            .optimize(plan_of(sql), &FunctionRegistry::new())
-            .unwrap()
+        let registry = FunctionRegistry::new();
+        let plan = Optimizer::new().optimize(plan_of(sql), &registry).unwrap();
+        let again = DeriveFiltersFromOr
+            .rewrite(plan.clone(), &registry)
+            .unwrap();
+        assert!(!again.transformed, "{}", again.data.display_indent());
+        let twice = Optimizer::new().optimize(plan.clone(), &registry).unwrap();
+        assert_eq!(twice.display_indent(), plan.display_indent());
+        plan
     }
 
     #[test]
@@ -354,10 +361,8 @@ mod tests {
 
     #[test]
     fn the_derived_filters_reach_both_scans_once_and_the_or_stays() {
-        let plan = optimized(Q7);
-        let text = plan.display_indent();
         assert_eq!(
-            text,
+            optimized(Q7).display_indent(),
             r#"Projection: n1.d, n2.d
   Inner Join: n1.a = n2.a Filter: n1.d = Utf8("FRANCE") AND n2.d = Utf8("GERMANY") OR n1.d = Utf8("GERMANY") AND n2.d = Utf8("FRANCE")
     SubqueryAlias: n1
@@ -367,15 +372,41 @@ mod tests {
       Filter: u.d IN (Utf8("GERMANY"), Utf8("FRANCE"))
         TableScan: u projection=[a, d], filters=[u.d IN (Utf8("GERMANY"), Utf8("FRANCE"))]"#
         );
-        // At the fixed point the rule finds every filter it would derive already in place.
-        let again = DeriveFiltersFromOr
-            .rewrite(plan.clone(), &FunctionRegistry::new())
-            .unwrap();
-        assert!(!again.transformed, "{}", again.data.display_indent());
-        let twice = Optimizer::new()
-            .optimize(plan, &FunctionRegistry::new())
-            .unwrap();
-        assert_eq!(twice.display_indent(), text);
+    }
+
+    #[test]
+    fn reordered_joins_outer_and_semi_joins_reach_a_fixed_point_without_copies() {
+        // Four relations (reorder_joins rebuilds the tree), the OR over the two aliases.
+        let text = optimized(
+            "SELECT n1.d, n2.d FROM t, v, u AS n1, u AS n2 \
+             WHERE t.a = v.e AND t.a = n1.a AND v.e = n2.a \
+             AND ((n1.d = 'FRANCE' AND n2.d = 'GERMANY') OR (n1.d = 'GERMANY' AND n2.d = 'FRANCE'))",
+        )
+        .display_indent();
+        for derived in [
+            r#"filters=[u.d IN (Utf8("FRANCE"), Utf8("GERMANY"))]"#,
+            r#"filters=[u.d IN (Utf8("GERMANY"), Utf8("FRANCE"))]"#,
+        ] {
+            assert_eq!(text.matches(derived).count(), 1, "{derived} in {text}");
+        }
+        // From an outer join's condition, and from a correlated subquery's (a semi join).
+        let text = optimized(
+            "SELECT t.a FROM t LEFT JOIN u ON t.a = u.a \
+             AND ((t.b = 'x' AND u.d = 'p') OR (t.b = 'y' AND u.d = 'q'))",
+        )
+        .display_indent();
+        assert_eq!(text.matches("u.d IN").count(), 2, "{text}");
+        let text = optimized(
+            "SELECT a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.a = t.a \
+             AND ((t.b = 'x' AND u.d = 'p') OR (t.b = 'y' AND u.d IS NULL)))",
+        )
+        .display_indent();
+        assert_eq!(text.matches("t.b IN").count(), 2, "{text}");
+        assert_eq!(
+            text.matches("u.d = Utf8(\"p\") OR u.d IS NULL").count(),
+            2,
+            "{text}"
+        );
     }
 
     #[test]
@@ -388,12 +419,7 @@ mod tests {
       TableScan: t
       TableScan: u"#
         );
-        let plan = optimized(Q19);
-        let again = DeriveFiltersFromOr
-            .rewrite(plan.clone(), &FunctionRegistry::new())
-            .unwrap();
-        assert!(!again.transformed, "{}", again.data.display_indent());
-        let text = plan.display_indent();
+        let text = optimized(Q19).display_indent();
         for derived in [
             r#"filters=[t.b = Utf8("x") AND t.c > Float64(1) OR t.b = Utf8("y")]"#,
             r#"filters=[u.d IN (Utf8("p"), Utf8("q"), Utf8("r"))]"#,
