@@ -481,6 +481,7 @@ slt_tests! {
     table_functions => "table_functions.slt",
     quantiles => "quantiles.slt",
     nested => "nested.slt",
+    or_derived_filters => "or_derived_filters.slt",
 }
 
 /// `SET fault_injection` makes task attempts fail (the listener counts them) and changes no
