@@ -94,13 +94,19 @@ impl Optimizer {
     /// The default rules for a session whose time zone is `time_zone` (constant folding casts
     /// in it).
     pub fn in_time_zone(time_zone: TimeZone) -> Self {
+        Self::for_session(time_zone, ReorderJoins::DEFAULT_BROADCAST_THRESHOLD)
+    }
+
+    /// The default rules for a session in `time_zone` whose joins broadcast build sides of at
+    /// most `broadcast_threshold` bytes of input (the join order counts on it).
+    pub fn for_session(time_zone: TimeZone, broadcast_threshold: u64) -> Self {
         Self::with_rules(vec![
             Arc::new(FoldConstants::in_time_zone(time_zone)),
             Arc::new(FactorOrConditions),
             Arc::new(DeriveFiltersFromOr),
             Arc::new(PushDownFilter),
             Arc::new(PushDownSemiJoins),
-            Arc::new(ReorderJoins),
+            Arc::new(ReorderJoins::with_broadcast_threshold(broadcast_threshold)),
             Arc::new(RewriteSingleDistinct),
             Arc::new(PushDownProjection),
         ])

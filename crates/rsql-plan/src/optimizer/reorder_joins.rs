@@ -1,13 +1,19 @@
 //! `reorder_joins`: a tree of three or more inner joins (with the filters between them) is
-//! rebuilt left-deep in the order the cardinality estimates favour, never joining two
-//! relations without a condition between them while a connected order exists.
+//! rebuilt in the order the cardinality estimates favour, never joining two relations without
+//! a condition between them while a connected order exists.
 //!
 //! The tree is flattened into its relations and the conjuncts of every join condition and
-//! filter. The largest relation goes first, so it is only ever probed; then, greedily, the
-//! relation whose join with the rows so far is estimated smallest, among those with a
-//! condition linking them to what is already joined. Each join gets the conditions whose
-//! relations are all joined by then (equalities as keys). A projection restores the original
-//! column order.
+//! filter. Up to [`MAX_EXHAUSTIVE_RELATIONS`] relations, every connected join tree, bushy ones
+//! included, is considered (dynamic programming over the subsets of relations, as DuckDB and
+//! most planners do), and the cheapest wins: the fewest estimated rows produced and moved by
+//! its joins ([`join_cost`]), with key domains shared across equal keys ([`KeyDomains`]). A
+//! small dimension joined with its filtered neighbour first (TPC-H's supplier with nation) is
+//! then one small build side broadcast to the large fact table. Each join's larger input is its
+//! probe side. Past that many relations, or when no connected tree exists, the tree is built
+//! left-deep and greedily: the largest relation first, so it is only ever probed, then the
+//! relation whose join with the rows so far is estimated smallest, among those linked to what
+//! is already joined. Each join gets the conditions whose relations are all joined by then
+//! (equalities as keys). A projection restores the original column order.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,16 +24,43 @@ use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use super::OptimizerRule;
 use super::join_conditions::split_join_conditions;
 use crate::error::{PlanError, Result};
-use crate::expr::{Expr, column_refs, conjunction, split_conjunction};
+use datafusion_common::Column;
+
+use crate::expr::{Expr, Operator, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
-use crate::plan::{Filter, Join, LogicalPlan, Projection};
+use crate::plan::{Filter, Join, LogicalPlan, Projection, selectivity};
 
 /// The `reorder_joins` rule.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ReorderJoins;
+#[derive(Debug, Clone, Copy)]
+pub struct ReorderJoins {
+    /// Build sides reading at most this many bytes of input are broadcast (the session's
+    /// `broadcast_threshold`): the join order counts on it.
+    broadcast_threshold: u64,
+}
+
+impl ReorderJoins {
+    /// The default `broadcast_threshold`, 10 MiB.
+    pub const DEFAULT_BROADCAST_THRESHOLD: u64 = 10 << 20;
+
+    /// The rule for joins that broadcast build sides of at most `bytes` bytes of input.
+    pub fn with_broadcast_threshold(bytes: u64) -> Self {
+        ReorderJoins {
+            broadcast_threshold: bytes,
+        }
+    }
+}
+
+impl Default for ReorderJoins {
+    fn default() -> Self {
+        Self::with_broadcast_threshold(Self::DEFAULT_BROADCAST_THRESHOLD)
+    }
+}
 
 /// Trees with fewer relations keep their order (the physical planner picks the build side).
 const MIN_RELATIONS: usize = 3;
+
+/// Trees of at most this many relations are searched exhaustively (3^n subset pairs).
+const MAX_EXHAUSTIVE_RELATIONS: usize = 10;
 
 /// A join tree taken apart.
 #[derive(Default)]
@@ -93,8 +126,13 @@ struct Condition {
     relations: BTreeSet<usize>,
 }
 
-/// Rebuilds a flattened tree in the greedy order; `None` when it cannot be taken apart safely.
-fn reorder(tree: Flattened, registry: &FunctionRegistry) -> Result<Option<LogicalPlan>> {
+/// Rebuilds a flattened tree in the cheapest order found; `None` when it cannot be taken apart
+/// safely.
+fn reorder(
+    tree: Flattened,
+    broadcast_threshold: u64,
+    registry: &FunctionRegistry,
+) -> Result<Option<LogicalPlan>> {
     let Flattened {
         mut relations,
         conjuncts,
@@ -122,6 +160,30 @@ fn reorder(tree: Flattened, registry: &FunctionRegistry) -> Result<Option<Logica
             }),
         }
     }
+    let exhaustive = if relations.len() <= MAX_EXHAUSTIVE_RELATIONS {
+        cheapest_tree(&relations, &conditions, broadcast_threshold)?
+    } else {
+        None
+    };
+    let (mut plan, order) = match exhaustive {
+        Some(found) => found,
+        None => greedy_left_deep(&relations, &conditions)?,
+    };
+    if order.iter().copied().ne(0..relations.len()) {
+        plan = restore_columns(plan, &relations, registry)?;
+    }
+    if let Some(predicate) = conjunction(constants) {
+        plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan), registry)?);
+    }
+    Ok(Some(plan))
+}
+
+/// The left-deep tree built greedily (see the module documentation), with its relations in
+/// join order.
+fn greedy_left_deep(
+    relations: &[LogicalPlan],
+    conditions: &[Condition],
+) -> Result<(LogicalPlan, Vec<usize>)> {
     let rows: Vec<f64> = relations.iter().map(LogicalPlan::estimated_rows).collect();
     let first = (0..relations.len())
         .max_by(|&a, &b| rows[a].total_cmp(&rows[b]))
@@ -165,13 +227,239 @@ fn reorder(tree: Flattened, registry: &FunctionRegistry) -> Result<Option<Logica
         order.push(next);
         plan = join;
     }
-    if order.iter().copied().ne(0..relations.len()) {
-        plan = restore_columns(plan, &relations, registry)?;
+    Ok((plan, order))
+}
+
+/// The join keys that the conditions make equal, in classes, each with its domain: the rows of
+/// the smallest table any of its columns comes from (DuckDB's equivalence sets). Customer's and
+/// supplier's nation keys, both equal to nation's, share nation's 25 values, so joining
+/// customer with supplier on them is estimated as the many-to-many join it is.
+struct KeyDomains {
+    /// Per condition, the class of its columns when it equates two columns.
+    class_of: Vec<Option<usize>>,
+    /// Per class, its domain, if any column's table is known.
+    domain: Vec<Option<f64>>,
+}
+
+impl KeyDomains {
+    fn new(relations: &[LogicalPlan], conditions: &[Condition]) -> Self {
+        let mut columns: Vec<Column> = Vec::new();
+        let mut parent: Vec<usize> = Vec::new();
+        let mut index_of = |column: &Column, parent: &mut Vec<usize>| match columns
+            .iter()
+            .position(|c| c == column)
+        {
+            Some(i) => i,
+            None => {
+                columns.push(column.clone());
+                parent.push(parent.len());
+                parent.len() - 1
+            }
+        };
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        let pairs: Vec<Option<(usize, usize)>> = conditions
+            .iter()
+            .map(|condition| match &condition.expr {
+                Expr::BinaryExpr {
+                    left,
+                    op: Operator::Eq,
+                    right,
+                } => match (left.unaliased(), right.unaliased()) {
+                    (Expr::Column(a), Expr::Column(b)) => {
+                        let (a, b) = (index_of(a, &mut parent), index_of(b, &mut parent));
+                        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+                        parent[ra] = rb;
+                        Some((a, b))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let mut domain: Vec<Option<f64>> = vec![None; columns.len()];
+        for (i, column) in columns.iter().enumerate() {
+            let key = Expr::Column(column.clone());
+            let origin = relations.iter().find_map(|r| r.key_origin_rows(&key));
+            let class = root(&mut parent, i);
+            if let Some(origin) = origin {
+                domain[class] = Some(domain[class].map_or(origin, |d: f64| d.min(origin)));
+            }
+        }
+        let class_of = pairs
+            .iter()
+            .map(|pair| pair.map(|(a, _)| root(&mut parent, a)))
+            .collect();
+        KeyDomains { class_of, domain }
     }
-    if let Some(predicate) = conjunction(constants) {
-        plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan), registry)?);
+
+    /// Estimated rows of joining `left_rows` with `right_rows` on the `applicable` conditions:
+    /// divided, for the most selective equality, by the larger of the two sides' distinct keys
+    /// (each at most the class's domain), and scaled by the other conditions' selectivity.
+    fn join_rows(
+        &self,
+        left_rows: f64,
+        right_rows: f64,
+        conditions: &[Condition],
+        applicable: &[usize],
+    ) -> f64 {
+        let mut divisor: f64 = 1.0;
+        let mut scale = 1.0;
+        for &c in applicable {
+            match self.class_of[c] {
+                Some(class) => {
+                    let domain = self.domain[class].unwrap_or(left_rows.max(right_rows));
+                    divisor = divisor.max(left_rows.min(domain).max(right_rows.min(domain)));
+                }
+                None => scale *= selectivity(&conditions[c].expr),
+            }
+        }
+        (left_rows * right_rows / divisor * scale).max(1.0)
     }
-    Ok(Some(plan))
+}
+
+/// What one join costs: the rows it produces, plus the rows it moves. A build side small
+/// enough to broadcast is sent whole to the probe side's partitions; a larger one makes both
+/// sides shuffle. So joining a large table with its small filtered dimensions first (no
+/// shuffle) beats joining it with another large table first, even where both leave as many
+/// rows.
+fn join_cost(probe: &Planned, build: &Planned, rows: f64, broadcast_threshold: u64) -> f64 {
+    let broadcast = build
+        .bytes
+        .is_some_and(|bytes| bytes <= broadcast_threshold);
+    if broadcast {
+        rows + build.rows
+    } else {
+        rows + probe.rows + build.rows
+    }
+}
+
+/// The bytes of input `plan` reads, as the physical planner counts them for a broadcast: its
+/// tables' sizes, whatever filters keep.
+fn input_bytes(plan: &LogicalPlan) -> Option<u64> {
+    match plan {
+        LogicalPlan::TableScan(scan) => scan
+            .source
+            .statistics()
+            .total_byte_size
+            .get_value()
+            .map(|b| *b as u64),
+        LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Some(0),
+        LogicalPlan::Join(_) => None,
+        other => other.inputs().iter().map(|input| input_bytes(input)).sum(),
+    }
+}
+
+/// The best tree found for one subset of the relations.
+struct Planned {
+    plan: LogicalPlan,
+    /// Estimated rows of the tree's result.
+    rows: f64,
+    /// What its joins cost together ([`join_cost`]): what the search minimises.
+    cost: f64,
+    /// The bytes of input it reads when it is small enough to broadcast as a build side: a
+    /// join no larger than its larger input counts its inputs' bytes, as the physical
+    /// planner does.
+    bytes: Option<u64>,
+    /// The relations, as its leaves read left to right.
+    leaves: Vec<usize>,
+}
+
+/// The connected join tree over all `relations` whose joins produce the fewest estimated rows
+/// in total, with its leaves in order; `None` when the relations are not connected.
+fn cheapest_tree(
+    relations: &[LogicalPlan],
+    conditions: &[Condition],
+    broadcast_threshold: u64,
+) -> Result<Option<(LogicalPlan, Vec<usize>)>> {
+    let n = relations.len();
+    let domains = KeyDomains::new(relations, conditions);
+    let bits = |set: &BTreeSet<usize>| set.iter().fold(0u32, |mask, r| mask | (1 << r));
+    let condition_masks: Vec<u32> = conditions.iter().map(|c| bits(&c.relations)).collect();
+    let mut best: Vec<Option<Planned>> = (0..1u32 << n).map(|_| None).collect();
+    for (i, relation) in relations.iter().enumerate() {
+        best[1 << i] = Some(Planned {
+            plan: relation.clone(),
+            rows: relation.estimated_rows(),
+            cost: 0.0,
+            bytes: input_bytes(relation),
+            leaves: vec![i],
+        });
+    }
+    let mut sets: Vec<u32> = (1..1u32 << n).filter(|s| s.count_ones() >= 2).collect();
+    sets.sort_by_key(|s| s.count_ones());
+    for set in sets {
+        let lowest = set & set.wrapping_neg();
+        let mut found: Option<Planned> = None;
+        // Every split of `set` in two, once: the part holding its lowest relation, and the rest.
+        let mut part = set;
+        loop {
+            part = (part - 1) & set;
+            if part == 0 {
+                break;
+            }
+            if part & lowest == 0 {
+                continue;
+            }
+            let (one, other) = (part, set & !part);
+            let (Some(a), Some(b)) = (&best[one as usize], &best[other as usize]) else {
+                continue;
+            };
+            let applicable: Vec<usize> = (0..conditions.len())
+                .filter(|&c| {
+                    let mask = condition_masks[c];
+                    mask & set == mask && mask & one != 0 && mask & other != 0
+                })
+                .collect();
+            if applicable.is_empty() {
+                continue;
+            }
+            // The larger input is probed, the smaller built.
+            let b_probes = match b.rows.total_cmp(&a.rows) {
+                std::cmp::Ordering::Equal => b.plan.display_indent() > a.plan.display_indent(),
+                larger => larger.is_gt(),
+            };
+            let (probe, build) = if b_probes { (b, a) } else { (a, b) };
+            let join = build_join(&probe.plan, &build.plan, conditions, &applicable)?;
+            if !matches!(&join, LogicalPlan::Join(j) if !j.on.is_empty()) {
+                continue;
+            }
+            let rows = domains.join_rows(a.rows, b.rows, conditions, &applicable);
+            let cost = probe.cost + build.cost + join_cost(probe, build, rows, broadcast_threshold);
+            let better = match &found {
+                None => true,
+                Some(current) => {
+                    cost < current.cost
+                        || (cost == current.cost
+                            && join.display_indent() < current.plan.display_indent())
+                }
+            };
+            if better {
+                let leaves = probe.leaves.iter().chain(&build.leaves).copied().collect();
+                let bytes = match (probe.bytes, build.bytes) {
+                    (Some(p), Some(b)) if rows <= probe.rows.max(build.rows) => Some(p + b),
+                    _ => None,
+                };
+                found = Some(Planned {
+                    plan: join,
+                    rows,
+                    cost,
+                    bytes,
+                    leaves,
+                });
+            }
+        }
+        best[set as usize] = found;
+    }
+    Ok(best
+        .pop()
+        .flatten()
+        .map(|planned| (planned.plan, planned.leaves)))
 }
 
 /// The inner join of `left` and `right` on the `applicable` conditions.
@@ -234,7 +522,7 @@ impl OptimizerRule for ReorderJoins {
                 .into_iter()
                 .map(|r| Ok(self.rewrite(r, registry)?.data))
                 .collect::<Result<_>>()?;
-            let Some(reordered) = reorder(tree, registry)? else {
+            let Some(reordered) = reorder(tree, self.broadcast_threshold, registry)? else {
                 return Ok(Transformed::no(node));
             };
             let changed = reordered.display_indent() != node.display_indent();
@@ -259,8 +547,10 @@ mod tests {
             .rewrite(plan_of(sql), &registry)
             .unwrap()
             .data;
-        let once = ReorderJoins.rewrite(plan, &registry).unwrap();
-        let twice = ReorderJoins.rewrite(once.data.clone(), &registry).unwrap();
+        let once = ReorderJoins::default().rewrite(plan, &registry).unwrap();
+        let twice = ReorderJoins::default()
+            .rewrite(once.data.clone(), &registry)
+            .unwrap();
         assert!(!twice.transformed, "not at a fixed point: {sql}");
         once.data.display_indent()
     }
@@ -281,19 +571,81 @@ mod tests {
     }
 
     #[test]
-    fn relations_join_once_connected() {
-        // v is linked to u only, so it joins after u even though it is smaller.
+    fn a_filtered_dimension_joins_its_neighbour_before_the_fact_table() {
+        // v is linked to u only: u and the filtered v join first (a bushy tree), and t, the
+        // largest, probes their result instead of being joined with all of u first.
         assert_eq!(
             reordered("SELECT t.a FROM t, v, u WHERE u.a = t.a AND v.e = u.a AND v.d = 'x'"),
             r#"Projection: t.a
   Projection: t.a, t.b, t.c, v.e, v.d, u.a, u.d
-    Inner Join: u.a = v.e
-      Inner Join: t.a = u.a
-        TableScan: t
+    Inner Join: t.a = u.a
+      TableScan: t
+      Inner Join: u.a = v.e
         TableScan: u
-      Filter: v.d = Utf8("x")
-        TableScan: v filters=[v.d = Utf8("x")]"#
+        Filter: v.d = Utf8("x")
+          TableScan: v filters=[v.d = Utf8("x")]"#
         );
+    }
+
+    #[test]
+    fn the_cheapest_tree_wins() {
+        let registry = FunctionRegistry::new();
+        let sql = "SELECT t.a FROM t, u, v WHERE t.a = u.a AND u.d = v.d AND v.e = 1";
+        let plan = PushDownFilter
+            .rewrite(plan_of(sql), &registry)
+            .unwrap()
+            .data;
+        let LogicalPlan::Projection(projection) = &plan else {
+            panic!("{}", plan.display_indent());
+        };
+        let mut tree = Flattened::default();
+        flatten(&projection.input, &mut tree);
+        let mut conditions = Vec::new();
+        for expr in tree.conjuncts {
+            if let Some(read) = relations_of(&expr, &tree.relations).filter(|r| r.len() > 1) {
+                conditions.push(Condition {
+                    expr,
+                    relations: read,
+                });
+            }
+        }
+        let (chosen, _) = cheapest_tree(&tree.relations, &conditions, 0)
+            .unwrap()
+            .expect("connected");
+        // Every connected tree, by hand: with nothing broadcast, each join costs the rows it
+        // reads from both sides and the rows it produces.
+        let cost = |plan: &LogicalPlan| -> f64 {
+            let mut total = 0.0;
+            plan.apply(|node| {
+                if let LogicalPlan::Join(join) = node {
+                    total += node.estimated_rows()
+                        + join.left.estimated_rows()
+                        + join.right.estimated_rows();
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+            .unwrap();
+            total
+        };
+        let [t, u, v] = [0, 1, 2].map(|i| tree.relations[i].clone());
+        let reads = |plan: &LogicalPlan, c: usize| {
+            column_refs(&conditions[c].expr).iter().all(|col| {
+                plan.schema()
+                    .index_of_column_by_name(col.relation.as_ref(), &col.name)
+                    .is_some()
+            })
+        };
+        // The join of `l` and `r` on the conditions linking them (not those inside either).
+        let join = |l: &LogicalPlan, r: &LogicalPlan| {
+            let both = build_join(l, r, &[], &[]).unwrap();
+            let linking: Vec<usize> = (0..conditions.len())
+                .filter(|&c| reads(&both, c) && !reads(l, c) && !reads(r, c))
+                .collect();
+            build_join(l, r, &conditions, &linking).unwrap()
+        };
+        let candidates = [join(&join(&t, &u), &v), join(&t, &join(&u, &v))];
+        let cheapest = candidates.iter().map(cost).fold(f64::INFINITY, f64::min);
+        assert_eq!(cost(&chosen), cheapest, "{}", chosen.display_indent());
     }
 
     #[test]
@@ -303,7 +655,9 @@ mod tests {
             "SELECT t.a FROM t JOIN u ON t.a = u.a",
             "SELECT t.a FROM t LEFT JOIN u ON t.a = u.a LEFT JOIN v ON v.e = u.a",
         ] {
-            let result = ReorderJoins.rewrite(plan_of(sql), &registry).unwrap();
+            let result = ReorderJoins::default()
+                .rewrite(plan_of(sql), &registry)
+                .unwrap();
             assert!(!result.transformed, "{sql}");
         }
     }

@@ -142,7 +142,7 @@ impl LogicalPlan {
     }
 
     /// The unfiltered row count of the table a column expression comes from.
-    fn key_origin_rows(&self, expr: &Expr) -> Option<f64> {
+    pub(crate) fn key_origin_rows(&self, expr: &Expr) -> Option<f64> {
         match expr.unaliased() {
             Expr::Column(column) => self.origin_rows(column),
             _ => None,
@@ -177,12 +177,38 @@ impl LogicalPlan {
             | LogicalPlan::Distinct(_) => self.inputs()[0].origin_rows(column),
             LogicalPlan::Join(j) => {
                 let left_width = j.left.schema().fields().len();
-                if index < left_width {
-                    j.left.origin_rows(column)
+                let (own, side, other_side, on_this_side): (
+                    Column,
+                    &LogicalPlan,
+                    &LogicalPlan,
+                    bool,
+                ) = if index < left_width {
+                    (column.clone(), &j.left, &j.right, true)
                 } else {
-                    j.right
-                        .origin_rows(&input_column(&j.right, index - left_width))
+                    (
+                        input_column(&j.right, index - left_width),
+                        &j.right,
+                        &j.left,
+                        false,
+                    )
+                };
+                let rows = side.origin_rows(&own)?;
+                if j.join_type != JoinType::Inner {
+                    return Some(rows);
                 }
+                // An inner join keeps only the values both of its keys hold: a key's domain is
+                // at most its partner's (supplier's nation key joined with nation has 25).
+                let is_own = |key: &Expr| matches!(key.unaliased(), Expr::Column(c) if *c == own);
+                let partner = j.on.iter().find_map(|(l, r)| {
+                    let (mine, theirs) = if on_this_side { (l, r) } else { (r, l) };
+                    is_own(mine).then_some(theirs)
+                });
+                Some(
+                    match partner.and_then(|key| other_side.key_origin_rows(key)) {
+                        Some(partner_rows) => rows.min(partner_rows),
+                        None => rows,
+                    },
+                )
             }
             LogicalPlan::Aggregate(a) => match a.group_exprs.get(index)?.unaliased() {
                 Expr::Column(c) => a.input.origin_rows(c),

@@ -74,6 +74,7 @@ pub struct SchemaSource {
     schema: SchemaRef,
     partition_columns: Vec<String>,
     num_rows: Option<usize>,
+    total_bytes: Option<usize>,
 }
 
 impl SchemaSource {
@@ -83,12 +84,19 @@ impl SchemaSource {
             schema,
             partition_columns,
             num_rows: None,
+            total_bytes: None,
         }
     }
 
     /// The source, reporting `rows` rows in its statistics.
     pub fn with_num_rows(mut self, rows: usize) -> Self {
         self.num_rows = Some(rows);
+        self
+    }
+
+    /// The source, reporting `bytes` bytes (of files) in its statistics.
+    pub fn with_total_bytes(mut self, bytes: usize) -> Self {
+        self.total_bytes = Some(bytes);
         self
     }
 }
@@ -106,6 +114,9 @@ impl TableSource for SchemaSource {
         let mut statistics = Statistics::new_unknown(&self.schema);
         if let Some(rows) = self.num_rows {
             statistics.num_rows = datafusion_common::stats::Precision::Exact(rows);
+        }
+        if let Some(bytes) = self.total_bytes {
+            statistics.total_byte_size = datafusion_common::stats::Precision::Inexact(bytes);
         }
         statistics
     }

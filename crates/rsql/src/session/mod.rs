@@ -112,8 +112,8 @@ struct ActiveConfig {
 impl ActiveConfig {
     fn new(config: SessionConfig) -> Result<ActiveConfig> {
         let time_zone = TimeZone::parse(&config.time_zone)?;
-        let optimizer =
-            Optimizer::in_time_zone(time_zone.clone()).excluding(&config.excluded_rules)?;
+        let optimizer = Optimizer::for_session(time_zone.clone(), config.broadcast_threshold)
+            .excluding(&config.excluded_rules)?;
         Ok(ActiveConfig {
             config,
             time_zone,

@@ -203,7 +203,16 @@ fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
             Some(table.dataset().files().iter().map(|f| f.size).sum())
         }
         LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Some(0),
-        LogicalPlan::Join(_) => None,
+        // A join no larger than its larger input (a foreign key join, such as a dimension with
+        // its filtered neighbour) holds at most what both inputs do.
+        LogicalPlan::Join(join) => {
+            let largest = join.left.estimated_rows().max(join.right.estimated_rows());
+            if plan.estimated_rows() <= largest {
+                Some(estimated_bytes(&join.left)? + estimated_bytes(&join.right)?)
+            } else {
+                None
+            }
+        }
         other => other
             .inputs()
             .iter()
