@@ -1,0 +1,297 @@
+//! [`GroupLimit`]: per window partition key, only the rows whose `row_number`, `rank` or
+//! `dense_rank` could be at most a limit (Spark's `WindowGroupLimitExec`), so that a window
+//! whose results are bounded so exchanges, sorts and ranks only those.
+//!
+//! Each key keeps its `limit` smallest order values (arrow row format, in the window's order;
+//! `dense_rank` keeps distinct values), which makes a threshold: a row enters the candidates
+//! only if it is ordered before it (`row_number`) or not after it (`rank`, `dense_rank`), and
+//! is tested a batch at a time. The threshold only falls as rows arrive, so candidates that
+//! fell behind it are dropped whenever they have doubled since the last such pass, and once
+//! at the end, which keeps exactly:
+//!
+//! - `row_number`: the first `limit` rows (ties broken by arrival);
+//! - `rank`: every row with fewer than `limit` rows ordered strictly before it;
+//! - `dense_rank`: every row holding one of the `limit` smallest distinct order values.
+//!
+//! Any superset of those rows gives the window the same ranks for them (every row ordered
+//! before a kept row is kept), so when the memory pool refuses the candidates the operator
+//! passes them on and starts over: the result is less reduced, never wrong.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::datatypes::SchemaRef;
+use arrow::row::{RowConverter, Rows, SortField};
+use rsql_plan::plan::RankingFunction;
+use rsql_rdd::{MemoryPool, MemoryReservation};
+
+use super::held_bytes;
+use crate::error::Result;
+use crate::operators::SortKey;
+use crate::operators::TARGET_BATCH_ROWS;
+use crate::operators::group_table::GroupTable;
+use crate::rows::normalize_zeros;
+
+/// The rows of each window partition a bound on a ranking function may pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupLimit {
+    /// The `PARTITION BY` columns of the input.
+    pub partition_columns: Vec<usize>,
+    /// The `ORDER BY` keys (at least one).
+    pub order_keys: Vec<SortKey>,
+    /// The function bounded.
+    pub function: RankingFunction,
+    /// The largest value of `function` a row passed on may have.
+    pub limit: usize,
+}
+
+impl GroupLimit {
+    /// The kept rows of `batches` (of `schema`), computed within `pool`.
+    pub fn stream<I: Iterator<Item = RecordBatch>>(
+        self: &Arc<Self>,
+        schema: &SchemaRef,
+        batches: I,
+        pool: &Arc<MemoryPool>,
+    ) -> Result<GroupLimitStream<I>> {
+        Ok(GroupLimitStream {
+            state: State::try_new(Arc::clone(self), schema)?,
+            schema: Arc::clone(schema),
+            batches,
+            reservation: pool.reservation("WindowGroupLimit"),
+            output: None,
+            done: false,
+        })
+    }
+}
+
+/// Per window partition key, its smallest order values (as byte rows), and the candidates.
+struct State {
+    limit: Arc<GroupLimit>,
+    groups: GroupTable,
+    order: RowConverter,
+    /// Per group, at most `limit` order values, ascending.
+    tops: Vec<Vec<Box<[u8]>>>,
+    /// Bytes of the values in `tops`.
+    tops_bytes: usize,
+    /// Rows that may be kept, in arrival order.
+    candidates: Vec<RecordBatch>,
+    candidate_rows: usize,
+    candidate_bytes: usize,
+    /// Candidates left by the last pass that dropped those behind the thresholds.
+    compacted_rows: usize,
+}
+
+impl State {
+    fn try_new(limit: Arc<GroupLimit>, schema: &SchemaRef) -> Result<Self> {
+        let key_types: Vec<_> = limit
+            .partition_columns
+            .iter()
+            .map(|&c| schema.field(c).data_type().clone())
+            .collect();
+        let order_fields = limit
+            .order_keys
+            .iter()
+            .map(|k| {
+                SortField::new_with_options(schema.field(k.column).data_type().clone(), k.options())
+            })
+            .collect();
+        Ok(State {
+            groups: GroupTable::new(&key_types)?,
+            order: RowConverter::new(order_fields)?,
+            limit,
+            tops: Vec::new(),
+            tops_bytes: 0,
+            candidates: Vec::new(),
+            candidate_rows: 0,
+            candidate_bytes: 0,
+            compacted_rows: 0,
+        })
+    }
+
+    /// Approximate bytes held.
+    fn size(&self) -> usize {
+        let per_group = std::mem::size_of::<Vec<Box<[u8]>>>();
+        self.candidate_bytes + self.tops_bytes + self.tops.len() * per_group + self.groups.size()
+    }
+
+    /// The group of every row of `batch` (adding new ones) and its order values.
+    fn keys(&mut self, batch: &RecordBatch) -> Result<(Vec<usize>, Rows)> {
+        let keys: Vec<ArrayRef> = self
+            .limit
+            .partition_columns
+            .iter()
+            .map(|&c| Arc::clone(batch.column(c)))
+            .collect();
+        let groups = self.groups.group_indices(&keys, batch.num_rows())?;
+        self.tops.resize_with(self.groups.len(), Vec::new);
+        // -0.0 and 0.0 are peers, as the window has them.
+        let order: Vec<ArrayRef> = self
+            .limit
+            .order_keys
+            .iter()
+            .map(|k| normalize_zeros(batch.column(k.column)))
+            .collect();
+        Ok((groups, self.order.convert_columns(&order)?))
+    }
+
+    /// Adds the rows of `batch` that may be kept to the candidates, lowering thresholds.
+    fn push(&mut self, batch: &RecordBatch) -> Result<()> {
+        let (groups, order) = self.keys(batch)?;
+        let (function, limit) = (self.limit.function, self.limit.limit);
+        let mut keep = Vec::with_capacity(batch.num_rows());
+        for (row, &group) in groups.iter().enumerate() {
+            let value = order.row(row);
+            let value = value.as_ref();
+            let top = &mut self.tops[group];
+            let admitted = match top.last() {
+                Some(last) if top.len() == limit => match value.cmp(last.as_ref()) {
+                    Ordering::Less => true,
+                    Ordering::Equal => function != RankingFunction::RowNumber,
+                    Ordering::Greater => false,
+                },
+                _ => true,
+            };
+            if admitted {
+                let (added, removed) = insert(top, value, function, limit);
+                self.tops_bytes = self.tops_bytes + added - removed;
+            }
+            keep.push(admitted);
+        }
+        let kept = filter_record_batch(batch, &BooleanArray::from(keep))?;
+        if kept.num_rows() > 0 {
+            self.candidate_rows += kept.num_rows();
+            self.candidate_bytes += held_bytes(&kept);
+            self.candidates.push(kept);
+        }
+        Ok(())
+    }
+
+    /// Whether the candidates have doubled since they were last compacted.
+    fn should_compact(&self) -> bool {
+        self.candidate_rows >= 2 * self.compacted_rows + TARGET_BATCH_ROWS
+    }
+
+    /// Drops the candidates the thresholds have passed: what is left is the rows kept of
+    /// everything read so far, as one batch.
+    fn compact(&mut self, schema: &SchemaRef) -> Result<()> {
+        if self.candidates.is_empty() {
+            return Ok(());
+        }
+        let all = concat_batches(schema, &std::mem::take(&mut self.candidates))?;
+        let (groups, order) = self.keys(&all)?;
+        let (function, limit) = (self.limit.function, self.limit.limit);
+        // Per group, the rows tied with its threshold kept so far (for `row_number`).
+        let mut ties = vec![0usize; self.tops.len()];
+        let mut keep = Vec::with_capacity(all.num_rows());
+        for (row, &group) in groups.iter().enumerate() {
+            let value = order.row(row);
+            let value = value.as_ref();
+            let top = &self.tops[group];
+            let kept = match top.last() {
+                Some(last) if top.len() == limit => match value.cmp(last.as_ref()) {
+                    Ordering::Less => true,
+                    Ordering::Greater => false,
+                    Ordering::Equal if function != RankingFunction::RowNumber => true,
+                    Ordering::Equal => {
+                        // The first rows tied with the threshold fill what the rows ordered
+                        // before it leave of the limit.
+                        let before = top.partition_point(|v| v.as_ref() < value);
+                        ties[group] += 1;
+                        ties[group] <= limit - before
+                    }
+                },
+                _ => true,
+            };
+            keep.push(kept);
+        }
+        let kept = filter_record_batch(&all, &BooleanArray::from(keep))?;
+        self.candidate_rows = kept.num_rows();
+        self.candidate_bytes = held_bytes(&kept);
+        self.compacted_rows = kept.num_rows();
+        if kept.num_rows() > 0 {
+            self.candidates.push(kept);
+        }
+        Ok(())
+    }
+
+    /// The compacted candidates, the state emptied for a fresh start.
+    fn finish(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
+        self.compact(schema)?;
+        let fresh = State::try_new(Arc::clone(&self.limit), schema)?;
+        Ok(std::mem::replace(self, fresh).candidates.pop())
+    }
+}
+
+/// Adds `value` to `top`, the `limit` smallest values (distinct ones for `dense_rank`) in
+/// ascending order; the bytes added and removed.
+fn insert(
+    top: &mut Vec<Box<[u8]>>,
+    value: &[u8],
+    function: RankingFunction,
+    limit: usize,
+) -> (usize, usize) {
+    let position = top.partition_point(|v| v.as_ref() <= value);
+    let duplicate = position > 0 && top[position - 1].as_ref() == value;
+    if position >= limit || (duplicate && function == RankingFunction::DenseRank) {
+        return (0, 0);
+    }
+    top.insert(position, value.into());
+    let removed = if top.len() > limit {
+        top.pop().map_or(0, |v| v.len())
+    } else {
+        0
+    };
+    (value.len(), removed)
+}
+
+/// The kept rows of one plan partition: produced once the input is read, or earlier, in
+/// parts, when the memory pool will not hold the candidates.
+pub struct GroupLimitStream<I> {
+    state: State,
+    schema: SchemaRef,
+    batches: I,
+    reservation: MemoryReservation,
+    output: Option<RecordBatch>,
+    done: bool,
+}
+
+impl<I: Iterator<Item = RecordBatch>> GroupLimitStream<I> {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            if let Some(batch) = self.output.take() {
+                return Ok(Some(batch));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.batches.next() {
+                Some(batch) => {
+                    self.state.push(&batch)?;
+                    if self.state.should_compact() {
+                        self.state.compact(&self.schema)?;
+                    }
+                    if self.reservation.try_resize(self.state.size()).is_err() {
+                        // Pass on what is kept so far and start over.
+                        self.output = self.state.finish(&self.schema)?;
+                        self.reservation.free();
+                    }
+                }
+                None => {
+                    self.done = true;
+                    self.output = self.state.finish(&self.schema)?;
+                    self.reservation.free();
+                }
+            }
+        }
+    }
+}
+
+impl<I: Iterator<Item = RecordBatch>> Iterator for GroupLimitStream<I> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch().transpose()
+    }
+}
