@@ -295,3 +295,247 @@ impl<I: Iterator<Item = RecordBatch>> Iterator for GroupLimitStream<I> {
         self.next_batch().transpose()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use arrow::array::{AsArray, Float64Array, Int64Array, UInt8Array};
+    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// (partition key, first order key, second order key); the row's index is its id.
+    type Row = (Option<u8>, Option<i64>, Option<f64>);
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("k", DataType::UInt8, true),
+            Field::new("o", DataType::Int64, true),
+            Field::new("f", DataType::Float64, true),
+        ]))
+    }
+
+    /// Few keys (and NULL), few order values (and NULL), `-0.0` beside `0.0`: many ties.
+    fn rows() -> impl Strategy<Value = Vec<Row>> {
+        let key = prop_oneof![4 => (0u8..4).prop_map(Some), 1 => Just(None)];
+        let order = prop_oneof![6 => (0i64..6).prop_map(Some), 1 => Just(None)];
+        let float = prop_oneof![
+            Just(Some(-0.0)),
+            Just(Some(0.0)),
+            Just(Some(1.5)),
+            Just(None)
+        ];
+        prop::collection::vec((key, order, float), 0..300)
+    }
+
+    fn batches(rows: &[Row], size: usize) -> Vec<RecordBatch> {
+        let ids: Vec<usize> = (0..rows.len()).collect();
+        ids.chunks(size)
+            .map(|chunk| {
+                let columns: Vec<ArrayRef> = vec![
+                    Arc::new(Int64Array::from_iter_values(
+                        chunk.iter().map(|&i| i as i64),
+                    )),
+                    Arc::new(chunk.iter().map(|&i| rows[i].0).collect::<UInt8Array>()),
+                    Arc::new(chunk.iter().map(|&i| rows[i].1).collect::<Int64Array>()),
+                    Arc::new(chunk.iter().map(|&i| rows[i].2).collect::<Float64Array>()),
+                ];
+                RecordBatch::try_new(schema(), columns).unwrap()
+            })
+            .collect()
+    }
+
+    /// How the window orders two rows by `keys` (`-0.0` and `0.0` are peers).
+    fn compare(a: &Row, b: &Row, keys: &[SortKey]) -> Ordering {
+        fn by<T: Copy>(
+            a: Option<T>,
+            b: Option<T>,
+            key: &SortKey,
+            cmp: fn(&T, &T) -> Ordering,
+        ) -> Ordering {
+            match (a, b) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) if key.nulls_first => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => by(b, a, key, cmp).reverse(),
+                (Some(x), Some(y)) if key.descending => cmp(&y, &x),
+                (Some(x), Some(y)) => cmp(&x, &y),
+            }
+        }
+        keys.iter()
+            .map(|key| match key.column {
+                2 => by(a.1, b.1, key, Ord::cmp),
+                _ => by(
+                    a.2.map(|v| v + 0.0),
+                    b.2.map(|v| v + 0.0),
+                    key,
+                    f64::total_cmp,
+                ),
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    }
+
+    /// Per row, its `function` value in its partition, counted row by row.
+    fn reference_ranks(rows: &[Row], keys: &[SortKey], function: RankingFunction) -> Vec<usize> {
+        let mut partitions: BTreeMap<Option<u8>, Vec<usize>> = BTreeMap::new();
+        for (i, row) in rows.iter().enumerate() {
+            partitions.entry(row.0).or_default().push(i);
+        }
+        let mut ranks = vec![0; rows.len()];
+        for members in partitions.values() {
+            for &i in members {
+                let before = members
+                    .iter()
+                    .filter(|&&j| compare(&rows[j], &rows[i], keys).is_lt());
+                ranks[i] = 1 + match function {
+                    // Ties by arrival, as the operator breaks them.
+                    RankingFunction::RowNumber => {
+                        before.count()
+                            + members
+                                .iter()
+                                .filter(|&&j| j < i && compare(&rows[j], &rows[i], keys).is_eq())
+                                .count()
+                    }
+                    RankingFunction::Rank => before.count(),
+                    RankingFunction::DenseRank => {
+                        let mut distinct: Vec<usize> = Vec::new();
+                        for &j in before {
+                            if !distinct
+                                .iter()
+                                .any(|&d| compare(&rows[d], &rows[j], keys).is_eq())
+                            {
+                                distinct.push(j);
+                            }
+                        }
+                        distinct.len()
+                    }
+                };
+            }
+        }
+        ranks
+    }
+
+    /// The ids of the rows `limit` keeps of `rows`, read in batches of `size`, within a pool
+    /// of `pool_limit` bytes.
+    fn kept_ids(
+        limit: &Arc<GroupLimit>,
+        rows: &[Row],
+        size: usize,
+        pool_limit: Option<usize>,
+    ) -> Vec<usize> {
+        let pool = Arc::new(MemoryPool::new(pool_limit).unwrap());
+        let stream = limit
+            .stream(&schema(), batches(rows, size).into_iter(), &pool)
+            .unwrap();
+        let mut ids: Vec<usize> = stream
+            .flat_map(|batch| {
+                let batch = batch.unwrap();
+                let ids = batch.column(0).as_primitive::<Int64Type>().clone();
+                ids.values().iter().map(|&i| i as usize).collect::<Vec<_>>()
+            })
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(pool.used(), 0, "the reservation is returned");
+        ids
+    }
+
+    fn functions() -> impl Strategy<Value = RankingFunction> {
+        prop_oneof![
+            Just(RankingFunction::RowNumber),
+            Just(RankingFunction::Rank),
+            Just(RankingFunction::DenseRank)
+        ]
+    }
+
+    fn order_keys() -> impl Strategy<Value = Vec<SortKey>> {
+        let key = |column| {
+            (any::<bool>(), any::<bool>()).prop_map(move |(descending, nulls_first)| SortKey {
+                column,
+                descending,
+                nulls_first,
+            })
+        };
+        prop_oneof![
+            key(2).prop_map(|k| vec![k]),
+            key(3).prop_map(|k| vec![k]),
+            (key(3), key(2)).prop_map(|(a, b)| vec![a, b]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn keeps_exactly_the_rows_whose_rank_is_within_the_limit(
+            rows in rows(),
+            function in functions(),
+            order_keys in order_keys(),
+            limit in prop_oneof![Just(1usize), 1usize..5, Just(400)],
+            partitioned in any::<bool>(),
+            size in 1usize..64,
+        ) {
+            let exec = Arc::new(GroupLimit {
+                partition_columns: if partitioned { vec![1] } else { Vec::new() },
+                order_keys: order_keys.clone(),
+                function,
+                limit,
+            });
+            let keyed: Vec<Row> = rows
+                .iter()
+                .map(|r| if partitioned { *r } else { (None, r.1, r.2) })
+                .collect();
+            let ranks = reference_ranks(&keyed, &order_keys, function);
+            let expected: Vec<usize> = (0..rows.len()).filter(|&i| ranks[i] <= limit).collect();
+            prop_assert_eq!(kept_ids(&exec, &rows, size, None), expected);
+        }
+
+        #[test]
+        fn a_refusing_pool_keeps_a_superset_that_ranks_the_same(
+            rows in rows(),
+            function in functions(),
+            order_keys in order_keys(),
+            limit in 1usize..4,
+            pool_limit in 0usize..20_000,
+        ) {
+            let exec = Arc::new(GroupLimit {
+                partition_columns: vec![1],
+                order_keys: order_keys.clone(),
+                function,
+                limit,
+            });
+            let kept = kept_ids(&exec, &rows, 16, Some(pool_limit));
+            let ranks = reference_ranks(&rows, &order_keys, function);
+            let subset: Vec<Row> = kept.iter().map(|&i| rows[i]).collect();
+            let subset_ranks = reference_ranks(&subset, &order_keys, function);
+            // Every row within the limit is kept, and keeps its rank among the kept rows;
+            // the others stay beyond it.
+            let within: Vec<usize> = (0..rows.len()).filter(|&i| ranks[i] <= limit).collect();
+            let kept_within: Vec<usize> = kept
+                .iter()
+                .zip(&subset_ranks)
+                .filter(|(_, rank)| **rank <= limit)
+                .map(|(&i, _)| i)
+                .collect();
+            prop_assert_eq!(kept_within, within);
+        }
+    }
+
+    #[test]
+    fn empty_input_gives_no_rows() {
+        let exec = Arc::new(GroupLimit {
+            partition_columns: vec![1],
+            order_keys: vec![SortKey {
+                column: 2,
+                descending: false,
+                nulls_first: true,
+            }],
+            function: RankingFunction::RowNumber,
+            limit: 3,
+        });
+        assert!(kept_ids(&exec, &[], 8, None).is_empty());
+    }
+}
