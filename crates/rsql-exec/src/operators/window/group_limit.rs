@@ -66,21 +66,123 @@ impl GroupLimit {
     }
 }
 
-/// Per window partition key, its smallest order values (as byte rows), and the candidates.
+/// A group's smallest order values as byte rows: at most `limit`, ascending (distinct ones for
+/// `dense_rank`), in one buffer. Once it holds `limit`, the largest is the group's threshold.
+#[derive(Default)]
+struct Top {
+    /// The largest value's first bytes as a big-endian number (zero-padded): most rows are
+    /// decided on them alone, without reading the values.
+    prefix: u64,
+    /// How many values are held.
+    count: usize,
+    /// Where the largest value's entry starts in `entries`.
+    last: usize,
+    /// Each value as its length (little-endian) and its bytes, in ascending order.
+    entries: Vec<u8>,
+}
+
+/// The bytes of an entry's length.
+const LENGTH_BYTES: usize = std::mem::size_of::<usize>();
+
+/// The first 8 bytes of `value`, zero-padded, as a big-endian number: if two values' prefixes
+/// differ, they order as their prefixes do.
+fn prefix_of(value: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = value.len().min(8);
+    bytes[..n].copy_from_slice(&value[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+impl Top {
+    /// The values held, each with where its entry starts, in ascending order.
+    fn values(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        let mut start = 0;
+        std::iter::from_fn(move || {
+            let header = self.entries.get(start..start + LENGTH_BYTES)?;
+            let length = usize::from_le_bytes(header.try_into().ok()?);
+            let value_start = start + LENGTH_BYTES;
+            let entry = (start, &self.entries[value_start..value_start + length]);
+            start = value_start + length;
+            Some(entry)
+        })
+    }
+
+    /// How `value` orders against the threshold; `None` while fewer than `limit` values are
+    /// held.
+    fn against_threshold(&self, value: &[u8], limit: usize) -> Option<Ordering> {
+        if self.count < limit {
+            return None;
+        }
+        match prefix_of(value).cmp(&self.prefix) {
+            Ordering::Equal => {
+                let last = &self.entries[self.last + LENGTH_BYTES..];
+                Some(value.cmp(last))
+            }
+            decided => Some(decided),
+        }
+    }
+
+    /// How many values held order strictly before `value`.
+    fn count_before(&self, value: &[u8]) -> usize {
+        self.values().take_while(|(_, v)| *v < value).count()
+    }
+
+    /// Adds `value`, keeping the `limit` smallest (distinct ones for `dense_rank`).
+    fn insert(&mut self, value: &[u8], function: RankingFunction, limit: usize) {
+        let mut position = 0;
+        let mut offset = self.entries.len();
+        for (start, held) in self.values() {
+            match held.cmp(value) {
+                Ordering::Less => {}
+                Ordering::Equal if function == RankingFunction::DenseRank => return,
+                Ordering::Equal => {}
+                Ordering::Greater => {
+                    offset = start;
+                    break;
+                }
+            }
+            position += 1;
+        }
+        if position >= limit {
+            return;
+        }
+        let length = value.len().to_le_bytes();
+        let entry = length.iter().chain(value).copied();
+        self.entries.splice(offset..offset, entry);
+        self.count += 1;
+        if self.count > limit {
+            // The largest value leaves.
+            if let Some(start) = self.values().last().map(|(start, _)| start) {
+                self.entries.truncate(start);
+            }
+            self.count -= 1;
+        }
+        self.last = self.values().last().map_or(0, |(start, _)| start);
+        self.prefix = prefix_of(&self.entries[self.last + LENGTH_BYTES..]);
+    }
+}
+
+/// Rows that may be kept, in arrival order, with the group and order value of each.
+struct Candidates {
+    batches: Vec<RecordBatch>,
+    groups: Vec<usize>,
+    values: Rows,
+    /// Bytes of `batches`.
+    bytes: usize,
+    /// Rows left by the last compaction.
+    compacted: usize,
+}
+
+/// Per window partition key, its smallest order values, and the candidates.
 struct State {
     limit: Arc<GroupLimit>,
     groups: GroupTable,
     order: RowConverter,
-    /// Per group, at most `limit` order values, ascending.
-    tops: Vec<Vec<Box<[u8]>>>,
-    /// Bytes of the values in `tops`.
+    /// Per group.
+    tops: Vec<Top>,
+    /// Bytes allocated for the entries in `tops`.
     tops_bytes: usize,
-    /// Rows that may be kept, in arrival order.
-    candidates: Vec<RecordBatch>,
-    candidate_rows: usize,
-    candidate_bytes: usize,
-    /// Candidates left by the last pass that dropped those behind the thresholds.
-    compacted_rows: usize,
+    candidates: Candidates,
 }
 
 impl State {
@@ -97,27 +199,36 @@ impl State {
                 SortField::new_with_options(schema.field(k.column).data_type().clone(), k.options())
             })
             .collect();
+        let order = RowConverter::new(order_fields)?;
         Ok(State {
             groups: GroupTable::new(&key_types)?,
-            order: RowConverter::new(order_fields)?,
+            candidates: Candidates {
+                batches: Vec::new(),
+                groups: Vec::new(),
+                values: order.empty_rows(0, 0),
+                bytes: 0,
+                compacted: 0,
+            },
+            order,
             limit,
             tops: Vec::new(),
             tops_bytes: 0,
-            candidates: Vec::new(),
-            candidate_rows: 0,
-            candidate_bytes: 0,
-            compacted_rows: 0,
         })
     }
 
     /// Approximate bytes held.
     fn size(&self) -> usize {
-        let per_group = std::mem::size_of::<Vec<Box<[u8]>>>();
-        self.candidate_bytes + self.tops_bytes + self.tops.len() * per_group + self.groups.size()
+        let candidates = &self.candidates;
+        candidates.bytes
+            + candidates.values.size()
+            + candidates.groups.capacity() * std::mem::size_of::<usize>()
+            + self.tops_bytes
+            + self.tops.capacity() * std::mem::size_of::<Top>()
+            + self.groups.size()
     }
 
-    /// The group of every row of `batch` (adding new ones) and its order values.
-    fn keys(&mut self, batch: &RecordBatch) -> Result<(Vec<usize>, Rows)> {
+    /// Adds the rows of `batch` that may be kept to the candidates, lowering thresholds.
+    fn push(&mut self, batch: &RecordBatch) -> Result<()> {
         let keys: Vec<ArrayRef> = self
             .limit
             .partition_columns
@@ -125,7 +236,7 @@ impl State {
             .map(|&c| Arc::clone(batch.column(c)))
             .collect();
         let groups = self.groups.group_indices(&keys, batch.num_rows())?;
-        self.tops.resize_with(self.groups.len(), Vec::new);
+        self.tops.resize_with(self.groups.len(), Top::default);
         // -0.0 and 0.0 are peers, as the window has them.
         let order: Vec<ArrayRef> = self
             .limit
@@ -133,85 +244,81 @@ impl State {
             .iter()
             .map(|k| normalize_zeros(batch.column(k.column)))
             .collect();
-        Ok((groups, self.order.convert_columns(&order)?))
-    }
-
-    /// Adds the rows of `batch` that may be kept to the candidates, lowering thresholds.
-    fn push(&mut self, batch: &RecordBatch) -> Result<()> {
-        let (groups, order) = self.keys(batch)?;
+        let values = self.order.convert_columns(&order)?;
         let (function, limit) = (self.limit.function, self.limit.limit);
         let mut keep = Vec::with_capacity(batch.num_rows());
         for (row, &group) in groups.iter().enumerate() {
-            let value = order.row(row);
-            let value = value.as_ref();
+            let value = values.row(row);
             let top = &mut self.tops[group];
-            let admitted = match top.last() {
-                Some(last) if top.len() == limit => match value.cmp(last.as_ref()) {
-                    Ordering::Less => true,
-                    Ordering::Equal => function != RankingFunction::RowNumber,
-                    Ordering::Greater => false,
-                },
-                _ => true,
+            let admitted = match top.against_threshold(value.as_ref(), limit) {
+                None | Some(Ordering::Less) => true,
+                Some(Ordering::Equal) => function != RankingFunction::RowNumber,
+                Some(Ordering::Greater) => false,
             };
             if admitted {
-                let (added, removed) = insert(top, value, function, limit);
-                self.tops_bytes = self.tops_bytes + added - removed;
+                let held = top.entries.capacity();
+                top.insert(value.as_ref(), function, limit);
+                self.tops_bytes += top.entries.capacity() - held;
+                self.candidates.groups.push(group);
+                self.candidates.values.push(value);
             }
             keep.push(admitted);
         }
         let kept = filter_record_batch(batch, &BooleanArray::from(keep))?;
         if kept.num_rows() > 0 {
-            self.candidate_rows += kept.num_rows();
-            self.candidate_bytes += held_bytes(&kept);
-            self.candidates.push(kept);
+            self.candidates.bytes += held_bytes(&kept);
+            self.candidates.batches.push(kept);
         }
         Ok(())
     }
 
     /// Whether the candidates have doubled since they were last compacted.
     fn should_compact(&self) -> bool {
-        self.candidate_rows >= 2 * self.compacted_rows + TARGET_BATCH_ROWS
+        self.candidates.groups.len() >= 2 * self.candidates.compacted + TARGET_BATCH_ROWS
     }
 
     /// Drops the candidates the thresholds have passed: what is left is the rows kept of
     /// everything read so far, as one batch.
     fn compact(&mut self, schema: &SchemaRef) -> Result<()> {
-        if self.candidates.is_empty() {
+        let candidates = &mut self.candidates;
+        if candidates.batches.is_empty() {
             return Ok(());
         }
-        let all = concat_batches(schema, &std::mem::take(&mut self.candidates))?;
-        let (groups, order) = self.keys(&all)?;
         let (function, limit) = (self.limit.function, self.limit.limit);
         // Per group, the rows tied with its threshold kept so far (for `row_number`).
         let mut ties = vec![0usize; self.tops.len()];
-        let mut keep = Vec::with_capacity(all.num_rows());
-        for (row, &group) in groups.iter().enumerate() {
-            let value = order.row(row);
-            let value = value.as_ref();
+        let mut groups = Vec::new();
+        let mut values = self.order.empty_rows(0, 0);
+        let mut keep = Vec::with_capacity(candidates.groups.len());
+        for (row, &group) in candidates.groups.iter().enumerate() {
+            let value = candidates.values.row(row);
             let top = &self.tops[group];
-            let kept = match top.last() {
-                Some(last) if top.len() == limit => match value.cmp(last.as_ref()) {
-                    Ordering::Less => true,
-                    Ordering::Greater => false,
-                    Ordering::Equal if function != RankingFunction::RowNumber => true,
-                    Ordering::Equal => {
-                        // The first rows tied with the threshold fill what the rows ordered
-                        // before it leave of the limit.
-                        let before = top.partition_point(|v| v.as_ref() < value);
-                        ties[group] += 1;
-                        ties[group] <= limit - before
-                    }
-                },
-                _ => true,
+            let kept = match top.against_threshold(value.as_ref(), limit) {
+                None | Some(Ordering::Less) => true,
+                Some(Ordering::Greater) => false,
+                Some(Ordering::Equal) if function != RankingFunction::RowNumber => true,
+                Some(Ordering::Equal) => {
+                    // The first rows tied with the threshold fill what the rows ordered
+                    // before it leave of the limit.
+                    let before = top.count_before(value.as_ref());
+                    ties[group] += 1;
+                    ties[group] <= limit - before
+                }
             };
+            if kept {
+                groups.push(group);
+                values.push(value);
+            }
             keep.push(kept);
         }
+        let all = concat_batches(schema, &std::mem::take(&mut candidates.batches))?;
         let kept = filter_record_batch(&all, &BooleanArray::from(keep))?;
-        self.candidate_rows = kept.num_rows();
-        self.candidate_bytes = held_bytes(&kept);
-        self.compacted_rows = kept.num_rows();
+        candidates.bytes = held_bytes(&kept);
+        candidates.compacted = kept.num_rows();
+        candidates.groups = groups;
+        candidates.values = values;
         if kept.num_rows() > 0 {
-            self.candidates.push(kept);
+            candidates.batches.push(kept);
         }
         Ok(())
     }
@@ -220,30 +327,8 @@ impl State {
     fn finish(&mut self, schema: &SchemaRef) -> Result<Option<RecordBatch>> {
         self.compact(schema)?;
         let fresh = State::try_new(Arc::clone(&self.limit), schema)?;
-        Ok(std::mem::replace(self, fresh).candidates.pop())
+        Ok(std::mem::replace(self, fresh).candidates.batches.pop())
     }
-}
-
-/// Adds `value` to `top`, the `limit` smallest values (distinct ones for `dense_rank`) in
-/// ascending order; the bytes added and removed.
-fn insert(
-    top: &mut Vec<Box<[u8]>>,
-    value: &[u8],
-    function: RankingFunction,
-    limit: usize,
-) -> (usize, usize) {
-    let position = top.partition_point(|v| v.as_ref() <= value);
-    let duplicate = position > 0 && top[position - 1].as_ref() == value;
-    if position >= limit || (duplicate && function == RankingFunction::DenseRank) {
-        return (0, 0);
-    }
-    top.insert(position, value.into());
-    let removed = if top.len() > limit {
-        top.pop().map_or(0, |v| v.len())
-    } else {
-        0
-    };
-    (value.len(), removed)
 }
 
 /// The kept rows of one plan partition: produced once the input is read, or earlier, in
