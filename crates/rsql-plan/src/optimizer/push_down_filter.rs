@@ -1,7 +1,8 @@
 //! `push_down_filter`: moves filter conjuncts towards the scans — through projections (column
 //! references replaced by the projected expressions), subquery aliases, sorts, distincts,
-//! aggregates (conjuncts on group keys only) and joins (to the side whose columns a conjunct
-//! reads, on the preserved side of outer joins) — and copies them into `TableScan.filters`,
+//! aggregates (conjuncts on group keys only), windows and window group limits (conjuncts on
+//! partition keys only) and joins (to the side whose columns a conjunct reads, on the
+//! preserved side of outer joins) — and copies them into `TableScan.filters`,
 //! where the scan uses them to prune hive partitions and row groups. The `Filter` above a scan
 //! stays: a scan's use of its filters is not exact.
 
