@@ -1,6 +1,6 @@
 //! [`GroupLimit`]: per window partition key, only the rows whose `row_number`, `rank` or
 //! `dense_rank` could be at most a limit (Spark's `WindowGroupLimitExec`), so that a window
-//! whose results are bounded so exchanges, sorts and ranks only those.
+//! whose results are so bounded exchanges, sorts and ranks only those rows.
 //!
 //! Each key keeps its `limit` smallest order values (arrow row format, in the window's order;
 //! `dense_rank` keeps distinct values), which makes a threshold: a row enters the candidates
@@ -311,8 +311,16 @@ impl State {
             }
             keep.push(kept);
         }
-        let all = concat_batches(schema, &std::mem::take(&mut candidates.batches))?;
-        let kept = filter_record_batch(&all, &BooleanArray::from(keep))?;
+        // Each batch filtered on its own: only what is kept is copied.
+        let keep = BooleanArray::from(keep);
+        let mut offset = 0;
+        let mut parts = Vec::with_capacity(candidates.batches.len());
+        for batch in std::mem::take(&mut candidates.batches) {
+            let mask = keep.slice(offset, batch.num_rows());
+            offset += batch.num_rows();
+            parts.push(filter_record_batch(&batch, &mask)?);
+        }
+        let kept = concat_batches(schema, &parts)?;
         candidates.bytes = held_bytes(&kept);
         candidates.compacted = kept.num_rows();
         candidates.groups = groups;
@@ -606,6 +614,58 @@ mod tests {
                 .map(|(&i, _)| i)
                 .collect();
             prop_assert_eq!(kept_within, within);
+        }
+    }
+
+    #[test]
+    fn candidates_compacted_between_batches_keep_the_same_rows() {
+        // Enough candidates for several compactions on the way, over 250 keys and NULL.
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        // Order values rising with arrival, as `o DESC` ranks them: most rows are candidates
+        // when they come, and fall behind later.
+        let rows: Vec<Row> = (0..40_000)
+            .map(|i| {
+                let key = next() % 251;
+                let float = next() % 3;
+                (
+                    (key != 250).then_some(key as u8),
+                    (next() % 30 != 0).then_some(i / 400),
+                    Some(float as f64 / 2.0),
+                )
+            })
+            .collect();
+        let order_keys = vec![
+            SortKey {
+                column: 2,
+                descending: true,
+                nulls_first: false,
+            },
+            SortKey {
+                column: 3,
+                descending: false,
+                nulls_first: true,
+            },
+        ];
+        for function in [
+            RankingFunction::RowNumber,
+            RankingFunction::Rank,
+            RankingFunction::DenseRank,
+        ] {
+            let exec = Arc::new(GroupLimit {
+                partition_columns: vec![1],
+                order_keys: order_keys.clone(),
+                function,
+                limit: 3,
+            });
+            let ranks = reference_ranks(&rows, &order_keys, function);
+            let expected: Vec<usize> = (0..rows.len()).filter(|&i| ranks[i] <= 3).collect();
+            assert_eq!(kept_ids(&exec, &rows, 1000, None), expected, "{function:?}");
         }
     }
 
