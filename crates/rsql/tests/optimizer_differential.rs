@@ -15,11 +15,12 @@ use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
 /// The logical optimizer's rules, by name.
-const RULES: [&str; 8] = [
+const RULES: [&str; 9] = [
     "fold_constants",
     "factor_or_conditions",
     "derive_filters_from_or",
     "push_down_filter",
+    "infer_window_group_limit",
     "push_down_semi_joins",
     "reorder_joins",
     "rewrite_single_distinct",
@@ -108,6 +109,14 @@ const QUERIES: &[&str] = &[
     "SELECT k, s, grouping_id(k, s), count(*), sum(x) FROM t WHERE x > 0 GROUP BY ROLLUP (k, s) \
      HAVING s IS NULL OR count(*) > 1",
     "SELECT k, s, count(DISTINCT x) FROM t GROUP BY GROUPING SETS ((k), (s)) HAVING s <> 'p'",
+    // Bounded rankings: a window group limit per key (the hive column or not) or overall
+    // (`ORDER BY` a unique key: windows' `ORDER BY` would keep the rows from being sorted).
+    "SELECT id, s, x, row_number() OVER (PARTITION BY s ORDER BY x DESC, id) AS rn FROM t \
+     QUALIFY rn <= 2 ORDER BY id",
+    "SELECT * FROM (SELECT id, k, rank() OVER (PARTITION BY k ORDER BY x) AS r FROM t) q \
+     WHERE r = 1 AND k <> 'c' ORDER BY id",
+    "SELECT id, x, dense_rank() OVER (ORDER BY s NULLS FIRST, x) AS d FROM t QUALIFY d < 3 \
+     ORDER BY id",
 ];
 
 /// One row of `t` (hive-partitioned by `k`).

@@ -85,6 +85,13 @@ const QUERIES: &[(&str, Compare)] = &[
          count(*) OVER (ORDER BY id RANGE BETWEEN 2 PRECEDING AND CURRENT ROW) AS c FROM t",
         Compare::Rows,
     ),
+    // A bound on a ranking: a window group limit before and after the exchange (`s` is not
+    // a hive column).
+    (
+        "SELECT id, s, rank() OVER (PARTITION BY s ORDER BY x DESC, id) AS r FROM t \
+         QUALIFY r <= 2",
+        Compare::Rows,
+    ),
     // Joins of every kind, with an ON filter, expression keys and a cross join.
     (
         "SELECT t.id, t.s, u.y FROM t JOIN u ON t.id = u.id AND t.x < u.id",
@@ -400,6 +407,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         NodeSpec::Sort { fetch, .. } => format!("Sort(top-k={})", fetch.is_some()),
         NodeSpec::Limit { .. } => "Limit".into(),
         NodeSpec::Window { .. } => "Window".into(),
+        NodeSpec::WindowGroupLimit { scope, .. } => format!("WindowGroupLimit({scope:?})"),
         NodeSpec::ReplicateRows { .. } => "ReplicateRows".into(),
         NodeSpec::Generate { generator, .. } => {
             format!(
@@ -418,6 +426,7 @@ fn features(spec: &PlanSpec, into: &mut BTreeSet<String>) {
         | NodeSpec::Projection { input, .. }
         | NodeSpec::Aggregate { input, .. }
         | NodeSpec::Window { input, .. }
+        | NodeSpec::WindowGroupLimit { input, .. }
         | NodeSpec::Sort { input, .. }
         | NodeSpec::Limit { input, .. }
         | NodeSpec::ReplicateRows { input }
@@ -505,6 +514,8 @@ fn shipped_plans_rebuild_to_the_same_plan_and_rows() {
         "Union",
         "Values",
         "Window",
+        "WindowGroupLimit(Global)",
+        "WindowGroupLimit(Partition)",
     ];
     let missing: Vec<&&str> = expected.iter().filter(|f| !seen.contains(**f)).collect();
     assert!(

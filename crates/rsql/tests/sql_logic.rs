@@ -31,13 +31,14 @@
 //! * `statement ok` must succeed (the result, if any, is collected and ignored);
 //!   `statement error <text>` must fail with a message containing `<text>` (planning or
 //!   execution).
-//! * `query <types> [rowsort|nonempty]`: one type letter per column (`I` integer, `R` float, `T` text,
-//!   `B` boolean, `D` date/time, `?` other); the column count is checked. After the `----`
-//!   line come the expected rows, one per line, columns separated by ` | `.
+//! * `query <types> [rowsort|nonempty|contains]`: one type letter per column (`I` integer,
+//!   `R` float, `T` text, `B` boolean, `D` date/time, `?` other); the column count is checked.
+//!   After the `----` line come the expected rows, one per line, columns separated by ` | `.
 //!   `rowsort` sorts the rendered rows (as strings) before comparing; otherwise the order
 //!   must match exactly; `nonempty` only checks that some rows come back (for `EXPLAIN`,
-//!   whose text is not part of the contract). A query expecting no rows ends right after
-//!   `----`.
+//!   whose text is not part of the contract); `contains` checks that each expected line is
+//!   part of some row (for the lines of an `EXPLAIN` that matter). A query expecting no rows
+//!   ends right after `----`.
 //! * Values: `NULL` for null, `true`/`false`, the empty string as `(empty)`, floats rounded to
 //!   6 decimals with trailing zeros (and a trailing `.`) trimmed (`2.5`, `3`, `0.333333`),
 //!   timestamps as `YYYY-MM-DDTHH:MM:SS` (no zone), dates as `YYYY-MM-DD`, lists as
@@ -155,6 +156,7 @@ enum Kind {
         columns: usize,
         rowsort: bool,
         nonempty: bool,
+        contains: bool,
     },
 }
 
@@ -192,16 +194,25 @@ fn parse(text: &str, file: &str) -> Result<Vec<Record>, String> {
                 columns: types.len(),
                 rowsort: false,
                 nonempty: false,
+                contains: false,
             },
             ["query", types, "rowsort"] => Kind::Query {
                 columns: types.len(),
                 rowsort: true,
                 nonempty: false,
+                contains: false,
             },
             ["query", types, "nonempty"] => Kind::Query {
                 columns: types.len(),
                 rowsort: false,
                 nonempty: true,
+                contains: false,
+            },
+            ["query", types, "contains"] => Kind::Query {
+                columns: types.len(),
+                rowsort: false,
+                nonempty: false,
+                contains: true,
             },
             _ => return Err(format!("{file}:{lineno}: unknown record header `{line}`")),
         };
@@ -328,9 +339,25 @@ fn run_record(session: &Session, record: &Record, sql: &str) -> Result<(), Strin
             columns,
             rowsort,
             nonempty,
+            contains,
         } => {
             let batches = run_sql(session, sql).map_err(|e| format!("query failed: {e}"))?;
             let (actual_columns, mut actual) = render(&batches)?;
+            if *contains {
+                let missing: Vec<&String> = record
+                    .expected
+                    .iter()
+                    .filter(|line| !actual.iter().any(|row| row.contains(line.as_str())))
+                    .collect();
+                return if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "no row contains {missing:?}; the rows:\n{}",
+                        actual.join("\n")
+                    ))
+                };
+            }
             if *nonempty {
                 return if actual.is_empty() || actual_columns != *columns {
                     Err(format!(
@@ -471,6 +498,7 @@ slt_tests! {
     cast => "cast.slt",
     string => "string.slt",
     window => "window.slt",
+    window_group_limit => "window_group_limit.slt",
     fuzz_regressions => "fuzz_regressions.slt",
     settings => "settings.slt",
     describe => "describe.slt",

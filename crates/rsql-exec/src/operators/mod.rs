@@ -28,4 +28,4 @@ pub use hash_aggregate::{AggregateCall, AggregateMode, AggregationState, HashAgg
 pub use hash_join::{HashJoin, JoinKind, JoinTable};
 pub use replicate_rows::replicate_rows;
 pub use sort::{RangeBounds, SortKey, sample_keys, sort_batches};
-pub use window::{WindowCall, WindowExec, WindowStream};
+pub use window::{GroupLimit, WindowCall, WindowExec, WindowStream};

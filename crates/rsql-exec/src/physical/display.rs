@@ -113,6 +113,24 @@ impl PhysicalPlan {
                     sort_keys_text(&window.order_keys).join(", ")
                 )
             }
+            PhysicalNode::WindowGroupLimit { limit, scope, .. } => {
+                let columns: Vec<String> = limit
+                    .partition_columns
+                    .iter()
+                    .map(|c| format!("#{c}"))
+                    .collect();
+                let per_partition = match scope {
+                    Scope::Partition => ", per partition",
+                    Scope::Global => "",
+                };
+                format!(
+                    "WindowGroupLimit: {}() <= {}, partition by [{}], order by [{}]{per_partition}",
+                    limit.function.name(),
+                    limit.limit,
+                    columns.join(", "),
+                    sort_keys_text(&limit.order_keys).join(", ")
+                )
+            }
             PhysicalNode::Sort {
                 keys, fetch, scope, ..
             } => {

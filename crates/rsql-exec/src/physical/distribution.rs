@@ -53,6 +53,11 @@ impl PhysicalPlan {
             PhysicalNode::Window { window, .. } => {
                 vec![Distribution::Clustered(window.partition_columns.clone())]
             }
+            PhysicalNode::WindowGroupLimit { limit, scope, .. } => vec![match scope {
+                Scope::Partition => Distribution::Any,
+                Scope::Global if limit.partition_columns.is_empty() => Distribution::Single,
+                Scope::Global => Distribution::Clustered(limit.partition_columns.clone()),
+            }],
             PhysicalNode::Sort {
                 keys, fetch, scope, ..
             } => vec![match (scope, fetch) {
@@ -83,6 +88,7 @@ impl PhysicalNode {
             // Window columns are appended after the input's, which keep their positions.
             PhysicalNode::Filter { input, .. }
             | PhysicalNode::Window { input, .. }
+            | PhysicalNode::WindowGroupLimit { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. } => input.partitioning.clone(),
             PhysicalNode::Projection { input, source, .. } => {

@@ -14,8 +14,8 @@ use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
 use crate::lower::{aggregate_partitions, fail_task, into_rdd_error, map_batches};
 use crate::operators::{
-    HashJoin, JoinTable, JoinedBatches, RangeBatches, RangeBounds, SortKey, SortedBatches,
-    TARGET_BATCH_ROWS, WindowExec, WindowStream, coalesce_batches, hash_split,
+    GroupLimit, HashJoin, JoinTable, JoinedBatches, RangeBatches, RangeBounds, SortKey,
+    SortedBatches, TARGET_BATCH_ROWS, WindowExec, WindowStream, coalesce_batches, hash_split,
     probe_then_unmatched, range_partition, replicate_rows, sample_keys, sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::{shuffle_batches, shuffle_batches_prepared};
@@ -116,6 +116,12 @@ impl PhysicalPlan {
             PhysicalNode::Window { input, window } => window_rdd(
                 &input.lower(context)?,
                 window,
+                &input.schema,
+                context.memory_pool(),
+            ),
+            PhysicalNode::WindowGroupLimit { input, limit, .. } => group_limit_rdd(
+                &input.lower(context)?,
+                limit,
                 &input.schema,
                 context.memory_pool(),
             ),
@@ -282,6 +288,33 @@ fn window_rdd(
         });
         match windowed {
             Ok(windowed) => Box::new(windowed.map_while(move |batch| match batch {
+                Ok(batch) => Some(batch),
+                Err(error) => {
+                    fail_task(tc, error);
+                    None
+                }
+            })) as BoxIter<'_, RecordBatch>,
+            Err(error) => {
+                fail_task(tc, error);
+                Box::new(std::iter::empty())
+            }
+        }
+    })
+}
+
+/// Keeps, in every partition, the rows of each window partition key that `limit` may pass.
+fn group_limit_rdd(
+    input: &Rdd<RecordBatch>,
+    limit: &Arc<GroupLimit>,
+    schema: &SchemaRef,
+    pool: &Arc<MemoryPool>,
+) -> Rdd<RecordBatch> {
+    let limit = Arc::clone(limit);
+    let schema = Arc::clone(schema);
+    let pool = Arc::clone(pool);
+    input.map_partitions_with_context(move |batches, tc| {
+        match limit.stream(&schema, batches, &pool) {
+            Ok(kept) => Box::new(kept.map_while(move |batch| match batch {
                 Ok(batch) => Some(batch),
                 Err(error) => {
                     fail_task(tc, error);

@@ -30,7 +30,9 @@ pub use spec::{AggregateCallSpec, NodeSpec, PlanSpec, WindowCallSpec};
 
 use crate::error::{Result, exec_err};
 use crate::expr::PhysicalExpr;
-use crate::operators::{Generator, GroupingSets, HashAggregate, HashJoin, SortKey, WindowExec};
+use crate::operators::{
+    Generator, GroupLimit, GroupingSets, HashAggregate, HashJoin, SortKey, WindowExec,
+};
 
 /// A physical operator with its output schema, partitioning and runtime counters.
 #[derive(Debug)]
@@ -48,13 +50,14 @@ pub struct PhysicalPlan {
     pub estimated_rows: Option<u64>,
 }
 
-/// Whose rows a sort or a limit sees.
+/// Whose rows a sort, a limit or a window group limit sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
     /// Each partition's own rows: the per-partition phase of a top-k or limit.
     Partition,
     /// Every row of the input: a sort requires it range partitioned on its keys, a top-k or
-    /// limit requires it in one partition.
+    /// limit requires it in one partition, a window group limit requires its partition keys
+    /// clustered.
     Global,
 }
 
@@ -131,6 +134,17 @@ pub enum PhysicalNode {
         input: Arc<PhysicalPlan>,
         /// The calls and their keys.
         window: Arc<WindowExec>,
+    },
+    /// Keeps, per window partition key, the rows a bound on a ranking function may pass:
+    /// before the exchange of a window, each partition's rows on their own, and after it, all
+    /// the rows of each key.
+    WindowGroupLimit {
+        /// The input.
+        input: Arc<PhysicalPlan>,
+        /// The keys, the function and the bound.
+        limit: Arc<GroupLimit>,
+        /// Whether this sees each partition's rows on their own or all of a key's rows.
+        scope: Scope,
     },
     /// Sorts each partition; with `fetch`, keeps its first rows only (top-k).
     Sort {
@@ -271,6 +285,7 @@ impl PhysicalPlan {
             | PhysicalNode::Projection { input, .. }
             | PhysicalNode::Aggregate { input, .. }
             | PhysicalNode::Window { input, .. }
+            | PhysicalNode::WindowGroupLimit { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }
@@ -304,6 +319,7 @@ impl PhysicalNode {
             | PhysicalNode::Projection { input, .. }
             | PhysicalNode::Aggregate { input, .. }
             | PhysicalNode::Window { input, .. }
+            | PhysicalNode::WindowGroupLimit { input, .. }
             | PhysicalNode::Sort { input, .. }
             | PhysicalNode::Limit { input, .. }
             | PhysicalNode::ReplicateRows { input }

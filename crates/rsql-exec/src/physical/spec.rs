@@ -23,8 +23,8 @@ use crate::aggregate::{AggregateFunctions, AggregateUdf, DistinctAggregate};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::ScalarFunctions;
 use crate::operators::{
-    AggregateCall, AggregateMode, Generator, GroupingSets, HashAggregate, HashJoin, JoinKind,
-    SortKey, WindowCall, WindowExec,
+    AggregateCall, AggregateMode, Generator, GroupLimit, GroupingSets, HashAggregate, HashJoin,
+    JoinKind, SortKey, WindowCall, WindowExec,
 };
 use rsql_plan::expr::{WindowFrame, WindowFunctionKind};
 
@@ -123,6 +123,21 @@ pub enum NodeSpec {
         order_keys: Vec<SortKey>,
         /// The calls.
         calls: Vec<WindowCallSpec>,
+    },
+    /// See [`PhysicalNode::WindowGroupLimit`].
+    WindowGroupLimit {
+        /// The input.
+        input: Box<PlanSpec>,
+        /// The `PARTITION BY` columns.
+        partition_columns: Vec<usize>,
+        /// The `ORDER BY` keys.
+        order_keys: Vec<SortKey>,
+        /// The ranking function bounded.
+        function: rsql_plan::plan::RankingFunction,
+        /// The bound.
+        limit: usize,
+        /// Each partition's rows or all of a key's rows.
+        scope: Scope,
     },
     /// See [`PhysicalNode::Sort`].
     Sort {
@@ -330,6 +345,18 @@ impl PhysicalPlan {
                     })
                     .collect(),
             },
+            PhysicalNode::WindowGroupLimit {
+                input: plan,
+                limit,
+                scope,
+            } => NodeSpec::WindowGroupLimit {
+                input: input(plan),
+                partition_columns: limit.partition_columns.clone(),
+                order_keys: limit.order_keys.clone(),
+                function: limit.function,
+                limit: limit.limit,
+                scope: *scope,
+            },
             PhysicalNode::Sort {
                 input: plan,
                 keys,
@@ -526,6 +553,23 @@ impl Functions<'_> {
                     }),
                 }
             }
+            NodeSpec::WindowGroupLimit {
+                input: plan,
+                partition_columns,
+                order_keys,
+                function,
+                limit,
+                scope,
+            } => PhysicalNode::WindowGroupLimit {
+                input: input(plan)?,
+                limit: Arc::new(GroupLimit {
+                    partition_columns: partition_columns.clone(),
+                    order_keys: order_keys.clone(),
+                    function: *function,
+                    limit: *limit,
+                }),
+                scope: *scope,
+            },
             NodeSpec::Sort {
                 input: plan,
                 keys,

@@ -14,6 +14,7 @@ mod decorrelate_predicate_subquery;
 mod derive_filters_from_or;
 mod factor_or_conditions;
 mod fold_constants;
+mod infer_window_group_limit;
 mod join_conditions;
 mod push_down_filter;
 mod push_down_projection;
@@ -33,6 +34,7 @@ pub use derive_filters_from_or::DeriveFiltersFromOr;
 pub use factor_or_conditions::FactorOrConditions;
 pub use fold_constants::FoldConstants;
 pub(crate) use fold_constants::fold_expr;
+pub use infer_window_group_limit::InferWindowGroupLimit;
 pub(crate) use join_conditions::split_join_conditions;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_projection::PushDownProjection;
@@ -105,6 +107,7 @@ impl Optimizer {
             Arc::new(FactorOrConditions),
             Arc::new(DeriveFiltersFromOr),
             Arc::new(PushDownFilter),
+            Arc::new(InferWindowGroupLimit),
             Arc::new(PushDownSemiJoins),
             Arc::new(ReorderJoins::with_broadcast_threshold(broadcast_threshold)),
             Arc::new(RewriteSingleDistinct),
@@ -260,6 +263,7 @@ mod tests {
                 "factor_or_conditions",
                 "derive_filters_from_or",
                 "push_down_filter",
+                "infer_window_group_limit",
                 "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",
@@ -283,6 +287,7 @@ mod tests {
                 "fold_constants",
                 "factor_or_conditions",
                 "derive_filters_from_or",
+                "infer_window_group_limit",
                 "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",

@@ -1,7 +1,8 @@
 //! `push_down_filter`: moves filter conjuncts towards the scans — through projections (column
 //! references replaced by the projected expressions), subquery aliases, sorts, distincts,
-//! aggregates (conjuncts on group keys only) and joins (to the side whose columns a conjunct
-//! reads, on the preserved side of outer joins) — and copies them into `TableScan.filters`,
+//! aggregates (conjuncts on group keys only), windows and window group limits (conjuncts on
+//! partition keys only) and joins (to the side whose columns a conjunct reads, on the
+//! preserved side of outer joins) — and copies them into `TableScan.filters`,
 //! where the scan uses them to prune hive partitions and row groups. The `Filter` above a scan
 //! stays: a scan's use of its filters is not exact.
 
@@ -17,7 +18,7 @@ use crate::expr::{Expr, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
 use crate::plan::{
     Aggregate, Distinct, Filter, Join, LogicalPlan, Projection, Sort, SubqueryAlias, TableScan,
-    Window,
+    Window, WindowGroupLimit,
 };
 
 /// The `push_down_filter` rule.
@@ -78,19 +79,11 @@ fn infer_across_keys(conjuncts: &[Expr], on: &[(Expr, Expr)], from_left: bool) -
     inferred
 }
 
-/// Whether every column `expr` reads is an output column of `plan`.
 /// The columns that are a plain `PARTITION BY` key of every window call in `exprs`.
 fn common_partition_columns(exprs: &[Expr]) -> Vec<datafusion_common::Column> {
     let keys_of = |e: &Expr| -> Vec<datafusion_common::Column> {
         match e.unaliased() {
-            Expr::WindowFunction(window) => window
-                .partition_by
-                .iter()
-                .filter_map(|key| match key {
-                    Expr::Column(column) => Some(column.clone()),
-                    _ => None,
-                })
-                .collect(),
+            Expr::WindowFunction(window) => column_keys(&window.partition_by),
             _ => Vec::new(),
         }
     };
@@ -103,6 +96,31 @@ fn common_partition_columns(exprs: &[Expr]) -> Vec<datafusion_common::Column> {
     common
 }
 
+/// The keys of `partition_by` that are plain columns.
+fn column_keys(partition_by: &[Expr]) -> Vec<datafusion_common::Column> {
+    partition_by
+        .iter()
+        .filter_map(|key| match key {
+            Expr::Column(column) => Some(column.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `conjuncts` split into those reading only partition `keys` (below) and the others
+/// (above): only the former keep each window partition whole (kept or dropped as a unit);
+/// the others would change the rows a window or a group limit sees.
+fn on_partition_keys(
+    conjuncts: Vec<Expr>,
+    keys: &[datafusion_common::Column],
+) -> (Vec<Expr>, Vec<Expr>) {
+    conjuncts.into_iter().partition(|c| {
+        let columns = column_refs(c);
+        !columns.is_empty() && columns.iter().all(|column| keys.contains(column))
+    })
+}
+
+/// Whether every column `expr` reads is an output column of `plan`.
 fn reads_only(expr: &Expr, plan: &LogicalPlan) -> bool {
     column_refs(expr).iter().all(|c| {
         plan.schema()
@@ -278,13 +296,8 @@ fn push(
             Arc::unwrap_or_clone(filter(above, Arc::new(join), registry)?)
         }
         LogicalPlan::Window(w) => {
-            // Only conjuncts on columns every window partitions by keep each partition whole
-            // (it is kept or dropped as a unit); others would change what the windows see.
             let keys = common_partition_columns(&w.window_exprs);
-            let (below, above): (Vec<Expr>, Vec<Expr>) = conjuncts.into_iter().partition(|c| {
-                let columns = column_refs(c);
-                !columns.is_empty() && columns.iter().all(|column| keys.contains(column))
-            });
+            let (below, above) = on_partition_keys(conjuncts, &keys);
             if below.is_empty() {
                 return Ok(None);
             }
@@ -293,6 +306,18 @@ fn push(
                 ..w.clone()
             });
             Arc::unwrap_or_clone(filter(above, Arc::new(window), registry)?)
+        }
+        LogicalPlan::WindowGroupLimit(l) => {
+            let keys = column_keys(&l.partition_by);
+            let (below, above) = on_partition_keys(conjuncts, &keys);
+            if below.is_empty() {
+                return Ok(None);
+            }
+            let limit = LogicalPlan::WindowGroupLimit(WindowGroupLimit {
+                input: filter(below, Arc::clone(&l.input), registry)?,
+                ..l.clone()
+            });
+            Arc::unwrap_or_clone(filter(above, Arc::new(limit), registry)?)
         }
         LogicalPlan::TableScan(scan) => {
             let new: Vec<Expr> = conjuncts

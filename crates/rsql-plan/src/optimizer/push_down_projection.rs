@@ -94,7 +94,10 @@ fn prune(
                 registry,
             )?))
         }
-        LogicalPlan::Filter(_) | LogicalPlan::Sort(_) | LogicalPlan::Limit(_) => {
+        LogicalPlan::Filter(_)
+        | LogicalPlan::Sort(_)
+        | LogicalPlan::Limit(_)
+        | LogicalPlan::WindowGroupLimit(_) => {
             let input = plan.inputs()[0];
             let needed: Required = required
                 .union(&used_by(plan.expressions(), input))

@@ -68,6 +68,13 @@ impl LogicalPlan {
                 format!("Expand: sets=[{}]", sets.join(", "))
             }
             LogicalPlan::Window(w) => format!("Window: [{}]", list(&w.window_exprs)),
+            LogicalPlan::WindowGroupLimit(l) => format!(
+                "WindowGroupLimit: {}() <= {}, partitionBy=[{}], orderBy=[{}]",
+                l.function.name(),
+                l.limit,
+                list(&l.partition_by),
+                list(&l.order_by)
+            ),
             LogicalPlan::Sort(s) => match s.fetch {
                 Some(fetch) => format!("Sort: {}, fetch={fetch}", list(&s.exprs)),
                 None => format!("Sort: {}", list(&s.exprs)),

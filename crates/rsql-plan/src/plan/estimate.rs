@@ -77,6 +77,15 @@ impl LogicalPlan {
             // Without array-length statistics: one element per row.
             LogicalPlan::Generate(g) => g.input.estimated_rows(),
             LogicalPlan::Window(w) => w.input.estimated_rows(),
+            LogicalPlan::WindowGroupLimit(l) => {
+                let input = l.input.estimated_rows();
+                let partitions: f64 = l
+                    .partition_by
+                    .iter()
+                    .map(|key| l.input.distinct_values(key).unwrap_or(input))
+                    .product();
+                input.min(partitions * l.limit as f64)
+            }
             LogicalPlan::Expand(e) => e.input.estimated_rows() * e.sets.len() as f64,
             LogicalPlan::Explain(e) => e.plan.estimated_rows(),
             LogicalPlan::Sort(s) => {

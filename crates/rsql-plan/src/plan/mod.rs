@@ -18,8 +18,8 @@ pub use estimate::selectivity;
 pub use generate::{Generate, generate, generator_flags, is_generator, plan_generator};
 pub use nodes::{
     Aggregate, Distinct, EmptyRelation, Expand, Explain, Filter, GROUPING_ID_COLUMN, Join, Limit,
-    Projection, ReplicateRows, Sort, SubqueryAlias, TableScan, Union, Values, Window,
-    grouping_key_column,
+    Projection, RankingFunction, ReplicateRows, Sort, SubqueryAlias, TableScan, Union, Values,
+    Window, WindowGroupLimit, grouping_key_column,
 };
 pub use path_request::{CsvDialect, FileFormatName, PathRequest, ReadModeName};
 pub use range_source::{IntegerRange, RangeSource};
@@ -44,6 +44,8 @@ pub enum LogicalPlan {
     Expand(Expand),
     /// Compute window functions.
     Window(Window),
+    /// Keep per window partition only the rows a ranking bound above may pass.
+    WindowGroupLimit(WindowGroupLimit),
     /// Order rows.
     Sort(Sort),
     /// Skip / fetch rows.
@@ -77,6 +79,7 @@ impl LogicalPlan {
             LogicalPlan::Filter(Filter { input, .. })
             | LogicalPlan::Sort(Sort { input, .. })
             | LogicalPlan::Limit(Limit { input, .. })
+            | LogicalPlan::WindowGroupLimit(WindowGroupLimit { input, .. })
             | LogicalPlan::Distinct(Distinct { input }) => input.schema(),
             LogicalPlan::Aggregate(a) => &a.schema,
             LogicalPlan::Expand(e) => &e.schema,
@@ -100,6 +103,7 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate(Aggregate { input, .. })
             | LogicalPlan::Expand(Expand { input, .. })
             | LogicalPlan::Window(Window { input, .. })
+            | LogicalPlan::WindowGroupLimit(WindowGroupLimit { input, .. })
             | LogicalPlan::Sort(Sort { input, .. })
             | LogicalPlan::Limit(Limit { input, .. })
             | LogicalPlan::Distinct(Distinct { input })
@@ -155,6 +159,10 @@ impl LogicalPlan {
             LogicalPlan::Window(w) => {
                 LogicalPlan::Window(Window::try_new(next(), w.window_exprs.clone(), registry)?)
             }
+            LogicalPlan::WindowGroupLimit(l) => LogicalPlan::WindowGroupLimit(WindowGroupLimit {
+                input: next(),
+                ..l.clone()
+            }),
             LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
                 exprs: s.exprs.clone(),
                 input: next(),
@@ -212,6 +220,11 @@ impl LogicalPlan {
             LogicalPlan::Aggregate(a) => a.group_exprs.iter().chain(&a.aggr_exprs).collect(),
             LogicalPlan::Expand(e) => e.keys.iter().collect(),
             LogicalPlan::Window(w) => w.window_exprs.iter().collect(),
+            LogicalPlan::WindowGroupLimit(l) => l
+                .partition_by
+                .iter()
+                .chain(l.order_by.iter().map(|s| &s.expr))
+                .collect(),
             LogicalPlan::Sort(s) => s.exprs.iter().map(|s| &s.expr).collect(),
             LogicalPlan::Join(j) => {
                 j.on.iter()

@@ -229,6 +229,47 @@ impl Window {
     }
 }
 
+/// The ranking functions whose bound a [`WindowGroupLimit`] applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum RankingFunction {
+    /// `row_number()`: exactly the first `limit` rows of a partition pass.
+    RowNumber,
+    /// `rank()`: the rows with fewer than `limit` rows ordered strictly before them pass.
+    Rank,
+    /// `dense_rank()`: the rows holding one of the first `limit` distinct order values pass.
+    DenseRank,
+}
+
+impl RankingFunction {
+    /// The function's SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RankingFunction::RowNumber => "row_number",
+            RankingFunction::Rank => "rank",
+            RankingFunction::DenseRank => "dense_rank",
+        }
+    }
+}
+
+/// Keeps, per `partition_by` key, only the rows whose `function` value over `order_by` could
+/// be at most `limit` (Spark's `WindowGroupLimit`): a pre-filter below a `Window` whose
+/// results are filtered by such a bound, so that the window sorts and ranks only those rows.
+/// The rows it keeps are a superset of those passing the bound (ties broken any way), and the
+/// `Filter` above the window stays.
+#[derive(Debug, Clone)]
+pub struct WindowGroupLimit {
+    /// The input; its schema is the output schema.
+    pub input: Arc<LogicalPlan>,
+    /// The window's `PARTITION BY` keys.
+    pub partition_by: Vec<Expr>,
+    /// The window's `ORDER BY` keys.
+    pub order_by: Vec<SortExpr>,
+    /// The ranking function bounded.
+    pub function: RankingFunction,
+    /// The largest value of `function` a kept row may have (at least 1).
+    pub limit: usize,
+}
+
 /// Orders rows; with `fetch`, only the first rows are needed (top-k).
 #[derive(Debug, Clone)]
 pub struct Sort {

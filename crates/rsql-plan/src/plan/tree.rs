@@ -11,7 +11,7 @@ use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeIterator, Tree
 use super::generate::Generate;
 use super::{
     Aggregate, Distinct, Expand, Explain, Filter, Join, Limit, LogicalPlan, Projection,
-    ReplicateRows, Sort, SubqueryAlias, Union, Window,
+    ReplicateRows, Sort, SubqueryAlias, Union, Window, WindowGroupLimit,
 };
 
 /// Applies `f` to an input held in an `Arc`, cloning it only if it is shared.
@@ -89,6 +89,21 @@ impl TreeNode for LogicalPlan {
                     input,
                     window_exprs,
                     schema,
+                })
+            }),
+            LogicalPlan::WindowGroupLimit(WindowGroupLimit {
+                input,
+                partition_by,
+                order_by,
+                function,
+                limit,
+            }) => map_arc(input, &mut f)?.update_data(|input| {
+                LogicalPlan::WindowGroupLimit(WindowGroupLimit {
+                    input,
+                    partition_by,
+                    order_by,
+                    function,
+                    limit,
                 })
             }),
             LogicalPlan::Sort(Sort {

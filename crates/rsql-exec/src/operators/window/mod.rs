@@ -4,10 +4,12 @@
 //! evaluates batches of whole window partitions at once: every function is vectorised over the
 //! batch ([`ranking`], [`offset`], [`aggregate`]), over the row ranges [`frame`] finds. A window
 //! partition larger than the pool grants is spilled and evaluated from disk a window of rows at
-//! a time ([`spilled`]).
+//! a time ([`spilled`]). Below a window whose ranks are bounded, [`group_limit`] keeps only the
+//! rows of each window partition that could pass the bound.
 
 mod aggregate;
 mod frame;
+mod group_limit;
 mod offset;
 mod ranking;
 mod spilled;
@@ -21,6 +23,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use rsql_plan::expr::{WindowFrame, WindowFunctionKind};
 use rsql_plan::function::BuiltinWindowFunction;
 
+pub use group_limit::{GroupLimit, GroupLimitStream};
 pub use offset::FramePosition;
 pub use ranking::Ranking;
 pub use stream::WindowStream;

@@ -6,7 +6,8 @@
 //! - A final aggregation over its partial one becomes one single-phase aggregation (the input
 //!   was already clustered on the group keys, or in one partition).
 //! - A top-k or limit over its per-partition phase keeps only itself (the input was in one
-//!   partition).
+//!   partition); so does a window group limit over its per-partition phase (the input was
+//!   already clustered on the window's partition keys).
 
 use std::sync::Arc;
 
@@ -47,6 +48,20 @@ pub(super) fn combine_phases(plan: &PlanRef) -> Result<PlanRef> {
                     scope: Scope::Partition,
                     ..
                 } if partial_keys == keys => Arc::new(node.with_inputs(vec![Arc::clone(rows)])?),
+                _ => node,
+            },
+            (
+                PhysicalNode::WindowGroupLimit {
+                    scope: Scope::Global,
+                    ..
+                },
+                [input],
+            ) => match &input.node {
+                PhysicalNode::WindowGroupLimit {
+                    input: rows,
+                    scope: Scope::Partition,
+                    ..
+                } => Arc::new(node.with_inputs(vec![Arc::clone(rows)])?),
                 _ => node,
             },
             (

@@ -90,6 +90,7 @@ impl Planner<'_, '_> {
             LogicalPlan::SubqueryAlias(alias) => self.plan(&alias.input, cluster_hint),
             LogicalPlan::Aggregate(aggregate) => self.aggregate(aggregate),
             LogicalPlan::Window(window) => self.window(window),
+            LogicalPlan::WindowGroupLimit(limit) => self.window_group_limit(limit, cluster_hint),
             LogicalPlan::Distinct(distinct) => self.distinct(distinct),
             LogicalPlan::Sort(sort) => self.sort(sort),
             LogicalPlan::Limit(limit) => self.limit(limit),

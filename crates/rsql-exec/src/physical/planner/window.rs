@@ -5,6 +5,11 @@
 //! where the input is not already placed by them, and stacked windows with the same keys share
 //! it. A last projection drops the computed columns and puts the window columns in the
 //! query's order.
+//!
+//! A window group limit below a window runs twice: on each partition's own rows before the
+//! window's exchange, then on all the rows of each key after it (stating that it needs the
+//! keys clustered, as the window does, so the window needs no exchange of its own); where the
+//! input was clustered already the first phase is folded away.
 
 use std::sync::Arc;
 
@@ -12,13 +17,13 @@ use arrow::datatypes::{Field, Schema};
 use datafusion_common::ScalarValue;
 use rsql_plan::expr::{WindowFunction, WindowFunctionKind};
 use rsql_plan::function::BuiltinWindowFunction;
-use rsql_plan::plan::Window;
+use rsql_plan::plan::{Window, WindowGroupLimit};
 use rsql_plan::{Expr, SortExpr};
 
-use super::{PlanRef, Planner, select_columns};
+use super::{PlanRef, Planner, select_columns, trim};
 use crate::error::{Result, exec_err};
-use crate::operators::{SortKey, WindowCall, WindowExec};
-use crate::physical::{PhysicalNode, PhysicalPlan};
+use crate::operators::{GroupLimit, SortKey, WindowCall, WindowExec};
+use crate::physical::{PhysicalNode, PhysicalPlan, Scope};
 
 /// The window call under an expression of a `Window` node.
 fn window_function(expr: &Expr) -> Result<&WindowFunction> {
@@ -158,6 +163,49 @@ impl Planner<'_, '_> {
         }
         let keep: Vec<usize> = (0..width).chain(positions).collect();
         select_columns(plan, &keep)
+    }
+
+    /// The two phases of `limit`; `cluster_hint` is passed on to its input.
+    pub(super) fn window_group_limit(
+        &self,
+        limit: &WindowGroupLimit,
+        cluster_hint: &[String],
+    ) -> Result<PlanRef> {
+        let input = self.plan(&limit.input, cluster_hint)?;
+        let exprs: Vec<Expr> = limit
+            .partition_by
+            .iter()
+            .cloned()
+            .chain(limit.order_by.iter().map(|key| key.expr.clone()))
+            .collect();
+        let (mut plan, columns, width) =
+            self.with_key_columns(input, &exprs, limit.input.schema())?;
+        let (partition_columns, order_columns) = columns.split_at(limit.partition_by.len());
+        let exec = Arc::new(GroupLimit {
+            partition_columns: partition_columns.to_vec(),
+            order_keys: limit
+                .order_by
+                .iter()
+                .zip(order_columns)
+                .map(|(key, &column)| SortKey {
+                    column,
+                    descending: !key.asc,
+                    nulls_first: key.nulls_first,
+                })
+                .collect(),
+            function: limit.function,
+            limit: limit.limit,
+        });
+        for scope in [Scope::Partition, Scope::Global] {
+            let schema = Arc::clone(&plan.schema);
+            let node = PhysicalNode::WindowGroupLimit {
+                input: plan,
+                limit: Arc::clone(&exec),
+                scope,
+            };
+            plan = Arc::new(PhysicalPlan::derived(node, schema)?);
+        }
+        trim(plan, width)
     }
 
     /// The physical call of `window` reading `args` of `input`, named `name`.
