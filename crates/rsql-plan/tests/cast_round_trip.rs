@@ -1,6 +1,7 @@
 //! Casts that round-trip in Spark round-trip in rsql: integers, doubles, decimals, booleans,
 //! dates and timestamps to text and back; decimals through a wider decimal and back; dates
-//! through instants and back in several session time zones. Values are random with the types'
+//! through instants and back in several session time zones; instants through seconds since
+//! the epoch (a decimal, or a bigint for whole seconds). Values are random with the types'
 //! boundaries (the smallest and largest integers, 38-digit decimals, year 1 and year 9999,
 //! infinities, NaN and -0.0) and NULLs. Each cast runs in ANSI mode, so a value the cast could
 //! not convert is an error, not a NULL that would compare equal.
@@ -215,6 +216,16 @@ proptest! {
         let zoned = instant_array(&instants, Some("UTC"));
         let wall_clock = instant_array(&instants, None);
         let instant_type = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        // Instants are seconds since the epoch as numbers: exactly as DECIMAL(38,6), and as a
+        // BIGINT when they are whole seconds.
+        let utc = TimeZone::utc();
+        let back = round_trip(&zoned, &DataType::Decimal128(38, 6), &utc);
+        prop_assert_eq!(back.as_ref(), zoned.as_ref());
+        let whole: Vec<Option<i64>> =
+            instants.iter().map(|t| t.map(|t| t - t.rem_euclid(1_000_000))).collect();
+        let whole = instant_array(&whole, Some("UTC"));
+        let back = round_trip(&whole, &DataType::Int64, &utc);
+        prop_assert_eq!(back.as_ref(), whole.as_ref());
         let wall_clock_type = DataType::Timestamp(TimeUnit::Microsecond, None);
         for name in ZONES {
             let zone = TimeZone::parse(name).unwrap();

@@ -9,6 +9,7 @@
 
 mod cast;
 mod decimal;
+mod epoch_cast;
 mod eval_mode;
 mod temporal;
 mod zoned_cast;
