@@ -161,6 +161,11 @@ fixed_arity! {
     scalar map_contains_key(m, key);
     /// A map pairing the elements of arrays `keys` and `values`; a key twice is an error.
     scalar map_from_arrays(keys, values);
+    /// The value at JSON path `path` (`$.a.b[0]`) in JSON text `json`: a string's text, else
+    /// compact JSON; NULL when missing or not JSON.
+    scalar get_json_object(json, path);
+    /// Struct, map or array `v` as JSON text, NULL fields left out.
+    scalar to_json(v);
     /// One row per element of array `a` (`col`), or per entry of map `a` (`key`, `value`),
     /// the other selected columns repeated; only as a whole `select` item.
     scalar explode(a);
@@ -186,6 +191,13 @@ pub fn map(pairs: impl IntoIterator<Item = (Expr, Expr)>) -> Expr {
 /// when a key appears twice.
 pub fn map_concat(maps: impl IntoIterator<Item = Expr>) -> Expr {
     call("map_concat", maps)
+}
+
+/// `from_json(json, schema)`: JSON text read as the type `schema` names (`'a INT, b STRING'`
+/// for a struct, or one type such as `'ARRAY<BIGINT>'`); NULL when it is not JSON or does not
+/// fit.
+pub fn from_json(json: Expr, schema: &str) -> Expr {
+    call("from_json", [json, lit(schema)])
 }
 
 /// `sort_array(a, ascending)`: array `a` sorted, NULLs first when ascending, last otherwise.
@@ -396,6 +408,25 @@ mod tests {
                 .contains("map_concat: duplicate map key c was found"),
             "{err}"
         );
+    }
+
+    /// Answers by hand: the JSON builders bind as the SQL functions do.
+    #[test]
+    fn json_builders_read_and_write_json() {
+        let session = Session::new().unwrap();
+        let t = session
+            .sql(r#"SELECT '{"a": {"b": [7, 8]}, "c": "x"}' AS j"#)
+            .unwrap();
+        let out = t
+            .select([
+                get_json_object(col("j"), lit("$.a.b[1]")),
+                to_json(from_json(col("j"), "a STRUCT<b ARRAY<INT>>")),
+            ])
+            .unwrap();
+        let batch = collect_one(&out);
+        let text = |c: usize| batch.column(c).as_string::<i32>().value(0).to_string();
+        assert_eq!(text(0), "8");
+        assert_eq!(text(1), r#"{"a":{"b":[7,8]}}"#);
     }
 
     /// Answers by hand: 'a' has x 3, 1, 2, 2 (ranks of the median: 1 2 2 3, the second is 2),

@@ -4,6 +4,7 @@ mod arrays;
 mod collections;
 mod conditional;
 mod datetime;
+mod json;
 mod maps;
 mod math;
 mod round;
@@ -29,6 +30,7 @@ pub fn builtin_scalar_functions() -> Vec<Arc<dyn ScalarUdf>> {
     all.extend(conditional::functions());
     all.extend(arrays::functions());
     all.extend(maps::functions());
+    all.extend(json::functions());
     all
 }
 
