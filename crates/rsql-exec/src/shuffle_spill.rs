@@ -1,6 +1,7 @@
 //! Shuffles of record batches within the memory pool: a map task keeps its buckets in memory
-//! while the pool grants their size and, once it refuses, writes them (and everything it routes
-//! after) to one spill file per bucket. Reduce tasks read memory and file blocks alike.
+//! while the pool grants their size within [`SHUFFLE_MEMORY_SHARE`] of its limit and, once it
+//! refuses, writes them (and everything it routes after) to one spill file per bucket. Reduce
+//! tasks read memory and file blocks alike.
 
 use std::sync::Arc;
 
@@ -12,6 +13,11 @@ use crate::error::Result;
 use crate::lower::fail_task;
 use crate::operators::coalesce_batches;
 use crate::spill::{SpillFile, SpillWriter};
+
+/// The part of the memory limit up to which map outputs may stay in memory. They are held
+/// until the job ends, so without a cap they would leave the operators of the reduce stages
+/// (sorts, joins, aggregations) too little memory to work in and make them spill in slivers.
+const SHUFFLE_MEMORY_SHARE: f64 = 0.25;
 
 /// One piece of a map task's output for one reduce partition.
 #[derive(Clone)]
@@ -63,7 +69,7 @@ impl MapBuckets {
         if !self.spilling {
             if self
                 .reservation
-                .try_grow(batch.get_array_memory_size())
+                .try_grow_within_share(batch.get_array_memory_size(), SHUFFLE_MEMORY_SHARE)
                 .is_ok()
             {
                 self.memory[bucket].push(batch);

@@ -845,3 +845,44 @@ fn shared_operator_state_is_send_and_sync() {
     send_sync::<JoinTable>();
     send_sync::<RangeBounds>();
 }
+
+/// With room for almost nothing, every batch is a run of its own and the runs cannot all be
+/// opened at once: they are merged in passes, and the answer is still the sorted input.
+#[test]
+fn runs_too_many_to_open_at_once_merge_in_passes() {
+    let values: Vec<(Option<i64>, Option<String>)> = (0..400i64)
+        .map(|i| {
+            let int = (i % 11 != 0).then_some((i * 7919) % 97);
+            let word = (i % 13 != 0).then(|| format!("w{}", (i * 31) % 17));
+            (int, word)
+        })
+        .collect();
+    let input = sort_input(&values);
+    let keys = [
+        SortKey {
+            column: 0,
+            descending: true,
+            nulls_first: false,
+        },
+        SortKey {
+            column: 1,
+            descending: false,
+            nulls_first: true,
+        },
+    ];
+    let mut expected = input.clone();
+    expected.sort_by(|x, y| compare_rows(x, y, &keys));
+    // Every batch is larger than the pool: each is a run, and each cursor past the second is
+    // refused, so every pass merges two runs into one.
+    let pool = Arc::new(MemoryPool::new(Some(64)).unwrap());
+    let batches = sort_batches_of(&input, 5);
+    let merged: Vec<RecordBatch> = sort_bounded(&sort_schema(), batches.into_iter(), &keys, &pool)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let merged: Vec<SortRow> = merged.iter().flat_map(|b| sort_rows_of(Some(b))).collect();
+    assert_eq!(key_values(&merged, &keys), key_values(&expected, &keys));
+    assert_eq!(sorted_by_id(merged), input);
+    assert_eq!(pool.used(), 0);
+    assert!(pool.spilled_bytes() > 0);
+}

@@ -36,7 +36,7 @@ mod system_memory;
 
 pub use context::{Context, ContextBuilder};
 pub use error::{RddError, Result};
-pub use fault::FaultInjector;
+pub use fault::{FaultInjector, RandomFaults};
 pub use memory::{MemoryPool, MemoryReservation};
 pub use output::SUCCESS_MARKER;
 pub use partitioner::{HashPartitioner, Partitioner, RangePartitioner};

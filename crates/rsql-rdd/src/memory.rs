@@ -86,7 +86,11 @@ impl MemoryPool {
     }
 
     fn try_add(&self, bytes: usize) -> bool {
-        let limit = self.limit.load(Ordering::Relaxed);
+        self.try_add_below(bytes, self.limit.load(Ordering::Relaxed))
+    }
+
+    /// Adds `bytes` if the pool's total stays at most `limit`.
+    fn try_add_below(&self, bytes: usize, limit: usize) -> bool {
         let granted = self
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
@@ -137,6 +141,30 @@ impl MemoryReservation {
                 requested: bytes,
                 used: self.pool.used(),
                 limit: self.pool.limit.load(Ordering::Relaxed),
+            })
+        }
+    }
+
+    /// Holds `bytes` more only while the pool's total stays within `share` (a fraction) of
+    /// its limit, else fails as [`MemoryReservation::try_grow`] does: for data that outlives
+    /// its task (shuffle outputs kept in memory), so that it leaves the rest of the pool to the
+    /// operators that run after it.
+    pub fn try_grow_within_share(&mut self, bytes: usize, share: f64) -> Result<()> {
+        let limit = self.pool.limit.load(Ordering::Relaxed);
+        let below = if limit == NO_LIMIT {
+            limit
+        } else {
+            (limit as f64 * share) as usize
+        };
+        if self.pool.try_add_below(bytes, below) {
+            self.size += bytes;
+            Ok(())
+        } else {
+            Err(RddError::ResourcesExhausted {
+                consumer: self.consumer.clone(),
+                requested: bytes,
+                used: self.pool.used(),
+                limit: below,
             })
         }
     }
@@ -204,6 +232,27 @@ mod tests {
         drop(a);
         assert_eq!(pool.used(), 0);
         assert_eq!(pool.peak(), 510);
+    }
+
+    #[test]
+    fn a_share_caps_what_the_whole_pool_holds() {
+        let pool = Arc::new(MemoryPool::new(Some(100)).unwrap());
+        let mut other = pool.reservation("other");
+        other.try_grow(20).unwrap();
+        let mut shuffle = pool.reservation("shuffle");
+        // A quarter of 100 is 25: 20 are used already, so 5 more fit and 6 do not.
+        assert!(shuffle.try_grow_within_share(6, 0.25).is_err());
+        shuffle.try_grow_within_share(5, 0.25).unwrap();
+        assert_eq!(pool.used(), 25);
+        // Other consumers still get the rest of the limit.
+        other.try_grow(75).unwrap();
+        drop(other);
+        shuffle.try_grow_within_share(20, 0.25).unwrap();
+        assert_eq!(shuffle.size(), 25);
+        // Without a limit there is nothing to share.
+        let unbounded = Arc::new(MemoryPool::new(None).unwrap());
+        let mut r = unbounded.reservation("r");
+        r.try_grow_within_share(1 << 40, 0.25).unwrap();
     }
 
     #[test]

@@ -173,7 +173,7 @@ impl<T: Data, U: Data> ShuffleDependency<T, U> {
         tc: &'a TaskContext,
     ) -> Result<BoxIter<'a, U>> {
         let faults = &self.context.inner.faults;
-        if let Some(map_partition) = faults.take_fetch_loss(self.id) {
+        if let Some(map_partition) = faults.take_fetch_loss(self.id, self.parent.num_partitions()) {
             self.context
                 .inner
                 .shuffles

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::{EventLog, context, sorted};
-use rsql_rdd::{Context, RddError, SchedulerEvent, StorageLevel};
+use rsql_rdd::{Context, RandomFaults, RddError, SchedulerEvent, StorageLevel};
 
 /// Counts how many times each partition of a map was computed.
 fn counters(n: usize) -> Arc<Vec<AtomicUsize>> {
@@ -402,4 +402,82 @@ fn in_task_is_true_only_while_a_task_runs() {
         .unwrap();
     assert_eq!(inside, vec![true; 4]);
     assert!(!rsql_rdd::in_task());
+}
+
+#[test]
+fn random_faults_change_no_answer_and_repeat_from_their_seed() {
+    /// A cached RDD behind a shuffle, read by two jobs (the second reads the cache), each
+    /// job's answer with the task attempts that failed and the partitions computed.
+    fn run(random: Option<RandomFaults>) -> (Vec<(u32, u64)>, u64, usize, Vec<usize>) {
+        let ctx = context();
+        ctx.faults().set_random(random);
+        let log = EventLog::attach(&ctx);
+        let computed = counters(4);
+        let sums = counted_rdd(&ctx, &computed)
+            .reduce_by_key(|a, b| a + b)
+            .map(|(k, v)| (k, v * 2))
+            .cache();
+        let first = sorted(sums.collect().unwrap());
+        let second = sorted(sums.collect().unwrap());
+        assert_eq!(first, second);
+        let sum: u64 = sums.map(|(_, v)| v).collect().unwrap().iter().sum();
+        let failed = log
+            .events()
+            .iter()
+            .filter(|e| matches!(e, SchedulerEvent::TaskEnded { error: Some(_), .. }))
+            .count();
+        (first, sum, failed, counts(&computed))
+    }
+
+    let (expected, expected_sum, failed, computed) = run(None);
+    assert_eq!(failed, 0);
+    assert_eq!(computed, vec![1; 4]);
+    let by_hand: Vec<(u32, u64)> = (0..13u32)
+        .map(|k| {
+            (
+                k,
+                2 * (0..400u64).filter(|i| i % 13 == u64::from(k)).sum::<u64>(),
+            )
+        })
+        .collect();
+    assert_eq!(expected, by_hand);
+
+    let mut faults_seen = 0;
+    for seed in 0..8 {
+        let random = RandomFaults {
+            probability: 0.5,
+            seed,
+        };
+        let (answer, sum, failed, computed) = run(Some(random));
+        assert_eq!(answer, expected, "seed {seed}");
+        assert_eq!(sum, expected_sum, "seed {seed}");
+        // Lost map outputs and cached partitions are computed again from lineage.
+        faults_seen += failed + computed.iter().map(|c| c - 1).sum::<usize>();
+        assert_eq!(
+            run(Some(random)),
+            (answer, sum, failed, computed),
+            "seed {seed} repeats"
+        );
+    }
+    assert!(
+        faults_seen > 8,
+        "only {faults_seen} faults over 8 seeds at p = 0.5"
+    );
+}
+
+#[test]
+fn random_faults_at_certainty_still_leave_every_task_its_last_attempt() {
+    let ctx = context();
+    ctx.faults().set_random(Some(RandomFaults {
+        probability: 1.0,
+        seed: 1,
+    }));
+    let sums = ctx
+        .parallelize((0..100u64).collect::<Vec<_>>(), 3)
+        .map(|i| (i % 4, i))
+        .reduce_by_key(|a, b| a + b);
+    let expected: Vec<(u64, u64)> = (0..4)
+        .map(|k| (k, (0..100).filter(|i| i % 4 == k).sum()))
+        .collect();
+    assert_eq!(sorted(sums.collect().unwrap()), expected);
 }

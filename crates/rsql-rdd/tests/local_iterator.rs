@@ -150,3 +150,59 @@ fn cancelling_and_deadlines_stop_the_stream() {
     // Neither applies to the next iterator.
     assert_eq!(rdd.to_local_iterator().unwrap().count(), 4000);
 }
+
+#[test]
+fn the_next_partitions_compute_while_the_driver_reads_one() {
+    let context = context();
+    let running = Arc::new(AtomicUsize::new(0));
+    let together = Arc::new(AtomicUsize::new(0));
+    let (seen_running, seen_together) = (Arc::clone(&running), Arc::clone(&together));
+    // Each partition waits (up to 10 s) for another to be running before it yields: run one
+    // at a time, none would ever see another.
+    let rdd = context
+        .parallelize((0..40).collect::<Vec<i64>>(), 4)
+        .map_partitions(move |items| {
+            seen_running.fetch_add(1, Ordering::SeqCst);
+            let waited_from = Instant::now();
+            while seen_running.load(Ordering::SeqCst) < 2
+                && waited_from.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if seen_running.load(Ordering::SeqCst) >= 2 {
+                seen_together.fetch_add(1, Ordering::SeqCst);
+            }
+            items
+        });
+    let streamed: Vec<i64> = rdd
+        .to_local_iterator()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(streamed, (0..40).collect::<Vec<_>>());
+    assert_eq!(running.load(Ordering::SeqCst), 4);
+    assert_eq!(together.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn a_later_partition_failing_ends_the_stream_after_the_partitions_before_it() {
+    let context = context();
+    let rdd = context
+        .parallelize((0..40).collect::<Vec<i64>>(), 4)
+        .map_partitions_with_index(|partition, items| {
+            assert_ne!(partition, 2, "bad partition {partition}");
+            items
+        });
+    let items: Vec<_> = rdd.to_local_iterator().unwrap().collect();
+    let values: Vec<i64> = items
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
+    // Partition 2 holds 20..30: it fails before handing anything over, so it is retried,
+    // fails for good, and its error comes after partitions 0 and 1, whole and in order.
+    assert_eq!(values, (0..20).collect::<Vec<_>>());
+    match items.last() {
+        Some(Err(error)) => assert!(error.to_string().contains("bad partition 2"), "{error}"),
+        other => panic!("expected the failure as the last item, got {other:?}"),
+    }
+}

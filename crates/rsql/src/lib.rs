@@ -48,7 +48,7 @@ pub use rsql_plan::{
     SortExpr, col, lit,
 };
 pub use rsql_plan::{PlanError, Position};
-pub use rsql_rdd::RddError;
+pub use rsql_rdd::{RandomFaults, RddError};
 pub use session::{Session, SessionConfig};
 pub use stream::RecordBatchStream;
 

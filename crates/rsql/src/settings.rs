@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::bytes::{format_bytes, format_memory_limit};
 use rsql_plan::TimeZone;
+use rsql_rdd::RandomFaults;
 
 use crate::session::SessionConfig;
 
@@ -188,6 +189,25 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "fault_injection",
+        aliases: &[],
+        value_type: "`off`, or a probability in [0, 1] and an optional seed: `0.3` or `0.3,42`",
+        description: "For testing recovery: each task attempt fails, each shuffle loses a map \
+                      output and each cached partition is dropped with this probability, drawn \
+                      reproducibly from the seed; retries and lineage heal them all (a task's \
+                      last attempt never fails), so answers stay the same.",
+        default: "off",
+        scope: SettingScope::Session,
+        read: |c| {
+            c.fault_injection
+                .map_or_else(|| "off".into(), |f| format!("{},{}", f.probability, f.seed))
+        },
+        write: |c, v| {
+            c.fault_injection = parse_fault_injection(v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "threads",
         aliases: &["worker_threads"],
         value_type: "integer ≥ 1",
@@ -270,6 +290,25 @@ pub fn parse_time_zone(text: &str) -> Result<String, String> {
     }
     let zone = TimeZone::parse(text).map_err(|e| e.to_string())?;
     Ok(zone.name().to_string())
+}
+
+/// Parses `off`, `P` or `P,SEED` into random faults of probability `P` (`0` is off).
+fn parse_fault_injection(text: &str) -> Result<Option<RandomFaults>, String> {
+    if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("false") {
+        return Ok(None);
+    }
+    let (probability, seed) = text.split_once(',').unwrap_or((text, "0"));
+    let probability = probability
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or("expected off, or a probability from 0 to 1 with an optional seed (0.3,42)")?;
+    let seed = seed
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| "expected a whole number as the seed (0.3,42)")?;
+    Ok((probability > 0.0).then_some(RandomFaults { probability, seed }))
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {
@@ -389,6 +428,7 @@ mod tests {
         }
         assert_eq!(setting("excluded_rules").unwrap().value(&config), "");
         assert_eq!(setting("time_zone").unwrap().value(&config), "UTC");
+        assert_eq!(setting("fault_injection").unwrap().value(&config), "off");
         assert_eq!(config.shuffle_partitions, 2 * config.threads);
     }
 }

@@ -36,7 +36,7 @@ impl StageLog {
         }
     }
 
-    /// One line per stage: tasks, wall time, rows and bytes read from files and shuffled.
+    /// One line per stage: tasks (and failed attempts), wall time, rows and bytes read from files and shuffled.
     pub(crate) fn render(&self) -> String {
         let stages = self
             .recorder
@@ -46,9 +46,13 @@ impl StageLog {
         let mut out = String::new();
         for (stage, metrics) in stages.iter() {
             let m = &metrics.tasks;
+            let retried = match metrics.tasks_failed {
+                0 => String::new(),
+                failed => format!(" ({failed} failed attempts retried)"),
+            };
             let _ = writeln!(
                 out,
-                "stage {} ({}): {} tasks, {:.3?}, input {} rows / {} bytes, shuffle write {} rows / {} bytes, shuffle read {} rows / {} bytes",
+                "stage {} ({}): {} tasks{retried}, {:.3?}, input {} rows / {} bytes, shuffle write {} rows / {} bytes, shuffle read {} rows / {} bytes",
                 stage.id,
                 stage.name,
                 metrics.tasks_succeeded,

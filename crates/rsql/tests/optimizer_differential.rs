@@ -15,9 +15,10 @@ use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
 /// The logical optimizer's rules, by name.
-const RULES: [&str; 7] = [
+const RULES: [&str; 8] = [
     "fold_constants",
     "factor_or_conditions",
+    "derive_filters_from_or",
     "push_down_filter",
     "push_down_semi_joins",
     "reorder_joins",
@@ -69,6 +70,22 @@ const QUERIES: &[&str] = &[
      WHERE NOT EXISTS (SELECT 1 FROM u AS w WHERE w.id = t.x) AND t.s NOT IN (SELECT y FROM u)",
     // A join key repeated in every OR branch.
     "SELECT t.id, u.y FROM t, u WHERE (t.x = u.id AND t.s = 'p') OR (t.x = u.id AND u.y = 'q')",
+    // ORs over both sides of joins (TPC-H Q7 and Q19 shapes): each side gets its part of every
+    // branch, also from an outer or semi join's condition, with NULLs in the compared columns.
+    "SELECT t.id, w.id, w.y FROM t, u, u AS w WHERE t.x = u.id AND u.id = w.id \
+     AND ((t.s = 'p' AND w.y = 'q') OR (t.s = 'q' AND w.y = 'p'))",
+    "SELECT t.id, u.id FROM t JOIN u ON t.x = u.id \
+     WHERE (t.k = 'a' AND u.y = 'p' AND t.x > 2) OR (t.k = 'b' AND u.y IS NULL) OR t.s = 'r'",
+    "SELECT t.id, u.id FROM t, u WHERE (t.x = u.id AND t.k = 'a' AND u.y = 'p') \
+     OR (t.x = u.id AND t.s = 'q' AND u.y IN ('p', 'q'))",
+    "SELECT t.id, u.id, u.y FROM t LEFT JOIN u ON t.x = u.id \
+     AND ((t.s = 'p' AND u.y = 'q') OR (t.k = 'b' AND u.y = 'p'))",
+    "SELECT t.id, u.id FROM t RIGHT JOIN u ON t.x = u.id \
+     AND ((t.s = 'p' AND u.y = 'q') OR (t.s IS NULL AND u.id > 3))",
+    "SELECT id FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.x \
+     AND ((t.s = 'p' AND u.y = 'q') OR (t.k = 'c' AND u.y IS NULL)))",
+    "SELECT id FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = t.x \
+     AND ((t.s = 'p' AND u.y = 'q') OR (t.k = 'c' AND u.y IS NULL)))",
     // Subqueries: semi, anti and null-aware anti joins, joins against aggregates.
     "SELECT id FROM t WHERE x IN (SELECT id FROM u WHERE y = 'p')",
     "SELECT id FROM t WHERE x NOT IN (SELECT id FROM u WHERE y IS NOT NULL)",

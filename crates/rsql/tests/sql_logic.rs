@@ -55,7 +55,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use rsql::{Session, SessionConfig};
+use rsql::{RandomFaults, Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
 fn testdata_dir() -> PathBuf {
@@ -119,7 +119,7 @@ const SETUP_SQL: &[&str] = &[
 ];
 
 /// Writes the fixture datasets under `dir` and registers them in a new session.
-fn setup(dir: &Path) -> Result<Session, String> {
+fn setup(dir: &Path, faults: Option<RandomFaults>) -> Result<Session, String> {
     let events_dir = dir.join("events");
     let batch = events_batch();
     write_batches(
@@ -132,6 +132,7 @@ fn setup(dir: &Path) -> Result<Session, String> {
     let config = SessionConfig {
         threads: 2,
         shuffle_partitions: 3,
+        fault_injection: faults,
         ..SessionConfig::default()
     };
     let session = Session::with_config(config).map_err(|e| e.to_string())?;
@@ -369,13 +370,14 @@ fn run_record(session: &Session, record: &Record, sql: &str) -> Result<(), Strin
 }
 
 /// Runs one `.slt` file; panics listing every failed record.
-fn run_file(name: &str) {
+/// Runs every record of `name`, under random faults when `faults` is set.
+fn run_file(name: &str, faults: Option<RandomFaults>) {
     let path = testdata_dir().join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let records = parse(&text, name).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().expect("tempdir");
-    let session = setup(dir.path()).unwrap_or_else(|e| panic!("{name}: setup failed: {e}"));
+    let session = setup(dir.path(), faults).unwrap_or_else(|e| panic!("{name}: setup failed: {e}"));
     let scratch = dir.path().join("scratch");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let events = dir.path().join("events");
@@ -409,9 +411,28 @@ macro_rules! slt_tests {
         $(
             #[test]
             fn $test() {
-                run_file($file);
+                run_file($file, None);
             }
         )*
+
+        /// The same files with a third of task attempts failing, a third of shuffles losing
+        /// a map output and a third of cached partitions dropped (`SET fault_injection`): the
+        /// answers must not change.
+        mod under_faults {
+            use super::*;
+
+            const FAULTS: RandomFaults = RandomFaults {
+                probability: 0.3,
+                seed: 7,
+            };
+
+            $(
+                #[test]
+                fn $test() {
+                    run_file($file, Some(FAULTS));
+                }
+            )*
+        }
 
         /// Every `.slt` file in the directory has a test above.
         #[test]
@@ -460,4 +481,41 @@ slt_tests! {
     table_functions => "table_functions.slt",
     quantiles => "quantiles.slt",
     nested => "nested.slt",
+    or_derived_filters => "or_derived_filters.slt",
+}
+
+/// `SET fault_injection` makes task attempts fail (the listener counts them) and changes no
+/// answer: the runs above rely on it injecting something.
+#[test]
+fn the_fault_injection_setting_fails_attempts_and_keeps_the_answer() {
+    let session = Session::with_config(SessionConfig {
+        threads: 2,
+        shuffle_partitions: 3,
+        ..SessionConfig::default()
+    })
+    .unwrap();
+    let totals = Arc::new(rsql_rdd::TotalsListener::default());
+    session
+        .context()
+        .add_listener(Arc::clone(&totals) as Arc<dyn rsql_rdd::SchedulerListener>);
+    let sql = "SELECT a.x % 5 AS k, count(*) AS n, sum(b.y) AS s \
+               FROM range(1000) a(x) JOIN (SELECT x AS y FROM range(1000) t(x)) b ON a.x = b.y \
+               GROUP BY 1 ORDER BY 1";
+    // By hand: each k in 0..5 has the 200 values x = k, k + 5, ..., summing to
+    // 200 k + 5 (0 + 1 + ... + 199).
+    let expected: Vec<String> = (0..5)
+        .map(|k| format!("{k} | 200 | {}", 200 * k + 5 * 199 * 200 / 2))
+        .collect();
+    let rows = |session: &Session| -> Vec<String> {
+        let batches = session.sql(sql).unwrap().collect().unwrap();
+        render(&batches).unwrap().1
+    };
+    assert_eq!(rows(&session), expected);
+    assert_eq!(totals.take().failed_tasks, 0);
+    session.sql("SET fault_injection = '0.5,11'").unwrap();
+    assert_eq!(rows(&session), expected);
+    assert!(totals.take().failed_tasks > 0, "no attempt failed");
+    session.sql("RESET fault_injection").unwrap();
+    assert_eq!(rows(&session), expected);
+    assert_eq!(totals.take().failed_tasks, 0);
 }

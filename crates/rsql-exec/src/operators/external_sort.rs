@@ -1,21 +1,30 @@
 //! Sorting a partition within the memory pool: input batches are held while the pool grants
 //! them; when it refuses, what is held is sorted and written to disk as a sorted run. The runs
-//! are then merged, streaming, holding one batch per run.
+//! are then merged, streaming, holding one batch per run; when the pool cannot hold a batch of
+//! every run at once, groups of runs are first merged into longer runs (a multi-pass merge).
+//!
+//! Held batches are never concatenated: their sort order is computed over the key columns alone
+//! and the rows are gathered from them a batch at a time, so sorting adds one output batch, not
+//! a copy of the partition, to what the pool granted.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch};
-use arrow::compute::interleave;
+use arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow::compute::{SortColumn, concat, interleave, lexsort_to_indices};
 use arrow::datatypes::SchemaRef;
 use arrow::row::{RowConverter, Rows, SortField};
-use rsql_rdd::MemoryPool;
+use rsql_rdd::{MemoryPool, MemoryReservation};
 
-use super::sort::{SortKey, sort_batches};
+use super::sort::SortKey;
 use crate::error::Result;
 use crate::spill::{SpillFile, SpillWriter};
 
 /// Rows per batch written to runs and produced by the merge.
 const BATCH_ROWS: usize = 8192;
+
+/// Bytes per row the sort itself allocates: `lexsort_to_indices` keeps a `u32` index per row
+/// and, sorting by one primitive key, an up to 8-byte value with it.
+const SORT_SCRATCH_PER_ROW: usize = 16;
 
 /// Batches of one partition in sort order.
 pub type SortedBatches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
@@ -35,7 +44,7 @@ pub fn sort_bounded(
     let mut held: Vec<RecordBatch> = Vec::new();
     let mut runs: Vec<SpillFile> = Vec::new();
     for batch in batches {
-        let size = batch.get_array_memory_size();
+        let size = held_size(&batch, keys);
         if reservation.try_grow(size).is_err() {
             if !held.is_empty() {
                 runs.push(write_run(schema, std::mem::take(&mut held), keys, pool)?);
@@ -49,14 +58,29 @@ pub fn sort_bounded(
         held.push(batch);
     }
     if runs.is_empty() {
-        let sorted = sort_batches(schema, held.into_iter(), keys, None)?;
-        return Ok(Box::new(sorted.into_iter().map(Ok)));
+        // The held batches stay reserved until the last sorted batch is taken.
+        return Ok(Box::new(SortedChunks::try_new(
+            schema,
+            held,
+            keys,
+            Some(reservation),
+        )?));
     }
     if !held.is_empty() {
         runs.push(write_run(schema, held, keys, pool)?);
     }
     drop(reservation);
-    Ok(Box::new(RunMerge::try_new(schema, runs, keys)?))
+    Ok(Box::new(merge_runs(schema, runs, keys, pool)?))
+}
+
+/// Bytes a batch held for sorting takes: itself, a copy of its key columns, and the
+/// per-row scratch of the sort (a row index and, for one key, its value beside it).
+fn held_size(batch: &RecordBatch, keys: &[SortKey]) -> usize {
+    let key_columns: usize = keys
+        .iter()
+        .map(|key| batch.column(key.column).get_array_memory_size())
+        .sum();
+    batch.get_array_memory_size() + key_columns + batch.num_rows() * SORT_SCRATCH_PER_ROW
 }
 
 /// `batches` in any order, as sorted by no keys (a window without `PARTITION BY` or `ORDER
@@ -97,12 +121,136 @@ fn write_run(
     pool: &Arc<MemoryPool>,
 ) -> Result<SpillFile> {
     let mut writer = SpillWriter::create(pool, schema)?;
-    if let Some(sorted) = sort_batches(schema, batches.into_iter(), keys, None)? {
-        for start in (0..sorted.num_rows()).step_by(BATCH_ROWS) {
-            writer.write(&sorted.slice(start, BATCH_ROWS.min(sorted.num_rows() - start)))?;
-        }
+    for batch in SortedChunks::try_new(schema, batches, keys, None)? {
+        writer.write(&batch?)?;
     }
     writer.finish()
+}
+
+/// Batches held in memory, handed out in sort order [`BATCH_ROWS`] rows at a time, each
+/// gathered from the held batches.
+struct SortedChunks {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    /// Where each held batch starts among all held rows.
+    starts: Vec<usize>,
+    /// Every held row (numbered across the batches), in sort order.
+    order: UInt32Array,
+    next: usize,
+    /// What the held batches reserved, returned once they are all handed out.
+    _reservation: Option<MemoryReservation>,
+}
+
+impl SortedChunks {
+    fn try_new(
+        schema: &SchemaRef,
+        batches: Vec<RecordBatch>,
+        keys: &[SortKey],
+        reservation: Option<MemoryReservation>,
+    ) -> Result<Self> {
+        let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+        let mut starts = Vec::with_capacity(batches.len());
+        let mut rows = 0;
+        for batch in &batches {
+            starts.push(rows);
+            rows += batch.num_rows();
+        }
+        let columns = keys
+            .iter()
+            .map(|key| {
+                let pieces: Vec<&dyn Array> = batches
+                    .iter()
+                    .map(|b| b.column(key.column).as_ref())
+                    .collect();
+                let values = match pieces.as_slice() {
+                    [] => arrow::array::new_empty_array(schema.field(key.column).data_type()),
+                    [one] => arrow::array::make_array(one.to_data()),
+                    _ => concat(&pieces)?,
+                };
+                Ok(SortColumn {
+                    values,
+                    options: Some(key.options()),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let order = lexsort_to_indices(&columns, None)?;
+        Ok(SortedChunks {
+            schema: Arc::clone(schema),
+            batches,
+            starts,
+            order,
+            next: 0,
+            _reservation: reservation,
+        })
+    }
+}
+
+impl Iterator for SortedChunks {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.order.len() {
+            // Let the held batches go as soon as the last rows are out.
+            self.batches = Vec::new();
+            self._reservation = None;
+            return None;
+        }
+        let end = (self.next + BATCH_ROWS).min(self.order.len());
+        let picks: Vec<(usize, usize)> = self.order.values()[self.next..end]
+            .iter()
+            .map(|&row| {
+                let row = row as usize;
+                let batch = self.starts.partition_point(|&start| start <= row) - 1;
+                (batch, row - self.starts[batch])
+            })
+            .collect();
+        self.next = end;
+        Some(gather(&self.schema, &self.batches, &picks))
+    }
+}
+
+/// The rows `picks` names ((batch, row) pairs) of `batches`, as one batch.
+fn gather(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    picks: &[(usize, usize)],
+) -> Result<RecordBatch> {
+    let columns = (0..schema.fields().len())
+        .map(|c| {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            Ok(interleave(&arrays, picks)?)
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}
+
+/// A merge of `runs` whose cursors fit in `pool`: while they do not all fit, the runs whose
+/// cursors do (at least two) are merged into a new run first.
+fn merge_runs(
+    schema: &SchemaRef,
+    runs: Vec<SpillFile>,
+    keys: &[SortKey],
+    pool: &Arc<MemoryPool>,
+) -> Result<RunMerge> {
+    let mut runs = std::collections::VecDeque::from(runs);
+    loop {
+        let mut merge = RunMerge::try_new(schema, keys, pool.reservation("Sort merge"))?;
+        while let Some(run) = runs.pop_front() {
+            if !merge.try_add(run.read()?, merge.cursors.len() < 2)? {
+                runs.push_front(run);
+                break;
+            }
+        }
+        if runs.is_empty() {
+            return Ok(merge);
+        }
+        // Not every run fits: merge those that do into one, after the others.
+        let mut writer = SpillWriter::create(pool, schema)?;
+        for batch in merge {
+            writer.write(&batch?)?;
+        }
+        runs.push_back(writer.finish()?);
+    }
 }
 
 /// The current batch of one sorted run, its keys in row format, and the next row to emit.
@@ -113,6 +261,13 @@ struct RunCursor {
     next: usize,
 }
 
+impl RunCursor {
+    /// Bytes the cursor holds: its batch and the batch's keys.
+    fn size(&self) -> usize {
+        self.batch.get_array_memory_size() + self.rows.size()
+    }
+}
+
 /// A k-way merge of sorted runs into sorted batches.
 struct RunMerge {
     schema: SchemaRef,
@@ -120,10 +275,16 @@ struct RunMerge {
     converter: RowConverter,
     /// `None` once a run is used up.
     cursors: Vec<Option<RunCursor>>,
+    /// What the cursors hold: each run's first batch and its keys, reserved as it is added.
+    reservation: MemoryReservation,
 }
 
 impl RunMerge {
-    fn try_new(schema: &SchemaRef, runs: Vec<SpillFile>, keys: &[SortKey]) -> Result<Self> {
+    fn try_new(
+        schema: &SchemaRef,
+        keys: &[SortKey],
+        reservation: MemoryReservation,
+    ) -> Result<Self> {
         let fields = keys
             .iter()
             .map(|key| {
@@ -131,17 +292,31 @@ impl RunMerge {
                 SortField::new_with_options(data_type, key.options())
             })
             .collect();
-        let mut merge = RunMerge {
+        Ok(RunMerge {
             schema: Arc::clone(schema),
             keys: keys.to_vec(),
             converter: RowConverter::new(fields)?,
-            cursors: Vec::with_capacity(runs.len()),
-        };
-        for run in runs {
-            let cursor = merge.cursor(Box::new(run.read()?))?;
-            merge.cursors.push(cursor);
+            cursors: Vec::new(),
+            reservation,
+        })
+    }
+
+    /// Adds the run `batches` if the pool grants its cursor (or whatever it takes when
+    /// `needed`); whether it was added.
+    fn try_add(
+        &mut self,
+        batches: impl Iterator<Item = Result<RecordBatch>> + Send + 'static,
+        needed: bool,
+    ) -> Result<bool> {
+        let cursor = self.cursor(Box::new(batches))?;
+        let size = cursor.as_ref().map_or(0, RunCursor::size);
+        if needed {
+            self.reservation.grow(size);
+        } else if self.reservation.try_grow(size).is_err() {
+            return Ok(false);
         }
-        Ok(merge)
+        self.cursors.push(cursor);
+        Ok(true)
     }
 
     /// A cursor at the first non-empty batch of `batches`, `None` if there is none.
@@ -206,17 +381,7 @@ impl RunMerge {
         if picks.is_empty() {
             return Ok(None);
         }
-        let columns = (0..self.schema.fields().len())
-            .map(|c| {
-                let arrays: Vec<&dyn Array> =
-                    sources.iter().map(|b| b.column(c).as_ref()).collect();
-                Ok(interleave(&arrays, &picks)?)
-            })
-            .collect::<Result<Vec<ArrayRef>>>()?;
-        Ok(Some(RecordBatch::try_new(
-            Arc::clone(&self.schema),
-            columns,
-        )?))
+        gather(&self.schema, &sources, &picks).map(Some)
     }
 }
 

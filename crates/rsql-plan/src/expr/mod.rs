@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use builder::{col, ident, lit};
 pub use schema::{lookup_column, map_entry_types, struct_field};
-pub use utils::{column_refs, conjunction, split_conjunction, subqueries};
+pub use utils::{column_refs, conjunction, split_conjunction, split_disjunction, subqueries};
 pub use window::{FrameBound, FrameUnits, WindowFrame, WindowFunction, WindowFunctionKind};
 
 use crate::plan::LogicalPlan;

@@ -63,6 +63,22 @@ pub fn split_conjunction(expr: &Expr) -> Vec<&Expr> {
     out
 }
 
+/// The branches of `a OR b OR c`: `[a, b, c]`; any other expression is one branch.
+pub fn split_disjunction(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::BinaryExpr {
+            left,
+            op: super::Operator::Or,
+            right,
+        } => {
+            let mut branches = split_disjunction(left);
+            branches.extend(split_disjunction(right));
+            branches
+        }
+        other => vec![other],
+    }
+}
+
 /// `a AND b AND ...` from conjuncts, or `None` when there are none.
 pub fn conjunction(exprs: impl IntoIterator<Item = Expr>) -> Option<Expr> {
     exprs.into_iter().reduce(Expr::and)

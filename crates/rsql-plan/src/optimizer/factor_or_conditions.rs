@@ -9,29 +9,13 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use super::OptimizerRule;
 use crate::error::{PlanError, Result};
-use crate::expr::{Expr, Operator, conjunction, split_conjunction};
+use crate::expr::{Expr, conjunction, split_conjunction, split_disjunction};
 use crate::function::FunctionRegistry;
 use crate::plan::{Filter, LogicalPlan};
 
 /// The `factor_or_conditions` rule.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FactorOrConditions;
-
-/// The branches of `a OR b OR c`.
-fn split_disjunction(expr: &Expr) -> Vec<&Expr> {
-    match expr {
-        Expr::BinaryExpr {
-            left,
-            op: Operator::Or,
-            right,
-        } => {
-            let mut branches = split_disjunction(left);
-            branches.extend(split_disjunction(right));
-            branches
-        }
-        other => vec![other],
-    }
-}
 
 /// `expr` with the conjuncts common to all its `OR` branches taken out, or `None` if none are.
 fn factor(expr: &Expr) -> Option<Vec<Expr>> {

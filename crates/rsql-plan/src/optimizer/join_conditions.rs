@@ -8,7 +8,7 @@ use crate::expr::{Expr, Operator, column_refs, conjunction, lookup_column};
 use crate::plan::LogicalPlan;
 
 /// Whether every column `expr` reads is an output column of `plan` (and it reads some).
-fn reads_only(expr: &Expr, plan: &LogicalPlan) -> bool {
+pub(crate) fn reads_only(expr: &Expr, plan: &LogicalPlan) -> bool {
     let columns = column_refs(expr);
     !columns.is_empty()
         && columns.iter().all(|c| {

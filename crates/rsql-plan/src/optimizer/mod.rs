@@ -11,6 +11,7 @@
 
 mod correlation;
 mod decorrelate_predicate_subquery;
+mod derive_filters_from_or;
 mod factor_or_conditions;
 mod fold_constants;
 mod join_conditions;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use datafusion_common::tree_node::Transformed;
 
 pub use decorrelate_predicate_subquery::DecorrelatePredicateSubquery;
+pub use derive_filters_from_or::DeriveFiltersFromOr;
 pub use factor_or_conditions::FactorOrConditions;
 pub use fold_constants::FoldConstants;
 pub(crate) use fold_constants::fold_expr;
@@ -95,6 +97,7 @@ impl Optimizer {
         Self::with_rules(vec![
             Arc::new(FoldConstants::in_time_zone(time_zone)),
             Arc::new(FactorOrConditions),
+            Arc::new(DeriveFiltersFromOr),
             Arc::new(PushDownFilter),
             Arc::new(PushDownSemiJoins),
             Arc::new(ReorderJoins),
@@ -249,6 +252,7 @@ mod tests {
             [
                 "fold_constants",
                 "factor_or_conditions",
+                "derive_filters_from_or",
                 "push_down_filter",
                 "push_down_semi_joins",
                 "reorder_joins",
@@ -272,6 +276,7 @@ mod tests {
             [
                 "fold_constants",
                 "factor_or_conditions",
+                "derive_filters_from_or",
                 "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",

@@ -26,7 +26,7 @@ pub struct PushDownFilter;
 
 /// `expr` with every column of `schema`'s field `i` replaced by `replacements[i]`, or `None` if
 /// it reads a column that has no replacement.
-fn substitute(expr: &Expr, plan: &LogicalPlan, replacements: &[Expr]) -> Option<Expr> {
+pub(crate) fn substitute(expr: &Expr, plan: &LogicalPlan, replacements: &[Expr]) -> Option<Expr> {
     let schema = plan.schema();
     let mut ok = true;
     let rewritten = expr

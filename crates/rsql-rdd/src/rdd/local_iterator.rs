@@ -1,24 +1,29 @@
 //! [`Rdd::to_local_iterator`]: the items of an RDD handed to the driver as they are computed,
 //! partition by partition, instead of collected.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::Data;
 use crate::error::{RddError, Result};
 use crate::rdd::{BoxIter, Rdd};
-use crate::scheduler::{CancelToken, TaskContext, panic_message};
+use crate::scheduler::{CancelToken, InOrderSink, TaskContext, panic_message};
 
-/// Items computed ahead of the driver: what a partition's task may hand on before it waits
-/// for the driver to take them.
+/// Items a partition's task may compute ahead of the driver before it waits for the driver
+/// to take them.
 const ITEMS_AHEAD: usize = 2;
 
 /// The items of an RDD in partition order, computed while they are read
 /// ([`Rdd::to_local_iterator`]). An error ends the iteration. Dropping the iterator stops the
-/// job (its running task ends at its next item) and waits for it.
+/// job (its running tasks end at their next item) and waits for it.
 pub struct LocalIterator<T> {
-    items: Option<Receiver<Result<T>>>,
+    /// One channel for the stages before the result stage (it only ever carries their
+    /// error), then one per result partition, in order; a channel is dropped once read to
+    /// its end.
+    channels: VecDeque<Receiver<Result<T>>>,
     job: Option<JoinHandle<()>>,
 }
 
@@ -26,14 +31,27 @@ impl<T> Iterator for LocalIterator<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
-        self.items.as_ref()?.recv().ok()
+        while let Some(channel) = self.channels.front() {
+            match channel.recv() {
+                Ok(Err(error)) => {
+                    // Closing every channel stops the tasks still running.
+                    self.channels.clear();
+                    return Some(Err(error));
+                }
+                Ok(item) => return Some(item),
+                Err(_) => {
+                    self.channels.pop_front();
+                }
+            }
+        }
+        None
     }
 }
 
 impl<T> Drop for LocalIterator<T> {
     fn drop(&mut self) {
-        // Closing the channel makes the running task's next hand-over fail, which ends it.
-        self.items = None;
+        // Closing the channels makes the running tasks' next hand-over fail, which ends them.
+        self.channels.clear();
         if let Some(job) = self.job.take() {
             let _ = job.join();
         }
@@ -43,32 +61,71 @@ impl<T> Drop for LocalIterator<T> {
 impl<T: Data> Rdd<T> {
     /// The items, in partition order, as an iterator that runs the job while it is read, as
     /// Spark's `toLocalIterator`: the shuffle stages run first on the worker pool, then the
-    /// last stage's tasks one partition at a time on a thread of their own, each handing its
-    /// items over as it computes them, so the driver holds a couple of items rather than the
-    /// whole result.
+    /// last stage's tasks, as many at once as the pool has threads, claimed in partition
+    /// order. The driver reads one partition's items as they are computed while the next
+    /// partitions compute ahead, each holding back at most a couple of items until its turn,
+    /// so the driver holds a few items rather than the whole result.
     ///
     /// The job is cancelled by [`Context::cancel_running_jobs`](crate::Context::cancel_running_jobs)
     /// (and by the deadline of [`with_deadline`](crate::with_deadline)) as any job started
     /// now. A task that fails before handing anything over is retried; one that fails after
-    /// some of its items were read ends the iteration with its error, since a retry would
-    /// hand those items over again.
+    /// some of its items were handed over ends the iteration with its error once the driver
+    /// reaches it, since a retry would hand those items over again.
     pub fn to_local_iterator(&self) -> Result<LocalIterator<T>> {
         let token = CancelToken::new(&self.context().inner.cancellations);
-        let (sender, items) = sync_channel(ITEMS_AHEAD);
+        let (senders, channels) = (0..=self.num_partitions())
+            .map(|_| {
+                let (sender, channel) = sync_channel(ITEMS_AHEAD);
+                (Mutex::new(Some(sender)), channel)
+            })
+            .unzip();
+        let sink = ChannelSink { senders };
         let rdd = self.clone();
+        let workers = self.context().default_parallelism();
         let job = std::thread::Builder::new()
             .name("rsql-local-iterator".into())
-            .spawn(move || {
-                let deliver = |items: BoxIter<'_, T>, tc: &TaskContext| deliver(items, tc, &sender);
-                if let Err(error) = rdd.context().run_job_in_order(&rdd, &token, deliver) {
-                    let _ = sender.send(Err(error));
-                }
-            })
+            .spawn(move || rdd.context().run_job_in_order(&rdd, &token, workers, &sink))
             .map_err(|e| RddError::ThreadPool(e.to_string()))?;
         Ok(LocalIterator {
-            items: Some(items),
+            channels,
             job: Some(job),
         })
+    }
+}
+
+/// The sending ends of a [`LocalIterator`]'s channels, in its order.
+struct ChannelSink<T> {
+    senders: Vec<Mutex<Option<SyncSender<Result<T>>>>>,
+}
+
+impl<T> ChannelSink<T> {
+    /// The sender of the channel for `partition` (`None`: the stages before the result
+    /// stage), while that channel is open.
+    fn sender(&self, partition: Option<usize>) -> Option<SyncSender<Result<T>>> {
+        let slot = partition.map_or(0, |p| p + 1);
+        let sender = self.senders[slot].lock().unwrap_or_else(|e| e.into_inner());
+        sender.clone()
+    }
+}
+
+impl<T: Send> InOrderSink<T> for ChannelSink<T> {
+    fn deliver(&self, partition: usize, items: BoxIter<'_, T>, tc: &TaskContext) -> bool {
+        match self.sender(Some(partition)) {
+            Some(sender) => deliver(items, tc, &sender),
+            None => false,
+        }
+    }
+
+    fn finish(&self, partition: Option<usize>, outcome: Result<()>) {
+        let slot = partition.map_or(0, |p| p + 1);
+        let sender = self.senders[slot]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        // Dropping the sender closes the channel: the driver goes on to the next one.
+        if let (Some(sender), Err(error)) = (sender, outcome) {
+            let _ = sender.send(Err(error));
+        }
     }
 }
 

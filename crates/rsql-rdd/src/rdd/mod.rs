@@ -226,8 +226,17 @@ impl<T: Data> Rdd<T> {
         };
         let blocks = &meta.context.inner.blocks;
         if let Some(block) = blocks.get(meta.id, partition)? {
-            tc.record_cached_read();
-            return Ok(block_iter(downcast_block::<T>(block, meta.id)?));
+            if meta
+                .context
+                .inner
+                .faults
+                .take_block_loss(meta.id, partition)
+            {
+                blocks.remove(meta.id, partition);
+            } else {
+                tc.record_cached_read();
+                return Ok(block_iter(downcast_block::<T>(block, meta.id)?));
+            }
         }
         let items: Vec<T> = stop_when_cancelled(self.node.compute(partition, tc)?, tc).collect();
         // A partition whose computation failed midway must not be stored.

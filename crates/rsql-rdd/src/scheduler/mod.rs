@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+pub(crate) use in_order::InOrderSink;
 pub use listener::{
     RunTotals, SchedulerEvent, SchedulerListener, StageInfo, StageKind, StageMetrics,
     TotalsListener,
@@ -283,11 +284,12 @@ impl Context {
             let tc = TaskContext::new(stage.id, partition, attempt, token.clone());
             let updates = TaskUpdates::open();
             let started = Instant::now();
-            let outcome = if self
-                .inner
-                .faults
-                .take_task_failure(stage.rdd_id, partition, attempt)
-            {
+            let outcome = if self.inner.faults.take_task_failure(
+                stage.rdd_id,
+                partition,
+                attempt,
+                max_attempts,
+            ) {
                 Err(RddError::InjectedFault { partition, attempt })
             } else {
                 task::run_as_task(|| catch_unwind(AssertUnwindSafe(|| task(index, &tc))))

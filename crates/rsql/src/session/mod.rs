@@ -21,7 +21,7 @@ use rsql_plan::{
     Catalog, FunctionRegistry, LogicalPlan, Optimizer, ScalarFunctionSignature, SqlBinder,
     TableSource, TableSourceRef, TimeZone,
 };
-use rsql_rdd::{Context, Rdd};
+use rsql_rdd::{Context, RandomFaults, Rdd};
 
 use crate::catalog::{self, CatalogFile, CatalogStore};
 use crate::dataframe::DataFrame;
@@ -69,6 +69,10 @@ pub struct SessionConfig {
     /// [`Error::StatementTimeout`] (PostgreSQL's `statement_timeout`); `None` (the default) is
     /// no timeout.
     pub statement_timeout: Option<Duration>,
+    /// Faults injected at random into the session's jobs (failed task attempts, lost shuffle
+    /// outputs, dropped cached partitions), all of which retries and lineage heal: for
+    /// proving that answers do not change under them. `None` (the default) injects none.
+    pub fault_injection: Option<RandomFaults>,
 }
 
 impl Default for SessionConfig {
@@ -85,6 +89,7 @@ impl Default for SessionConfig {
             time_zone: "UTC".into(),
             ansi_mode: false,
             statement_timeout: None,
+            fault_injection: None,
         }
     }
 }
@@ -155,6 +160,7 @@ impl Session {
             .threads(config.threads)
             .memory_limit(config.memory_limit)
             .build()?;
+        context.faults().set_random(config.fault_injection);
         let mut registry = FunctionRegistry::new();
         let aggregate = register_builtin_aggregates(&mut registry);
         let scalar = builtin_scalar_functions()
@@ -225,6 +231,10 @@ impl Session {
             .context
             .memory_pool()
             .set_limit(active.config.memory_limit);
+        self.state
+            .context
+            .faults()
+            .set_random(active.config.fault_injection);
         *self
             .state
             .active
