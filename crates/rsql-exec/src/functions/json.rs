@@ -6,8 +6,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, new_null_array};
-use arrow::compute::nullif;
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray, new_null_array,
+};
+use arrow::compute::{concat, nullif};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::json::reader::ReaderBuilder;
 use arrow::json::writer::{LineDelimited, WriterBuilder};
@@ -174,7 +176,7 @@ fn from_json(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
                 })
                 .collect::<Vec<_>>();
             let rows: Vec<&dyn Array> = rows.iter().map(|a| a.as_ref()).collect();
-            Ok(arrow::compute::concat(&rows)?)
+            Ok(concat(&rows)?)
         }
     }
 }
@@ -218,7 +220,7 @@ fn read_json<'a>(
     let Some(batch) = decoder.flush()? else {
         return Ok(new_null_array(data_type, 0));
     };
-    let missing = arrow::array::BooleanArray::from(missing);
+    let missing = BooleanArray::from(missing);
     Ok(nullif(batch.column(0), &missing)?)
 }
 

@@ -10,7 +10,9 @@ use arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int64Array, TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Decimal128Type, Float64Type, Int64Type, TimeUnit};
+use arrow::datatypes::{
+    DataType, Decimal128Type, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+};
 use arrow::error::ArrowError;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -41,7 +43,7 @@ pub(super) fn cast_with_epoch(
 fn to_seconds(values: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
     // A cast between timestamps that ends without a zone keeps the numbers.
     let micros = cast(values, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
-    let micros = micros.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    let micros = micros.as_primitive::<TimestampMicrosecondType>();
     if to.is_integer() {
         let seconds: Int64Array = micros.unary(|t| t.div_euclid(MICROS_PER_SECOND));
         return cast(&seconds, to);
@@ -96,7 +98,6 @@ fn shift_decimal(value: i128, exponent: i32) -> Option<i128> {
 #[cfg(test)]
 mod tests {
     use arrow::array::Float32Array;
-    use arrow::datatypes::TimestampMicrosecondType;
 
     use super::*;
 
