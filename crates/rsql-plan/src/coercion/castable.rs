@@ -21,23 +21,28 @@ pub fn can_cast(from: &DataType, to: &DataType) -> bool {
 
 /// Spark's `Cast.canCast` without ANSI mode, less the casts that are always NULL.
 fn spark_allows(from: &DataType, to: &DataType) -> bool {
-    use DataType::{Boolean, Date32, Date64, Interval, List, Map, Struct, Timestamp};
+    use DataType::{
+        Boolean, Date32, Date64, FixedSizeList, Interval, LargeList, List, Map, Struct, Timestamp,
+    };
     let date = |t: &DataType| matches!(t, Date32 | Date64);
     let integral = |t: &DataType| t.is_integer();
     match (from, to) {
         (_, t) if is_string(t) => true,
         (s, DataType::Binary | DataType::LargeBinary) => is_string(s) || integral(s),
         (s, Boolean) => is_string(s) || is_numeric(s) || matches!(s, Timestamp(_, Some(_))),
+        // Any timestamp: another unit or zone is the same instant or wall-clock time.
         (s, Timestamp(_, Some(_))) => {
-            is_string(s) || is_numeric(s) || date(s) || matches!(s, Boolean | Timestamp(_, None))
+            is_string(s) || is_numeric(s) || date(s) || matches!(s, Boolean | Timestamp(..))
         }
-        (s, Timestamp(_, None)) => is_string(s) || date(s) || matches!(s, Timestamp(_, Some(_))),
+        (s, Timestamp(_, None)) => is_string(s) || date(s) || matches!(s, Timestamp(..)),
         (s, t) if date(t) => is_string(s) || date(s) || matches!(s, Timestamp(..)),
         (s, Interval(_)) => is_string(s),
         (s, t) if is_numeric(t) => {
             is_string(s) || is_numeric(s) || matches!(s, Boolean | Timestamp(_, Some(_)))
         }
-        (List(from), List(to)) => can_cast(from.data_type(), to.data_type()),
+        (List(from) | LargeList(from) | FixedSizeList(from, _), List(to)) => {
+            can_cast(from.data_type(), to.data_type())
+        }
         (Map(from, _), Map(to, _)) => can_cast(from.data_type(), to.data_type()),
         (Struct(from), Struct(to)) => {
             from.len() == to.len()
@@ -76,6 +81,10 @@ mod tests {
             (ts.clone(), DataType::Date32),
             (DataType::Date32, ts.clone()),
             (ntz.clone(), ts.clone()),
+            (
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("Europe/Paris".into())),
+                ts.clone(),
+            ),
             (ts.clone(), DataType::Int64),
             (DataType::Int64, ts.clone()),
             (DataType::Null, list(DataType::Int32)),
