@@ -1,24 +1,32 @@
-//! The date arithmetic kernels (`add_months`, `datediff`, `months_between`, `last_day`), which
-//! work on day numbers with integer calendar arithmetic, checked against a row-at-a-time
-//! reference written with chrono's calendar on random dates, NULLs included; and `hour`,
-//! `date_trunc` and `date_format` in a session time zone against chrono-tz.
+//! The date arithmetic kernels (`add_months`, `date_add`, `date_sub`, `datediff`,
+//! `months_between`, `last_day`), which work on day numbers with integer calendar arithmetic,
+//! checked against a row-at-a-time reference written with chrono's calendar on random dates,
+//! NULLs included; `hour`, `date_trunc` and `date_format` in a session time zone against
+//! chrono-tz; and date and timestamp plus or minus an interval, and timestamp minus timestamp,
+//! in UTC and in zones with daylight saving, against Java's `ZonedDateTime` rules (which
+//! Spark's `timestampAddInterval` follows) written with chrono-tz.
 
 use std::sync::Arc;
 
 use arrow::array::timezone::Tz;
 use arrow::array::{
-    ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, TimestampMicrosecondArray,
+    ArrayRef, AsArray, Date32Array, Int64Array, IntervalMonthDayNanoArray, RecordBatch,
+    TimestampMicrosecondArray,
 };
 use arrow::datatypes::{
-    DataType, Date32Type, Field, Float64Type, Int32Type, Schema, TimeUnit, TimestampMicrosecondType,
+    DataType, Date32Type, Field, Float64Type, Int32Type, IntervalMonthDayNano,
+    IntervalMonthDayNanoType, IntervalUnit, Schema, TimeUnit, TimestampMicrosecondType,
 };
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeZone as _, Timelike};
+use chrono::{
+    Datelike, FixedOffset, LocalResult, Months, NaiveDate, NaiveDateTime, Offset, TimeZone as _,
+    Timelike,
+};
 use datafusion_common::DFSchema;
 use proptest::prelude::*;
 use rsql_exec::expr::{
     ScalarFunctions, builtin_scalar_functions, create_physical_expr, evaluate_to_array,
 };
-use rsql_plan::{Expr, FunctionRegistry, TimeZone, col, lit};
+use rsql_plan::{Expr, FunctionRegistry, Operator, TimeZone, col, lit};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -69,17 +77,22 @@ fn call(name: &str, args: Vec<Expr>, batch: &RecordBatch) -> ArrayRef {
 
 /// `name(args)` over `batch` in a session whose time zone is `zone`.
 fn call_in(name: &str, args: Vec<Expr>, batch: &RecordBatch, zone: &TimeZone) -> ArrayRef {
+    let expr = Expr::ScalarFunction {
+        name: name.to_string(),
+        args,
+    };
+    eval_in(&expr, batch, zone)
+}
+
+/// `expr` over `batch` in a session whose time zone is `zone`.
+fn eval_in(expr: &Expr, batch: &RecordBatch, zone: &TimeZone) -> ArrayRef {
     let schema = DFSchema::try_from(batch.schema().as_ref().clone()).unwrap();
     let functions: ScalarFunctions = builtin_scalar_functions()
         .into_iter()
         .map(|f| (f.name().to_string(), f))
         .collect();
-    let expr = Expr::ScalarFunction {
-        name: name.to_string(),
-        args,
-    };
     let physical = create_physical_expr(
-        &expr,
+        expr,
         &schema,
         &FunctionRegistry::new(),
         &functions,
@@ -169,6 +182,16 @@ proptest! {
             .collect();
         prop_assert_eq!(got, want);
 
+        for (name, sign) in [("date_add", 1), ("date_sub", -1)] {
+            let out = call(name, vec![col("d1"), col("n")], &input);
+            let got: Vec<Option<i32>> = out.as_primitive::<Date32Type>().iter().collect();
+            let want: Vec<Option<i32>> = rows
+                .iter()
+                .map(|r| Some(days(date(r.0?) + chrono::Duration::days(sign * r.2?))))
+                .collect();
+            prop_assert_eq!(got, want, "{}", name);
+        }
+
         let out = call("last_day", vec![col("d1")], &input);
         let got: Vec<Option<i32>> = out.as_primitive::<Date32Type>().iter().collect();
         let want: Vec<Option<i32>> = rows.iter().map(|r| Some(last_day(r.0?))).collect();
@@ -243,5 +266,226 @@ proptest! {
                 .collect();
             prop_assert_eq!(got, want, "date_format in {}", name);
         }
+    }
+}
+
+/// One random row for interval arithmetic: an instant (microseconds since the epoch), a date
+/// (days since the epoch) and an interval's months, days and microseconds.
+type IntervalRow = (Option<i64>, Option<i32>, Option<(i32, i32, i64)>);
+
+/// Instants from 1900 to 2100, or within three hours of a daylight-saving change in Paris or
+/// New York (give or take whole days), where intervals land in gaps and overlaps.
+fn interval_rows() -> impl Strategy<Value = Vec<IntervalRow>> {
+    // 2024-03-31 01:00Z and 2024-10-27 01:00Z (Paris), 2024-03-10 07:00Z and 2024-11-03
+    // 06:00Z (New York).
+    let changes = prop::sample::select(vec![
+        1_711_846_800i64,
+        1_729_990_800,
+        1_710_054_000,
+        1_730_613_600,
+    ]);
+    let near_change = (changes, -3i64..3, -10_800i64..10_800)
+        .prop_map(|(change, days, seconds)| (change + days * 86_400 + seconds) * 1_000_000);
+    let anywhere = -2_208_988_800_000_000i64..4_102_444_800_000_000;
+    let instant = prop_oneof![
+        4 => anywhere.prop_map(Some),
+        4 => near_change.prop_map(Some),
+        1 => Just(None),
+    ];
+    let day = prop_oneof![8 => (-25_567i32..47_482).prop_map(Some), 1 => Just(None)];
+    let parts = (
+        -30i32..30,
+        -400i32..400,
+        -200_000_000_000i64..200_000_000_000,
+    );
+    let interval = prop_oneof![
+        3 => parts.prop_map(Some),
+        // Whole days, often without months, move a time near a change onto the change's day.
+        2 => (prop_oneof![Just(0i32), -30i32..30], -3i32..4).prop_map(|(m, d)| Some((m, d, 0))),
+        1 => Just(None),
+    ];
+    prop::collection::vec((instant, day, interval), 0..40)
+}
+
+fn interval_batch(rows: &[IntervalRow]) -> RecordBatch {
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let ntz = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("t", utc, true),
+        Field::new("ntz", ntz, true),
+        Field::new("d", DataType::Date32, true),
+        Field::new("i", DataType::Interval(IntervalUnit::MonthDayNano), true),
+    ]));
+    let instants: TimestampMicrosecondArray = rows.iter().map(|r| r.0).collect();
+    let intervals: IntervalMonthDayNanoArray = rows
+        .iter()
+        .map(|r| {
+            r.2.map(|(m, d, us)| IntervalMonthDayNano::new(m, d, us * 1_000))
+        })
+        .collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(instants.clone().with_timezone("UTC")),
+        Arc::new(instants),
+        Arc::new(rows.iter().map(|r| r.1).collect::<Date32Array>()),
+        Arc::new(intervals),
+    ];
+    RecordBatch::try_new(schema, columns).unwrap()
+}
+
+/// The instant whose wall-clock time in `tz` is `local`, as Java's `ZonedDateTime` resolves it:
+/// in an overlap the instant with the offset `keep` if it is one of the two, else the earlier;
+/// in a gap, the wall clock read with the offset in force before the gap (so 02:30 in a gap
+/// from 02:00 to 03:00 is 03:30).
+fn resolve(tz: &Tz, local: NaiveDateTime, keep: Option<FixedOffset>) -> chrono::DateTime<Tz> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t,
+        LocalResult::Ambiguous(earlier, later) => {
+            if Some(later.offset().fix()) == keep {
+                later
+            } else {
+                earlier
+            }
+        }
+        LocalResult::None => {
+            let before = tz
+                .offset_from_utc_datetime(&(local - chrono::Duration::hours(6)))
+                .fix();
+            let utc = local - chrono::Duration::seconds(i64::from(before.local_minus_utc()));
+            tz.from_utc_datetime(&utc)
+        }
+    }
+}
+
+/// `t` plus `months`, then `days` on `tz`'s wall clock, each step resolved as Java's
+/// `ZonedDateTime.plusMonths` and `plusDays` resolve it, then `micros` of elapsed time.
+fn plus_interval(tz: &Tz, t: chrono::DateTime<Tz>, (months, days, micros): (i32, i32, i64)) -> i64 {
+    let mut t = t;
+    if months != 0 {
+        let local = t.naive_local();
+        let moved = if months > 0 {
+            local.checked_add_months(Months::new(months.unsigned_abs()))
+        } else {
+            local.checked_sub_months(Months::new(months.unsigned_abs()))
+        };
+        t = resolve(tz, moved.unwrap(), Some(t.offset().fix()));
+    }
+    if days != 0 {
+        let moved = t.naive_local() + chrono::Duration::days(i64::from(days));
+        t = resolve(tz, moved, Some(t.offset().fix()));
+    }
+    t.timestamp_micros() + micros
+}
+
+fn negated((months, days, micros): (i32, i32, i64)) -> (i32, i32, i64) {
+    (-months, -days, -micros)
+}
+
+fn timestamps(out: &ArrayRef) -> Vec<Option<i64>> {
+    out.as_primitive::<TimestampMicrosecondType>()
+        .iter()
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn intervals_move_the_wall_clock_as_java_does(rows in interval_rows()) {
+        let input = interval_batch(&rows);
+        for name in ["UTC", "Europe/Paris", "America/New_York", "+05:30"] {
+            let zone = TimeZone::parse(name).unwrap();
+            let tz: Tz = name.parse().unwrap();
+            let at = |instant: i64| {
+                tz.from_utc_datetime(&chrono::DateTime::from_timestamp_micros(instant).unwrap().naive_utc())
+            };
+            for (op, sign) in [(Operator::Plus, false), (Operator::Minus, true)] {
+                let signed = |i: (i32, i32, i64)| if sign { negated(i) } else { i };
+                let expr = Expr::BinaryExpr {
+                    left: Box::new(col("t")),
+                    op,
+                    right: Box::new(col("i")),
+                };
+                let got = timestamps(&eval_in(&expr, &input, &zone));
+                let want: Vec<Option<i64>> = rows
+                    .iter()
+                    .map(|r| Some(plus_interval(&tz, at(r.0?), signed(r.2?))))
+                    .collect();
+                prop_assert_eq!(got, want, "t {:?} i in {}", op, name);
+
+                // A zone-less timestamp moves on its own wall clock, whatever the session zone.
+                let expr = Expr::BinaryExpr {
+                    left: Box::new(col("ntz")),
+                    op,
+                    right: Box::new(col("i")),
+                };
+                let got = timestamps(&eval_in(&expr, &input, &zone));
+                let utc: Tz = "UTC".parse().unwrap();
+                let want: Vec<Option<i64>> = rows
+                    .iter()
+                    .map(|r| {
+                        let t = utc.from_utc_datetime(
+                            &chrono::DateTime::from_timestamp_micros(r.0?).unwrap().naive_utc(),
+                        );
+                        Some(plus_interval(&utc, t, signed(r.2?)))
+                    })
+                    .collect();
+                prop_assert_eq!(got, want, "ntz {:?} i in {}", op, name);
+
+                // A date moves from its midnight in the zone; without a sub-day part that is
+                // the calendar's months and days (Spark's dateAddInterval).
+                let expr = Expr::BinaryExpr {
+                    left: Box::new(col("d")),
+                    op,
+                    right: Box::new(col("i")),
+                };
+                let out = eval_in(&expr, &input, &zone);
+                let got: Vec<Option<i32>> = out.as_primitive::<Date32Type>().iter().collect();
+                let want: Vec<Option<i32>> = rows
+                    .iter()
+                    .map(|r| {
+                        let (months, day_count, micros) = signed(r.2?);
+                        let start = date(r.1?);
+                        if micros == 0 {
+                            let moved = add_months(days(start), i64::from(months))?;
+                            return Some(moved + day_count);
+                        }
+                        let midnight = resolve(&tz, start.and_hms_opt(0, 0, 0).unwrap(), None);
+                        let moved = plus_interval(&tz, midnight, (months, day_count, micros));
+                        Some(days(at(moved).date_naive()))
+                    })
+                    .collect();
+                prop_assert_eq!(got, want, "d {:?} i in {}", op, name);
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_differ_by_elapsed_time(rows in interval_rows(), shift in any::<u8>()) {
+        let input = interval_batch(&rows);
+        // Each instant against the one `shift` rows on, NULLs included.
+        let others: Vec<Option<i64>> = (0..rows.len())
+            .map(|k| rows[(k + usize::from(shift)) % rows.len()].0)
+            .collect();
+        let schema = Arc::new(Schema::new(vec![
+            input.schema().field(0).clone(),
+            Field::new("u", input.schema().field(0).data_type().clone(), true),
+        ]));
+        let u = TimestampMicrosecondArray::from(others.clone()).with_timezone("UTC");
+        let input = RecordBatch::try_new(schema, vec![input.column(0).clone(), Arc::new(u)]).unwrap();
+        let expr = Expr::BinaryExpr {
+            left: Box::new(col("t")),
+            op: Operator::Minus,
+            right: Box::new(col("u")),
+        };
+        let zone = TimeZone::parse("Europe/Paris").unwrap();
+        let out = eval_in(&expr, &input, &zone);
+        let got: Vec<Option<IntervalMonthDayNano>> =
+            out.as_primitive::<IntervalMonthDayNanoType>().iter().collect();
+        let want: Vec<Option<IntervalMonthDayNano>> = rows
+            .iter()
+            .zip(&others)
+            .map(|(r, u)| Some(IntervalMonthDayNano::new(0, 0, (r.0? - (*u)?) * 1_000)))
+            .collect();
+        prop_assert_eq!(got, want);
     }
 }

@@ -159,8 +159,13 @@ fixed_arity! {
     scalar map_entries(m);
     /// Whether map `m` has the key `key`.
     scalar map_contains_key(m, key);
-    /// A map pairing the elements of arrays `keys` and `values`.
+    /// A map pairing the elements of arrays `keys` and `values`; a key twice is an error.
     scalar map_from_arrays(keys, values);
+    /// The value at JSON path `path` (`$.a.b[0]`) in JSON text `json`: a string's text, else
+    /// compact JSON; NULL when missing or not JSON.
+    scalar get_json_object(json, path);
+    /// Struct, map or array `v` as JSON text, NULL fields left out.
+    scalar to_json(v);
     /// One row per element of array `a` (`col`), or per entry of map `a` (`key`, `value`),
     /// the other selected columns repeated; only as a whole `select` item.
     scalar explode(a);
@@ -180,6 +185,19 @@ pub fn array(values: impl IntoIterator<Item = Expr>) -> Expr {
 /// `map(k1, v1, k2, v2, ..)`: a map of the key/value pairs.
 pub fn map(pairs: impl IntoIterator<Item = (Expr, Expr)>) -> Expr {
     call("map", pairs.into_iter().flat_map(|(k, v)| [k, v]))
+}
+
+/// `map_concat(maps..)`: the entries of every map in order; NULL when one is NULL, an error
+/// when a key appears twice.
+pub fn map_concat(maps: impl IntoIterator<Item = Expr>) -> Expr {
+    call("map_concat", maps)
+}
+
+/// `from_json(json, schema)`: JSON text read as the type `schema` names (`'a INT, b STRING'`
+/// for a struct, or one type such as `'ARRAY<BIGINT>'`); NULL when it is not JSON or does not
+/// fit.
+pub fn from_json(json: Expr, schema: &str) -> Expr {
+    call("from_json", [json, lit(schema)])
 }
 
 /// `sort_array(a, ascending)`: array `a` sorted, NULLs first when ascending, last otherwise.
@@ -372,6 +390,43 @@ mod tests {
         assert_eq!(float(9).value(0), 9.0);
         assert_eq!(float(10).value(0), 2.0, "one partition, read in order");
         assert!(float(9).is_null(1) && float(10).is_null(1) && float(1).is_null(1));
+    }
+
+    /// Answers by hand: the maps' entries in order, and an error naming the repeated key.
+    #[test]
+    fn map_concat_joins_maps_and_rejects_a_repeated_key() {
+        let session = Session::new().unwrap();
+        let joined = map_concat([map([(col("k1"), lit(1))]), map([(col("k2"), lit(2))])]);
+        let frame = |sql: &str| session.sql(sql).unwrap().select([joined.clone()]).unwrap();
+        let batch = collect_one(&frame("SELECT 'a' AS k1, 'b' AS k2"));
+        let keys = batch.column(0).as_map().keys().clone();
+        let keys: Vec<&str> = keys.as_string::<i32>().iter().flatten().collect();
+        assert_eq!(keys, ["a", "b"]);
+        let err = frame("SELECT 'c' AS k1, 'c' AS k2").collect().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("map_concat: duplicate map key c was found"),
+            "{err}"
+        );
+    }
+
+    /// Answers by hand: the JSON builders bind as the SQL functions do.
+    #[test]
+    fn json_builders_read_and_write_json() {
+        let session = Session::new().unwrap();
+        let t = session
+            .sql(r#"SELECT '{"a": {"b": [7, 8]}, "c": "x"}' AS j"#)
+            .unwrap();
+        let out = t
+            .select([
+                get_json_object(col("j"), lit("$.a.b[1]")),
+                to_json(from_json(col("j"), "a STRUCT<b ARRAY<INT>>")),
+            ])
+            .unwrap();
+        let batch = collect_one(&out);
+        let text = |c: usize| batch.column(c).as_string::<i32>().value(0).to_string();
+        assert_eq!(text(0), "8");
+        assert_eq!(text(1), r#"{"a":{"b":[7,8]}}"#);
     }
 
     /// Answers by hand: 'a' has x 3, 1, 2, 2 (ranks of the median: 1 2 2 3, the second is 2),

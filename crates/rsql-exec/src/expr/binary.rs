@@ -5,8 +5,8 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Datum, RecordBatch, Scalar};
 use arrow::compute::kernels::{boolean, cmp};
 use arrow::datatypes::DataType;
-use rsql_plan::Operator;
 use rsql_plan::compute::{EvalMode, arithmetic};
+use rsql_plan::{Operator, TimeZone};
 
 use crate::error::Result;
 use crate::expr::{ColumnarValue, PhysicalExpr};
@@ -22,6 +22,8 @@ pub(crate) struct BinaryExpr {
     pub(crate) data_type: DataType,
     /// Whether arithmetic that overflows or divides by zero is NULL (or wraps) or an error.
     pub(crate) mode: EvalMode,
+    /// The session time zone, on whose wall clock dates and timestamps move.
+    pub(crate) time_zone: TimeZone,
 }
 
 /// A columnar value as an Arrow `Datum`: scalars stay one-row arrays.
@@ -75,6 +77,7 @@ impl PhysicalExpr for BinaryExpr {
                 datum(right)?.as_ref(),
                 &self.data_type,
                 self.mode,
+                &self.time_zone,
             )?,
             Operator::Eq => Arc::new(cmp::eq(
                 comparable(left)?.as_ref(),

@@ -60,6 +60,7 @@ pub fn create_physical_expr(
             right: compile(right)?,
             data_type: data_type()?,
             mode,
+            time_zone: time_zone.clone(),
         }),
         Expr::Not(input) => unary(UnaryOp::Not, input)?,
         Expr::Negative(input) => unary(UnaryOp::Negative, input)?,

@@ -1,7 +1,8 @@
 //! Map functions, with Spark's semantics: a NULL map makes a NULL result, a missing key reads
-//! as NULL, and a NULL key is an error when a map is built. Keys are not deduplicated when a
-//! map is built; a lookup finds the first entry with the key.
+//! as NULL, and a NULL key or a key twice in one map is an error when a map is built (Spark's
+//! default `spark.sql.mapKeyDedupPolicy=EXCEPTION`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -11,6 +12,7 @@ use arrow::array::{
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::{interleave, take};
 use arrow::datatypes::{DataType, FieldRef, Fields};
+use datafusion_common::ScalarValue;
 
 use crate::error::{Result, exec_err};
 use crate::expr::ScalarUdf;
@@ -19,6 +21,7 @@ use crate::functions::collections::{
     map_arg, row_ranges, u32_index,
 };
 use crate::functions::{argument, function};
+use crate::rows::RowCodec;
 
 type Body = fn(&[ArrayRef], &DataType) -> Result<ArrayRef>;
 
@@ -35,6 +38,7 @@ pub(super) fn functions() -> Vec<Arc<dyn ScalarUdf>> {
             as_list(map, map.values(), return_type)
         }),
         ("map_entries", map_entries),
+        ("map_concat", map_concat),
         ("map_contains_key", map_contains_key),
     ];
     table
@@ -108,7 +112,7 @@ fn map_entries(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
 }
 
 /// A map of `return_type` from keys and values (one entry each) with `lengths[r]` entries in
-/// row `r`, NULL where `nulls` says. Fails on a NULL key.
+/// row `r`, NULL where `nulls` says. Fails on a NULL key and on a key twice in one row.
 fn build_map(
     function: &str,
     return_type: &DataType,
@@ -117,9 +121,10 @@ fn build_map(
     lengths: Vec<usize>,
     nulls: Option<NullBuffer>,
 ) -> Result<ArrayRef> {
-    if keys.null_count() > 0 {
+    if keys.logical_null_count() > 0 {
         return exec_err(format!("{function}: a map key cannot be NULL"));
     }
+    check_unique_keys(function, &keys, &lengths)?;
     let entries_field: FieldRef = entries_field(function, return_type)?;
     let DataType::Struct(fields) = entries_field.data_type() else {
         return exec_err(format!("{function}: malformed map type {return_type}"));
@@ -132,6 +137,30 @@ fn build_map(
         nulls,
         false,
     )?))
+}
+
+/// An error naming the first key that appears twice among a row's `lengths[r]` keys (`-0.0`
+/// and `0.0` are one key, as Spark normalises them).
+fn check_unique_keys(function: &str, keys: &ArrayRef, lengths: &[usize]) -> Result<()> {
+    if lengths.iter().all(|&n| n < 2) {
+        return Ok(());
+    }
+    let rows = RowCodec::new(&[keys.data_type().clone()])?.encode_keys(&[Arc::clone(keys)])?;
+    let mut seen = HashSet::new();
+    let mut start = 0;
+    for &n in lengths {
+        seen.clear();
+        for i in start..start + n {
+            if !seen.insert(rows.row(i)) {
+                let key = ScalarValue::try_from_array(keys, i)?;
+                return exec_err(format!(
+                    "{function}: duplicate map key {key} was found, please check the input data"
+                ));
+            }
+        }
+        start += n;
+    }
+    Ok(())
 }
 
 /// The key and value types of a map type.
@@ -238,6 +267,42 @@ fn map_from_entries(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRe
         return_type,
         keys,
         values,
+        lengths,
+        nulls,
+    )
+}
+
+/// `map_concat(m1, m2, ..)`: each row's entries of every map, in order; NULL where a map is
+/// NULL.
+fn map_concat(args: &[ArrayRef], return_type: &DataType) -> Result<ArrayRef> {
+    let maps = (0..args.len())
+        .map(|i| map_arg("map_concat", args, i))
+        .collect::<Result<Vec<_>>>()?;
+    let rows = maps.first().map_or(0, |map| map.len());
+    let mut picks = Vec::new();
+    let mut lengths = Vec::with_capacity(rows);
+    let mut valid = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let ok = maps.iter().all(|map| map.is_valid(row));
+        valid.push(ok);
+        let before = picks.len();
+        if ok {
+            for (i, map) in maps.iter().enumerate() {
+                let offsets = map.value_offsets();
+                let entries = offsets[row] as usize..offsets[row + 1] as usize;
+                picks.extend(entries.map(|entry| (i, entry)));
+            }
+        }
+        lengths.push(picks.len() - before);
+    }
+    let keys: Vec<&dyn Array> = maps.iter().map(|map| map.keys().as_ref()).collect();
+    let values: Vec<&dyn Array> = maps.iter().map(|map| map.values().as_ref()).collect();
+    let nulls = Some(NullBuffer::from(valid));
+    build_map(
+        "map_concat",
+        return_type,
+        interleave(&keys, &picks)?,
+        interleave(&values, &picks)?,
         lengths,
         nulls,
     )

@@ -23,7 +23,7 @@ use arrow::compute::{cast, is_not_null, is_null, nullif};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion_common::ScalarValue;
 use rsql_plan::Operator;
-use rsql_plan::compute::{EvalMode, arithmetic};
+use rsql_plan::compute::{EvalMode, numeric_arithmetic};
 
 use super::round::{Mode, round, round_decimal};
 use crate::error::{Result, exec_err};
@@ -186,7 +186,7 @@ fn floor_or_ceil(name: &str, args: &[ArrayRef], mode: Mode, result: &DataType) -
 /// `mod(a, b)`: `a % b` (the dividend's sign; NULL for a zero divisor).
 fn remainder(name: &str, args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
     let (a, b) = (argument(name, args, 0)?, argument(name, args, 1)?);
-    Ok(arithmetic(
+    Ok(numeric_arithmetic(
         a,
         Operator::Modulo,
         b,
@@ -202,8 +202,8 @@ fn pmod(args: &[ArrayRef], result: &DataType) -> Result<ArrayRef> {
     let b = argument("pmod", args, 1)?;
     let zero = ScalarValue::new_zero(result)?.to_scalar()?;
     let negative = holds(&cmp::lt(&r, &zero)?);
-    let moved = arithmetic(&r, Operator::Plus, b, result, EvalMode::Lenient)?;
-    let moved = arithmetic(&moved, Operator::Modulo, b, result, EvalMode::Lenient)?;
+    let moved = numeric_arithmetic(&r, Operator::Plus, b, result, EvalMode::Lenient)?;
+    let moved = numeric_arithmetic(&moved, Operator::Modulo, b, result, EvalMode::Lenient)?;
     Ok(zip(&negative, &moved, &r)?)
 }
 
@@ -219,7 +219,7 @@ fn div(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
             return exec_err("div: no decimal quotient type");
         };
         // Casting a decimal to an integer truncates towards zero; overflow is NULL.
-        let exact = arithmetic(a, Operator::Divide, b, &quotient, EvalMode::Lenient)?;
+        let exact = numeric_arithmetic(a, Operator::Divide, b, &quotient, EvalMode::Lenient)?;
         return Ok(cast(&exact, &DataType::Int64)?);
     }
     let (a, b) = (cast(a, &DataType::Int64)?, cast(b, &DataType::Int64)?);

@@ -18,6 +18,7 @@
 //! The functions here decide types; [`TypeCoercion`] applies them to expressions, node by node
 //! for the SQL binder and over whole trees ([`coerce_expr`]) for expressions built in code.
 
+mod castable;
 mod decimal;
 mod expr;
 
@@ -28,6 +29,7 @@ use arrow_schema::{DataType, Field, TimeUnit};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
 
+pub use castable::can_cast;
 pub use decimal::{
     MAX_PRECISION, as_decimal, avg_decimal, decimal_parts, decimal_result, literal_decimal,
     sum_decimal, wider_decimal,

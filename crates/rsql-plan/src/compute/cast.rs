@@ -12,7 +12,8 @@
 //!   read back as the value (DuckDB prints `10000000000.0` instead; rsql follows Spark).
 //!
 //! - casts between timestamps with a zone (instants) and text, dates or zone-less timestamps
-//!   happen in the session time zone ([`zoned_cast`](super::zoned_cast)).
+//!   happen in the session time zone ([`zoned_cast`](super::zoned_cast));
+//! - instants and numbers convert as seconds since the epoch ([`epoch_cast`](super::epoch_cast)).
 //!
 //! Everything else is Arrow's safe cast: a value that does not fit the target is NULL. Spark
 //! without ANSI mode instead wraps integers around and saturates doubles cast to integers
@@ -31,6 +32,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
 use arrow::error::ArrowError;
 
+use super::epoch_cast::cast_with_epoch;
 use super::eval_mode::{EvalMode, check_cast};
 use super::zoned_cast::{cast_in_zone, parse_instants};
 use crate::time_zone::TimeZone;
@@ -64,6 +66,9 @@ fn lenient_cast(
         return from_strings(strings.as_string::<i32>(), to, time_zone);
     }
     if let Some(cast) = cast_in_zone(values, to, time_zone) {
+        return cast;
+    }
+    if let Some(cast) = cast_with_epoch(values, to) {
         return cast;
     }
     match (from, to) {

@@ -117,7 +117,7 @@ mod tests {
     use arrow::datatypes::DataType;
 
     use super::*;
-    use crate::compute::{arithmetic, negate, spark_cast};
+    use crate::compute::{negate, numeric_arithmetic, spark_cast};
     use crate::expr::Operator;
     use crate::time_zone::TimeZone;
 
@@ -165,7 +165,7 @@ mod tests {
     fn integer_arithmetic_wraps_or_fails() {
         let max: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(i64::MAX)]));
         let one = Scalar::new(Int64Array::from(vec![1]));
-        let wrapped = arithmetic(
+        let wrapped = numeric_arithmetic(
             &max,
             Operator::Plus,
             &one,
@@ -177,7 +177,7 @@ mod tests {
             wrapped.as_ref(),
             &Int64Array::from(vec![Some(2), None, Some(i64::MIN)])
         );
-        let err = arithmetic(&max, Operator::Plus, &one, &DataType::Int64, EvalMode::Ansi)
+        let err = numeric_arithmetic(&max, Operator::Plus, &one, &DataType::Int64, EvalMode::Ansi)
             .unwrap_err()
             .to_string();
         assert!(
@@ -197,7 +197,7 @@ mod tests {
     fn division_by_zero_fails_only_with_a_present_dividend() {
         let dividends: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), None]));
         let divisors: ArrayRef = Arc::new(Float64Array::from(vec![Some(2.0), Some(0.0)]));
-        let out = arithmetic(
+        let out = numeric_arithmetic(
             &dividends,
             Operator::Divide,
             &divisors,
@@ -207,7 +207,7 @@ mod tests {
         .unwrap();
         assert_eq!(out.as_ref(), &Float64Array::from(vec![Some(0.5), None]));
         let zero = Scalar::new(Float64Array::from(vec![-0.0]));
-        let err = arithmetic(
+        let err = numeric_arithmetic(
             &dividends,
             Operator::Modulo,
             &zero,
@@ -234,7 +234,7 @@ mod tests {
                 .unwrap(),
         );
         let result = DataType::Decimal128(38, 0);
-        let lenient = arithmetic(
+        let lenient = numeric_arithmetic(
             &big,
             Operator::Multiply,
             &hundred,
@@ -242,7 +242,7 @@ mod tests {
             EvalMode::Lenient,
         );
         assert_eq!(lenient.unwrap().null_count(), 1);
-        let err = arithmetic(&big, Operator::Multiply, &hundred, &result, EvalMode::Ansi)
+        let err = numeric_arithmetic(&big, Operator::Multiply, &hundred, &result, EvalMode::Ansi)
             .unwrap_err()
             .to_string();
         assert!(

@@ -9,6 +9,7 @@
 
 mod cast;
 mod decimal;
+mod epoch_cast;
 mod eval_mode;
 mod temporal;
 mod zoned_cast;
@@ -22,15 +23,32 @@ use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 
 use crate::expr::Operator;
+use crate::time_zone::TimeZone;
 
 pub use cast::spark_cast;
 pub use eval_mode::EvalMode;
 
 /// `left op right` for an arithmetic `op`, with the result type `result` (as
 /// [`binary_types`](crate::coercion::binary_types) gave it), failing under
-/// [`EvalMode::Ansi`] where the lenient mode wraps or gives NULL. Two scalar operands give a
-/// one-row array.
+/// [`EvalMode::Ansi`] where the lenient mode wraps or gives NULL. Dates and timestamps move on
+/// the wall clock of the session time zone `zone`. Two scalar operands give a one-row array.
 pub fn arithmetic(
+    left: &dyn Datum,
+    op: Operator,
+    right: &dyn Datum,
+    result: &DataType,
+    mode: EvalMode,
+    zone: &TimeZone,
+) -> Result<ArrayRef, ArrowError> {
+    let (l, r) = (left.get().0.data_type(), right.get().0.data_type());
+    if temporal::is_temporal(l) || temporal::is_temporal(r) {
+        return temporal::arithmetic(left, op, right, zone);
+    }
+    numeric_arithmetic(left, op, right, result, mode)
+}
+
+/// [`arithmetic`] on numbers and decimals, which no time zone affects.
+pub fn numeric_arithmetic(
     left: &dyn Datum,
     op: Operator,
     right: &dyn Datum,
@@ -41,9 +59,6 @@ pub fn arithmetic(
     if matches!(l, DataType::Decimal128(..)) && matches!(r, DataType::Decimal128(..)) {
         let out = decimal::arithmetic(left, op, right, result)?;
         return check_arithmetic(mode, left, op, right, out, "decimal");
-    }
-    if temporal::is_temporal(l) || temporal::is_temporal(r) {
-        return temporal::arithmetic(left, op, right);
     }
     let strict = mode == EvalMode::Ansi;
     let out = match op {

@@ -6,16 +6,17 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Date32Array, TimestampMicrosecondArray};
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, StringArray, TimestampMicrosecondArray};
 use arrow::compute::cast;
 use arrow::compute::kernels::cast_utils::string_to_datetime;
 use arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampMicrosecondType};
 use arrow::error::ArrowError;
-use chrono::{FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::time_zone::TimeZone;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+const MICROS_PER_MINUTE: i64 = 60_000_000;
 
 /// `values` cast to `to` when the zone decides the result; `None` for every other cast.
 pub(super) fn cast_in_zone(
@@ -83,12 +84,47 @@ fn parse_instant(text: &str, zone: &TimeZone) -> Option<i64> {
 
 /// Instants rendered as text in `zone` (Arrow's ISO 8601 form with the zone's offset).
 fn render(values: &ArrayRef, to: &DataType, zone: &TimeZone) -> Result<ArrayRef, ArrowError> {
-    let in_zone = micros(values)?.with_timezone(zone.name());
-    let text = cast(&in_zone, &DataType::Utf8)?;
+    let instants = micros(values)?;
+    let text = cast(
+        &instants.clone().with_timezone(zone.name()),
+        &DataType::Utf8,
+    )?;
+    let text = with_whole_minute_offsets(text, &instants, zone);
     match to {
         DataType::Utf8 => Ok(text),
         other => cast(&text, other),
     }
+}
+
+/// `text` (the rendered `instants`) with the instants whose offset in `zone` has seconds
+/// (local mean time, before about 1900), which Arrow prints rounded to the minute, printed as
+/// their wall-clock time without an offset instead: that text reads back in the zone as the
+/// same instant (Spark never prints an offset).
+fn with_whole_minute_offsets(
+    text: ArrayRef,
+    instants: &TimestampMicrosecondArray,
+    zone: &TimeZone,
+) -> ArrayRef {
+    let partial = |t: i64| {
+        zone.local_micros(t)
+            .is_some_and(|local| (local - t) % MICROS_PER_MINUTE != 0)
+    };
+    if zone.is_utc() || !instants.iter().flatten().any(partial) {
+        return text;
+    }
+    let wall_clock = |t: i64| {
+        let local = DateTime::from_timestamp_micros(zone.local_micros(t)?)?;
+        Some(local.naive_utc().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+    };
+    let rendered: StringArray = instants
+        .iter()
+        .zip(text.as_string::<i32>())
+        .map(|(instant, text)| match instant {
+            Some(t) if partial(t) => wall_clock(t),
+            _ => text.map(str::to_string),
+        })
+        .collect();
+    Arc::new(rendered)
 }
 
 /// The microseconds of a timestamp array, whatever its unit and zone.
@@ -112,8 +148,6 @@ fn retype(values: TimestampMicrosecondArray, to: &DataType) -> Result<ArrayRef, 
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::StringArray;
-
     use super::*;
 
     // 2024-03-01T10:00:00Z.
@@ -152,6 +186,21 @@ mod tests {
             local.as_primitive::<TimestampMicrosecondType>().value(0),
             TEN_UTC + HOUR
         );
+    }
+
+    // Paris kept local mean time (+00:09:21) until 1911: midnight on 1900-01-01 there was
+    // 23:50:39 UTC the day before (-2 208 988 800 s - 561 s), by hand.
+    #[test]
+    fn offsets_with_seconds_render_as_wall_clock_time_that_reads_back() {
+        let paris = TimeZone::parse("Europe/Paris").unwrap();
+        let values = instants(&[Some(-2_208_989_361_000_000)]);
+        let text = cast_in_zone(&values, &DataType::Utf8, &paris)
+            .unwrap()
+            .unwrap();
+        assert_eq!(text.as_string::<i32>().value(0), "1900-01-01T00:00:00");
+        let strings = text.as_string::<i32>().iter();
+        let back = parse_instants(strings, &utc_type(), &paris).unwrap();
+        assert_eq!(back.as_ref(), values.as_ref());
     }
 
     #[test]

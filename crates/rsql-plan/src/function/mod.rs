@@ -10,6 +10,7 @@ mod date_part;
 mod datetime;
 mod grouping;
 mod interval;
+mod json;
 mod math;
 mod nested;
 mod scalar;
@@ -249,6 +250,7 @@ impl FunctionRegistry {
             .chain(datetime::builtins())
             .chain(grouping::builtins())
             .chain(nested::builtins())
+            .chain(json::builtins())
         {
             registry.register_scalar(signature);
         }

@@ -240,6 +240,19 @@ fn array_or_map(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     }
 }
 
+/// `map_concat(m1, m2, ..)`: every map cast to the map of their keys' common type and their
+/// values'.
+fn map_concat_args(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
+    let entries = args
+        .iter()
+        .enumerate()
+        .map(|(i, t)| entry_types(&map_arg(function, i, t)?))
+        .collect::<Result<Vec<_>>>()?;
+    let key = common_of(function, entries.iter().map(|(key, _)| key), 0, 1)?;
+    let value = common_of(function, entries.iter().map(|(_, value)| value), 0, 1)?;
+    Ok(vec![map_type(key, value); args.len()])
+}
+
 /// `map_from_arrays(keys, values)`.
 fn map_from_arrays_args(function: &str, args: &[DataType]) -> Result<Vec<DataType>> {
     let coerced = arrays(function, args)?;
@@ -498,6 +511,12 @@ pub(super) fn builtins() -> Vec<Arc<dyn ScalarFunctionSignature>> {
         (&["map_values"], Arity::Exact(1), one_map, map_values_type),
         (&["map_entries"], Arity::Exact(1), one_map, map_entries_type),
         (&["map_contains_key"], Arity::Exact(2), map_and_key, boolean),
+        (
+            &["map_concat"],
+            Arity::AtLeast(1),
+            map_concat_args,
+            same_as_first,
+        ),
         (
             &["explode", "explode_outer", "unnest"],
             Arity::Exact(1),

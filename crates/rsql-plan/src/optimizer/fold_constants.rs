@@ -43,11 +43,16 @@ fn boolean(value: &Expr) -> Option<bool> {
     }
 }
 
-/// `a op b` for literals, computed by the executor's own kernels (so the folded value is what
-/// the query would compute); `None` when the types do not fit or the kernel fails, which it
+/// `a op b` for literals in the session zone `zone`, computed by the executor's own kernels (so
+/// the folded value is what the query would compute); `None` when the types do not fit or the kernel fails, which it
 /// does, in ANSI mode, on an overflow or a division by zero (the executor's business: NULL or
 /// an error).
-fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarValue> {
+fn arithmetic(
+    a: &ScalarValue,
+    op: Operator,
+    b: &ScalarValue,
+    zone: &TimeZone,
+) -> Option<ScalarValue> {
     if a.is_null() || b.is_null() {
         return None;
     }
@@ -62,6 +67,7 @@ fn arithmetic(a: &ScalarValue, op: Operator, b: &ScalarValue) -> Option<ScalarVa
         &Scalar::new(b),
         &types.result,
         EvalMode::Ansi,
+        zone,
     )
     .ok()?;
     ScalarValue::try_from_array(&result, 0).ok()
@@ -142,7 +148,7 @@ fn fold(expr: Expr, zone: &TimeZone) -> Transformed<Expr> {
         },
         Expr::BinaryExpr { left, op, right } => match (left.as_ref(), right.as_ref()) {
             (Expr::Literal(a), Expr::Literal(b)) if op.is_arithmetic() => {
-                arithmetic(a, *op, b).map(Expr::Literal)
+                arithmetic(a, *op, b, zone).map(Expr::Literal)
             }
             (Expr::Literal(a), Expr::Literal(b)) if op.is_comparison() => {
                 comparison(a, *op, b).map(Expr::Literal)

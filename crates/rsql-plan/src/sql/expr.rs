@@ -6,8 +6,8 @@ use sqlparser::ast::{self, Spanned};
 
 use super::SqlBinder;
 use super::ident::{find_column, has_relation, unknown_column};
-use super::types::arrow_type;
-use crate::coercion::TypeCoercion;
+use super::types::{arrow_type, sql_type_name};
+use crate::coercion::{TypeCoercion, can_cast};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator};
 use crate::function::parse_interval_literal;
@@ -501,6 +501,14 @@ impl SqlBinder<'_> {
                 format: None,
             } => {
                 let (value, to) = (self.bind_expr(inner, scope)?, arrow_type(data_type)?);
+                let from = self.type_of(&value, scope)?;
+                if !can_cast(&from, &to) {
+                    return Err(PlanError::type_mismatch(format!(
+                        "cannot cast {} to {}",
+                        sql_type_name(&from),
+                        sql_type_name(&to)
+                    )));
+                }
                 Ok(match kind {
                     ast::CastKind::TryCast | ast::CastKind::SafeCast => value.try_cast_to(to),
                     _ => value.cast_to(to),

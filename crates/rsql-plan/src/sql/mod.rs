@@ -41,7 +41,7 @@ use crate::plan::{Catalog, LogicalPlan, Statement};
 use crate::time_zone::TimeZone;
 
 pub use parse::parse_statement;
-pub use types::{arrow_type, sql_type_name};
+pub use types::{arrow_type, schema_type, sql_type_name};
 
 /// Binds SQL statements against a catalog and a function registry.
 pub struct SqlBinder<'a> {

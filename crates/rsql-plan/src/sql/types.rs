@@ -1,8 +1,11 @@
 //! SQL type names (`BIGINT`, `STRING`, `TIMESTAMP`, ...) to Arrow types, as Spark reads them,
 //! and back, as Spark prints them.
 
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, Field, Fields, TimeUnit};
 use sqlparser::ast::{self, ExactNumberInfo, TimezoneInfo};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
 
 use crate::error::{PlanError, Result};
 use crate::function::{list_type, map_type};
@@ -59,8 +62,62 @@ pub fn arrow_type(sql_type: &ast::DataType) -> Result<DataType> {
             | ast::ArrayElemTypeDef::Parenthesis(item),
         ) => list_type(arrow_type(item)?),
         S::Map(key, value) => map_type(arrow_type(key)?, arrow_type(value)?),
+        S::Struct(fields, _) => DataType::Struct(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, field)| {
+                    let name = field
+                        .field_name
+                        .as_ref()
+                        .map_or_else(|| format!("col{}", i + 1), |name| name.value.clone());
+                    Ok(Field::new(name, arrow_type(&field.field_type)?, true))
+                })
+                .collect::<Result<Fields>>()?,
+        ),
         other => return Err(PlanError::not_supported(format!("the type {other}"))),
     })
+}
+
+/// The type a schema string names, as Spark's `from_json` reads it: one type
+/// (`ARRAY<INT>`, `MAP<STRING, INT>`, `STRUCT<a INT>`) or a list of fields (`a INT, b STRING`),
+/// which is a struct of them.
+pub fn schema_type(text: &str) -> Result<DataType> {
+    let invalid = |reason: String| {
+        PlanError::invalid(format!(
+            "the schema '{text}' is not a type or a list of fields: {reason}"
+        ))
+    };
+    let dialect = GenericDialect {};
+    let parser = || {
+        Parser::new(&dialect)
+            .try_with_sql(text)
+            .map_err(|e| invalid(e.to_string()))
+    };
+    let mut one_type = parser()?;
+    if let Ok(data_type) = one_type.parse_data_type()
+        && one_type.peek_token().token == Token::EOF
+    {
+        return arrow_type(&data_type);
+    }
+    let mut fields = parser()?;
+    let columns = fields
+        .parse_comma_separated(Parser::parse_column_def)
+        .map_err(|e| invalid(e.to_string()))?;
+    if fields.peek_token().token != Token::EOF {
+        return Err(invalid(format!("unexpected {}", fields.peek_token().token)));
+    }
+    let fields = columns
+        .iter()
+        .map(|column| {
+            Ok(Field::new(
+                &column.name.value,
+                arrow_type(&column.data_type)?,
+                true,
+            ))
+        })
+        .collect::<Result<Fields>>()?;
+    Ok(DataType::Struct(fields))
 }
 
 /// The SQL (Spark) name of an Arrow type: `bigint`, `string`, `map<string,bigint>`, ...

@@ -1,17 +1,19 @@
-//! Hash functions returning lower-case hex digests: `md5` and `sha2`.
+//! Hash functions returning lower-case hex digests: `md5`, `sha1` (`sha`) and `sha2`.
 
 use std::fmt::Write;
 
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::DataType;
 use md5::Md5;
+use sha1::Sha1;
 use sha2::digest::Digest;
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
 use super::{Body, at, build_strings, integers, strings};
 use crate::error::Result;
 
-pub(super) const FUNCTIONS: &[(&[&str], Body)] = &[(&["md5"], md5), (&["sha2"], sha2)];
+pub(super) const FUNCTIONS: &[(&[&str], Body)] =
+    &[(&["md5"], md5), (&["sha1", "sha"], sha1), (&["sha2"], sha2)];
 
 /// Appends `bytes` as lower-case hex.
 fn hex(bytes: &[u8], out: &mut String) {
@@ -29,6 +31,18 @@ fn md5(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
             return Ok(false);
         };
         hex(&Md5::digest(s), out);
+        Ok(true)
+    })
+}
+
+/// `sha1(s)` (`sha(s)`): the SHA-1 digest of the UTF-8 bytes of `s`.
+fn sha1(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let input = strings("sha1", args, 0)?;
+    build_strings("sha1", input.len(), |row, out| {
+        let Some(s) = at(&input, row) else {
+            return Ok(false);
+        };
+        hex(&Sha1::digest(s), out);
         Ok(true)
     })
 }
