@@ -206,7 +206,7 @@ fn greedy_left_deep(
                             .all(|r| *r == next || joined.contains(r))
                 })
                 .collect();
-            let join = build_join(&plan, &relations[next], &conditions, &applicable)?;
+            let join = build_join(&plan, &relations[next], conditions, &applicable)?;
             let connected = matches!(&join, LogicalPlan::Join(j) if !j.on.is_empty());
             let estimate = join.estimated_rows();
             let better = match &best {
