@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
-use arrow::compute::{SortColumn, concat, interleave, lexsort_to_indices};
-use arrow::datatypes::SchemaRef;
+use arrow::compute::{SortColumn, concat, interleave, lexsort_to_indices, take};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, Rows, SortField};
 use rsql_rdd::{MemoryPool, MemoryReservation};
 
@@ -73,14 +73,21 @@ pub fn sort_bounded(
     Ok(Box::new(merge_runs(schema, runs, keys, pool)?))
 }
 
-/// Bytes a batch held for sorting takes: itself, a copy of its key columns, and the
-/// per-row scratch of the sort (a row index and, for one key, its value beside it).
+/// Bytes a batch held for sorting takes: itself, the copy of the columns concatenated to be
+/// sorted or taken from (its key and dictionary columns), and the per-row scratch of the sort
+/// (a row index and, for one key, its value beside it).
 fn held_size(batch: &RecordBatch, keys: &[SortKey]) -> usize {
-    let key_columns: usize = keys
+    let copied: usize = batch
+        .columns()
         .iter()
-        .map(|key| batch.column(key.column).get_array_memory_size())
+        .enumerate()
+        .filter(|(c, column)| {
+            keys.iter().any(|key| key.column == *c)
+                || matches!(column.data_type(), DataType::Dictionary(..))
+        })
+        .map(|(_, column)| column.get_array_memory_size())
         .sum();
-    batch.get_array_memory_size() + key_columns + batch.num_rows() * SORT_SCRATCH_PER_ROW
+    batch.get_array_memory_size() + copied + batch.num_rows() * SORT_SCRATCH_PER_ROW
 }
 
 /// `batches` in any order, as sorted by no keys (a window without `PARTITION BY` or `ORDER
@@ -127,11 +134,15 @@ fn write_run(
     writer.finish()
 }
 
-/// Batches held in memory, handed out in sort order [`BATCH_ROWS`] rows at a time, each
-/// gathered from the held batches.
+/// Batches held in memory, handed out in sort order [`BATCH_ROWS`] rows at a time. The sort
+/// key columns are concatenated to be sorted, and dictionary columns so that their
+/// dictionaries are merged once: those are taken from; the other columns are gathered from
+/// the held batches.
 struct SortedChunks {
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
+    /// Per column, the whole column when it was concatenated.
+    whole: Vec<Option<ArrayRef>>,
     /// Where each held batch starts among all held rows.
     starts: Vec<usize>,
     /// Every held row (numbered across the batches), in sort order.
@@ -155,34 +166,48 @@ impl SortedChunks {
             starts.push(rows);
             rows += batch.num_rows();
         }
-        let columns = keys
+        let whole = schema
+            .fields()
             .iter()
-            .map(|key| {
-                let pieces: Vec<&dyn Array> = batches
-                    .iter()
-                    .map(|b| b.column(key.column).as_ref())
-                    .collect();
-                let values = match pieces.as_slice() {
-                    [] => arrow::array::new_empty_array(schema.field(key.column).data_type()),
-                    [one] => arrow::array::make_array(one.to_data()),
-                    _ => concat(&pieces)?,
-                };
-                Ok(SortColumn {
-                    values,
-                    options: Some(key.options()),
-                })
+            .enumerate()
+            .map(|(c, field)| {
+                let wanted = keys.iter().any(|key| key.column == c)
+                    || matches!(field.data_type(), DataType::Dictionary(..));
+                wanted
+                    .then(|| whole_column(&batches, c, field.data_type()))
+                    .transpose()
             })
             .collect::<Result<Vec<_>>>()?;
+        let columns = keys
+            .iter()
+            .map(|key| SortColumn {
+                values: whole[key.column].clone().unwrap_or_else(|| {
+                    arrow::array::new_empty_array(schema.field(key.column).data_type())
+                }),
+                options: Some(key.options()),
+            })
+            .collect::<Vec<_>>();
         let order = lexsort_to_indices(&columns, None)?;
         Ok(SortedChunks {
             schema: Arc::clone(schema),
             batches,
+            whole,
             starts,
             order,
             next: 0,
             _reservation: reservation,
         })
     }
+}
+
+/// Column `c` of all `batches`, as one array.
+fn whole_column(batches: &[RecordBatch], c: usize, data_type: &DataType) -> Result<ArrayRef> {
+    let pieces: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+    Ok(match pieces.as_slice() {
+        [] => arrow::array::new_empty_array(data_type),
+        [one] => arrow::array::make_array(one.to_data()),
+        _ => concat(&pieces)?,
+    })
 }
 
 impl Iterator for SortedChunks {
@@ -192,11 +217,15 @@ impl Iterator for SortedChunks {
         if self.next >= self.order.len() {
             // Let the held batches go as soon as the last rows are out.
             self.batches = Vec::new();
+            self.whole = Vec::new();
             self._reservation = None;
             return None;
         }
         let end = (self.next + BATCH_ROWS).min(self.order.len());
-        let picks: Vec<(usize, usize)> = self.order.values()[self.next..end]
+        let rows = self.order.slice(self.next, end - self.next);
+        self.next = end;
+        let picks: Vec<(usize, usize)> = rows
+            .values()
             .iter()
             .map(|&row| {
                 let row = row as usize;
@@ -204,8 +233,23 @@ impl Iterator for SortedChunks {
                 (batch, row - self.starts[batch])
             })
             .collect();
-        self.next = end;
-        Some(gather(&self.schema, &self.batches, &picks))
+        let columns = self
+            .whole
+            .iter()
+            .enumerate()
+            .map(|(c, whole)| match whole {
+                Some(whole) => Ok(take(whole, &rows, None)?),
+                None => {
+                    let arrays: Vec<&dyn Array> =
+                        self.batches.iter().map(|b| b.column(c).as_ref()).collect();
+                    Ok(interleave(&arrays, &picks)?)
+                }
+            })
+            .collect::<Result<Vec<ArrayRef>>>();
+        Some(
+            columns
+                .and_then(|columns| Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)),
+        )
     }
 }
 
