@@ -18,6 +18,10 @@ use super::frame::{Frames, Layout};
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
 use crate::error::Result;
 
+/// Frames whose tree nodes are picked and merged at once: bounds the picks' memory (a running
+/// frame over millions of rows picks about twelve nodes a row).
+const FRAMES_PER_CHUNK: usize = 65_536;
+
 /// `function` over the whole partition of every row.
 pub fn whole_partition(
     function: &Arc<dyn AggregateUdf>,
@@ -71,43 +75,44 @@ pub fn over_frames(
     // Each frame as at most two nodes per level: one on its left edge, one on its right.
     // Left-edge nodes lie left to right as their level rises, right-edge nodes right to left,
     // so merging the left ones bottom-up and then the right ones top-down keeps the frame's
-    // rows in order, which order-sensitive aggregates (`string_agg`, `first`) rely on.
-    let mut left_picks = vec![LevelPicks::default(); levels.len()];
-    let mut right_picks = vec![LevelPicks::default(); levels.len()];
-    for (row, (&start, &end)) in frames.starts.iter().zip(&frames.ends).enumerate() {
-        let (mut low, mut high, mut level) = (start, end, 0);
-        while low < high {
-            if low % 2 == 1 {
-                left_picks[level].push(low, row);
-                low += 1;
-            }
-            if high % 2 == 1 {
-                high -= 1;
-                right_picks[level].push(high, row);
-            }
-            low /= 2;
-            high /= 2;
-            level += 1;
-        }
-    }
+    // rows in order, which order-sensitive aggregates (`string_agg`, `first`) rely on. The
+    // frames are resolved a chunk of rows at a time, so the picks stay small however many
+    // rows the partition has.
     let mut result = function.accumulator(argument_types)?;
-    if let Some(prefix) = prefix {
-        let every_output: Vec<usize> = (0..outputs).collect();
-        result.merge_batch(
-            &take_states(prefix, &vec![0; outputs])?,
-            &every_output,
-            outputs,
-        )?;
-    }
-    let left_to_right = levels
-        .iter()
-        .zip(&left_picks)
-        .chain(levels.iter().zip(&right_picks).rev());
-    for (states, picks) in left_to_right {
-        if picks.nodes.is_empty() {
-            continue;
+    for chunk_start in (0..outputs).step_by(FRAMES_PER_CHUNK) {
+        let chunk = chunk_start..(chunk_start + FRAMES_PER_CHUNK).min(outputs);
+        if let Some(prefix) = prefix {
+            let rows: Vec<usize> = chunk.clone().collect();
+            result.merge_batch(&take_states(prefix, &vec![0; rows.len()])?, &rows, outputs)?;
         }
-        result.merge_batch(&take_states(states, &picks.nodes)?, &picks.rows, outputs)?;
+        let mut left_picks = vec![LevelPicks::default(); levels.len()];
+        let mut right_picks = vec![LevelPicks::default(); levels.len()];
+        for row in chunk {
+            let (mut low, mut high, mut level) = (frames.starts[row], frames.ends[row], 0);
+            while low < high {
+                if low % 2 == 1 {
+                    left_picks[level].push(low, row);
+                    low += 1;
+                }
+                if high % 2 == 1 {
+                    high -= 1;
+                    right_picks[level].push(high, row);
+                }
+                low /= 2;
+                high /= 2;
+                level += 1;
+            }
+        }
+        let left_to_right = levels
+            .iter()
+            .zip(&left_picks)
+            .chain(levels.iter().zip(&right_picks).rev());
+        for (states, picks) in left_to_right {
+            if picks.nodes.is_empty() {
+                continue;
+            }
+            result.merge_batch(&take_states(states, &picks.nodes)?, &picks.rows, outputs)?;
+        }
     }
     result.evaluate(outputs)
 }
@@ -145,5 +150,47 @@ impl LevelPicks {
     fn push(&mut self, node: usize, row: usize) {
         self.nodes.push(node as u32);
         self.rows.push(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::datatypes::Int64Type;
+
+    use super::*;
+    use crate::aggregate::builtin_aggregates;
+
+    /// Frames spanning several chunks of picks: running and sliding sums over more rows than
+    /// one chunk resolves, against sums computed row by row.
+    #[test]
+    fn frames_over_many_chunks_match_sums_row_by_row() {
+        let sum = builtin_aggregates()
+            .into_iter()
+            .find(|f| f.name() == "sum")
+            .unwrap();
+        let rows = FRAMES_PER_CHUNK * 2 + 123;
+        let values: Vec<i64> = (0..rows as i64).map(|i| (i * 7919) % 101 - 50).collect();
+        let args: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(values.clone()))];
+        let frames_of = |start: &dyn Fn(usize) -> usize| Frames {
+            starts: (0..rows).map(start).collect(),
+            ends: (0..rows).map(|row| (row + 3).min(rows)).collect(),
+        };
+        for frames in [
+            frames_of(&|_| 0),
+            frames_of(&|row| row.saturating_sub(1000)),
+        ] {
+            let result = over_frames(&sum, &[DataType::Int64], &args, rows, &frames, None).unwrap();
+            let result = result.as_primitive::<Int64Type>();
+            // prefix[i]: the sum of the first i values, added one by one.
+            let mut prefix = vec![0i64];
+            for value in &values {
+                prefix.push(prefix.last().unwrap() + value);
+            }
+            for row in 0..rows {
+                let expected = prefix[frames.ends[row]] - prefix[frames.starts[row]];
+                assert_eq!(result.value(row), expected, "row {row}");
+            }
+        }
     }
 }
