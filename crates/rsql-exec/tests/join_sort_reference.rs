@@ -886,3 +886,73 @@ fn runs_too_many_to_open_at_once_merge_in_passes() {
     assert_eq!(pool.used(), 0);
     assert!(pool.spilled_bytes() > 0);
 }
+
+/// -0.0 and 0.0 are equal sort keys (as in SQL comparisons and the window's peers): sorted by
+/// a float then an integer, the integers come in order across both zeros, in memory, spilled
+/// and in a top-k.
+#[test]
+fn negative_and_positive_zero_sort_as_one_key() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("f", DataType::Float64, false),
+        Field::new("v", DataType::Int64, false),
+    ]));
+    let rows = 600i64;
+    let batches: Vec<RecordBatch> = (0..rows)
+        .collect::<Vec<_>>()
+        .chunks(50)
+        .map(|chunk| {
+            let f: Vec<f64> = chunk
+                .iter()
+                .map(|i| if i % 2 == 0 { -0.0 } else { 0.0 })
+                .collect();
+            let v: Vec<i64> = chunk.iter().map(|i| (i * 7919) % rows).collect();
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(arrow::array::Float64Array::from(f)),
+                    Arc::new(arrow::array::Int64Array::from(v)),
+                ],
+            )
+            .unwrap()
+        })
+        .collect();
+    let keys = [
+        SortKey {
+            column: 0,
+            descending: false,
+            nulls_first: false,
+        },
+        SortKey {
+            column: 1,
+            descending: false,
+            nulls_first: false,
+        },
+    ];
+    let values_of = |batches: &[RecordBatch]| -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(1)
+                    .as_any()
+                    .downcast_ref::<arrow::array::Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    };
+    // By hand: every v of 0..600 once (7919 is prime to 600), in order.
+    let expected: Vec<i64> = (0..rows).collect();
+    for limit in [None, Some(2_000)] {
+        let pool = Arc::new(MemoryPool::new(limit).unwrap());
+        let sorted: Vec<RecordBatch> = sort_bounded(&schema, batches.iter().cloned(), &keys, &pool)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(values_of(&sorted), expected, "limit {limit:?}");
+    }
+    let top = sort_batches(&schema, batches.iter().cloned(), &keys, Some(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(values_of(&[top]), expected[..10].to_vec());
+}

@@ -17,6 +17,7 @@ use rsql_rdd::{MemoryPool, MemoryReservation};
 
 use super::sort::SortKey;
 use crate::error::Result;
+use crate::rows::normalize_zeros;
 use crate::spill::{SpillFile, SpillWriter};
 
 /// Rows per batch written to runs and produced by the merge.
@@ -181,9 +182,11 @@ impl SortedChunks {
         let columns = keys
             .iter()
             .map(|key| SortColumn {
-                values: whole[key.column].clone().unwrap_or_else(|| {
-                    arrow::array::new_empty_array(schema.field(key.column).data_type())
-                }),
+                // -0.0 and 0.0 are peers, as the window and SQL comparisons hold them.
+                values: whole[key.column].as_ref().map_or_else(
+                    || arrow::array::new_empty_array(schema.field(key.column).data_type()),
+                    normalize_zeros,
+                ),
                 options: Some(key.options()),
             })
             .collect::<Vec<_>>();
@@ -376,7 +379,7 @@ impl RunMerge {
             let key_columns: Vec<ArrayRef> = self
                 .keys
                 .iter()
-                .map(|key| Arc::clone(batch.column(key.column)))
+                .map(|key| normalize_zeros(batch.column(key.column)))
                 .collect();
             let rows = self.converter.convert_columns(&key_columns)?;
             return Ok(Some(RunCursor {

@@ -11,6 +11,7 @@ use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use arrow::row::{OwnedRow, RowConverter, SortField};
 
 use crate::error::{Result, exec_err};
+use crate::rows::normalize_zeros;
 
 /// One key of a sort order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -92,7 +93,7 @@ fn sort_batch(batch: &RecordBatch, keys: &[SortKey], limit: Option<usize>) -> Re
         .iter()
         .map(|key| {
             Ok(SortColumn {
-                values: key_column(batch, key)?,
+                values: normalize_zeros(&key_column(batch, key)?),
                 options: Some(key.options()),
             })
         })
