@@ -23,6 +23,30 @@ pub(crate) fn fail_task(tc: &TaskContext, error: ExecError) {
     tc.fail(into_rdd_error(error));
 }
 
+/// The batches of `batches` up to its first error, which fails the task; an operator that
+/// could not start (`Err`) fails the task at once.
+pub(crate) fn until_error<'a, I>(
+    batches: Result<I>,
+    tc: &'a TaskContext,
+) -> BoxIter<'a, RecordBatch>
+where
+    I: Iterator<Item = Result<RecordBatch>> + 'a,
+{
+    match batches {
+        Ok(batches) => Box::new(batches.map_while(move |batch| match batch {
+            Ok(batch) => Some(batch),
+            Err(error) => {
+                fail_task(tc, error);
+                None
+            }
+        })),
+        Err(error) => {
+            fail_task(tc, error);
+            Box::new(std::iter::empty())
+        }
+    }
+}
+
 /// Applies a fallible batch function to every batch; `Ok(None)` drops the batch. The first
 /// error fails the task, naming the operator's stage and partition.
 #[track_caller]

@@ -12,7 +12,7 @@ use rsql_rdd::{BoxIter, Context, MemoryPool, MemoryReservation, Rdd, RddError};
 use super::{Partitioning, PhysicalNode, PhysicalPlan};
 use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
-use crate::lower::{aggregate_partitions, fail_task, into_rdd_error, map_batches};
+use crate::lower::{aggregate_partitions, fail_task, into_rdd_error, map_batches, until_error};
 use crate::operators::{
     GroupLimit, HashJoin, JoinTable, JoinedBatches, RangeBatches, RangeBounds, SortKey,
     SortedBatches, TARGET_BATCH_ROWS, WindowExec, WindowStream, coalesce_batches, hash_split,
@@ -101,16 +101,7 @@ impl PhysicalPlan {
                                 .map(|top| Box::new(top.into_iter().map(Ok)) as SortedBatches),
                             None => sort_bounded(&schema, batches, &keys, &pool),
                         };
-                        let sorted = sorted.unwrap_or_else(|error| {
-                            Box::new(std::iter::once(Err(error))) as SortedBatches
-                        });
-                        Box::new(sorted.map_while(move |batch| match batch {
-                            Ok(batch) => Some(batch),
-                            Err(error) => {
-                                fail_task(tc, error);
-                                None
-                            }
-                        }))
+                        until_error(sorted, tc)
                     })
             }
             PhysicalNode::Window { input, window } => window_rdd(
@@ -286,19 +277,7 @@ fn window_rdd(
         let windowed = sorted.and_then(|sorted| {
             WindowStream::try_new(Arc::clone(&window), Arc::clone(&schema), sorted, &pool)
         });
-        match windowed {
-            Ok(windowed) => Box::new(windowed.map_while(move |batch| match batch {
-                Ok(batch) => Some(batch),
-                Err(error) => {
-                    fail_task(tc, error);
-                    None
-                }
-            })) as BoxIter<'_, RecordBatch>,
-            Err(error) => {
-                fail_task(tc, error);
-                Box::new(std::iter::empty())
-            }
-        }
+        until_error(windowed, tc)
     })
 }
 
@@ -313,19 +292,7 @@ fn group_limit_rdd(
     let schema = Arc::clone(schema);
     let pool = Arc::clone(pool);
     input.map_partitions_with_context(move |batches, tc| {
-        match limit.stream(&schema, batches, &pool) {
-            Ok(kept) => Box::new(kept.map_while(move |batch| match batch {
-                Ok(batch) => Some(batch),
-                Err(error) => {
-                    fail_task(tc, error);
-                    None
-                }
-            })) as BoxIter<'_, RecordBatch>,
-            Err(error) => {
-                fail_task(tc, error);
-                Box::new(std::iter::empty())
-            }
-        }
+        until_error(limit.stream(&schema, batches, &pool), tc)
     })
 }
 
@@ -491,16 +458,10 @@ fn join_rdd(
             )) as JoinedBatches<'_>),
             BuildSide::Spillable(build) => join.join_bounded(build, probe, &pool),
         });
-        let joined = joined.unwrap_or_else(|error| Box::new(std::iter::once(Err(error))));
         // A selective probe keeps a few rows of each probe batch: merge them.
-        let joined = coalesce_batches(Arc::clone(join.output_schema()), joined);
-        Box::new(joined.map_while(move |batch| match batch {
-            Ok(batch) => Some(batch),
-            Err(error) => {
-                fail_task(tc, error);
-                None
-            }
-        })) as BoxIter<'_, RecordBatch>
+        let joined =
+            joined.map(|joined| coalesce_batches(Arc::clone(join.output_schema()), joined));
+        until_error(joined, tc)
     })?)
 }
 
