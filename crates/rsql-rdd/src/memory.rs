@@ -85,10 +85,6 @@ impl MemoryPool {
         }
     }
 
-    fn try_add(&self, bytes: usize) -> bool {
-        self.try_add_below(bytes, self.limit.load(Ordering::Relaxed))
-    }
-
     /// Adds `bytes` if the pool's total stays at most `limit`.
     fn try_add_below(&self, bytes: usize, limit: usize) -> bool {
         let granted = self
@@ -132,17 +128,7 @@ impl MemoryReservation {
     /// Holds `bytes` more, or fails with [`RddError::ResourcesExhausted`] when the pool is full
     /// (the caller then spills and frees what it holds).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
-        if self.pool.try_add(bytes) {
-            self.size += bytes;
-            Ok(())
-        } else {
-            Err(RddError::ResourcesExhausted {
-                consumer: self.consumer.clone(),
-                requested: bytes,
-                used: self.pool.used(),
-                limit: self.pool.limit.load(Ordering::Relaxed),
-            })
-        }
+        self.try_grow_below(bytes, self.pool.limit.load(Ordering::Relaxed))
     }
 
     /// Holds `bytes` more only while the pool's total stays within `share` (a fraction) of
@@ -156,7 +142,12 @@ impl MemoryReservation {
         } else {
             (limit as f64 * share) as usize
         };
-        if self.pool.try_add_below(bytes, below) {
+        self.try_grow_below(bytes, below)
+    }
+
+    /// Holds `bytes` more if the pool's total stays at most `limit`.
+    fn try_grow_below(&mut self, bytes: usize, limit: usize) -> Result<()> {
+        if self.pool.try_add_below(bytes, limit) {
             self.size += bytes;
             Ok(())
         } else {
@@ -164,7 +155,7 @@ impl MemoryReservation {
                 consumer: self.consumer.clone(),
                 requested: bytes,
                 used: self.pool.used(),
-                limit: below,
+                limit,
             })
         }
     }

@@ -162,16 +162,6 @@ fn session(rows: &[Row], partitions: usize) -> Session {
     session
 }
 
-fn sorted_rows(session: &Session, sql: &str) -> Vec<String> {
-    let batches = session
-        .sql(sql)
-        .and_then(|df| df.collect())
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut rows = common::row_texts(&batches);
-    rows.sort();
-    rows
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -184,8 +174,8 @@ proptest! {
         // All rows, and a selective filter that often leaves none.
         for from in ["t", "t WHERE v >= 8"] {
             for case in cases() {
-                let expected = sorted_rows(&session, &union_query(&case, from));
-                let actual = sorted_rows(&session, &grouping_query(&case, from));
+                let expected = common::sorted_rows(&session, &union_query(&case, from));
+                let actual = common::sorted_rows(&session, &grouping_query(&case, from));
                 prop_assert_eq!(
                     actual, expected, "FROM {} GROUP BY {} over {} rows", from, case.group_by,
                     rows.len()

@@ -131,17 +131,6 @@ fn session(dir: &Path, shuffle_partitions: usize, with_rule: bool) -> Session {
     session
 }
 
-/// The rows of `sql`, sorted.
-fn rows(session: &Session, sql: &str) -> Vec<String> {
-    let batches = session
-        .sql(sql)
-        .and_then(|df| df.collect())
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut rows = common::row_texts(&batches);
-    rows.sort();
-    rows
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -156,7 +145,7 @@ proptest! {
         let without = session(dir.path(), 2, false);
         let with = session(dir.path(), shuffle_partitions, true);
         for sql in QUERIES {
-            prop_assert_eq!(rows(&with, sql), rows(&without, sql), "{}", sql);
+            prop_assert_eq!(common::sorted_rows(&with, sql), common::sorted_rows(&without, sql), "{}", sql);
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use rsql::Session;
 
 /// Every row of `batches` as text (`a | b | NULL`), in order.
 pub fn row_texts(batches: &[RecordBatch]) -> Vec<String> {
@@ -21,5 +22,18 @@ pub fn row_texts(batches: &[RecordBatch]) -> Vec<String> {
             rows.push(cells.join(" | "));
         }
     }
+    rows
+}
+
+/// The rows of `sql` run in `session`, as text, sorted.
+// Not every test binary that includes this module compares unordered results.
+#[allow(dead_code)]
+pub fn sorted_rows(session: &Session, sql: &str) -> Vec<String> {
+    let batches = session
+        .sql(sql)
+        .and_then(|df| df.collect())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut rows = row_texts(&batches);
+    rows.sort();
     rows
 }
