@@ -25,13 +25,15 @@ type Row = (Option<i64>, Option<String>, Option<i64>);
 
 const NULL_EXTENDED: Row = (None, None, None);
 
-const KINDS: [JoinKind; 6] = [
+const KINDS: [JoinKind; 8] = [
     JoinKind::Inner,
     JoinKind::Left,
     JoinKind::Right,
     JoinKind::Full,
     JoinKind::Semi,
     JoinKind::Anti,
+    JoinKind::RightSemi,
+    JoinKind::RightAnti,
 ];
 
 /// Keys skewed towards a few values, a few nulls everywhere.
@@ -143,6 +145,7 @@ fn reference_join(
                 }
                 continue;
             }
+            JoinKind::RightSemi | JoinKind::RightAnti => continue,
             _ => {}
         }
         let before = out.len();
@@ -151,11 +154,17 @@ fn reference_join(
             out.push((l.clone(), NULL_EXTENDED));
         }
     }
-    if matches!(kind, JoinKind::Right | JoinKind::Full) {
-        for r in right {
-            if !left.iter().any(|l| matches(l, r)) {
-                out.push((NULL_EXTENDED, r.clone()));
+    for r in right {
+        let matched = left.iter().any(|l| matches(l, r));
+        match kind {
+            JoinKind::Right | JoinKind::Full if !matched => out.push((NULL_EXTENDED, r.clone())),
+            // Right semi and anti joins emit right rows only: paired, first, with a null row.
+            JoinKind::RightSemi | JoinKind::RightAnti
+                if matched == (kind == JoinKind::RightSemi) =>
+            {
+                out.push((r.clone(), NULL_EXTENDED))
             }
+            _ => {}
         }
     }
     out.sort();
@@ -172,7 +181,7 @@ fn run_join(
 ) -> Vec<(Row, Row)> {
     let table = join.build(right).unwrap();
     let mut outputs = probe_from_threads(join, &table, left, threads);
-    outputs.extend(join.unmatched_build_rows(&table).unwrap());
+    outputs.extend(join.finish_build_rows(&table).unwrap());
     for batch in &outputs {
         assert!(batch.num_rows() > 0, "empty batches are returned as None");
         assert_eq!(&batch.schema(), join.output_schema());
@@ -206,8 +215,8 @@ fn probe_from_threads(
     })
 }
 
-/// The joined rows as (left, right) pairs, sorted; batches with only the left columns (semi
-/// and anti joins) pair them with a null right row.
+/// The joined rows as (left, right) pairs, sorted; batches with only one side's columns (semi
+/// and anti joins) pair them with a null row.
 fn pairs(outputs: &[RecordBatch]) -> Vec<(Row, Row)> {
     let left = render(outputs, 0);
     let has_right = outputs.first().is_some_and(|b| b.num_columns() > 3);

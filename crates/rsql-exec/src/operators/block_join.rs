@@ -185,7 +185,7 @@ impl BlockJoin<'_> {
                     matched.set_bit(self.row + start + row as usize, true);
                 }
             }
-            if self.join.kind().emits_right_columns() && !pairs.0.is_empty() {
+            if self.join.kind().emits_pairs() && !pairs.0.is_empty() {
                 let joined = self.join.assemble_pairs(&slice, &block.table, &pairs)?;
                 self.out.push_back(joined);
             }
@@ -194,12 +194,11 @@ impl BlockJoin<'_> {
         Ok(())
     }
 
-    /// After the last probe batch of a block: its unmatched build rows (right and full joins),
-    /// then the next block, or the finishing pass.
+    /// After the last probe batch of a block: the build rows it keeps (right, full, right semi
+    /// and right anti joins), then the next block, or the finishing pass.
     fn end_block(&mut self) -> Result<()> {
         if let Some(block) = self.block.take() {
-            self.out
-                .extend(self.join.unmatched_build_rows(&block.table)?);
+            self.out.extend(self.join.finish_build_rows(&block.table)?);
             self.summary = self.summary.and(block.table.summary());
         }
         if let Some(writer) = self.probe_writer.take() {
@@ -347,7 +346,7 @@ mod tests {
             match kind {
                 JoinKind::Semi if !matched.is_empty() => out.push((*l, None)),
                 JoinKind::Anti if matched.is_empty() => out.push((*l, None)),
-                JoinKind::Semi | JoinKind::Anti => {}
+                JoinKind::Semi | JoinKind::Anti | JoinKind::RightSemi | JoinKind::RightAnti => {}
                 _ => {
                     out.extend(matched.iter().map(|r| (*l, **r)));
                     if matched.is_empty() && kind.preserves_left() {
@@ -356,11 +355,14 @@ mod tests {
                 }
             }
         }
-        if kind.preserves_right() {
-            for r in right {
-                if !left.iter().any(|l| matches(l, r)) {
-                    out.push((None, *r));
-                }
+        for r in right {
+            let matched = left.iter().any(|l| matches(l, r));
+            match kind {
+                // Right semi and anti joins emit the right column only, first.
+                JoinKind::RightSemi if matched => out.push((*r, None)),
+                JoinKind::RightAnti if !matched => out.push((*r, None)),
+                _ if kind.preserves_right() && !matched => out.push((None, *r)),
+                _ => {}
             }
         }
         out.sort();
@@ -382,6 +384,8 @@ mod tests {
             JoinKind::Full,
             JoinKind::Semi,
             JoinKind::Anti,
+            JoinKind::RightSemi,
+            JoinKind::RightAnti,
         ];
         for kind in kinds {
             let join = less_than(kind);

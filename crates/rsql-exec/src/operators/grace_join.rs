@@ -292,7 +292,7 @@ pub(crate) fn probe_then_unmatched<'a, H: 'a>(
     });
     let unmatched = std::iter::once(()).map(move |()| {
         let _ = &_held;
-        join.unmatched_build_rows(&table)
+        join.finish_build_rows(&table)
     });
     probed
         .chain(unmatched)
@@ -364,6 +364,7 @@ mod tests {
                         out.push((l.0, Some(l.1), None, None));
                     }
                 }
+                JoinKind::RightSemi | JoinKind::RightAnti => {}
                 _ => {
                     out.extend(matched.iter().map(|r| (l.0, Some(l.1), r.0, Some(r.1))));
                     if matched.is_empty() && kind.preserves_left() {
@@ -372,9 +373,14 @@ mod tests {
                 }
             }
         }
-        if kind.preserves_right() {
-            for r in right.iter().filter(|r| !left.iter().any(|l| matches(l, r))) {
-                out.push((None, None, r.0, Some(r.1)));
+        for r in right {
+            let matched = left.iter().any(|l| matches(l, r));
+            match kind {
+                // Right semi and anti joins emit the right columns only, first.
+                JoinKind::RightSemi if matched => out.push((r.0, Some(r.1), None, None)),
+                JoinKind::RightAnti if !matched => out.push((r.0, Some(r.1), None, None)),
+                _ if kind.preserves_right() && !matched => out.push((None, None, r.0, Some(r.1))),
+                _ => {}
             }
         }
         out.sort();
@@ -408,6 +414,8 @@ mod tests {
             JoinKind::Full,
             JoinKind::Semi,
             JoinKind::Anti,
+            JoinKind::RightSemi,
+            JoinKind::RightAnti,
         ];
         for kind in kinds {
             let join = HashJoin::try_new(

@@ -53,6 +53,12 @@ pub enum JoinKind {
     /// match, else NULL when the left key is null (and the right side is not empty) or some
     /// right key is null, else false. One key, no condition, the whole right side in one table.
     NullAwareMark,
+    /// Right rows with at least one match, each once, without left columns: a semi join
+    /// planned with its sides swapped, so that its smaller side is the one built. The rows are
+    /// known once every probe is done, so the right side is never broadcast.
+    RightSemi,
+    /// Right rows without a match, without left columns: an anti join with its sides swapped.
+    RightAnti,
 }
 
 impl JoinKind {
@@ -66,10 +72,19 @@ impl JoinKind {
         matches!(self, JoinKind::Right | JoinKind::Full)
     }
 
-    /// Whether joined rows carry the right side's columns (all kinds but the semi and anti
-    /// joins, which only filter the left side).
-    pub fn emits_right_columns(self) -> bool {
-        !matches!(
+    /// Whether the join emits joined pairs, a left row with a right row (inner and outer
+    /// joins); the others keep the rows of one side only.
+    pub fn emits_pairs(self) -> bool {
+        matches!(
+            self,
+            JoinKind::Inner | JoinKind::Left | JoinKind::Right | JoinKind::Full
+        )
+    }
+
+    /// Whether the join keeps or marks left rows by whether they have a match (semi, anti and
+    /// mark joins).
+    pub fn filters_left(self) -> bool {
+        matches!(
             self,
             JoinKind::Semi
                 | JoinKind::Anti
@@ -77,6 +92,18 @@ impl JoinKind {
                 | JoinKind::Mark
                 | JoinKind::NullAwareMark
         )
+    }
+
+    /// Whether the join keeps right rows by whether they have a match (right semi and right
+    /// anti joins).
+    pub fn filters_right(self) -> bool {
+        matches!(self, JoinKind::RightSemi | JoinKind::RightAnti)
+    }
+
+    /// Whether the join records which build (right) rows some probe matched: the rows it emits
+    /// once every probe is done depend on it.
+    fn tracks_build_matches(self) -> bool {
+        self.preserves_right() || self.filters_right()
     }
 
     /// Whether the join appends a boolean `mark` column to the left rows.
@@ -161,8 +188,10 @@ impl HashJoin {
         let mut pair_fields = left_fields.clone();
         pair_fields.extend(nullable_if(&right, kind.preserves_left()));
         let pair_schema = Arc::new(Schema::new(pair_fields));
-        let output_schema = if kind.emits_right_columns() {
+        let output_schema = if kind.emits_pairs() {
             Arc::clone(&pair_schema)
+        } else if kind.filters_right() {
+            Arc::clone(&right)
         } else if kind.emits_mark() {
             let mark = Field::new("mark", DataType::Boolean, kind == JoinKind::NullAwareMark);
             Arc::new(Schema::new([left_fields, vec![mark]].concat()))
@@ -274,7 +303,7 @@ impl HashJoin {
         Ok(JoinTable {
             matched: self
                 .kind
-                .preserves_right()
+                .tracks_build_matches()
                 .then(|| MatchedRows::new(num_rows)),
             batch,
             index,
@@ -294,14 +323,19 @@ impl HashJoin {
     }
 
     /// Probes `table` with one left batch: the joined pairs, and for a left or full join also
-    /// the batch's rows without a match, null-extended. `None` if that makes no rows.
+    /// the batch's rows without a match, null-extended. `None` if that makes no rows (always
+    /// for right semi and anti joins, which only record the build rows matched).
     pub fn probe(
         &self,
         table: &JoinTable,
         left_batch: &RecordBatch,
     ) -> Result<Option<RecordBatch>> {
+        if self.kind.filters_right() {
+            self.record_build_matches(table, left_batch)?;
+            return Ok(None);
+        }
         let (mut probe_rows, mut build_rows) = self.matched_pairs(table, left_batch)?;
-        if !self.kind.emits_right_columns() {
+        if self.kind.filters_left() {
             let has_match = has_match(left_batch.num_rows(), &probe_rows);
             return self.filter_probe_side(table.summary(), left_batch, has_match);
         }
@@ -376,7 +410,7 @@ impl HashJoin {
         left_batch: &RecordBatch,
         has_match: Vec<bool>,
     ) -> Result<Option<RecordBatch>> {
-        if !self.kind.emits_right_columns() {
+        if self.kind.filters_left() {
             return self.filter_probe_side(build, left_batch, has_match);
         }
         if !self.kind.preserves_left() {
@@ -398,7 +432,40 @@ impl HashJoin {
     /// for left and full joins (the rows without a match) and for joins that keep or mark
     /// probe rows by whether they matched.
     pub(crate) fn finishes_probe_rows(&self) -> bool {
-        self.kind.preserves_left() || !self.kind.emits_right_columns()
+        self.kind.preserves_left() || self.kind.filters_left()
+    }
+
+    /// Records which build rows of `table` match a row of `left_batch`, for a right semi or
+    /// anti join. Without a condition, every row of a key's chain matches alike, so a chain
+    /// whose first row is recorded already is skipped.
+    fn record_build_matches(&self, table: &JoinTable, left_batch: &RecordBatch) -> Result<()> {
+        let (KeyIndex::Hashed { keys, heads, next }, Some(matched), None) =
+            (&table.index, &table.matched, &self.filter)
+        else {
+            self.matched_pairs(table, left_batch)?;
+            return Ok(());
+        };
+        let (probe_keys, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
+        for (row, key) in probe_keys.iter().enumerate() {
+            if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                continue;
+            }
+            let bytes = key.data();
+            let hash = table.hasher.hash_one(bytes);
+            let Some(&head) = heads.find(hash, |&head| keys.row(head as usize).data() == bytes)
+            else {
+                continue;
+            };
+            if matched.is_set(head) {
+                continue;
+            }
+            let mut build_row = head;
+            while build_row != END {
+                matched.set(build_row);
+                build_row = next[build_row as usize];
+            }
+        }
+        Ok(())
     }
 
     /// The rows of `left_batch` a semi or anti join keeps, or all of them with their mark,
@@ -470,18 +537,29 @@ impl HashJoin {
             .collect())
     }
 
-    /// For a right or full join, once every left batch of the partition has probed `table`:
-    /// the build rows no probe matched, with nulls for the left columns. `None` for an inner or
-    /// left join, or when every build row matched.
-    pub fn unmatched_build_rows(&self, table: &JoinTable) -> Result<Option<RecordBatch>> {
+    /// Once every left batch of the partition has probed `table`: for a right or full join the
+    /// build rows no probe matched, with nulls for the left columns; for a right semi (anti)
+    /// join the build rows some (no) probe matched. `None` for other joins, or when that makes
+    /// no rows.
+    pub fn finish_build_rows(&self, table: &JoinTable) -> Result<Option<RecordBatch>> {
         let Some(matched) = &table.matched else {
             return Ok(None);
         };
+        let keep_matched = self.kind == JoinKind::RightSemi;
         let build_rows: UInt32Array = (0..table.batch.num_rows() as u32)
-            .filter(|&row| !matched.is_set(row))
+            .filter(|&row| matched.is_set(row) == keep_matched)
             .collect();
         if build_rows.is_empty() {
             return Ok(None);
+        }
+        if self.kind.filters_right() {
+            let columns = gather(&table.batch, &build_rows)?;
+            let options = RecordBatchOptions::new().with_row_count(Some(build_rows.len()));
+            return Ok(Some(RecordBatch::try_new_with_options(
+                Arc::clone(&self.output_schema),
+                columns,
+                &options,
+            )?));
         }
         let probe_rows = UInt32Array::new_null(build_rows.len());
         let no_left_rows = RecordBatch::new_empty(Arc::clone(&self.left_schema));
@@ -499,7 +577,7 @@ impl HashJoin {
         let mut probe_rows: Vec<u32> = Vec::new();
         let mut build_rows: Vec<u32> = Vec::new();
         // A semi or anti join without a condition only asks whether some build row matches.
-        let stop_at_first = !self.kind.emits_right_columns() && self.filter.is_none();
+        let stop_at_first = self.kind.filters_left() && self.filter.is_none();
         match &table.index {
             KeyIndex::All => {
                 let build_len = table.batch.num_rows() as u32;

@@ -91,6 +91,8 @@ impl PhysicalPlan {
                     JoinKind::NullAwareAnti => "NullAwareAnti",
                     JoinKind::Mark => "Mark",
                     JoinKind::NullAwareMark => "NullAwareMark",
+                    JoinKind::RightSemi => "RightSemi",
+                    JoinKind::RightAnti => "RightAnti",
                 };
                 let how = if *broadcast {
                     "broadcast"

@@ -134,6 +134,8 @@ impl PhysicalNode {
                     let left_columns = left.schema.fields().len();
                     right.partitioning.remap(|c| Some(c + left_columns))
                 }
+                // Only the right columns, in their places.
+                JoinKind::RightSemi | JoinKind::RightAnti => right.partitioning.clone(),
                 JoinKind::Full => Partitioning::Unknown(left.partitioning.partition_count()),
             },
             PhysicalNode::Union { inputs } => {

@@ -55,7 +55,28 @@ impl Planner<'_, '_> {
             self.with_key_columns(left, &left_exprs, left_schema)?;
         let (right, right_keys, right_width) =
             self.with_key_columns(right, &right_exprs, right_schema)?;
-        let filter_schema = Arc::new(joined_df_schema(&left, left_schema, &right, right_schema)?);
+        let broadcast = self.broadcasts(join, kind, left_keys.is_empty());
+        // A semi or anti join whose left side is the smaller one builds it instead: its right
+        // side probes, and the left rows matched (or not) are emitted once every probe is done.
+        let build_left = matches!(kind, JoinKind::Semi | JoinKind::Anti)
+            && !broadcast
+            && !left_keys.is_empty()
+            && join.left.estimated_rows() < join.right.estimated_rows();
+        let (probe, build, probe_keys, build_keys, kind, probe_width) = if build_left {
+            let kind = if kind == JoinKind::Semi {
+                JoinKind::RightSemi
+            } else {
+                JoinKind::RightAnti
+            };
+            (right, left, right_keys, left_keys, kind, right_width)
+        } else {
+            (left, right, left_keys, right_keys, kind, left_width)
+        };
+        let filter_schema = Arc::new(if build_left {
+            joined_df_schema(&probe, right_schema, &build, left_schema)?
+        } else {
+            joined_df_schema(&probe, left_schema, &build, right_schema)?
+        });
         let filter_source = join.filter.as_ref().map(|filter| BoundExpr {
             expr: filter.clone(),
             schema: Arc::clone(&filter_schema),
@@ -66,39 +87,40 @@ impl Planner<'_, '_> {
             .as_ref()
             .map(|source| source.compile(self.cx.registry, self.cx.scalar_functions))
             .transpose()?;
-        let broadcast = self.broadcasts(join, kind, left_keys.is_empty());
         let hash_join = HashJoin::try_new(
-            Arc::clone(&left.schema),
-            Arc::clone(&right.schema),
-            left_keys,
-            right_keys,
+            Arc::clone(&probe.schema),
+            Arc::clone(&build.schema),
+            probe_keys,
+            build_keys,
             kind,
             filter,
         )?;
-        let left_columns = left.schema.fields().len();
+        let probe_columns = probe.schema.fields().len();
         let schema = Arc::clone(hash_join.output_schema());
         let node = PhysicalNode::HashJoin {
-            left,
-            right,
+            left: probe,
+            right: build,
             join: Arc::new(hash_join),
             broadcast,
             filter: filter_source,
         };
         let rows = estimated_rows(&LogicalPlan::Join(join.clone()));
         let joined = Arc::new(PhysicalPlan::derived(node, schema)?.with_estimated_rows(rows));
-        // Drop the key columns computed for the join, keeping both sides' own columns (a mark
-        // join's one right column is its mark, after the left columns).
-        let right_width = if kind.emits_right_columns() {
-            right_width
+        // Drop the key columns computed for the join, keeping the sides' own columns: both for
+        // pairs; for a mark join the left columns and the mark; for semi and anti joins the
+        // columns of the side they keep.
+        let keep: Vec<usize> = if kind.emits_pairs() {
+            (0..probe_width)
+                .chain(probe_columns..probe_columns + right_width)
+                .collect()
+        } else if kind.emits_mark() {
+            (0..probe_width).chain([probe_columns]).collect()
         } else {
-            usize::from(kind.emits_mark())
+            (0..left_width).collect()
         };
-        if left_width + right_width == joined.schema.fields().len() {
+        if keep.len() == joined.schema.fields().len() {
             return Ok(joined);
         }
-        let keep: Vec<usize> = (0..left_width)
-            .chain(left_columns..left_columns + right_width)
-            .collect();
         select_columns(joined, &keep)
     }
 
@@ -115,7 +137,7 @@ impl Planner<'_, '_> {
                         .is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
             }
             JoinKind::NullAwareAnti | JoinKind::NullAwareMark => true,
-            JoinKind::Right | JoinKind::Full => false,
+            JoinKind::Right | JoinKind::Full | JoinKind::RightSemi | JoinKind::RightAnti => false,
         }
     }
 
