@@ -49,6 +49,13 @@ const QUERIES: &[&str] = &[
     "SELECT t.id, t.x, u.y FROM t LEFT JOIN u ON t.id = u.id WHERE u.y IS NULL",
     "SELECT t.id, u.id, u.y FROM t FULL JOIN u ON t.id = u.id WHERE t.x IS NULL OR u.y = 'p'",
     "SELECT t.id, u.y FROM t RIGHT JOIN u ON t.id = u.id AND t.k = 'c'",
+    // Join conditions on one side only: into the right side of left, semi, anti and mark
+    // joins (the TPC-H Q13 shape), never into a preserved side.
+    "SELECT t.id, u.y FROM t LEFT JOIN u ON t.x = u.id AND u.y NOT LIKE '%q%' AND t.k <> 'b'",
+    "SELECT t.id, count(u.id) FROM t LEFT JOIN u ON t.x = u.id AND u.y <> 'p' GROUP BY t.id",
+    "SELECT t.id FROM t LEFT ANTI JOIN u ON t.x = u.id AND u.y = 'p' AND t.s IS NOT NULL",
+    "SELECT t.id FROM t LEFT SEMI JOIN u ON t.x = u.id AND u.y IS NULL",
+    "SELECT t.id, u.y FROM t FULL JOIN u ON t.x = u.id AND u.y = 'q' AND t.k = 'a'",
     // Constant predicates, true and false.
     "SELECT id, s FROM t WHERE id BETWEEN 2 AND 10 AND 1 = 1",
     "SELECT id FROM t WHERE 1 = 2 OR coalesce(s, 'none') = 'none'",

@@ -510,7 +510,7 @@ slt_tests! {
     quantiles => "quantiles.slt",
     nested => "nested.slt",
     or_derived_filters => "or_derived_filters.slt",
-    right_semi_join => "right_semi_join.slt",
+    join_build_side => "join_build_side.slt",
 }
 
 /// `SET fault_injection` makes task attempts fail (the listener counts them) and changes no

@@ -340,6 +340,44 @@ fn push(
     }))
 }
 
+/// The join with the conjuncts of its condition that read one side only moved into that side,
+/// where they filter rows before the join instead of pairs in it; `None` if none moves. A side
+/// may take them when dropping its rows that fail one changes no output row: either side of an
+/// inner join, the right side of left, semi, anti and mark joins (a right row failing its
+/// condition matches nothing), the left side of a right join.
+fn push_join_condition(join: &Join, registry: &FunctionRegistry) -> Result<Option<LogicalPlan>> {
+    let Some(condition) = &join.filter else {
+        return Ok(None);
+    };
+    let (to_left, to_right) = match join.join_type {
+        JoinType::Inner => (true, true),
+        JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => {
+            (false, true)
+        }
+        JoinType::Right => (true, false),
+        _ => (false, false),
+    };
+    let (mut left, mut right, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+    for c in split_conjunction(condition).into_iter().cloned() {
+        if to_left && reads_only(&c, &join.left) {
+            left.push(c);
+        } else if to_right && reads_only(&c, &join.right) {
+            right.push(c);
+        } else {
+            rest.push(c);
+        }
+    }
+    if left.is_empty() && right.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(LogicalPlan::Join(Join {
+        left: filter(left, Arc::clone(&join.left), registry)?,
+        right: filter(right, Arc::clone(&join.right), registry)?,
+        filter: conjunction(rest),
+        ..join.clone()
+    })))
+}
+
 impl OptimizerRule for PushDownFilter {
     fn name(&self) -> &str {
         "push_down_filter"
@@ -351,14 +389,18 @@ impl OptimizerRule for PushDownFilter {
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
         plan.transform_down(|node| {
-            let LogicalPlan::Filter(f) = &node else {
-                return Ok(Transformed::no(node));
+            let pushed = match &node {
+                LogicalPlan::Filter(f) => {
+                    let conjuncts: Vec<Expr> = split_conjunction(&f.predicate)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    push(conjuncts, &f.input, registry)?
+                }
+                LogicalPlan::Join(j) => push_join_condition(j, registry)?,
+                _ => None,
             };
-            let conjuncts: Vec<Expr> = split_conjunction(&f.predicate)
-                .into_iter()
-                .cloned()
-                .collect();
-            Ok(match push(conjuncts, &f.input, registry)? {
+            Ok(match pushed {
                 Some(pushed) => Transformed::yes(pushed),
                 None => Transformed::no(node),
             })
@@ -436,6 +478,51 @@ mod tests {
             .data;
         let twice = PushDownFilter.rewrite(once, &registry).unwrap();
         assert!(!twice.transformed, "pushing again must be a no-op");
+    }
+
+    #[test]
+    fn join_conditions_on_one_side_filter_that_side_where_no_row_changes() {
+        let on = "ON t.a = u.a AND t.b <> 'k' AND u.d LIKE 'x%' AND t.b < u.d";
+        let joined = |join: &str| {
+            apply(
+                &PushDownFilter,
+                &format!("SELECT t.a FROM t {join} JOIN u {on}"),
+            )
+            .0
+        };
+        // A left join keeps its left rows whatever the condition says of them; a right row
+        // failing the condition matches nothing.
+        assert_eq!(
+            joined("LEFT"),
+            r#"Projection: t.a
+  Left Join: t.a = u.a Filter: t.b != Utf8("k") AND t.b < u.d
+    TableScan: t
+    Filter: u.d LIKE Utf8("x%")
+      TableScan: u filters=[u.d LIKE Utf8("x%")]"#
+        );
+        assert_eq!(
+            joined("RIGHT"),
+            r#"Projection: t.a
+  Right Join: t.a = u.a Filter: u.d LIKE Utf8("x%") AND t.b < u.d
+    Filter: t.b != Utf8("k")
+      TableScan: t filters=[t.b != Utf8("k")]
+    TableScan: u"#
+        );
+        assert!(joined("FULL").contains(
+            r#"Full Join: t.a = u.a Filter: t.b != Utf8("k") AND u.d LIKE Utf8("x%") AND t.b < u.d"#
+        ));
+        for join in ["LEFT SEMI", "LEFT ANTI"] {
+            let plan = apply(
+                &PushDownFilter,
+                &format!("SELECT t.a FROM t {join} JOIN u {on}"),
+            )
+            .0;
+            assert!(
+                plan.contains("Filter: t.b != Utf8(\"k\") AND t.b < u.d"),
+                "{plan}"
+            );
+            assert!(plan.contains("    Filter: u.d LIKE Utf8(\"x%\")"), "{plan}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use datafusion_common::Column;
 use datafusion_common::tree_node::Transformed;
 
 use super::OptimizerRule;
@@ -140,8 +141,8 @@ fn prune(
             left.extend(used_by(plan.expressions(), &j.left));
             right.extend(used_by(plan.expressions(), &j.right));
             let inputs = vec![
-                prune(&j.left, &left, registry, changed)?,
-                prune(&j.right, &right, registry, changed)?,
+                narrowed(&j.left, &left, registry, changed)?,
+                narrowed(&j.right, &right, registry, changed)?,
             ];
             rebuild(plan, inputs)
         }
@@ -159,6 +160,35 @@ fn prune(
         }
         LogicalPlan::EmptyRelation(_) | LogicalPlan::Values(_) => Ok(plan.clone()),
     }
+}
+
+/// `input` pruned to the output positions in `needed`, under a projection of exactly those
+/// when it still outputs more (a filter keeps the columns only its predicate reads): a join
+/// would otherwise shuffle and hold them.
+fn narrowed(
+    input: &LogicalPlan,
+    needed: &Required,
+    registry: &FunctionRegistry,
+    changed: &mut bool,
+) -> Result<LogicalPlan> {
+    let pruned = prune(input, needed, registry, changed)?;
+    if needed.is_empty() || pruned.schema().fields().len() <= needed.len() {
+        return Ok(pruned);
+    }
+    let schema = input.schema();
+    let columns: Vec<Expr> = needed
+        .iter()
+        .map(|&i| {
+            let (qualifier, field) = schema.qualified_field(i);
+            Expr::Column(Column::new(qualifier.cloned(), field.name()))
+        })
+        .collect();
+    *changed = true;
+    Ok(LogicalPlan::Projection(Projection::try_new(
+        columns,
+        Arc::new(pruned),
+        registry,
+    )?))
 }
 
 impl OptimizerRule for PushDownProjection {
@@ -185,6 +215,7 @@ impl OptimizerRule for PushDownProjection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optimizer::PushDownFilter;
     use crate::optimizer::test_util::{apply, plan_of};
 
     #[test]
@@ -256,6 +287,27 @@ mod tests {
                 .rewrite(once, &registry)
                 .unwrap()
                 .transformed
+        );
+    }
+
+    #[test]
+    fn a_join_input_drops_the_columns_only_its_filter_reads() {
+        let sql = "SELECT t.b FROM t JOIN u ON t.a = u.a WHERE u.d LIKE 'x%'";
+        let registry = FunctionRegistry::new();
+        let filtered = PushDownFilter
+            .rewrite(plan_of(sql), &registry)
+            .unwrap()
+            .data;
+        let narrowed = PushDownProjection.rewrite(filtered, &registry).unwrap();
+        assert!(narrowed.transformed);
+        assert_eq!(
+            narrowed.data.to_string(),
+            r#"Projection: t.b
+  Inner Join: t.a = u.a
+    TableScan: t projection=[a, b]
+    Projection: u.a
+      Filter: u.d LIKE Utf8("x%")
+        TableScan: u projection=[a, d], filters=[u.d LIKE Utf8("x%")]"#
         );
     }
 }

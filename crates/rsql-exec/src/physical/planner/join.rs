@@ -19,12 +19,20 @@ use crate::physical::{BoundExpr, PhysicalNode, PhysicalPlan};
 
 impl Planner<'_, '_> {
     pub(super) fn join(&self, join: &Join) -> Result<PlanRef> {
-        // The right side is built into the hash table: build the smaller one.
-        if join.join_type == JoinType::Inner
-            && !join.on.is_empty()
-            && join.left.estimated_rows() < join.right.estimated_rows()
-        {
-            return self.swapped_inner_join(join);
+        // The right side is built into the hash table: build the smaller one. An outer join
+        // swaps to the other outer join, unless its right side is small enough to broadcast
+        // (a right join never broadcasts: its unmatched build rows are emitted once).
+        if !join.on.is_empty() && join.left.estimated_rows() < join.right.estimated_rows() {
+            let swapped = match join.join_type {
+                JoinType::Inner => Some(JoinType::Inner),
+                JoinType::Left if !self.small_enough_to_broadcast(&join.right) => {
+                    Some(JoinType::Right)
+                }
+                _ => None,
+            };
+            if let Some(swapped) = swapped {
+                return self.swapped_join(join, swapped);
+            }
         }
         let kind = match join.join_type {
             JoinType::Inner => JoinKind::Inner,
@@ -132,17 +140,21 @@ impl Planner<'_, '_> {
     fn broadcasts(&self, join: &Join, kind: JoinKind, keyless: bool) -> bool {
         match kind {
             JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti | JoinKind::Mark => {
-                keyless
-                    || estimated_bytes(&join.right)
-                        .is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
+                keyless || self.small_enough_to_broadcast(&join.right)
             }
             JoinKind::NullAwareAnti | JoinKind::NullAwareMark => true,
             JoinKind::Right | JoinKind::Full | JoinKind::RightSemi | JoinKind::RightAnti => false,
         }
     }
 
-    /// An inner join planned with its sides swapped, its columns put back in order.
-    fn swapped_inner_join(&self, join: &Join) -> Result<PlanRef> {
+    /// Whether `side`'s input is known to be at most the broadcast threshold.
+    fn small_enough_to_broadcast(&self, side: &LogicalPlan) -> bool {
+        estimated_bytes(side).is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
+    }
+
+    /// An inner join, or a left join as a right join, planned with its sides swapped, its
+    /// columns put back in order.
+    fn swapped_join(&self, join: &Join, join_type: JoinType) -> Result<PlanRef> {
         let swapped = Join::try_new(
             Arc::clone(&join.right),
             Arc::clone(&join.left),
@@ -151,7 +163,7 @@ impl Planner<'_, '_> {
                 .map(|(l, r)| (r.clone(), l.clone()))
                 .collect(),
             join.filter.clone(),
-            JoinType::Inner,
+            join_type,
         )?;
         let planned = self.join(&swapped)?;
         let left_width = join.left.schema().fields().len();
