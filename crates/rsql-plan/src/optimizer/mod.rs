@@ -13,6 +13,7 @@ mod correlation;
 mod decorrelate_predicate_subquery;
 mod derive_filters_from_or;
 mod factor_or_conditions;
+mod filter_aggregates_by_join_keys;
 mod fold_constants;
 mod infer_window_group_limit;
 mod join_conditions;
@@ -32,6 +33,7 @@ use datafusion_common::tree_node::Transformed;
 pub use decorrelate_predicate_subquery::DecorrelatePredicateSubquery;
 pub use derive_filters_from_or::DeriveFiltersFromOr;
 pub use factor_or_conditions::FactorOrConditions;
+pub use filter_aggregates_by_join_keys::FilterAggregatesByJoinKeys;
 pub use fold_constants::FoldConstants;
 pub(crate) use fold_constants::fold_expr;
 pub use infer_window_group_limit::InferWindowGroupLimit;
@@ -100,7 +102,8 @@ impl Optimizer {
     }
 
     /// The default rules for a session in `time_zone` whose joins broadcast build sides of at
-    /// most `broadcast_threshold` bytes of input (the join order counts on it).
+    /// most `broadcast_threshold` bytes of input (the join order and the tables that filter
+    /// aggregates count on it).
     pub fn for_session(time_zone: TimeZone, broadcast_threshold: u64) -> Self {
         Self::with_rules(vec![
             Arc::new(FoldConstants::in_time_zone(time_zone)),
@@ -108,6 +111,9 @@ impl Optimizer {
             Arc::new(DeriveFiltersFromOr),
             Arc::new(PushDownFilter),
             Arc::new(InferWindowGroupLimit),
+            Arc::new(FilterAggregatesByJoinKeys::with_broadcast_threshold(
+                broadcast_threshold,
+            )),
             Arc::new(PushDownSemiJoins),
             Arc::new(ReorderJoins::with_broadcast_threshold(broadcast_threshold)),
             Arc::new(RewriteSingleDistinct),
@@ -264,6 +270,7 @@ mod tests {
                 "derive_filters_from_or",
                 "push_down_filter",
                 "infer_window_group_limit",
+                "filter_aggregates_by_join_keys",
                 "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",
@@ -288,6 +295,7 @@ mod tests {
                 "factor_or_conditions",
                 "derive_filters_from_or",
                 "infer_window_group_limit",
+                "filter_aggregates_by_join_keys",
                 "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",

@@ -28,7 +28,7 @@ use datafusion_common::Column;
 
 use crate::expr::{Expr, Operator, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
-use crate::plan::{Filter, Join, LogicalPlan, Projection, selectivity};
+use crate::plan::{Filter, Join, LogicalPlan, Projection, input_bytes, selectivity};
 
 /// The `reorder_joins` rule.
 #[derive(Debug, Clone, Copy)]
@@ -336,22 +336,6 @@ fn join_cost(probe: &Planned, build: &Planned, rows: f64, broadcast_threshold: u
         rows + build.rows
     } else {
         rows + probe.rows + build.rows
-    }
-}
-
-/// The bytes of input `plan` reads, as the physical planner counts them for a broadcast: its
-/// tables' sizes, whatever filters keep.
-fn input_bytes(plan: &LogicalPlan) -> Option<u64> {
-    match plan {
-        LogicalPlan::TableScan(scan) => scan
-            .source
-            .statistics()
-            .total_byte_size
-            .get_value()
-            .map(|b| *b as u64),
-        LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Some(0),
-        LogicalPlan::Join(_) => None,
-        other => other.inputs().iter().map(|input| input_bytes(input)).sum(),
     }
 }
 

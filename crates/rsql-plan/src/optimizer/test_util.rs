@@ -56,6 +56,16 @@ impl Catalog for TestCatalog {
                 &[],
             )
             .with_num_rows(10),
+            // A dimension small enough to broadcast.
+            "dim" => source(
+                vec![
+                    Field::new("k", DataType::Int64, false),
+                    Field::new("name", DataType::Utf8, true),
+                ],
+                &[],
+            )
+            .with_num_rows(50)
+            .with_total_bytes(1000),
             _ => return None,
         };
         Some(Arc::new(table))

@@ -17,6 +17,22 @@ use crate::expr::{Expr, Operator, split_conjunction};
 /// Rows assumed for a table that reports no count.
 const UNKNOWN_TABLE_ROWS: f64 = 1_000_000.0;
 
+/// The bytes of input `plan` reads, as the physical planner counts them for a broadcast: its
+/// tables' sizes, whatever filters keep.
+pub(crate) fn input_bytes(plan: &LogicalPlan) -> Option<u64> {
+    match plan {
+        LogicalPlan::TableScan(scan) => scan
+            .source
+            .statistics()
+            .total_byte_size
+            .get_value()
+            .map(|b| *b as u64),
+        LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Some(0),
+        LogicalPlan::Join(_) => None,
+        other => other.inputs().iter().map(|input| input_bytes(input)).sum(),
+    }
+}
+
 /// The fraction of rows a predicate keeps, by heuristics on its shape.
 pub fn selectivity(predicate: &Expr) -> f64 {
     let conjuncts = split_conjunction(predicate);

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use datafusion_common::DFSchemaRef;
 
+pub(crate) use estimate::input_bytes;
 pub use estimate::selectivity;
 pub use generate::{Generate, generate, generator_flags, is_generator, plan_generator};
 pub use nodes::{
