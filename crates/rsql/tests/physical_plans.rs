@@ -387,3 +387,36 @@ fn explain_runs_nothing_and_counts_the_stages_a_run_takes() {
         counter.jobs.store(0, SeqCst);
     }
 }
+
+/// A table expression read twice (TPC-H Q15's shape) is aggregated once: both readers fetch the
+/// same shuffle, so the events are read once.
+#[test]
+fn a_table_expression_read_twice_is_computed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tables(dir.path());
+    let session = session(dir.path(), false);
+    let totals = Arc::new(rsql_rdd::TotalsListener::default());
+    session
+        .context()
+        .add_listener(Arc::clone(&totals) as Arc<dyn rsql_rdd::SchedulerListener>);
+    let sql = "WITH v AS (SELECT url, sum(views) AS total FROM events GROUP BY url) \
+               SELECT url, total FROM v WHERE total = (SELECT max(total) FROM v) ORDER BY url";
+    let rows = common::row_texts(&session.sql(sql).unwrap().collect().unwrap());
+    // Row i of events has url /p{i % 25} and views i % 7.
+    let mut by_url = [0i64; 25];
+    for i in 0..200 {
+        by_url[i % 25] += (i % 7) as i64;
+    }
+    let max = *by_url.iter().max().unwrap();
+    let mut expected: Vec<(String, i64)> = (0..25)
+        .filter(|&u| by_url[u] == max)
+        .map(|u| (format!("/p{u}"), max))
+        .collect();
+    expected.sort();
+    let expected: Vec<String> = expected
+        .into_iter()
+        .map(|(url, total)| format!("{url} | {total}"))
+        .collect();
+    assert_eq!(rows, expected);
+    assert_eq!(totals.totals().tasks.records_read, 200, "events read once");
+}

@@ -1,6 +1,8 @@
 //! Lowering a physical plan into `Rdd<RecordBatch>` lineage: narrow operators become
 //! per-partition transformations pipelined in one task, an exchange becomes a shuffle.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
@@ -26,10 +28,44 @@ type BatchResults = Box<dyn Iterator<Item = rsql_io::Result<RecordBatch>>>;
 /// Sort-key rows sampled per partition to choose range bounds.
 const SAMPLE_ROWS_PER_PARTITION: usize = 256;
 
+/// The shuffles lowered so far for one plan, by the serialized spec of their exchange.
+type LoweredExchanges = RefCell<HashMap<String, Rdd<RecordBatch>>>;
+
 impl PhysicalPlan {
     /// The lineage computing this plan's batches, one RDD partition per plan partition. Each
     /// operator's last RDD is named after it, so lineage dumps and stage names show operators.
+    ///
+    /// Exchanges of equal subplans (a common table expression read twice, as in TPC-H Q15)
+    /// become one shuffle, as Spark's `ReuseExchange` makes them: its map stage runs once and
+    /// every reader fetches its outputs.
     pub fn lower(&self, context: &Context) -> Result<Rdd<RecordBatch>> {
+        self.lower_reusing(context, &LoweredExchanges::default())
+    }
+
+    fn lower_reusing(
+        &self,
+        context: &Context,
+        exchanges: &LoweredExchanges,
+    ) -> Result<Rdd<RecordBatch>> {
+        let PhysicalNode::Exchange { .. } = &self.node else {
+            return self.lower_node(context, exchanges);
+        };
+        let Ok(key) = serde_json::to_string(&self.to_spec()) else {
+            return self.lower_node(context, exchanges);
+        };
+        if let Some(rdd) = exchanges.borrow().get(&key) {
+            return Ok(rdd.clone());
+        }
+        let rdd = self.lower_node(context, exchanges)?;
+        exchanges.borrow_mut().insert(key, rdd.clone());
+        Ok(rdd)
+    }
+
+    fn lower_node(
+        &self,
+        context: &Context,
+        exchanges: &LoweredExchanges,
+    ) -> Result<Rdd<RecordBatch>> {
         let rdd = match &self.node {
             PhysicalNode::Scan {
                 scan, partitions, ..
@@ -48,7 +84,7 @@ impl PhysicalPlan {
                 input, predicate, ..
             } => {
                 let predicate = Arc::clone(predicate);
-                map_batches(&input.lower(context)?, move |batch| {
+                map_batches(&input.lower_reusing(context, exchanges)?, move |batch| {
                     let mask = evaluate_to_array(predicate.as_ref(), &batch)?;
                     let Some(mask) = mask.as_boolean_opt() else {
                         return exec_err("a filter predicate must be boolean");
@@ -60,7 +96,7 @@ impl PhysicalPlan {
             PhysicalNode::Projection { input, exprs, .. } => {
                 let exprs = exprs.clone();
                 let schema = Arc::clone(&self.schema);
-                map_batches(&input.lower(context)?, move |batch| {
+                map_batches(&input.lower_reusing(context, exchanges)?, move |batch| {
                     let columns = exprs
                         .iter()
                         .map(|e| evaluate_to_array(e.as_ref(), &batch))
@@ -69,7 +105,7 @@ impl PhysicalPlan {
                 })
             }
             PhysicalNode::Aggregate { input, aggregate } => aggregate_partitions(
-                &input.lower(context)?,
+                &input.lower_reusing(context, exchanges)?,
                 Arc::clone(aggregate),
                 Arc::clone(context.memory_pool()),
             ),
@@ -80,8 +116,8 @@ impl PhysicalPlan {
                 broadcast,
                 ..
             } => join_rdd(
-                &left.lower(context)?,
-                &right.lower(context)?,
+                &left.lower_reusing(context, exchanges)?,
+                &right.lower_reusing(context, exchanges)?,
                 join,
                 *broadcast,
                 context.memory_pool(),
@@ -93,7 +129,7 @@ impl PhysicalPlan {
                 let schema = Arc::clone(&self.schema);
                 let pool = Arc::clone(context.memory_pool());
                 input
-                    .lower(context)?
+                    .lower_reusing(context, exchanges)?
                     .map_partitions_with_context(move |batches, tc| {
                         // A top-k holds O(k) rows; a full sort spills sorted runs past the pool.
                         let sorted = match fetch {
@@ -105,24 +141,24 @@ impl PhysicalPlan {
                     })
             }
             PhysicalNode::Window { input, window } => window_rdd(
-                &input.lower(context)?,
+                &input.lower_reusing(context, exchanges)?,
                 window,
                 &input.schema,
                 context.memory_pool(),
             ),
             PhysicalNode::WindowGroupLimit { input, limit, .. } => group_limit_rdd(
-                &input.lower(context)?,
+                &input.lower_reusing(context, exchanges)?,
                 limit,
                 &input.schema,
                 context.memory_pool(),
             ),
             PhysicalNode::Limit {
                 input, skip, fetch, ..
-            } => limit_rdd(&input.lower(context)?, *skip, *fetch),
+            } => limit_rdd(&input.lower_reusing(context, exchanges)?, *skip, *fetch),
             PhysicalNode::Expand { input, sets } => {
                 let (sets, schema) = (Arc::clone(sets), Arc::clone(&self.schema));
                 input
-                    .lower(context)?
+                    .lower_reusing(context, exchanges)?
                     .map_partitions_with_context(move |batches, tc| {
                         let (sets, schema) = (Arc::clone(&sets), Arc::clone(&schema));
                         Box::new(
@@ -141,7 +177,7 @@ impl PhysicalPlan {
             PhysicalNode::ReplicateRows { input } => {
                 let schema = Arc::clone(&self.schema);
                 input
-                    .lower(context)?
+                    .lower_reusing(context, exchanges)?
                     .map_partitions_with_context(move |batches, tc| {
                         let schema = Arc::clone(&schema);
                         Box::new(
@@ -160,7 +196,7 @@ impl PhysicalPlan {
             PhysicalNode::Generate { input, generator } => {
                 let (generator, schema) = (*generator, Arc::clone(&self.schema));
                 input
-                    .lower(context)?
+                    .lower_reusing(context, exchanges)?
                     .map_partitions_with_context(move |batches, tc| {
                         let schema = Arc::clone(&schema);
                         Box::new(
@@ -182,21 +218,24 @@ impl PhysicalPlan {
                     let schema = Arc::clone(&schema);
                     // Inputs may differ in nullability or dictionary encoding: adopt the
                     // union's schema.
-                    Ok(map_batches(&input.lower(context)?, move |batch| {
-                        let columns = batch
-                            .columns()
-                            .iter()
-                            .zip(schema.fields())
-                            .map(|(column, field)| {
-                                if column.data_type() == field.data_type() {
-                                    Ok(Arc::clone(column))
-                                } else {
-                                    Ok(cast(column, field.data_type())?)
-                                }
-                            })
-                            .collect::<Result<Vec<_>>>()?;
-                        Ok(Some(with_schema(&schema, columns, batch.num_rows())?))
-                    }))
+                    Ok(map_batches(
+                        &input.lower_reusing(context, exchanges)?,
+                        move |batch| {
+                            let columns = batch
+                                .columns()
+                                .iter()
+                                .zip(schema.fields())
+                                .map(|(column, field)| {
+                                    if column.data_type() == field.data_type() {
+                                        Ok(Arc::clone(column))
+                                    } else {
+                                        Ok(cast(column, field.data_type())?)
+                                    }
+                                })
+                                .collect::<Result<Vec<_>>>()?;
+                            Ok(Some(with_schema(&schema, columns, batch.num_rows())?))
+                        },
+                    ))
                 });
                 let first: Result<Rdd<RecordBatch>> = lowered
                     .next()
@@ -205,7 +244,7 @@ impl PhysicalPlan {
             }
             PhysicalNode::Exchange { input } => exchange_rdd(
                 context,
-                &input.lower(context)?,
+                &input.lower_reusing(context, exchanges)?,
                 &self.schema,
                 &self.partitioning,
             )?,
