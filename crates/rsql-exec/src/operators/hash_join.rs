@@ -15,8 +15,9 @@ use arrow::array::{
     UInt32Builder, new_null_array,
 };
 use arrow::buffer::NullBuffer;
+use arrow::buffer::ScalarBuffer;
 use arrow::compute::{cast, concat_batches, filter, filter_record_batch, take};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, UInt32Type};
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion_common::hash_utils::RandomState;
 use hashbrown::HashTable;
@@ -271,7 +272,7 @@ impl HashJoin {
         let index = if self.right_keys.is_empty() {
             KeyIndex::All
         } else {
-            let (keys, nulls) = self.encode_keys(&batch, &self.right_keys)?;
+            let (keys, nulls) = self.join_keys(&batch, &self.right_keys)?;
             has_null_key = nulls.as_ref().is_some_and(|n| n.null_count() > 0);
             // Sized for every row up front: growing would hash every key again.
             let mut heads: HashTable<u32> = HashTable::with_capacity(num_rows);
@@ -281,12 +282,11 @@ impl HashJoin {
                 if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
                     continue;
                 }
-                let bytes = keys.row(row).data();
-                let hash = hasher.hash_one(bytes);
+                let hash = keys.hash(&hasher, row);
                 let entry = heads.entry(
                     hash,
-                    |&head| keys.row(head as usize).data() == bytes,
-                    |&head| hasher.hash_one(keys.row(head as usize).data()),
+                    |&head| keys.equal(head as usize, &keys, row),
+                    |&head| keys.hash(&hasher, head as usize),
                 );
                 match entry {
                     Entry::Occupied(mut head) => {
@@ -445,17 +445,7 @@ impl HashJoin {
             self.matched_pairs(table, left_batch)?;
             return Ok(());
         };
-        let (probe_keys, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
-        for (row, key) in probe_keys.iter().enumerate() {
-            if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
-                continue;
-            }
-            let bytes = key.data();
-            let hash = table.hasher.hash_one(bytes);
-            let Some(&head) = heads.find(hash, |&head| keys.row(head as usize).data() == bytes)
-            else {
-                continue;
-            };
+        for (_, head) in self.chain_heads(left_batch, keys, heads, &table.hasher)? {
             if matched.is_set(head) {
                 continue;
             }
@@ -592,26 +582,15 @@ impl HashJoin {
                 }
             }
             KeyIndex::Hashed { keys, heads, next } => {
-                let (probe_keys, nulls) = self.encode_keys(left_batch, &self.left_keys)?;
-                for (row, key) in probe_keys.iter().enumerate() {
-                    if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
-                        continue;
-                    }
-                    let bytes = key.data();
-                    let hash = table.hasher.hash_one(bytes);
-                    let Some(&head) =
-                        heads.find(hash, |&head| keys.row(head as usize).data() == bytes)
-                    else {
-                        continue;
-                    };
-                    let mut build_row = head;
+                for (row, head) in self.chain_heads(left_batch, keys, heads, &table.hasher)? {
                     if stop_at_first {
-                        probe_rows.push(row as u32);
-                        build_rows.push(build_row);
+                        probe_rows.push(row);
+                        build_rows.push(head);
                         continue;
                     }
+                    let mut build_row = head;
                     while build_row != END {
-                        probe_rows.push(row as u32);
+                        probe_rows.push(row);
                         build_rows.push(build_row);
                         build_row = next[build_row as usize];
                     }
@@ -619,6 +598,58 @@ impl HashJoin {
             }
         }
         Ok((probe_rows.into(), build_rows.into()))
+    }
+
+    /// Each row of `left_batch` whose key some build row has, with the first build row of
+    /// that key's chain.
+    fn chain_heads(
+        &self,
+        left_batch: &RecordBatch,
+        keys: &JoinKeys,
+        heads: &HashTable<u32>,
+        hasher: &RandomState,
+    ) -> Result<Vec<(u32, u32)>> {
+        let (probe_keys, nulls) = self.join_keys(left_batch, &self.left_keys)?;
+        let mut found = Vec::new();
+        for row in 0..left_batch.num_rows() {
+            if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                continue;
+            }
+            let hash = probe_keys.hash(hasher, row);
+            if let Some(&head) =
+                heads.find(hash, |&head| keys.equal(head as usize, &probe_keys, row))
+            {
+                found.push((row as u32, head));
+            }
+        }
+        Ok(found)
+    }
+
+    /// The key columns of `batch` at `columns` as the table compares them: one integer key
+    /// natively, others encoded as rows; and which rows have a null key.
+    fn join_keys(
+        &self,
+        batch: &RecordBatch,
+        columns: &[usize],
+    ) -> Result<(JoinKeys, Option<NullBuffer>)> {
+        if let ([column], [key_type]) = (columns, self.key_types.as_slice())
+            && integer_kind(key_type).is_some_and(|(signed, bits)| signed || bits < 64)
+        {
+            let Some(array) = batch.columns().get(*column) else {
+                return exec_err(format!(
+                    "join key column {column} is out of range for a batch of {} columns",
+                    batch.num_columns()
+                ));
+            };
+            let key = cast(array, &DataType::Int64)?;
+            let key = key.as_primitive::<Int64Type>();
+            return Ok((
+                JoinKeys::Integers(key.values().clone()),
+                key.logical_nulls(),
+            ));
+        }
+        let (rows, nulls) = self.encode_keys(batch, columns)?;
+        Ok((JoinKeys::Rows(rows), nulls))
     }
 
     /// The key columns of `batch` at `columns`, cast to the common key types and encoded as
@@ -731,13 +762,40 @@ enum KeyIndex {
     All,
     /// Build rows with equal keys are chained, the chain's first row kept in a hash table.
     Hashed {
-        /// The encoded key of every build row.
-        keys: Rows,
+        /// The key of every build row.
+        keys: JoinKeys,
         /// The first build row of every distinct non-null key.
         heads: HashTable<u32>,
         /// The next build row with the same key as a build row, or [`END`].
         next: Vec<u32>,
     },
+}
+
+/// The keys of a batch's rows, as a join table hashes and compares them.
+#[derive(Debug)]
+enum JoinKeys {
+    /// One integer key column, widened to 64 bits (a join's most common key: no encoding).
+    Integers(ScalarBuffer<i64>),
+    /// Any other keys, encoded as rows equal exactly when the keys are.
+    Rows(Rows),
+}
+
+impl JoinKeys {
+    fn hash(&self, hasher: &RandomState, row: usize) -> u64 {
+        match self {
+            JoinKeys::Integers(values) => hasher.hash_one(values[row]),
+            JoinKeys::Rows(rows) => hasher.hash_one(rows.row(row).data()),
+        }
+    }
+
+    /// Whether row `row` of these keys equals row `other_row` of `other` (of the same kind).
+    fn equal(&self, row: usize, other: &JoinKeys, other_row: usize) -> bool {
+        match (self, other) {
+            (JoinKeys::Integers(a), JoinKeys::Integers(b)) => a[row] == b[other_row],
+            (JoinKeys::Rows(a), JoinKeys::Rows(b)) => a.row(row).data() == b.row(other_row).data(),
+            _ => false,
+        }
+    }
 }
 
 /// A bitmap of build rows, set concurrently by probes.
