@@ -24,7 +24,7 @@ use super::{OptimizerRule, ReorderJoins};
 use crate::error::{PlanError, Result};
 use crate::expr::Expr;
 use crate::function::FunctionRegistry;
-use crate::plan::{Join, LogicalPlan, input_bytes};
+use crate::plan::{Join, LogicalPlan, broadcast_bytes};
 
 /// How many times fewer rows than the aggregate's input the filtering table must have.
 const MIN_REDUCTION: f64 = 10.0;
@@ -269,7 +269,7 @@ fn filter_join(
                 let rows = table.estimated_rows();
                 if rows * MIN_REDUCTION <= input_rows
                     && best.as_ref().is_none_or(|(least, ..)| rows < *least)
-                    && input_bytes(&table).is_some_and(|bytes| bytes <= broadcast_threshold)
+                    && broadcast_bytes(&table).is_some_and(|bytes| bytes <= broadcast_threshold)
                 {
                     best = Some((rows, table, key.clone(), table_key));
                 }

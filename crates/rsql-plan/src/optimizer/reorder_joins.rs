@@ -28,7 +28,7 @@ use datafusion_common::Column;
 
 use crate::expr::{Expr, Operator, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
-use crate::plan::{Filter, Join, LogicalPlan, Projection, input_bytes, selectivity};
+use crate::plan::{Filter, Join, LogicalPlan, Projection, broadcast_bytes, selectivity};
 
 /// The `reorder_joins` rule.
 #[derive(Debug, Clone, Copy)]
@@ -371,7 +371,7 @@ fn cheapest_tree(
             plan: relation.clone(),
             rows: relation.estimated_rows(),
             cost: 0.0,
-            bytes: input_bytes(relation),
+            bytes: broadcast_bytes(relation),
             leaves: vec![i],
         });
     }

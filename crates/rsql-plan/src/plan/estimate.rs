@@ -9,6 +9,7 @@
 //! distinct values as it has rows: a foreign key side then matches as the primary key side
 //! was filtered.
 
+use arrow_schema::DataType;
 use datafusion_common::{Column, JoinType};
 
 use super::LogicalPlan;
@@ -19,7 +20,7 @@ const UNKNOWN_TABLE_ROWS: f64 = 1_000_000.0;
 
 /// The bytes of input `plan` reads, as the physical planner counts them for a broadcast: its
 /// tables' sizes, whatever filters keep.
-pub(crate) fn input_bytes(plan: &LogicalPlan) -> Option<u64> {
+fn input_bytes(plan: &LogicalPlan) -> Option<u64> {
     match plan {
         LogicalPlan::TableScan(scan) => scan
             .source
@@ -31,6 +32,42 @@ pub(crate) fn input_bytes(plan: &LogicalPlan) -> Option<u64> {
         LogicalPlan::Join(_) => None,
         other => other.inputs().iter().map(|input| input_bytes(input)).sum(),
     }
+}
+
+/// The bytes `plan`'s rows are estimated to take once read: its estimated rows times its row
+/// width (a fixed width per primitive value, 32 bytes per string or binary value, 64 per
+/// nested one). Files are compressed and hold every column; this counts only what a broadcast
+/// would hold.
+pub fn estimated_row_bytes(plan: &LogicalPlan) -> f64 {
+    let width: f64 = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| value_width(field.data_type()))
+        .sum();
+    plan.estimated_rows() * width.max(1.0)
+}
+
+/// The bytes a value of `data_type` is estimated to take.
+fn value_width(data_type: &DataType) -> f64 {
+    match data_type {
+        DataType::Boolean => 1.0,
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView => 32.0,
+        DataType::Dictionary(key, _) => value_width(key),
+        other => other.primitive_width().map_or(64.0, |width| width as f64),
+    }
+}
+
+/// What a broadcast of `plan` is estimated to hold, in bytes: the lesser of its input files'
+/// size and its estimated rows' ([`estimated_row_bytes`]); `None` when the files' size is not
+/// known.
+pub fn broadcast_bytes(plan: &LogicalPlan) -> Option<u64> {
+    input_bytes(plan).map(|bytes| bytes.min(estimated_row_bytes(plan) as u64))
 }
 
 /// The fraction of rows a predicate keeps, by heuristics on its shape.

@@ -14,8 +14,7 @@ use std::sync::Arc;
 
 use datafusion_common::DFSchemaRef;
 
-pub(crate) use estimate::input_bytes;
-pub use estimate::selectivity;
+pub use estimate::{broadcast_bytes, estimated_row_bytes, selectivity};
 pub use generate::{Generate, generate, generator_flags, is_generator, plan_generator};
 pub use nodes::{
     Aggregate, Distinct, EmptyRelation, Expand, Explain, Filter, GROUPING_ID_COLUMN, Join, Limit,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::datatypes::{Field, Schema};
 use datafusion_common::{DFSchema, JoinType};
 use rsql_plan::plan::Join;
+use rsql_plan::plan::estimated_row_bytes;
 use rsql_plan::{Expr, LogicalPlan};
 
 use super::{PlanRef, Planner, estimated_rows, select_columns};
@@ -147,9 +148,12 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// Whether `side`'s input is known to be at most the broadcast threshold.
+    /// Whether `side` is known to hold at most the broadcast threshold: the lesser of its input
+    /// files' size and its estimated rows' ([`estimated_row_bytes`]).
     fn small_enough_to_broadcast(&self, side: &LogicalPlan) -> bool {
-        estimated_bytes(side).is_some_and(|bytes| bytes <= self.cx.broadcast_threshold)
+        estimated_bytes(side).is_some_and(|bytes| {
+            bytes.min(estimated_row_bytes(side) as u64) <= self.cx.broadcast_threshold
+        })
     }
 
     /// An inner join, or a left join as a right join, planned with its sides swapped, its
