@@ -280,3 +280,28 @@ impl LogicalPlan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::plan_of;
+
+    #[test]
+    fn a_broadcast_holds_the_lesser_of_the_files_and_the_estimated_rows() {
+        // dim: 50 rows, 1,000 bytes of files; a row is an Int64 (8 bytes) and a string (32).
+        let whole = plan_of("SELECT k, name FROM dim");
+        assert_eq!(estimated_row_bytes(&whole), 50.0 * 40.0);
+        assert_eq!(broadcast_bytes(&whole), Some(1000));
+        // An equality keeps a tenth of the rows: 5 rows of 40 bytes.
+        let filtered = plan_of("SELECT k, name FROM dim WHERE name = 'x'");
+        assert_eq!(broadcast_bytes(&filtered), Some(200));
+        // One column of the filtered rows: 5 rows of 8 bytes.
+        let narrow = plan_of("SELECT k FROM dim WHERE name = 'x'");
+        assert_eq!(broadcast_bytes(&narrow), Some(40));
+        // Files of unknown size: never known to be small.
+        assert_eq!(
+            broadcast_bytes(&plan_of("SELECT a FROM t WHERE a = 1")),
+            None
+        );
+    }
+}
