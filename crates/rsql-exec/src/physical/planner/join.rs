@@ -20,10 +20,12 @@ use crate::physical::{BoundExpr, PhysicalNode, PhysicalPlan};
 
 impl Planner<'_, '_> {
     pub(super) fn join(&self, join: &Join) -> Result<PlanRef> {
-        // The right side is built into the hash table: build the smaller one. An outer join
-        // swaps to the other outer join, unless its right side is small enough to broadcast
-        // (a right join never broadcasts: its unmatched build rows are emitted once).
-        if !join.on.is_empty() && join.left.estimated_rows() < join.right.estimated_rows() {
+        // The right side is built into the hash table: build the smaller one, by the bytes
+        // its rows take. An outer join swaps to the other outer join, unless its right side is
+        // small enough to broadcast (a right join never broadcasts: its unmatched build rows
+        // are emitted once).
+        if !join.on.is_empty() && estimated_row_bytes(&join.left) < estimated_row_bytes(&join.right)
+        {
             let swapped = match join.join_type {
                 JoinType::Inner => Some(JoinType::Inner),
                 JoinType::Left if !self.small_enough_to_broadcast(&join.right) => {
