@@ -58,6 +58,7 @@ pub(crate) fn join_blocks<'a>(
         probe_file: None,
         matched,
         matched_memory: pool.reservation("HashJoin probe matches"),
+        probing: None,
         row: 0,
         summary: BuildSummary {
             is_empty: true,
@@ -116,7 +117,9 @@ struct BlockJoin<'a> {
     /// Which probe rows, in input order, matched some block (when the join asks).
     matched: Option<BooleanBufferBuilder>,
     matched_memory: MemoryReservation,
-    /// Probe rows read in this pass.
+    /// The probe batch being paired with the block, and the first row of its next slice.
+    probing: Option<(RecordBatch, usize)>,
+    /// Probe rows read in this pass before the batch in progress.
     row: usize,
     /// What is known of the build blocks joined so far.
     summary: BuildSummary,
@@ -144,15 +147,19 @@ impl Iterator for BlockJoin<'_> {
 }
 
 impl BlockJoin<'_> {
-    /// Handles the next probe batch of the pass, or the end of the pass.
+    /// Pairs the next slice of the probe batch in progress with the block, or handles the
+    /// next probe batch of the pass, or the end of the pass.
     fn step(&mut self) -> Result<()> {
+        if self.probing.is_some() {
+            return self.probe_slice();
+        }
         let batch = self.probe.next().transpose()?;
         match (self.phase, batch) {
             (Phase::Probing, Some(batch)) => {
                 if let Some(writer) = &mut self.probe_writer {
                     writer.write(&batch)?;
                 }
-                self.probe_block(&batch)
+                self.start_probe(batch)
             }
             (Phase::Probing, None) => self.end_block(),
             (Phase::Finishing, Some(batch)) => self.finish_rows(&batch),
@@ -163,13 +170,8 @@ impl BlockJoin<'_> {
         }
     }
 
-    /// Pairs `batch` with the current block's rows, noting which probe rows matched.
-    fn probe_block(&mut self, batch: &RecordBatch) -> Result<()> {
-        let Some(block) = &self.block else {
-            return Err(ExecError::Execution(
-                "block join probed without a build block".to_string(),
-            ));
-        };
+    /// Starts pairing `batch` with the current block's rows, a slice at a time.
+    fn start_probe(&mut self, batch: RecordBatch) -> Result<()> {
         let rows = batch.num_rows();
         if let Some(matched) = &mut self.matched
             && matched.len() < self.row + rows
@@ -177,20 +179,36 @@ impl BlockJoin<'_> {
             matched.append_n(rows, false);
             self.matched_memory.grow(rows.div_ceil(8));
         }
-        for start in (0..rows).step_by(block.slice_rows) {
-            let slice = batch.slice(start, block.slice_rows.min(rows - start));
-            let pairs = self.join.matched_pairs(&block.table, &slice)?;
-            if let Some(matched) = &mut self.matched {
-                for &row in pairs.0.values() {
-                    matched.set_bit(self.row + start + row as usize, true);
-                }
-            }
-            if self.join.kind().emits_pairs() && !pairs.0.is_empty() {
-                let joined = self.join.assemble_pairs(&slice, &block.table, &pairs)?;
-                self.out.push_back(joined);
+        self.probing = Some((batch, 0));
+        Ok(())
+    }
+
+    /// Pairs the next slice of the probe batch in progress with the current block's rows,
+    /// noting which probe rows matched: one output batch at most, so that the join's output
+    /// is pulled a batch at a time (a keyless join pairs every row with every row).
+    fn probe_slice(&mut self) -> Result<()> {
+        let (Some(block), Some((batch, start))) = (&self.block, &mut self.probing) else {
+            return Err(ExecError::Execution(
+                "block join probed without a build block".to_string(),
+            ));
+        };
+        let rows = batch.num_rows();
+        let slice = batch.slice(*start, block.slice_rows.min(rows - *start));
+        let pairs = self.join.matched_pairs(&block.table, &slice)?;
+        if let Some(matched) = &mut self.matched {
+            for &row in pairs.0.values() {
+                matched.set_bit(self.row + *start + row as usize, true);
             }
         }
-        self.row += rows;
+        if self.join.kind().emits_pairs() && !pairs.0.is_empty() {
+            let joined = self.join.assemble_pairs(&slice, &block.table, &pairs)?;
+            self.out.push_back(joined);
+        }
+        *start += slice.num_rows();
+        if *start >= rows {
+            self.probing = None;
+            self.row += rows;
+        }
         Ok(())
     }
 
