@@ -15,7 +15,7 @@ use super::grouping_sets::{
 };
 use super::query::{order_keys, ordinal, ordinal_index, sort_options};
 use crate::error::{PlanError, Position, Result};
-use crate::expr::{Expr, SortExpr, column_refs, lookup_column};
+use crate::expr::{Expr, SortExpr, column_refs, lookup_column, subqueries};
 use crate::plan::{
     Aggregate, Distinct, Expand, Filter, GROUPING_ID_COLUMN, LogicalPlan, Projection, Sort, Window,
     grouping_key_column, is_generator, plan_generator,
@@ -203,9 +203,13 @@ impl AggregateOutput<'_> {
     }
 }
 
-/// Fails if `expr` (already rewritten over the aggregate) still reads an input column.
+/// Fails if `expr` (already rewritten over the aggregate) still reads an input column, itself
+/// or from a subquery it correlates with.
 fn check_grouped(expr: &Expr, schema: &DFSchema) -> Result<()> {
-    for column in column_refs(expr) {
+    let correlated = subqueries(expr)
+        .into_iter()
+        .flat_map(|subquery| outer_columns(&subquery.plan));
+    for column in column_refs(expr).into_iter().chain(correlated) {
         if lookup_column(schema, &column).is_err() {
             let position = column.spans().first().map(|s| Position {
                 line: s.start.line,
@@ -221,6 +225,25 @@ fn check_grouped(expr: &Expr, schema: &DFSchema) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The columns of the enclosing query that `plan` reads (its own `outer(..)` references, not
+/// those of subqueries nested in it, which may refer to `plan` itself).
+fn outer_columns(plan: &LogicalPlan) -> Vec<Column> {
+    let mut found = Vec::new();
+    // The closures never fail.
+    let _ = plan.apply(|node| {
+        for expr in node.expressions() {
+            let _ = expr.apply(|e| {
+                if let Expr::OuterColumn { column, .. } = e {
+                    found.push(column.clone());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            });
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
 }
 
 impl SqlBinder<'_> {
