@@ -37,9 +37,14 @@ impl FileSource {
     /// Random access to the file's bytes, as the Parquet decoder needs.
     pub fn open_chunks(&self, size: u64) -> Result<ChunkSource> {
         match self {
-            FileSource::Local(path) => File::open(path)
-                .map(ChunkSource::Local)
-                .map_err(|source| IoError::fs(path, source)),
+            FileSource::Local(path) => {
+                let file = File::open(path).map_err(|source| IoError::fs(path, source))?;
+                // SAFETY: the map is read only; a file truncated by another process while it
+                // is read is outside what any reader can guard against.
+                let map = unsafe { memmap2::Mmap::map(&file) }
+                    .map_err(|source| IoError::fs(path, source))?;
+                Ok(ChunkSource::Mapped(Bytes::from_owner(map)))
+            }
             FileSource::S3 { bucket, key } => Ok(ChunkSource::S3 {
                 bucket: bucket.clone(),
                 key: key.clone(),
@@ -62,8 +67,8 @@ impl FileSource {
 /// Random access over a [`FileSource`]: a local file handle or ranged requests to S3.
 #[derive(Debug)]
 pub enum ChunkSource {
-    /// An open local file.
-    Local(File),
+    /// A local file mapped into memory: column chunks are slices of it, never copied.
+    Mapped(Bytes),
     /// An S3 object fetched by ranged GET requests.
     S3 {
         /// The bucket client.
@@ -78,7 +83,7 @@ pub enum ChunkSource {
 impl Length for ChunkSource {
     fn len(&self) -> u64 {
         match self {
-            ChunkSource::Local(file) => file.len(),
+            ChunkSource::Mapped(bytes) => bytes.len() as u64,
             ChunkSource::S3 { size, .. } => *size,
         }
     }
@@ -89,7 +94,7 @@ impl ChunkReader for ChunkSource {
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
         match self {
-            ChunkSource::Local(file) => Ok(Box::new(file.get_read(start)?)),
+            ChunkSource::Mapped(bytes) => Ok(Box::new(bytes.get_read(start)?)),
             ChunkSource::S3 { size, .. } => {
                 let length = usize::try_from(size.saturating_sub(start))
                     .map_err(|e| ParquetError::External(Box::new(e)))?;
@@ -100,7 +105,7 @@ impl ChunkReader for ChunkSource {
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
         match self {
-            ChunkSource::Local(file) => file.get_bytes(start, length),
+            ChunkSource::Mapped(bytes) => bytes.get_bytes(start, length),
             ChunkSource::S3 { bucket, key, .. } => bucket
                 .get_range(key, start..start + length as u64)
                 .map_err(|e| ParquetError::External(Box::new(e))),
