@@ -168,8 +168,8 @@ fn key_sources(
     }
 }
 
-/// `plan` (the aggregate side of a join, down to its aggregate) with the aggregate's input
-/// semi-joined with `table` on `group_key = table_key`.
+/// `plan` (the aggregate side of a join: aliases, projections and filters over an aggregate)
+/// with the aggregate's input semi-joined with `table` on `group_key = table_key`.
 fn filtered(
     plan: &LogicalPlan,
     table: &Arc<LogicalPlan>,
@@ -199,8 +199,8 @@ fn filtered(
     }
 }
 
-/// The aggregate under `plan` that `group_key` was found in, through the nodes `group_key`
-/// follows.
+/// The input of the aggregate under `plan`, reached through the aliases, projections and
+/// filters [`group_key`] follows down to it.
 fn aggregate_input(plan: &LogicalPlan) -> Option<&Arc<LogicalPlan>> {
     match plan {
         LogicalPlan::Aggregate(aggregate) => Some(&aggregate.input),
@@ -335,7 +335,7 @@ mod tests {
     /// The plan of `sql` with its subqueries made joins and its filters pushed down, then this
     /// rule applied: its text and whether the rule changed it. A second application (after
     /// pruning columns) changes nothing.
-    fn filtered(sql: &str) -> (String, bool) {
+    fn rewritten(sql: &str) -> (String, bool) {
         let registry = FunctionRegistry::new();
         let mut plan = plan_of(sql);
         for rule in [
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn an_aggregate_joined_with_a_filtered_table_aggregates_its_keys_only() {
-        let (plan, changed) = filtered(
+        let (plan, changed) = rewritten(
             "SELECT dim.k, g.n FROM dim JOIN (SELECT a, count(*) AS n FROM t GROUP BY a) g \
              ON dim.k = g.a WHERE dim.name = 'x'",
         );
@@ -378,7 +378,7 @@ mod tests {
 
     #[test]
     fn a_semi_join_with_an_aggregate_filters_it_too() {
-        let (plan, changed) = filtered(
+        let (plan, changed) = rewritten(
             "SELECT k FROM dim WHERE name = 'x' AND k IN (SELECT a FROM t GROUP BY a HAVING count(*) > 2)",
         );
         assert!(changed);
@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn the_key_is_followed_through_inner_join_conditions() {
-        let (plan, changed) = filtered(
+        let (plan, changed) = rewritten(
             "SELECT u.a, g.n FROM u JOIN dim ON u.a = dim.k \
              LEFT JOIN (SELECT a, count(*) AS n FROM t GROUP BY a) g ON u.a = g.a \
              WHERE dim.name = 'x'",
@@ -410,7 +410,7 @@ mod tests {
             // A null key on the aggregate's side decides NOT IN.
             "SELECT name FROM dim WHERE k = 1 AND name NOT IN (SELECT b FROM t GROUP BY b)",
         ] {
-            let (plan, changed) = filtered(sql);
+            let (plan, changed) = rewritten(sql);
             assert!(!changed, "{sql}: {plan}");
         }
     }
