@@ -18,9 +18,9 @@ use datafusion_common::JoinType;
 use datafusion_common::ScalarValue;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
-use super::OptimizerRule;
 use super::join_conditions::reads_only;
 use super::push_down_filter::substitute;
+use super::{OptimizerRule, Visit, rewrite_nodes};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, Operator, conjunction, split_conjunction, split_disjunction};
 use crate::function::FunctionRegistry;
@@ -297,21 +297,14 @@ impl OptimizerRule for DeriveFiltersFromOr {
         plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_up(|node| {
-            let rewritten = match &node {
-                LogicalPlan::Filter(filter) => match filter.input.as_ref() {
-                    LogicalPlan::Join(join) => derive_under_filter(filter, join, &node, registry)?,
-                    _ => None,
-                },
-                LogicalPlan::Join(join) => derive_under_condition(join, registry)?,
-                _ => None,
-            };
-            Ok(match rewritten {
-                Some(plan) => Transformed::yes(plan),
-                None => Transformed::no(node),
-            })
+        rewrite_nodes(plan, Visit::InputsFirst, |node| match node {
+            LogicalPlan::Filter(filter) => match filter.input.as_ref() {
+                LogicalPlan::Join(join) => derive_under_filter(filter, join, node, registry),
+                _ => Ok(None),
+            },
+            LogicalPlan::Join(join) => derive_under_condition(join, registry),
+            _ => Ok(None),
         })
-        .map_err(PlanError::from_datafusion)
     }
 }
 

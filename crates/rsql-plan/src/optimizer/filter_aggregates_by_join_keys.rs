@@ -20,8 +20,8 @@ use std::sync::Arc;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::{Column, JoinType};
 
-use super::{OptimizerRule, ReorderJoins};
-use crate::error::{PlanError, Result};
+use super::{OptimizerRule, ReorderJoins, Visit, rewrite_nodes};
+use crate::error::Result;
 use crate::expr::Expr;
 use crate::function::FunctionRegistry;
 use crate::plan::{Join, LogicalPlan, broadcast_bytes};
@@ -312,17 +312,10 @@ impl OptimizerRule for FilterAggregatesByJoinKeys {
         plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_down(|node| {
-            let filtered = match &node {
-                LogicalPlan::Join(join) => filter_join(join, self.broadcast_threshold, registry)?,
-                _ => None,
-            };
-            Ok(match filtered {
-                Some(plan) => Transformed::yes(plan),
-                None => Transformed::no(node),
-            })
+        rewrite_nodes(plan, Visit::ParentsFirst, |node| match node {
+            LogicalPlan::Join(join) => filter_join(join, self.broadcast_threshold, registry),
+            _ => Ok(None),
         })
-        .map_err(PlanError::from_datafusion)
     }
 }
 

@@ -50,6 +50,36 @@ use crate::function::FunctionRegistry;
 use crate::plan::LogicalPlan;
 use crate::time_zone::TimeZone;
 
+/// The order [`rewrite_nodes`] visits a plan's nodes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visit {
+    /// Parents before their inputs: a replacement's inputs are visited next.
+    ParentsFirst,
+    /// Inputs before the nodes that read them.
+    InputsFirst,
+}
+
+/// `plan` with every node that `rewrite` returns a replacement for replaced, visited in
+/// `visit` order.
+pub(crate) fn rewrite_nodes(
+    plan: LogicalPlan,
+    visit: Visit,
+    mut rewrite: impl FnMut(&LogicalPlan) -> Result<Option<LogicalPlan>>,
+) -> Result<Transformed<LogicalPlan>> {
+    use datafusion_common::tree_node::TreeNode;
+    let replace = |node: LogicalPlan| {
+        Ok(match rewrite(&node)? {
+            Some(replacement) => Transformed::yes(replacement),
+            None => Transformed::no(node),
+        })
+    };
+    match visit {
+        Visit::ParentsFirst => plan.transform_down(replace),
+        Visit::InputsFirst => plan.transform_up(replace),
+    }
+    .map_err(PlanError::from_datafusion)
+}
+
 /// One rewrite of logical plans.
 pub trait OptimizerRule: Send + Sync {
     /// The rule's name, equal to its module's file name (`push_down_filter`).

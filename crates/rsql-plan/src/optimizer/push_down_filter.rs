@@ -11,8 +11,8 @@ use std::sync::Arc;
 use datafusion_common::JoinType;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
-use super::OptimizerRule;
 use super::join_conditions::split_join_conditions;
+use super::{OptimizerRule, Visit, rewrite_nodes};
 use crate::error::{PlanError, Result};
 use crate::expr::{Expr, column_refs, conjunction, split_conjunction};
 use crate::function::FunctionRegistry;
@@ -388,24 +388,17 @@ impl OptimizerRule for PushDownFilter {
         plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_down(|node| {
-            let pushed = match &node {
-                LogicalPlan::Filter(f) => {
-                    let conjuncts: Vec<Expr> = split_conjunction(&f.predicate)
-                        .into_iter()
-                        .cloned()
-                        .collect();
-                    push(conjuncts, &f.input, registry)?
-                }
-                LogicalPlan::Join(j) => push_join_condition(j, registry)?,
-                _ => None,
-            };
-            Ok(match pushed {
-                Some(pushed) => Transformed::yes(pushed),
-                None => Transformed::no(node),
-            })
+        rewrite_nodes(plan, Visit::ParentsFirst, |node| match node {
+            LogicalPlan::Filter(f) => {
+                let conjuncts: Vec<Expr> = split_conjunction(&f.predicate)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                push(conjuncts, &f.input, registry)
+            }
+            LogicalPlan::Join(j) => push_join_condition(j, registry),
+            _ => Ok(None),
         })
-        .map_err(PlanError::from_datafusion)
     }
 }
 

@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
-use datafusion_common::tree_node::{Transformed, TreeNode};
+use datafusion_common::tree_node::Transformed;
 use datafusion_common::{Column, JoinType};
 
-use super::OptimizerRule;
-use crate::error::{PlanError, Result};
+use super::{OptimizerRule, Visit, rewrite_nodes};
+use crate::error::Result;
 use crate::expr::{Expr, column_refs};
 use crate::function::FunctionRegistry;
 use crate::plan::{Join, LogicalPlan, Projection};
@@ -104,21 +104,16 @@ impl OptimizerRule for PushDownSemiJoins {
         plan: LogicalPlan,
         _registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_down(|node| {
-            let pushed = match &node {
+        rewrite_nodes(plan, Visit::ParentsFirst, |node| {
+            Ok(match node {
                 LogicalPlan::Join(join)
                     if matches!(join.join_type, JoinType::LeftSemi | JoinType::LeftAnti) =>
                 {
                     push(join)
                 }
                 _ => None,
-            };
-            Ok(match pushed {
-                Some(plan) => Transformed::yes(plan),
-                None => Transformed::no(node),
             })
         })
-        .map_err(PlanError::from_datafusion)
     }
 }
 

@@ -20,10 +20,10 @@
 
 use std::sync::Arc;
 
-use datafusion_common::tree_node::{Transformed, TreeNode};
+use datafusion_common::tree_node::Transformed;
 
-use super::OptimizerRule;
-use crate::error::{PlanError, Result};
+use super::{OptimizerRule, Visit, rewrite_nodes};
+use crate::error::Result;
 use crate::expr::{Expr, ident};
 use crate::function::FunctionRegistry;
 use crate::plan::{Aggregate, LogicalPlan};
@@ -117,17 +117,12 @@ impl OptimizerRule for RewriteSingleDistinct {
         plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        plan.transform_up(|node| {
-            let rewritten = match &node {
-                LogicalPlan::Aggregate(aggregate) => rewrite(aggregate, registry)?,
-                _ => None,
-            };
-            Ok(match rewritten {
-                Some(aggregate) => Transformed::yes(LogicalPlan::Aggregate(aggregate)),
-                None => Transformed::no(node),
-            })
+        rewrite_nodes(plan, Visit::InputsFirst, |node| match node {
+            LogicalPlan::Aggregate(aggregate) => {
+                Ok(rewrite(aggregate, registry)?.map(LogicalPlan::Aggregate))
+            }
+            _ => Ok(None),
         })
-        .map_err(PlanError::from_datafusion)
     }
 }
 
