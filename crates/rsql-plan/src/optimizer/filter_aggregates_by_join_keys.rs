@@ -66,6 +66,19 @@ fn as_column(expr: &Expr) -> Option<&Column> {
     }
 }
 
+/// The equi-join keys of `join` that are plain columns, as (this side's, the other side's):
+/// this side is the left one when `from_left`.
+fn key_columns(join: &Join, from_left: bool) -> impl Iterator<Item = (&Column, &Column)> {
+    join.on.iter().filter_map(move |(left, right)| {
+        let (mine, theirs) = if from_left {
+            (left, right)
+        } else {
+            (right, left)
+        };
+        Some((as_column(mine)?, as_column(theirs)?))
+    })
+}
+
 /// `column` of `plan`'s output followed down through aliases, column-passing projections and
 /// filters to an aggregate grouping by it: that group key, a column of the aggregate's input.
 fn group_key(plan: &LogicalPlan, column: &Column) -> Option<Column> {
@@ -150,15 +163,7 @@ fn key_sources(
             if !through_keys {
                 return;
             }
-            for (left, right) in &join.on {
-                let (mine, theirs) = if on_left {
-                    (left, right)
-                } else {
-                    (right, left)
-                };
-                let (Some(mine), Some(theirs)) = (as_column(mine), as_column(theirs)) else {
-                    continue;
-                };
+            for (mine, theirs) in key_columns(join, on_left) {
                 if side.schema().index_of_column(mine).ok() == Some(side_index) {
                     key_sources(other, theirs, found);
                 }
@@ -251,15 +256,7 @@ fn filter_join(
         };
         let input_rows = input.estimated_rows();
         let mut best: Option<(f64, Arc<LogicalPlan>, Column, Column)> = None;
-        for (left, right) in &join.on {
-            let (mine, theirs) = if aggregate_on_left {
-                (left, right)
-            } else {
-                (right, left)
-            };
-            let (Some(mine), Some(theirs)) = (as_column(mine), as_column(theirs)) else {
-                continue;
-            };
+        for (mine, theirs) in key_columns(join, aggregate_on_left) {
             let Some(key) = group_key(aggregate_side, mine) else {
                 continue;
             };
@@ -322,21 +319,15 @@ impl OptimizerRule for FilterAggregatesByJoinKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::test_util::plan_of;
-    use crate::optimizer::{DecorrelatePredicateSubquery, PushDownFilter, PushDownProjection};
+    use crate::optimizer::PushDownProjection;
+    use crate::optimizer::test_util::joined_plan_of;
 
     /// The plan of `sql` with its subqueries made joins and its filters pushed down, then this
     /// rule applied: its text and whether the rule changed it. A second application (after
     /// pruning columns) changes nothing.
     fn rewritten(sql: &str) -> (String, bool) {
         let registry = FunctionRegistry::new();
-        let mut plan = plan_of(sql);
-        for rule in [
-            &DecorrelatePredicateSubquery as &dyn OptimizerRule,
-            &PushDownFilter,
-        ] {
-            plan = rule.rewrite(plan, &registry).unwrap().data;
-        }
+        let plan = joined_plan_of(sql);
         let once = FilterAggregatesByJoinKeys::default()
             .rewrite(plan, &registry)
             .unwrap();

@@ -120,20 +120,13 @@ impl OptimizerRule for PushDownSemiJoins {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::test_util::plan_of;
-    use crate::optimizer::{DecorrelatePredicateSubquery, PushDownFilter};
+    use crate::optimizer::test_util::joined_plan_of;
 
     /// The plan of `sql` with its subqueries made joins and its filters pushed down, then this
     /// rule applied once; and whether the rule changed it.
     fn pushed(sql: &str) -> (String, bool) {
         let registry = FunctionRegistry::new();
-        let mut plan = plan_of(sql);
-        for rule in [
-            &DecorrelatePredicateSubquery as &dyn OptimizerRule,
-            &PushDownFilter,
-        ] {
-            plan = rule.rewrite(plan, &registry).unwrap().data;
-        }
+        let plan = joined_plan_of(sql);
         let fields = plan.schema().fields().clone();
         let result = PushDownSemiJoins.rewrite(plan, &registry).unwrap();
         assert_eq!(result.data.schema().fields(), &fields);

@@ -87,6 +87,20 @@ pub fn plan_of(sql: &str) -> LogicalPlan {
     }
 }
 
+/// The bound plan of a query with its subqueries made joins and its filters pushed down: the
+/// shape the join rules see.
+pub fn joined_plan_of(sql: &str) -> LogicalPlan {
+    let registry = FunctionRegistry::new();
+    let mut plan = plan_of(sql);
+    for rule in [
+        &super::DecorrelatePredicateSubquery as &dyn OptimizerRule,
+        &super::PushDownFilter,
+    ] {
+        plan = rule.rewrite(plan, &registry).unwrap().data;
+    }
+    plan
+}
+
 /// The plan text after one application of `rule`, and whether it reported a change.
 pub fn apply(rule: &dyn OptimizerRule, sql: &str) -> (String, bool) {
     let registry = FunctionRegistry::new();
