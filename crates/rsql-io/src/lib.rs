@@ -45,6 +45,6 @@ pub use scan::{FilePart, FileSpec, ReadUnit, Scan, ScanOptions, ScanSpec, UnitRe
 pub use schema::{ipc_schema, merge_schemas};
 pub use source::FileSource;
 pub use write::{
-    OutputJob, PartWriter, SUCCESS_MARKER, SaveMode, WriteFormat, WriteOptions, parse_compression,
-    write_batches,
+    OutputJob, ParquetFileWriter, PartWriter, SUCCESS_MARKER, SaveMode, WriteFormat, WriteOptions,
+    parse_compression, write_batches,
 };

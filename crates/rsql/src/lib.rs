@@ -41,7 +41,7 @@ pub use rsql_exec::aggregate::{AggregateUdf, GroupsAccumulator};
 pub use rsql_exec::expr::{ColumnarValue, ScalarUdf};
 pub use rsql_exec::physical::PlanSpec;
 pub use rsql_io::IoError;
-pub use rsql_io::{SaveMode, WriteFormat, WriteOptions};
+pub use rsql_io::{ParquetFileWriter, SaveMode, WriteFormat, WriteOptions};
 pub use rsql_plan::sql::sql_type_name;
 pub use rsql_plan::{
     AggregateFunctionSignature, Arity, Expr, ScalarFunctionSignature, SimpleScalarSignature,

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
-use parquet::arrow::ArrowWriter;
-use rsql::{DataFrame, RecordBatchStream};
+use rsql::{DataFrame, ParquetFileWriter, RecordBatchStream};
 use tempfile::NamedTempFile;
 
 use crate::args::Format;
@@ -61,7 +60,7 @@ enum Staged {
         results: usize,
     },
     /// One Parquet result.
-    Parquet(Box<ArrowWriter<NamedTempFile>>),
+    Parquet(Box<ParquetFileWriter<NamedTempFile>>),
     /// A write failed half-way; the file is abandoned.
     Failed,
 }
@@ -200,7 +199,7 @@ impl FileSink {
                     )));
                 }
             };
-            let mut writer = ArrowWriter::try_new(temp, schema, None)
+            let mut writer = ParquetFileWriter::try_new(temp, schema, None)
                 .with_context(|| format!("cannot write {name}"))?;
             let written: Result<()> =
                 batches(stream).try_for_each(|batch| Ok(writer.write(&batch?)?));

@@ -2,10 +2,12 @@
 
 mod commit;
 mod file_writer;
+mod parallel_parquet;
 mod part_writer;
 
 pub use commit::{OutputJob, SUCCESS_MARKER};
 pub use file_writer::parse_compression;
+pub use parallel_parquet::ParquetFileWriter;
 pub use part_writer::PartWriter;
 
 use std::path::Path;
