@@ -119,6 +119,11 @@ impl Interner {
         self.values.row(id as usize).data()
     }
 
+    /// The number of values interned.
+    pub(crate) fn len(&self) -> usize {
+        self.values.num_rows()
+    }
+
     /// Approximate bytes held.
     pub(crate) fn size(&self) -> usize {
         self.values.size() + self.ids.capacity() * 8

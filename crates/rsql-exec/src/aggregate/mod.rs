@@ -23,7 +23,7 @@ mod count_values;
 mod decimal_sum;
 mod distinct;
 mod hyperloglog;
-mod interner;
+pub(crate) mod interner;
 mod min_max;
 mod mode;
 mod moments;

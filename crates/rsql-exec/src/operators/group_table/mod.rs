@@ -4,12 +4,14 @@
 //! as native values, hashed and compared without any encoding ([`PrimitiveKeys`]). One
 //! dictionary-encoded column is grouped a dictionary value at a time ([`DictionaryKeys`]); one
 //! string column is kept as byte views, short strings inline in the table ([`StringKeys`]).
-//! Any other
+//! Two to four columns of integers, dates, times or strings are packed into a word each
+//! (strings as interned ids), the words inline in the table ([`PackedKeys`]). Any other
 //! keys (strings, several columns, nested types) are kept in arrow's row format, hashed a
 //! column at a time ([`RowKeys`]). Both keep each group's hash, so growing the table never
 //! hashes a key again.
 
 mod dictionary;
+mod packed;
 mod primitive;
 mod rows;
 mod strings;
@@ -21,6 +23,7 @@ use datafusion_common::hash_utils::RandomState;
 
 use crate::error::Result;
 use dictionary::DictionaryKeys;
+use packed::{MAX_PACKED_COLUMNS, PackedKeys, packable};
 use primitive::PrimitiveKeys;
 use rows::RowKeys;
 use strings::StringKeys;
@@ -49,6 +52,9 @@ impl GroupTable {
                 Some(keys) => Some(keys),
                 None => Some(Box::new(RowKeys::try_new(key_types)?)),
             },
+            several if several.len() <= MAX_PACKED_COLUMNS && several.iter().all(packable) => {
+                Some(packed_keys(several)?)
+            }
             _ => Some(Box::new(RowKeys::try_new(key_types)?)),
         };
         Ok(GroupTable { keys })
@@ -112,6 +118,15 @@ fn primitive_keys(key_type: &DataType) -> Option<Box<dyn GroupKeys>> {
         key_type => (boxed),
         _ => None,
     }
+}
+
+/// Packed storage for two to [`MAX_PACKED_COLUMNS`] packable key columns.
+fn packed_keys(key_types: &[DataType]) -> Result<Box<dyn GroupKeys>> {
+    Ok(match key_types.len() {
+        2 => Box::new(PackedKeys::<2>::try_new(key_types)?),
+        3 => Box::new(PackedKeys::<3>::try_new(key_types)?),
+        _ => Box::new(PackedKeys::<4>::try_new(key_types)?),
+    })
 }
 
 /// The validity of `groups` keys where only `null_group`, if any, is NULL.
@@ -331,6 +346,99 @@ mod tests {
             let emitted = arrow::compute::cast(&emitted[0], &DataType::Utf8).unwrap();
             prop_assert_eq!(emitted.as_ref(), &StringArray::from(firsts) as &dyn Array);
         }
+    }
+
+    proptest! {
+        /// Two to four packed key columns (integers of several widths and signs, dates,
+        /// plain and dictionary-encoded strings), NULLs in each, group as a row-at-a-time
+        /// reference, and emit the keys of each group.
+        #[test]
+        fn packed_keys_group_as_a_row_at_a_time_reference(
+            keys in prop::collection::vec(
+                (
+                    prop::option::weighted(0.8, -3i64..3),
+                    prop::option::weighted(0.8, "[ab]{0,2}"),
+                    prop::option::weighted(0.8, prop_oneof![Just(0u64), Just(u64::MAX), Just(7)]),
+                    prop::option::weighted(0.8, -2i32..2),
+                ),
+                0..300,
+            ),
+            columns in 2usize..=4,
+            dictionary in any::<bool>(),
+            batch_rows in 1usize..64,
+        ) {
+            use arrow::array::{Date32Array, UInt64Array};
+            let strings: ArrayRef =
+                Arc::new(keys.iter().map(|k| k.1.clone()).collect::<StringArray>());
+            let (string_type, strings) = if dictionary {
+                let dictionary_type =
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                (dictionary_type.clone(), arrow::compute::cast(&strings, &dictionary_type).unwrap())
+            } else {
+                (DataType::Utf8, strings)
+            };
+            let all: Vec<(DataType, ArrayRef)> = vec![
+                (DataType::Int64, Arc::new(keys.iter().map(|k| k.0).collect::<Int64Array>())),
+                (string_type, strings),
+                (DataType::UInt64, Arc::new(keys.iter().map(|k| k.2).collect::<UInt64Array>())),
+                (DataType::Date32, Arc::new(keys.iter().map(|k| k.3).collect::<Date32Array>())),
+            ];
+            let (types, arrays): (Vec<DataType>, Vec<ArrayRef>) =
+                all.into_iter().take(columns).unzip();
+            let (groups, emitted) = run_table(&types, &arrays, batch_rows);
+            let tuples: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    let (a, b, c, d) = k.clone();
+                    (a, b, if columns > 2 { c } else { None }, if columns > 3 { d } else { None })
+                })
+                .collect();
+            let (expected, firsts) = reference_groups(&tuples);
+            prop_assert_eq!(groups, expected);
+            prop_assert_eq!(emitted.len(), columns);
+            let column = |c: usize| arrow::compute::cast(&emitted[c], &types[c]).unwrap();
+            prop_assert_eq!(
+                column(0).to_data(),
+                firsts.iter().map(|f| f.0).collect::<Int64Array>().to_data()
+            );
+            let emitted_strings = arrow::compute::cast(&emitted[1], &DataType::Utf8).unwrap();
+            prop_assert_eq!(
+                emitted_strings.as_ref(),
+                &firsts.iter().map(|f| f.1.clone()).collect::<StringArray>() as &dyn Array
+            );
+            if columns > 2 {
+                prop_assert_eq!(
+                    column(2).to_data(),
+                    firsts.iter().map(|f| f.2).collect::<UInt64Array>().to_data()
+                );
+            }
+            if columns > 3 {
+                prop_assert_eq!(
+                    column(3).to_data(),
+                    firsts.iter().map(|f| f.3).collect::<Date32Array>().to_data()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_packed_table_emptied_by_emit_groups_anew() {
+        let types = [DataType::Int32, DataType::Utf8];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(arrow::array::Int32Array::from(vec![1, 2, 1])),
+            Arc::new(StringArray::from(vec!["x", "y", "x"])),
+        ];
+        let mut table = GroupTable::new(&types).unwrap();
+        assert_eq!(table.group_indices(&columns, 3).unwrap(), vec![0, 1, 0]);
+        assert_eq!(table.emit().unwrap()[0].len(), 2);
+        let again: Vec<ArrayRef> = columns.iter().map(|c| c.slice(1, 2)).collect();
+        assert_eq!(table.group_indices(&again, 2).unwrap(), vec![0, 1]);
+        let emitted = table.emit().unwrap();
+        let strings = arrow::compute::cast(&emitted[1], &DataType::Utf8).unwrap();
+        assert_eq!(
+            strings.as_ref(),
+            &StringArray::from(vec!["y", "x"]) as &dyn Array
+        );
     }
 
     #[test]
