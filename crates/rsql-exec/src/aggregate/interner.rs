@@ -5,9 +5,10 @@
 
 use std::hash::BuildHasher;
 
-use arrow::array::{Array, ArrayData, ArrayRef, AsArray};
+use arrow::array::{Array, ArrayData, ArrayRef, AsArray, BinaryArray};
+use arrow::compute::cast;
 use arrow::datatypes::DataType;
-use arrow::row::{Row, Rows};
+use arrow::row::Rows;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::error::Result;
@@ -15,8 +16,7 @@ use crate::rows::RowCodec;
 
 /// Interned values of one type, numbered in order of first appearance.
 pub(crate) struct Interner {
-    codec: RowCodec,
-    values: Rows,
+    values: Values,
     ids: HashTable<u32>,
     hasher: DefaultHashBuilder,
     /// The last dictionary interned and the ids of its values: the batches of one Parquet
@@ -24,14 +24,69 @@ pub(crate) struct Interner {
     last_dictionary: Option<(ArrayData, Vec<Option<u32>>)>,
 }
 
+/// The interned values, each as bytes that compare as the values do (ascending).
+enum Values {
+    /// Strings as their UTF-8 bytes, back to back: hashed and compared as they come.
+    Strings {
+        data_type: DataType,
+        bytes: Vec<u8>,
+        /// Where each value starts in `bytes`, then where the last one ends.
+        offsets: Vec<usize>,
+    },
+    /// Any other type in arrow's row format.
+    Rows { codec: RowCodec, rows: Rows },
+}
+
+impl Values {
+    fn new(value_type: &DataType) -> Result<Self> {
+        if matches!(
+            value_type,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            return Ok(Values::Strings {
+                data_type: value_type.clone(),
+                bytes: Vec::new(),
+                offsets: vec![0],
+            });
+        }
+        let codec = RowCodec::new(std::slice::from_ref(value_type))?;
+        Ok(Values::Rows {
+            rows: codec.empty_rows(),
+            codec,
+        })
+    }
+
+    fn get(&self, id: u32) -> &[u8] {
+        let id = id as usize;
+        match self {
+            Values::Strings { bytes, offsets, .. } => &bytes[offsets[id]..offsets[id + 1]],
+            Values::Rows { rows, .. } => rows.row(id).data(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Values::Strings { offsets, .. } => offsets.len() - 1,
+            Values::Rows { rows, .. } => rows.num_rows(),
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            Values::Strings { bytes, offsets, .. } => {
+                bytes.capacity() + offsets.capacity() * std::mem::size_of::<usize>()
+            }
+            Values::Rows { rows, .. } => rows.size(),
+        }
+    }
+}
+
 impl Interner {
     /// An interner for values of `value_type` (input may also be dictionary-encoded values of
     /// that type).
     pub(crate) fn new(value_type: &DataType) -> Result<Self> {
-        let codec = RowCodec::new(std::slice::from_ref(value_type))?;
         Ok(Interner {
-            values: codec.empty_rows(),
-            codec,
+            values: Values::new(value_type)?,
             ids: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
             last_dictionary: None,
@@ -75,53 +130,99 @@ impl Interner {
 
     /// The ids of the rows of a plain (not dictionary-encoded) array.
     fn intern_all(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
-        let rows = self.codec.encode_keys(std::slice::from_ref(values))?;
-        let nulls = values.logical_nulls();
-        Ok((0..values.len())
-            .map(|row| {
-                let valid = nulls.as_ref().is_none_or(|nulls| nulls.is_valid(row));
-                valid.then(|| self.intern_row(rows.row(row)))
+        if let Values::Rows { codec, .. } = &self.values {
+            let rows = codec.encode_keys(std::slice::from_ref(values))?;
+            let nulls = values.logical_nulls();
+            return Ok((0..values.len())
+                .map(|row| {
+                    let valid = nulls.as_ref().is_none_or(|nulls| nulls.is_valid(row));
+                    valid.then(|| {
+                        let row = rows.row(row);
+                        self.intern_bytes(row.data(), |values| {
+                            if let Values::Rows { rows, .. } = values {
+                                rows.push(row);
+                            }
+                        })
+                    })
+                })
+                .collect());
+        }
+        let intern_string = |value: Option<&str>| {
+            value.map(|value| {
+                self.intern_bytes(value.as_bytes(), |values| {
+                    if let Values::Strings { bytes, offsets, .. } = values {
+                        bytes.extend_from_slice(value.as_bytes());
+                        offsets.push(bytes.len());
+                    }
+                })
             })
-            .collect())
+        };
+        Ok(match values.data_type() {
+            DataType::Utf8 => values
+                .as_string::<i32>()
+                .iter()
+                .map(intern_string)
+                .collect(),
+            DataType::LargeUtf8 => values
+                .as_string::<i64>()
+                .iter()
+                .map(intern_string)
+                .collect(),
+            DataType::Utf8View => values.as_string_view().iter().map(intern_string).collect(),
+            _ => {
+                let strings = cast(values, &DataType::Utf8)?;
+                strings
+                    .as_string::<i32>()
+                    .iter()
+                    .map(intern_string)
+                    .collect()
+            }
+        })
     }
 
-    fn intern_row(&mut self, row: Row<'_>) -> u32 {
+    /// The id of the value encoded as `bytes`, interned by `append` (which adds it to the
+    /// values) when new.
+    fn intern_bytes(&mut self, bytes: &[u8], append: impl FnOnce(&mut Values)) -> u32 {
         let Interner {
             values,
             ids,
             hasher,
             ..
         } = self;
-        let bytes = row.data();
         let hash = hasher.hash_one(bytes);
-        if let Some(&id) = ids.find(hash, |&id| values.row(id as usize).data() == bytes) {
+        if let Some(&id) = ids.find(hash, |&id| values.get(id) == bytes) {
             return id;
         }
-        let id = values.num_rows() as u32;
-        values.push(row);
-        ids.insert_unique(hash, id, |&id| {
-            hasher.hash_one(values.row(id as usize).data())
-        });
+        let id = values.len() as u32;
+        append(values);
+        ids.insert_unique(hash, id, |&id| hasher.hash_one(values.get(id)));
         id
     }
 
     /// The values with the given ids, in order, as one array of the value type.
     pub(crate) fn decode(&self, ids: impl IntoIterator<Item = u32>) -> Result<ArrayRef> {
-        let rows = ids
-            .into_iter()
-            .map(|id| self.values.row(id as usize).data());
-        Ok(self.codec.decode(rows)?.remove(0))
+        let ids = ids.into_iter();
+        match &self.values {
+            Values::Strings { data_type, .. } => {
+                let binary = BinaryArray::from_iter_values(ids.map(|id| self.values.get(id)));
+                Ok(cast(&binary, data_type)?)
+            }
+            Values::Rows { codec, rows } => {
+                let rows = ids.map(|id| rows.row(id as usize).data());
+                Ok(codec.decode(rows)?.remove(0))
+            }
+        }
     }
 
-    /// The encoded bytes of the value with id `id`: comparing them compares the values
-    /// (ascending, as Arrow's row format orders them).
+    /// The bytes of the value with id `id`: comparing them compares the values (ascending,
+    /// as Arrow's row format orders them; strings by their UTF-8 bytes).
     pub(crate) fn bytes(&self, id: u32) -> &[u8] {
-        self.values.row(id as usize).data()
+        self.values.get(id)
     }
 
     /// The number of values interned.
     pub(crate) fn len(&self) -> usize {
-        self.values.num_rows()
+        self.values.len()
     }
 
     /// Approximate bytes held.
@@ -134,7 +235,9 @@ impl Interner {
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{DictionaryArray, Int32Array, StringArray};
+    use arrow::array::{
+        DictionaryArray, Int32Array, LargeStringArray, StringArray, StringViewArray,
+    };
     use arrow::datatypes::Int32Type;
 
     use super::*;
@@ -166,6 +269,31 @@ mod tests {
             decoded.as_string::<i32>().iter().collect::<Vec<_>>(),
             [Some("c"), Some("b"), Some("a")]
         );
+    }
+
+    #[test]
+    fn large_and_view_strings_intern_and_decode_in_their_own_type() {
+        let long = "a string longer than twelve bytes";
+        let large: ArrayRef = Arc::new(LargeStringArray::from(vec![Some("q"), None, Some("q")]));
+        let views: ArrayRef = Arc::new(StringViewArray::from(vec![long, "", long]));
+        let cases: [(ArrayRef, Vec<Option<u32>>, ArrayRef); 2] = [
+            (
+                large,
+                vec![Some(0), None, Some(0)],
+                Arc::new(LargeStringArray::from(vec!["q"])),
+            ),
+            (
+                views,
+                vec![Some(0), Some(1), Some(0)],
+                Arc::new(StringViewArray::from(vec![long, ""])),
+            ),
+        ];
+        for (values, ids, distinct) in cases {
+            let mut interner = Interner::new(values.data_type()).unwrap();
+            assert_eq!(interner.intern(&values).unwrap(), ids);
+            let decoded = interner.decode(0..interner.len() as u32).unwrap();
+            assert_eq!(decoded.as_ref(), distinct.as_ref());
+        }
     }
 
     #[test]
