@@ -10,8 +10,8 @@
 //!
 //! A `Partial` aggregation that finds almost every row a group of its own (keys of very high
 //! cardinality) stops combining: it would build a table as large as its input for nothing. It
-//! then turns each batch into states on its own and leaves the combining to the final phase, as
-//! DataFusion's partial aggregation does.
+//! then turns each row into a state of its own, with no hash table, and leaves the combining to
+//! the final phase, as DataFusion's partial aggregation does.
 
 use std::sync::Arc;
 
@@ -61,9 +61,7 @@ impl HashAggregate {
                 output.push(state.finish()?);
                 reservation.free();
                 for batch in batches {
-                    let mut single = self.start()?;
-                    single.update(&batch?)?;
-                    output.push(single.finish()?);
+                    output.push(self.row_states(&batch?)?);
                 }
                 return Ok(output);
             }

@@ -182,6 +182,37 @@ impl HashAggregate {
         state.finish()
     }
 
+    /// The partial states of `batch` with every row a group of its own, in row order: its
+    /// group keys then each aggregate's state of that one row. A partial aggregation that finds
+    /// its keys (almost) all distinct passes its input on this way, without a hash table.
+    pub fn row_states(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let groups: Vec<usize> = (0..rows).collect();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.state_schema.fields().len());
+        for &c in &self.group_columns {
+            columns.push(Arc::clone(batch.column(c)));
+        }
+        for call in &self.aggregates {
+            let mut accumulator = call.function.accumulator(&call.argument_types)?;
+            let inputs: Vec<ArrayRef> = call
+                .input_columns
+                .iter()
+                .map(|&c| Arc::clone(batch.column(c)))
+                .collect();
+            accumulator.update_batch(&inputs, &groups, rows)?;
+            columns.extend(accumulator.state(rows)?);
+        }
+        for (column, field) in columns.iter_mut().zip(self.state_schema.fields()) {
+            if column.data_type() != field.data_type() {
+                *column = cast(column, field.data_type())?;
+            }
+        }
+        Ok(RecordBatch::try_new(
+            Arc::clone(&self.state_schema),
+            columns,
+        )?)
+    }
+
     /// A fresh aggregation state, to feed batches into one at a time.
     pub fn start(&self) -> Result<AggregationState<'_>> {
         let key_types: Vec<DataType> = self.output_schema.fields()[..self.group_columns.len()]
@@ -298,11 +329,15 @@ impl<'a> AggregationState<'a> {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Array, AsArray, StringArray};
-    use arrow::datatypes::Int64Type;
+    use std::collections::BTreeMap;
+
+    use arrow::array::{Array, AsArray, Float64Array, StringArray};
+    use arrow::datatypes::{Float64Type, Int64Type};
+    use proptest::prelude::*;
     use rsql_plan::BuiltinAggregate;
 
     use super::*;
+    use crate::aggregate::{DistinctAggregate, builtin_aggregates};
 
     fn input_schema() -> Schema {
         Schema::new(vec![
@@ -372,6 +407,99 @@ mod tests {
             vec![(None, 1, 1), (Some("a".to_string()), 0, 1)]
         );
         assert!(last.aggregate(std::iter::empty()).unwrap().num_rows() == 0);
+    }
+
+    /// The values of `batch` (an `Int64` key, then values cast to `Float64`) by key.
+    fn values_by_key(batch: &RecordBatch) -> BTreeMap<Option<i64>, Vec<Option<f64>>> {
+        let keys = batch.column(0).as_primitive::<Int64Type>();
+        let values: Vec<ArrayRef> = batch.columns()[1..]
+            .iter()
+            .map(|c| cast(c, &DataType::Float64).unwrap())
+            .collect();
+        (0..batch.num_rows())
+            .map(|row| {
+                let key = keys.is_valid(row).then(|| keys.value(row));
+                let row_values = values
+                    .iter()
+                    .map(|v| {
+                        let v = v.as_primitive::<Float64Type>();
+                        v.is_valid(row).then(|| v.value(row))
+                    })
+                    .collect();
+                (key, row_values)
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Each row's own state, merged by the final phase, gives what a single-phase
+        /// aggregation gives, for aggregates of every kind of state (sums, counts, extremes,
+        /// moments, value lists, distinct sets), with NULL keys and values and empty batches.
+        #[test]
+        fn row_states_merge_to_the_single_phase_result(
+            batches in prop::collection::vec(
+                prop::collection::vec(
+                    (prop::option::weighted(0.9, 0i64..6), prop::option::weighted(0.8, -4i64..5)),
+                    0..40,
+                ),
+                1..5,
+            ),
+        ) {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("k", DataType::Int64, true),
+                Field::new("v", DataType::Float64, true),
+            ]));
+            let functions = builtin_aggregates();
+            let by_name = |name: &str| {
+                Arc::clone(functions.iter().find(|f| f.name() == name).unwrap())
+            };
+            let mut calls: Vec<AggregateCall> =
+                ["sum", "avg", "count", "min", "max", "median", "stddev", "count_distinct"]
+                    .into_iter()
+                    .map(|name| AggregateCall {
+                        function: by_name(name),
+                        argument_types: vec![DataType::Float64],
+                        input_columns: vec![1],
+                        name: name.into(),
+                    })
+                    .collect();
+            calls.push(AggregateCall {
+                function: Arc::new(DistinctAggregate::new(by_name("sum"))),
+                argument_types: vec![DataType::Float64],
+                input_columns: vec![1],
+                name: "sum_distinct".into(),
+            });
+            let batches: Vec<RecordBatch> = batches
+                .iter()
+                .map(|rows| {
+                    let keys: Int64Array = rows.iter().map(|r| r.0).collect();
+                    let values: Float64Array = rows.iter().map(|r| r.1.map(|v| v as f64)).collect();
+                    RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(keys), Arc::new(values)])
+                        .unwrap()
+                })
+                .collect();
+            let partial =
+                HashAggregate::try_new(&schema, AggregateMode::Partial, vec![0], calls.clone())
+                    .unwrap();
+            let states: Vec<Result<RecordBatch>> =
+                batches.iter().map(|batch| partial.row_states(batch)).collect();
+            let merged = partial.merging().unwrap().aggregate(states).unwrap();
+            let single = HashAggregate::try_new(&schema, AggregateMode::Single, vec![0], calls)
+                .unwrap()
+                .aggregate(batches.into_iter().map(Ok))
+                .unwrap();
+            let (merged, single) = (values_by_key(&merged), values_by_key(&single));
+            prop_assert_eq!(merged.len(), single.len());
+            for ((key, got), (expected_key, expected)) in merged.iter().zip(&single) {
+                prop_assert_eq!(key, expected_key);
+                for (got, expected) in got.iter().zip(expected) {
+                    match (got, expected) {
+                        (Some(g), Some(e)) => prop_assert!((g - e).abs() <= 1e-9 * e.abs().max(1.0)),
+                        _ => prop_assert_eq!(got, expected),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
