@@ -14,6 +14,7 @@ pub mod hash_aggregate;
 pub mod hash_join;
 mod replicate_rows;
 pub mod sort;
+mod top_k;
 pub mod window;
 
 pub use coalesce::{TARGET_BATCH_ROWS, coalesce_batches};

@@ -10,6 +10,7 @@ use arrow::compute::{
 use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use arrow::row::{OwnedRow, RowConverter, SortField};
 
+use super::top_k::top_k;
 use crate::error::{Result, exec_err};
 use crate::rows::normalize_zeros;
 
@@ -45,23 +46,7 @@ pub fn sort_batches(
 ) -> Result<Option<RecordBatch>> {
     let sorted = match fetch {
         Some(0) => return Ok(None),
-        Some(fetch) => {
-            // The top rows so far and the batches since, merged and cut back to `fetch` rows
-            // whenever at least `fetch` new rows came: memory stays under two `fetch` and a
-            // batch, and every row is sorted a bounded number of times.
-            let mut kept: Vec<RecordBatch> = Vec::new();
-            let mut kept_rows = 0;
-            for batch in batches {
-                kept_rows += batch.num_rows();
-                kept.push(batch);
-                if kept_rows >= fetch.saturating_mul(2) {
-                    let top = top_rows(schema, &kept, keys, fetch)?;
-                    kept_rows = top.num_rows();
-                    kept = vec![top];
-                }
-            }
-            top_rows(schema, &kept, keys, fetch)?
-        }
+        Some(fetch) => top_k(schema, batches, keys, fetch)?,
         None => {
             let batches: Vec<RecordBatch> = batches.collect();
             let all = concat_batches(schema, &batches)?;
@@ -73,7 +58,7 @@ pub fn sort_batches(
 }
 
 /// The first `fetch` rows of `batches` in sort order, holding none of the other rows' values.
-fn top_rows(
+pub(super) fn top_rows(
     schema: &SchemaRef,
     batches: &[RecordBatch],
     keys: &[SortKey],
@@ -126,7 +111,7 @@ fn compact(batch: RecordBatch) -> Result<RecordBatch> {
 }
 
 /// The column of `batch` `key` sorts by.
-fn key_column(batch: &RecordBatch, key: &SortKey) -> Result<ArrayRef> {
+pub(super) fn key_column(batch: &RecordBatch, key: &SortKey) -> Result<ArrayRef> {
     match batch.columns().get(key.column) {
         Some(column) => Ok(Arc::clone(column)),
         None => exec_err(format!(
