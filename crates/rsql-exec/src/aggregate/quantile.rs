@@ -105,6 +105,7 @@ impl AggregateUdf for QuantileAggregate {
             function: *self,
             fraction: self.fixed,
             groups: Vec::new(),
+            value_capacity: 0,
         }))
     }
 }
@@ -114,6 +115,9 @@ struct QuantileAccumulator {
     function: QuantileAggregate,
     fraction: Option<f64>,
     groups: Vec<Vec<f64>>,
+    /// The capacity of every group's values together, kept as they grow so that
+    /// [`GroupsAccumulator::size`] need not visit every group after every batch.
+    value_capacity: usize,
 }
 
 impl QuantileAccumulator {
@@ -175,7 +179,10 @@ impl GroupsAccumulator for QuantileAccumulator {
         let xs = values[0].as_primitive::<Float64Type>();
         for (x, &group) in xs.iter().zip(group_indices) {
             if let Some(x) = x {
-                self.groups[group].push(x);
+                let values = &mut self.groups[group];
+                let capacity = values.capacity();
+                values.push(x);
+                self.value_capacity += values.capacity() - capacity;
             }
         }
         Ok(())
@@ -194,7 +201,10 @@ impl GroupsAccumulator for QuantileAccumulator {
         let offsets = lists.value_offsets();
         for (row, &group) in group_indices.iter().enumerate() {
             let range = offsets[row] as usize..offsets[row + 1] as usize;
-            self.groups[group].extend_from_slice(&values[range]);
+            let group = &mut self.groups[group];
+            let capacity = group.capacity();
+            group.extend_from_slice(&values[range]);
+            self.value_capacity += group.capacity() - capacity;
         }
         Ok(())
     }
@@ -202,6 +212,7 @@ impl GroupsAccumulator for QuantileAccumulator {
     fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
         ensure_groups(&mut self.groups, total_groups, Vec::new());
         let groups = std::mem::take(&mut self.groups);
+        self.value_capacity = 0;
         let offsets = OffsetBuffer::from_lengths(groups.iter().map(Vec::len));
         let values = Float64Array::from(groups.into_iter().flatten().collect::<Vec<_>>());
         let lists = ListArray::try_new(
@@ -217,6 +228,7 @@ impl GroupsAccumulator for QuantileAccumulator {
     fn evaluate(&mut self, total_groups: usize) -> Result<ArrayRef> {
         ensure_groups(&mut self.groups, total_groups, Vec::new());
         let mut groups = std::mem::take(&mut self.groups);
+        self.value_capacity = 0;
         let quantiles: Float64Array = groups
             .iter_mut()
             .map(|values| self.quantile(values))
@@ -225,10 +237,7 @@ impl GroupsAccumulator for QuantileAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.groups
-            .iter()
-            .map(|g| g.capacity() * size_of::<f64>() + size_of::<Vec<f64>>())
-            .sum()
+        self.value_capacity * size_of::<f64>() + self.groups.capacity() * size_of::<Vec<f64>>()
     }
 }
 
@@ -242,8 +251,40 @@ mod tests {
             function,
             fraction: Some(fraction),
             groups: Vec::new(),
+            value_capacity: 0,
         };
         accumulator.quantile(&mut values.to_vec())
+    }
+
+    /// The size kept as values come matches one counted over every group, through updates,
+    /// merges and emptying.
+    #[test]
+    fn size_follows_every_group_capacity() {
+        let function = QUANTILES[0];
+        let mut accumulator = QuantileAccumulator {
+            function,
+            fraction: function.fixed,
+            groups: Vec::new(),
+            value_capacity: 0,
+        };
+        let counted = |a: &QuantileAccumulator| {
+            a.groups.iter().map(|g| g.capacity() * 8).sum::<usize>() + a.groups.capacity() * 24
+        };
+        for round in 0..20usize {
+            let rows: Vec<usize> = (0..50).map(|i| (i * 7 + round * 3) % (5 + round)).collect();
+            let xs: ArrayRef = Arc::new(Float64Array::from_iter(
+                rows.iter().map(|&g| (g % 4 != 1).then_some(g as f64)),
+            ));
+            accumulator.update_batch(&[xs], &rows, 5 + round).unwrap();
+            assert_eq!(accumulator.size(), counted(&accumulator));
+        }
+        let states = accumulator.state(25).unwrap();
+        assert_eq!(accumulator.size(), counted(&accumulator));
+        let groups: Vec<usize> = (0..25).map(|g| g % 3).collect();
+        accumulator.merge_batch(&states, &groups, 3).unwrap();
+        assert_eq!(accumulator.size(), counted(&accumulator));
+        accumulator.evaluate(3).unwrap();
+        assert_eq!(accumulator.size(), counted(&accumulator));
     }
 
     #[test]
