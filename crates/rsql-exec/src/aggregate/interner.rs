@@ -204,7 +204,8 @@ impl Interner {
         let ids = ids.into_iter();
         match &self.values {
             Values::Strings { data_type, .. } => {
-                let binary = BinaryArray::from_iter_values(ids.map(|id| self.values.get(id)));
+                let values: Vec<&[u8]> = ids.map(|id| self.values.get(id)).collect();
+                let binary = BinaryArray::from_iter_values(values);
                 Ok(cast(&binary, data_type)?)
             }
             Values::Rows { codec, rows } => {
