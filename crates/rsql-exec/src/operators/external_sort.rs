@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{SortColumn, concat, interleave, lexsort_to_indices, take};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, Rows, SortField};
@@ -26,6 +26,11 @@ const BATCH_ROWS: usize = 8192;
 /// Bytes per row the sort itself allocates: `lexsort_to_indices` keeps a `u32` index per row
 /// and, sorting by one primitive key, an up to 8-byte value with it.
 const SORT_SCRATCH_PER_ROW: usize = 16;
+
+/// Bytes per row a sort by several keys allocates besides the encoded rows: each row's offset
+/// among them, its prefix and index as sorted, and its index in the order.
+const MULTI_KEY_SCRATCH_PER_ROW: usize =
+    size_of::<usize>() + size_of::<([u64; PREFIX_BYTES / 8], u32)>() + size_of::<u32>();
 
 /// Batches of one partition in sort order.
 pub type SortedBatches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
@@ -76,8 +81,20 @@ pub fn sort_bounded(
 
 /// Bytes a batch held for sorting takes: itself, the copy of the columns concatenated to be
 /// sorted or taken from (its key and dictionary columns), and the per-row scratch of the sort
-/// (a row index and, for one key, its value beside it).
+/// (a row index and, for one key, its value beside it; for several, the rows encoded and the
+/// prefixes sorted).
 fn held_size(batch: &RecordBatch, keys: &[SortKey]) -> usize {
+    let rows = batch.num_rows();
+    let scratch = if keys.len() > 1 {
+        let encoded: usize = keys
+            .iter()
+            .filter_map(|key| batch.columns().get(key.column))
+            .map(|column| encoded_size(column.as_ref()))
+            .sum();
+        encoded + rows * MULTI_KEY_SCRATCH_PER_ROW
+    } else {
+        rows * SORT_SCRATCH_PER_ROW
+    };
     let copied: usize = batch
         .columns()
         .iter()
@@ -88,7 +105,23 @@ fn held_size(batch: &RecordBatch, keys: &[SortKey]) -> usize {
         })
         .map(|(_, column)| column.get_array_memory_size())
         .sum();
-    batch.get_array_memory_size() + copied + batch.num_rows() * SORT_SCRATCH_PER_ROW
+    batch.get_array_memory_size() + copied + scratch
+}
+
+/// About the bytes `column` takes in arrow's row format: its own size, except that a
+/// dictionary-encoded column is encoded value by value (each row its value's bytes), plus a
+/// marker byte per row.
+fn encoded_size(column: &dyn Array) -> usize {
+    let rows = column.len();
+    let own = match column.as_any_dictionary_opt() {
+        Some(dictionary) => {
+            let values = dictionary.values();
+            let per_value = values.get_array_memory_size() / values.len().max(1);
+            rows * per_value
+        }
+        None => column.get_array_memory_size(),
+    };
+    own + rows
 }
 
 /// `batches` in any order, as sorted by no keys (a window without `PARTITION BY` or `ORDER
@@ -190,7 +223,7 @@ impl SortedChunks {
                 options: Some(key.options()),
             })
             .collect::<Vec<_>>();
-        let order = lexsort_to_indices(&columns, None)?;
+        let order = sort_order(&columns)?;
         Ok(SortedChunks {
             schema: Arc::clone(schema),
             batches,
@@ -201,6 +234,52 @@ impl SortedChunks {
             _reservation: reservation,
         })
     }
+}
+
+/// Leading bytes of an encoded row kept beside its index while sorting.
+const PREFIX_BYTES: usize = 24;
+
+/// The row indices of `columns` in sort order. One key is sorted by arrow's kernel for its type;
+/// several are encoded in arrow's row format first, so that comparing bytes compares rows. Each
+/// row's first [`PREFIX_BYTES`] (zero-padded) are sorted beside its index as integers, the rest
+/// of the row read only when two prefixes are equal: most comparisons touch no row at all.
+fn sort_order(columns: &[SortColumn]) -> Result<UInt32Array> {
+    if columns.len() < 2 {
+        return Ok(lexsort_to_indices(columns, None)?);
+    }
+    let fields = columns
+        .iter()
+        .map(|column| {
+            SortField::new_with_options(
+                column.values.data_type().clone(),
+                column.options.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let values: Vec<ArrayRef> = columns.iter().map(|c| Arc::clone(&c.values)).collect();
+    let rows = RowConverter::new(fields)?.convert_columns(&values)?;
+    let mut keyed: Vec<([u64; PREFIX_BYTES / 8], u32)> = (0..rows.num_rows())
+        .map(|i| (prefix_of(rows.row(i).data()), i as u32))
+        .collect();
+    keyed.sort_unstable_by(|(prefix_a, a), (prefix_b, b)| {
+        prefix_a
+            .cmp(prefix_b)
+            .then_with(|| rows.row(*a as usize).cmp(&rows.row(*b as usize)))
+    });
+    Ok(keyed.into_iter().map(|(_, index)| index).collect())
+}
+
+/// The first [`PREFIX_BYTES`] of `row`, zero-padded, as big-endian words: comparing them
+/// compares the rows' leading bytes, and equal prefixes leave the order to the whole rows
+/// (zero padding never orders a row before one it sorts after).
+fn prefix_of(row: &[u8]) -> [u64; PREFIX_BYTES / 8] {
+    let mut bytes = [0u8; PREFIX_BYTES];
+    let n = row.len().min(PREFIX_BYTES);
+    bytes[..n].copy_from_slice(&row[..n]);
+    std::array::from_fn(|w| {
+        let word: [u8; 8] = bytes[w * 8..w * 8 + 8].try_into().unwrap_or_default();
+        u64::from_be_bytes(word)
+    })
 }
 
 /// Column `c` of all `batches`, as one array.
