@@ -27,8 +27,8 @@ const BATCH_ROWS: usize = 8192;
 /// and, sorting by one primitive key, an up to 8-byte value with it.
 const SORT_SCRATCH_PER_ROW: usize = 16;
 
-/// Bytes per row a sort by several keys allocates besides the encoded rows: each row's offset
-/// among them, its prefix and index as sorted, and its index in the order.
+/// Bytes per row a sort by encoded rows allocates besides them: each row's offset among them,
+/// its prefix and index as sorted, and its index in the order.
 const MULTI_KEY_SCRATCH_PER_ROW: usize =
     size_of::<usize>() + size_of::<([u64; PREFIX_BYTES / 8], u32)>() + size_of::<u32>();
 
@@ -81,11 +81,18 @@ pub fn sort_bounded(
 
 /// Bytes a batch held for sorting takes: itself, the copy of the columns concatenated to be
 /// sorted or taken from (its key and dictionary columns), and the per-row scratch of the sort
-/// (a row index and, for one key, its value beside it; for several, the rows encoded and the
-/// prefixes sorted).
+/// (a row index and, for one primitive key, its value beside it; otherwise the rows encoded and
+/// the prefixes sorted, see [`sort_order`]).
 fn held_size(batch: &RecordBatch, keys: &[SortKey]) -> usize {
     let rows = batch.num_rows();
-    let scratch = if keys.len() > 1 {
+    let by_rows = keys.len() > 1
+        || keys.iter().any(|key| {
+            batch
+                .columns()
+                .get(key.column)
+                .is_some_and(|column| !column.data_type().is_primitive())
+        });
+    let scratch = if by_rows {
         let encoded: usize = keys
             .iter()
             .filter_map(|key| batch.columns().get(key.column))
@@ -239,12 +246,20 @@ impl SortedChunks {
 /// Leading bytes of an encoded row kept beside its index while sorting.
 const PREFIX_BYTES: usize = 24;
 
-/// The row indices of `columns` in sort order. One key is sorted by arrow's kernel for its type;
-/// several are encoded in arrow's row format first, so that comparing bytes compares rows. Each
-/// row's first [`PREFIX_BYTES`] (zero-padded) are sorted beside its index as integers, the rest
-/// of the row read only when two prefixes are equal: most comparisons touch no row at all.
+/// Rows encoded at a time while the prefixes are taken.
+const ENCODE_ROWS: usize = 65_536;
+
+/// The row indices of `columns` in sort order. One primitive key is sorted by arrow's kernel;
+/// other keys are encoded in arrow's row format, so that comparing bytes compares rows, and
+/// each row's first [`PREFIX_BYTES`] (zero-padded) are sorted beside its index as integers:
+/// most comparisons touch no row at all. When every row fits in its prefix (short strings,
+/// dictionary codes, numbers), two equal prefixes differ only in trailing zero bytes, so the
+/// shorter row sorts first and no encoded row is kept: they are encoded
+/// [`ENCODE_ROWS`] at a time. Otherwise the rows are kept whole and read on equal prefixes.
 fn sort_order(columns: &[SortColumn]) -> Result<UInt32Array> {
-    if columns.len() < 2 {
+    if let [column] = columns
+        && column.values.data_type().is_primitive()
+    {
         return Ok(lexsort_to_indices(columns, None)?);
     }
     let fields = columns
@@ -256,11 +271,41 @@ fn sort_order(columns: &[SortColumn]) -> Result<UInt32Array> {
             )
         })
         .collect();
+    let converter = RowConverter::new(fields)?;
     let values: Vec<ArrayRef> = columns.iter().map(|c| Arc::clone(&c.values)).collect();
-    let rows = RowConverter::new(fields)?.convert_columns(&values)?;
-    let mut keyed: Vec<([u64; PREFIX_BYTES / 8], u32)> = (0..rows.num_rows())
-        .map(|i| (prefix_of(rows.row(i).data()), i as u32))
-        .collect();
+    let total = values.first().map_or(0, |v| v.len());
+    let mut keyed: Vec<([u64; PREFIX_BYTES / 8], u32)> = Vec::with_capacity(total);
+    let mut lengths: Vec<u8> = Vec::with_capacity(total);
+    for start in (0..total).step_by(ENCODE_ROWS) {
+        let len = ENCODE_ROWS.min(total - start);
+        let slices: Vec<ArrayRef> = values.iter().map(|v| v.slice(start, len)).collect();
+        for (i, row) in converter.convert_columns(&slices)?.iter().enumerate() {
+            let row = row.data();
+            if row.len() > PREFIX_BYTES {
+                return sort_by_whole_rows(&converter, &values, keyed);
+            }
+            keyed.push((prefix_of(row), (start + i) as u32));
+            lengths.push(row.len() as u8);
+        }
+    }
+    keyed.sort_unstable_by(|(prefix_a, a), (prefix_b, b)| {
+        prefix_a
+            .cmp(prefix_b)
+            .then_with(|| lengths[*a as usize].cmp(&lengths[*b as usize]))
+    });
+    Ok(keyed.into_iter().map(|(_, index)| index).collect())
+}
+
+/// [`sort_order`] for rows longer than their prefix: every row encoded and kept, read where
+/// prefixes are equal. `keyed` holds the prefixes taken so far (reused for its allocation).
+fn sort_by_whole_rows(
+    converter: &RowConverter,
+    values: &[ArrayRef],
+    mut keyed: Vec<([u64; PREFIX_BYTES / 8], u32)>,
+) -> Result<UInt32Array> {
+    let rows = converter.convert_columns(values)?;
+    keyed.clear();
+    keyed.extend((0..rows.num_rows()).map(|i| (prefix_of(rows.row(i).data()), i as u32)));
     keyed.sort_unstable_by(|(prefix_a, a), (prefix_b, b)| {
         prefix_a
             .cmp(prefix_b)
@@ -516,5 +561,91 @@ impl Iterator for RunMerge {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_batch().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Ordering;
+
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::compute::SortOptions;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One row's keys: a string (short, or sharing a prefix longer than [`PREFIX_BYTES`]) and
+    /// an integer.
+    type Keys = (Option<String>, Option<i64>);
+
+    fn compare<T: Ord>(x: &Option<T>, y: &Option<T>, options: SortOptions) -> Ordering {
+        match (x, y) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) if options.nulls_first => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => compare(y, x, options).reverse(),
+            (Some(x), Some(y)) if options.descending => y.cmp(x),
+            (Some(x), Some(y)) => x.cmp(y),
+        }
+    }
+
+    proptest! {
+        /// Strings alone, or strings and integers in either order and direction, NULLs first
+        /// or last: the order matches a row-at-a-time sort, both when every encoded row fits
+        /// in its prefix and when rows are longer and share long prefixes.
+        #[test]
+        fn sort_order_matches_a_row_at_a_time_sort(
+            rows in prop::collection::vec(
+                (
+                    prop::option::weighted(0.9, prop_oneof![
+                        "[ab]{0,3}",
+                        "a shared prefix longer than the kept bytes [ab]{0,3}",
+                    ]),
+                    prop::option::weighted(0.9, -2i64..3),
+                ),
+                0..200,
+            ),
+            options in prop::collection::vec((any::<bool>(), any::<bool>()), 2),
+            string_first in any::<bool>(),
+            string_only in any::<bool>(),
+        ) {
+            let options: Vec<SortOptions> = options
+                .into_iter()
+                .map(|(descending, nulls_first)| SortOptions { descending, nulls_first })
+                .collect();
+            let strings: ArrayRef =
+                Arc::new(rows.iter().map(|r| r.0.clone()).collect::<StringArray>());
+            let integers: ArrayRef = Arc::new(rows.iter().map(|r| r.1).collect::<Int64Array>());
+            let mut columns = vec![
+                SortColumn { values: strings, options: Some(options[0]) },
+                SortColumn { values: integers, options: Some(options[1]) },
+            ];
+            if string_only {
+                columns.truncate(1);
+            } else if !string_first {
+                columns.reverse();
+            }
+            let compare_rows = |x: &Keys, y: &Keys| {
+                let by_string = || compare(&x.0, &y.0, options[0]);
+                let by_integer = || compare(&x.1, &y.1, options[1]);
+                match (string_only, string_first) {
+                    (true, _) => by_string(),
+                    (false, true) => by_string().then_with(by_integer),
+                    (false, false) => by_integer().then_with(by_string),
+                }
+            };
+            let order = sort_order(&columns).unwrap();
+            let sorted: Vec<&Keys> = order.values().iter().map(|&i| &rows[i as usize]).collect();
+            let mut expected: Vec<&Keys> = rows.iter().collect();
+            expected.sort_by(|x, y| compare_rows(x, y));
+            prop_assert_eq!(order.len(), rows.len());
+            for (got, want) in sorted.iter().zip(&expected) {
+                prop_assert_eq!(compare_rows(got, want), Ordering::Equal, "{:?} for {:?}", got, want);
+            }
+            let mut seen: Vec<u32> = order.values().to_vec();
+            seen.sort_unstable();
+            seen.dedup();
+            prop_assert_eq!(seen.len(), rows.len(), "every row once");
+        }
     }
 }
