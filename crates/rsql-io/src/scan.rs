@@ -158,6 +158,32 @@ impl Scan {
         })
     }
 
+    /// The same read units producing only `columns` (indices into [`Scan::schema`], in the
+    /// order given): a narrower pass over the same data, as a sample of some columns needs.
+    pub fn with_columns(&self, columns: &[usize]) -> Result<Scan> {
+        let projection = columns
+            .iter()
+            .map(|&c| {
+                self.projection.get(c).copied().ok_or_else(|| {
+                    IoError::Invalid(format!(
+                        "column {c} out of range for a scan of {} columns",
+                        self.projection.len()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let schema = Arc::new(
+            self.schema
+                .project(columns)
+                .map_err(|e| IoError::Invalid(format!("bad projection: {e}")))?,
+        );
+        Ok(Scan {
+            projection,
+            schema,
+            ..self.clone()
+        })
+    }
+
     /// The schema of the batches this scan produces.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema

@@ -53,6 +53,11 @@ pub trait PhysicalExpr: Debug + Send + Sync {
 
     /// Evaluates the expression over every row of `batch`.
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue>;
+
+    /// The input column this expression passes through unchanged, if it is just a column.
+    fn column_index(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The column at `index` (of type `data_type`) of every batch, as an expression.

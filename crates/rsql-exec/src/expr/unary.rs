@@ -25,6 +25,10 @@ impl PhysicalExpr for ColumnExpr {
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         Ok(ColumnarValue::Array(batch.column(self.index).clone()))
     }
+
+    fn column_index(&self) -> Option<usize> {
+        Some(self.index)
+    }
 }
 
 /// A constant.

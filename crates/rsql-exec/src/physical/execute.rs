@@ -242,12 +242,19 @@ impl PhysicalPlan {
                     .unwrap_or_else(|| Ok(context.parallelize(Vec::new(), 1)));
                 lowered.try_fold(first?, |all, next| Ok::<_, ExecError>(all.union(&next?)))?
             }
-            PhysicalNode::Exchange { input } => exchange_rdd(
-                context,
-                &input.lower_reusing(context, exchanges)?,
-                &self.schema,
-                &self.partitioning,
-            )?,
+            PhysicalNode::Exchange { input } => {
+                let sample = match &self.partitioning {
+                    Partitioning::Range(keys, _) => key_columns_of(context, input, keys)?,
+                    _ => None,
+                };
+                exchange_rdd(
+                    context,
+                    &input.lower_reusing(context, exchanges)?,
+                    &self.schema,
+                    &self.partitioning,
+                    sample,
+                )?
+            }
         };
         let metrics = Arc::clone(&self.metrics);
         let observed = rdd.map_partitions(move |batches| Box::new(metrics.observe(batches)));
@@ -382,12 +389,68 @@ fn limit_rdd(input: &Rdd<RecordBatch>, skip: usize, fetch: Option<usize>) -> Rdd
     })
 }
 
-/// A shuffle placing rows as `target` says, its map outputs held within the memory pool.
+/// A lineage producing just the columns of `input` that `keys` sort by, and the keys
+/// renumbered over them, when `input` is a scan or a projection of columns over one: the range
+/// bounds are sampled from it instead of from every column. `None` for any other input.
+fn key_columns_of(
+    context: &Context,
+    input: &PhysicalPlan,
+    keys: &[SortKey],
+) -> Result<Option<(Rdd<RecordBatch>, Vec<SortKey>)>> {
+    let (scan_plan, scan_column_of): (&PhysicalPlan, Vec<Option<usize>>) = match &input.node {
+        PhysicalNode::Scan { .. } => (input, keys.iter().map(|k| Some(k.column)).collect()),
+        PhysicalNode::Projection {
+            input: below,
+            exprs,
+            ..
+        } => (
+            below.as_ref(),
+            keys.iter()
+                .map(|k| exprs.get(k.column).and_then(|e| e.column_index()))
+                .collect(),
+        ),
+        _ => return Ok(None),
+    };
+    let PhysicalNode::Scan {
+        scan, partitions, ..
+    } = &scan_plan.node
+    else {
+        return Ok(None);
+    };
+    let Some(scan_columns) = scan_column_of.into_iter().collect::<Option<Vec<usize>>>() else {
+        return Ok(None);
+    };
+    let mut wanted: Vec<usize> = Vec::new();
+    let renumbered = keys
+        .iter()
+        .zip(scan_columns)
+        .map(|(key, column)| {
+            let position = wanted.iter().position(|&w| w == column).unwrap_or_else(|| {
+                wanted.push(column);
+                wanted.len() - 1
+            });
+            SortKey {
+                column: position,
+                ..*key
+            }
+        })
+        .collect();
+    let narrowed = scan.with_columns(&wanted)?;
+    Ok(Some((
+        scan_rdd(context, Arc::new(narrowed), partitions.clone()),
+        renumbered,
+    )))
+}
+
+/// A shuffle placing rows as `target` says, its map outputs held within the memory pool. A
+/// range partitioning samples its bounds from `sample` (a lineage with the key columns and the
+/// keys over them) when given, from `input` otherwise.
 fn exchange_rdd(
     context: &Context,
     input: &Rdd<RecordBatch>,
     schema: &SchemaRef,
     target: &Partitioning,
+    sample: Option<(Rdd<RecordBatch>, Vec<SortKey>)>,
 ) -> Result<Rdd<RecordBatch>> {
     let pool = Arc::clone(context.memory_pool());
     let schema = Arc::clone(schema);
@@ -403,8 +466,9 @@ fn exchange_rdd(
             // map stage, and kept, so building the lineage (EXPLAIN) reads nothing and map
             // outputs recomputed after a loss split as before.
             let bounds: Arc<OnceLock<RangeBounds>> = Arc::default();
-            let (sampled, sample_keys, sample_input) =
-                (Arc::clone(&bounds), keys.clone(), input.clone());
+            let sampled = Arc::clone(&bounds);
+            let (sample_input, sample_keys) =
+                sample.unwrap_or_else(|| (input.clone(), keys.clone()));
             let partitions = *n;
             let prepare = move || -> rsql_rdd::Result<()> {
                 if sampled.get().is_none() {
