@@ -206,9 +206,18 @@ mod tests {
     proptest! {
         #[test]
         fn integer_keys_group_as_a_row_at_a_time_reference(
-            keys in prop::collection::vec(prop::option::weighted(0.9, -50i64..50), 0..300),
+            keys in prop::collection::vec(
+                prop::option::weighted(0.9, prop_oneof![
+                    4 => -50i64..50,
+                    1 => 65_530i64..65_540,
+                    1 => prop_oneof![Just(i64::MIN), Just(i64::MAX)],
+                ]),
+                0..300,
+            ),
             batch_rows in 1usize..64,
         ) {
+            // Small non-negative keys are grouped densely, the others (negative, from 65,536
+            // on) hashed: both kinds, and keys on either side of the limit, in one table.
             let column: ArrayRef = Arc::new(Int64Array::from(keys.clone()));
             let (groups, emitted) = run_table(&[DataType::Int64], &[column], batch_rows);
             let (expected, firsts) = reference_groups(&keys);
