@@ -15,7 +15,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::row::{RowConverter, Rows, SortField};
 use rsql_rdd::{MemoryPool, MemoryReservation};
 
-use super::sort::SortKey;
+use super::sort::{SortKey, sort_fields};
 use crate::error::Result;
 use crate::rows::normalize_zeros;
 use crate::spill::{SpillFile, SpillWriter};
@@ -456,13 +456,7 @@ impl RunMerge {
         keys: &[SortKey],
         reservation: MemoryReservation,
     ) -> Result<Self> {
-        let fields = keys
-            .iter()
-            .map(|key| {
-                let data_type = schema.field(key.column).data_type().clone();
-                SortField::new_with_options(data_type, key.options())
-            })
-            .collect();
+        let fields = sort_fields(schema, keys);
         Ok(RunMerge {
             schema: Arc::clone(schema),
             keys: keys.to_vec(),

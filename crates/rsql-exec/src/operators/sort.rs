@@ -110,6 +110,17 @@ fn compact(batch: RecordBatch) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
+/// The row-format fields of `keys` over `schema`: each key column's type with its direction
+/// and NULL placement.
+pub(super) fn sort_fields(schema: &Schema, keys: &[SortKey]) -> Vec<SortField> {
+    keys.iter()
+        .map(|key| {
+            let data_type = schema.field(key.column).data_type().clone();
+            SortField::new_with_options(data_type, key.options())
+        })
+        .collect()
+}
+
 /// The column of `batch` `key` sorts by.
 pub(super) fn key_column(batch: &RecordBatch, key: &SortKey) -> Result<ArrayRef> {
     match batch.columns().get(key.column) {

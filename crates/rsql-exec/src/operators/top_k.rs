@@ -12,9 +12,9 @@ use arrow::compute::{cast, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use std::cmp::Ordering;
 
-use arrow::row::{OwnedRow, RowConverter, Rows, SortField};
+use arrow::row::{OwnedRow, RowConverter, Rows};
 
-use super::sort::{SortKey, key_column, top_rows};
+use super::sort::{SortKey, key_column, sort_fields, top_rows};
 use crate::error::Result;
 use crate::rows::normalize_zeros;
 
@@ -57,13 +57,7 @@ struct Threshold {
 
 impl<'a> TopK<'a> {
     fn try_new(schema: &'a SchemaRef, keys: &'a [SortKey], fetch: usize) -> Result<Self> {
-        let fields: Vec<SortField> = keys
-            .iter()
-            .map(|key| {
-                let data_type = schema.field(key.column).data_type().clone();
-                SortField::new_with_options(data_type, key.options())
-            })
-            .collect();
+        let fields = sort_fields(schema, keys);
         Ok(TopK {
             schema,
             keys,
