@@ -67,6 +67,11 @@ impl RowCodec {
         Ok(self.converter.convert_rows(rows)?)
     }
 
+    /// Appends to `rows` (a buffer of this codec) the row encoded as `bytes` by this codec.
+    pub(crate) fn push(&self, rows: &mut Rows, bytes: &[u8]) {
+        rows.push(self.parser.parse(bytes));
+    }
+
     /// An empty row buffer.
     pub(crate) fn empty_rows(&self) -> Rows {
         self.converter.empty_rows(0, 0)

@@ -71,6 +71,17 @@ impl Values {
         }
     }
 
+    /// Appends the value encoded as `bytes` (a string's UTF-8, or a row of the codec).
+    fn push(&mut self, value: &[u8]) {
+        match self {
+            Values::Strings { bytes, offsets, .. } => {
+                bytes.extend_from_slice(value);
+                offsets.push(bytes.len());
+            }
+            Values::Rows { codec, rows } => codec.push(rows, value),
+        }
+    }
+
     fn size(&self) -> usize {
         match self {
             Values::Strings { bytes, offsets, .. } => {
@@ -136,27 +147,12 @@ impl Interner {
             return Ok((0..values.len())
                 .map(|row| {
                     let valid = nulls.as_ref().is_none_or(|nulls| nulls.is_valid(row));
-                    valid.then(|| {
-                        let row = rows.row(row);
-                        self.intern_bytes(row.data(), |values| {
-                            if let Values::Rows { rows, .. } = values {
-                                rows.push(row);
-                            }
-                        })
-                    })
+                    valid.then(|| self.intern_bytes(rows.row(row).data()))
                 })
                 .collect());
         }
-        let intern_string = |value: Option<&str>| {
-            value.map(|value| {
-                self.intern_bytes(value.as_bytes(), |values| {
-                    if let Values::Strings { bytes, offsets, .. } = values {
-                        bytes.extend_from_slice(value.as_bytes());
-                        offsets.push(bytes.len());
-                    }
-                })
-            })
-        };
+        let intern_string =
+            |value: Option<&str>| value.map(|value| self.intern_bytes(value.as_bytes()));
         Ok(match values.data_type() {
             DataType::Utf8 => values
                 .as_string::<i32>()
@@ -180,9 +176,8 @@ impl Interner {
         })
     }
 
-    /// The id of the value encoded as `bytes`, interned by `append` (which adds it to the
-    /// values) when new.
-    fn intern_bytes(&mut self, bytes: &[u8], append: impl FnOnce(&mut Values)) -> u32 {
+    /// The id of the value encoded as `bytes`, interned when new.
+    fn intern_bytes(&mut self, bytes: &[u8]) -> u32 {
         let Interner {
             values,
             ids,
@@ -194,7 +189,7 @@ impl Interner {
             return id;
         }
         let id = values.len() as u32;
-        append(values);
+        values.push(bytes);
         ids.insert_unique(hash, id, |&id| hasher.hash_one(values.get(id)));
         id
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, new_null_array};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 
 use super::group_table::GroupTable;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator};
@@ -34,6 +34,27 @@ pub struct AggregateCall {
     pub input_columns: Vec<usize>,
     /// Name of the output column (final value, or prefix of the state columns).
     pub name: String,
+}
+
+impl AggregateCall {
+    /// The columns of `batch` the accumulator reads.
+    fn inputs(&self, batch: &RecordBatch) -> Vec<ArrayRef> {
+        self.input_columns
+            .iter()
+            .map(|&c| Arc::clone(batch.column(c)))
+            .collect()
+    }
+}
+
+/// Casts each of `columns` to the type of the field beside it in `fields` (the leading ones,
+/// when there are more fields than columns), where they differ.
+fn cast_to_fields(columns: &mut [ArrayRef], fields: &Fields) -> Result<()> {
+    for (column, field) in columns.iter_mut().zip(fields) {
+        if column.data_type() != field.data_type() {
+            *column = cast(column, field.data_type())?;
+        }
+    }
+    Ok(())
 }
 
 /// A hash aggregation: `GROUP BY group_columns` computing `aggregates`.
@@ -194,19 +215,10 @@ impl HashAggregate {
         }
         for call in &self.aggregates {
             let mut accumulator = call.function.accumulator(&call.argument_types)?;
-            let inputs: Vec<ArrayRef> = call
-                .input_columns
-                .iter()
-                .map(|&c| Arc::clone(batch.column(c)))
-                .collect();
-            accumulator.update_batch(&inputs, &groups, rows)?;
+            accumulator.update_batch(&call.inputs(batch), &groups, rows)?;
             columns.extend(accumulator.state(rows)?);
         }
-        for (column, field) in columns.iter_mut().zip(self.state_schema.fields()) {
-            if column.data_type() != field.data_type() {
-                *column = cast(column, field.data_type())?;
-            }
-        }
+        cast_to_fields(&mut columns, self.state_schema.fields())?;
         Ok(RecordBatch::try_new(
             Arc::clone(&self.state_schema),
             columns,
@@ -266,11 +278,7 @@ impl<'a> AggregationState<'a> {
         let indices = self.groups.group_indices(&keys, batch.num_rows())?;
         let total_groups = self.groups.len();
         for (call, accumulator) in self.plan.aggregates.iter().zip(&mut self.accumulators) {
-            let inputs: Vec<ArrayRef> = call
-                .input_columns
-                .iter()
-                .map(|&c| batch.column(c).clone())
-                .collect();
+            let inputs = call.inputs(batch);
             match self.plan.mode {
                 AggregateMode::Final => accumulator.merge_batch(&inputs, &indices, total_groups)?,
                 AggregateMode::Partial | AggregateMode::Single => {
@@ -311,11 +319,7 @@ impl<'a> AggregationState<'a> {
             Arc::clone(&self.plan.output_schema)
         };
         let mut columns = self.groups.emit()?;
-        for (column, field) in columns.iter_mut().zip(schema.fields()) {
-            if column.data_type() != field.data_type() {
-                *column = cast(column, field.data_type())?;
-            }
-        }
+        cast_to_fields(&mut columns, schema.fields())?;
         for accumulator in &mut self.accumulators {
             if states {
                 columns.extend(accumulator.state(total_groups)?);
