@@ -22,6 +22,10 @@ pub(crate) struct DecimalSums {
     mode: EvalMode,
     /// 10 to the sum type's precision: sums must stay smaller in magnitude.
     limit: u128,
+    /// An upper bound on the magnitude of every group's sum, while it stays below `limit`:
+    /// then a batch whose values cannot take any sum past the limit adds without checks.
+    /// `u128::MAX` once sums come near the limit, when every addition is checked.
+    bound: u128,
     precision: u8,
     scale: i8,
 }
@@ -39,6 +43,7 @@ impl DecimalSums {
             overflowed: Vec::new(),
             mode,
             limit: 10_u128.pow(u32::from(*precision)),
+            bound: 0,
             precision: *precision,
             scale: *scale,
         })
@@ -72,17 +77,60 @@ impl DecimalSums {
                 ));
             }
         }
+        let values = values.as_primitive::<Decimal128Type>();
+        let headroom = self.headroom_for(values);
         let limit = self.limit;
         let (sums, seen, overflowed) = (&mut self.sums, &mut self.seen, &mut self.overflowed);
-        let values = values.as_primitive::<Decimal128Type>();
-        for_each_valid(values, group_indices, |group, value| {
-            seen[group] = true;
-            match sums[group].checked_add(value) {
-                Some(sum) if sum.unsigned_abs() < limit => sums[group] = sum,
-                _ => overflowed[group] = true,
+        match headroom {
+            Some(bound) => {
+                for_each_valid(values, group_indices, |group, value| {
+                    seen[group] = true;
+                    sums[group] += value;
+                });
+                self.bound = bound;
             }
-        });
+            None => {
+                for_each_valid(values, group_indices, |group, value| {
+                    seen[group] = true;
+                    match sums[group].checked_add(value) {
+                        Some(sum) if sum.unsigned_abs() < limit => sums[group] = sum,
+                        _ => overflowed[group] = true,
+                    }
+                });
+                // Checked sums stay below the limit.
+                self.bound = self.bound.max(limit - 1);
+            }
+        }
         self.check()
+    }
+
+    /// The bound on every sum after adding `values`, when it stays below the limit so that no
+    /// addition needs checking. The bound is the batch's length times its largest magnitude
+    /// on top of the bound so far; when that reaches the limit, the bound is tightened once to
+    /// the largest sum, and if the batch still might overflow, every later addition is checked.
+    fn headroom_for(&mut self, values: &Decimal128Array) -> Option<u128> {
+        if self.bound == u128::MAX {
+            return None;
+        }
+        let largest = values
+            .values()
+            .iter()
+            .fold(0, |largest: u128, value| largest.max(value.unsigned_abs()));
+        let batch = largest.checked_mul(values.len() as u128)?;
+        let within = |bound: u128| bound.checked_add(batch).filter(|&bound| bound < self.limit);
+        within(self.bound).or_else(|| {
+            self.bound = self
+                .sums
+                .iter()
+                .map(|sum| sum.unsigned_abs())
+                .max()
+                .unwrap_or(0);
+            let tightened = within(self.bound);
+            if tightened.is_none() {
+                self.bound = u128::MAX;
+            }
+            tightened
+        })
     }
 
     /// Under ANSI mode, the error for a group whose sum overflowed.
@@ -115,6 +163,7 @@ impl DecimalSums {
     /// and the overflow flags; emptied.
     pub(crate) fn take(&mut self, total_groups: usize) -> Result<(Decimal128Array, BooleanArray)> {
         self.grow(total_groups);
+        self.bound = 0;
         let overflowed = std::mem::take(&mut self.overflowed);
         let valid: Vec<bool> = std::mem::take(&mut self.seen)
             .into_iter()
@@ -213,5 +262,65 @@ mod tests {
         let out = last.evaluate(3).unwrap();
         let out: Vec<_> = out.as_primitive::<Decimal128Type>().iter().collect();
         assert_eq!(out, vec![Some(35), None, Some(5)]);
+    }
+
+    /// Row-at-a-time sums: `None` for a group with no values or whose running sum left
+    /// `limit` at some point.
+    fn reference(
+        batches: &[Vec<(usize, Option<i128>)>],
+        groups: usize,
+        limit: i128,
+    ) -> Vec<Option<i128>> {
+        let mut sums = vec![None; groups];
+        let mut overflowed = vec![false; groups];
+        for &(group, value) in batches.iter().flatten() {
+            let Some(value) = value else { continue };
+            let sum = sums[group].unwrap_or(0) + value;
+            if sum.abs() >= limit {
+                overflowed[group] = true;
+            }
+            sums[group] = Some(sum);
+        }
+        sums.into_iter()
+            .zip(overflowed)
+            .map(|(sum, overflowed)| sum.filter(|_| !overflowed))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Unchecked additions (while the batches cannot reach the limit) and checked ones
+        /// (near it) agree with a row-at-a-time reference, whatever the order of batches.
+        #[test]
+        fn sums_near_the_limit_match_the_reference(
+            batches in proptest::collection::vec(
+                proptest::collection::vec(
+                    (0..4_usize, proptest::option::weighted(0.9, -2_000_i128..2_000)),
+                    0..40,
+                ),
+                0..12,
+            ),
+            big in proptest::bool::ANY,
+        ) {
+            // DECIMAL(5,2) sums: below 1000.00 in magnitude, so that the values (a third
+            // of the batches are scaled up to about the limit) overflow some groups.
+            let limit = 100_000_i128;
+            let batches: Vec<Vec<_>> = batches
+                .into_iter()
+                .enumerate()
+                .map(|(index, rows)| {
+                    let scale = if big && index % 3 == 0 { 40 } else { 1 };
+                    rows.into_iter().map(|(group, value)| (group, value.map(|v| v * scale))).collect()
+                })
+                .collect();
+            let mut sums = DecimalSumAccumulator::new(&DataType::Decimal128(5, 2), EvalMode::Lenient).unwrap();
+            for rows in &batches {
+                let groups: Vec<usize> = rows.iter().map(|(group, _)| *group).collect();
+                let values = decimals(rows.iter().map(|(_, value)| *value).collect(), 6);
+                sums.update_batch(&[values], &groups, 4).unwrap();
+            }
+            let out = sums.evaluate(4).unwrap();
+            let out: Vec<_> = out.as_primitive::<Decimal128Type>().iter().collect();
+            proptest::prop_assert_eq!(out, reference(&batches, 4, limit));
+        }
     }
 }

@@ -29,7 +29,17 @@ pub(super) fn arithmetic(
         l.as_primitive::<Decimal128Type>(),
         r.as_primitive::<Decimal128Type>(),
     );
-    if let Some(exact) = kernel.never_overflows().filter(|_| !(l_scalar && r_scalar)) {
+    // The operand types' precisions first; failing that, the largest magnitudes in the batch
+    // (stored values are usually far below their type's limit).
+    let exact = kernel
+        .never_overflows(kernel.left_max, kernel.right_max)
+        .or_else(|| {
+            kernel
+                .has_unchecked_form()
+                .then(|| kernel.never_overflows(magnitude(l), magnitude(r)))
+                .flatten()
+        });
+    if let Some(exact) = exact.filter(|_| !(l_scalar && r_scalar)) {
         let values = match (l_scalar, r_scalar) {
             (false, false) => binary(l, r, exact)?,
             (true, _) if l.is_valid(0) => {
@@ -57,6 +67,15 @@ pub(super) fn arithmetic(
         .collect();
     let (precision, scale) = (kernel.precision, kernel.scale);
     Ok(Arc::new(values.with_precision_and_scale(precision, scale)?))
+}
+
+/// The largest magnitude among `values`' slots (null ones included, which only loosens it).
+fn magnitude(values: &Decimal128Array) -> i256 {
+    let largest = values
+        .values()
+        .iter()
+        .fold(0, |largest: u128, value| largest.max(value.unsigned_abs()));
+    i256::from_parts(largest, 0)
 }
 
 fn parts(data_type: &DataType) -> Result<(u8, i8), ArrowError> {
@@ -177,8 +196,8 @@ impl<T: Wide> Factors<T> {
 struct DecimalKernel {
     op: Operator,
     /// The largest unscaled magnitudes the operands' precisions allow.
-    left_max: i128,
-    right_max: i128,
+    left_max: i256,
+    right_max: i256,
     /// The factors as `i128`, when they fit.
     narrow: Option<Factors<i128>>,
     wide: Factors<i256>,
@@ -197,12 +216,7 @@ impl DecimalKernel {
     ) -> Result<Self, ArrowError> {
         let ((p1, s1), (p2, s2), (precision, scale)) =
             (parts(left)?, parts(right)?, parts(result)?);
-        let largest = |precision: u8| {
-            pow10(i16::from(precision))
-                .ok()
-                .and_then(|p| p.to_i128())
-                .map_or(i128::MAX, |p| p - 1)
-        };
+        let largest = |precision: u8| pow10(i16::from(precision)).map(|p| p - i256::ONE);
         let (s1, s2, rs) = (i16::from(s1), i16::from(s2), i16::from(scale));
         let one = i256::ONE;
         let (left_factor, right_factor, working) = match op {
@@ -249,8 +263,8 @@ impl DecimalKernel {
             .ok_or_else(|| ArrowError::InvalidArgumentError(format!("precision {precision}")))?;
         Ok(DecimalKernel {
             op,
-            left_max: largest(p1),
-            right_max: largest(p2),
+            left_max: largest(p1)?,
+            right_max: largest(p2)?,
             narrow,
             wide,
             limit,
@@ -259,19 +273,32 @@ impl DecimalKernel {
         })
     }
 
-    /// A plain `i128` function computing every result exactly, when the operand types' precisions
-    /// rule out overflow, rounding and division: sums, differences and products whose largest
-    /// possible magnitude fits the result precision (most arithmetic on stored prices and
-    /// quantities). Such a kernel runs without checks, vectorised over whole arrays.
-    fn never_overflows(&self) -> Option<impl Fn(i128, i128) -> i128 + use<>> {
-        let factors = self.narrow.as_ref()?;
-        if factors.rescale != 1 {
+    /// Whether the operation may run as a plain `i128` function: a sum, difference or product
+    /// in `i128` factors with no rounding to the result scale.
+    fn has_unchecked_form(&self) -> bool {
+        matches!(
+            self.op,
+            Operator::Plus | Operator::Minus | Operator::Multiply
+        ) && self
+            .narrow
+            .as_ref()
+            .is_some_and(|factors| factors.rescale == 1)
+    }
+
+    /// A plain `i128` function computing every result exactly, when operands no larger in
+    /// magnitude than `left_max` and `right_max` rule out overflow, rounding and division:
+    /// sums, differences and products whose largest possible magnitude fits the result
+    /// precision (most arithmetic on stored prices and quantities). Such a kernel runs without
+    /// checks, vectorised over whole arrays.
+    fn never_overflows(
+        &self,
+        left_max: i256,
+        right_max: i256,
+    ) -> Option<impl Fn(i128, i128) -> i128 + use<>> {
+        if !self.has_unchecked_form() {
             return None;
         }
-        let (left_max, right_max) = (
-            i256::from_i128(self.left_max),
-            i256::from_i128(self.right_max),
-        );
+        let factors = self.narrow.as_ref()?;
         let (fl, fr) = (factors.left, factors.right);
         let bound = match self.op {
             Operator::Plus | Operator::Minus => left_max
@@ -501,8 +528,9 @@ mod tests {
 
     proptest! {
         /// Sums, differences and products, of columns and of a scalar with a column, with
-        /// NULLs, equal the exact fractions, whether the vectorised kernel (no overflow possible) or
-        /// the checked one (a tight result precision) runs.
+        /// NULLs, equal the exact fractions, whether the vectorised kernel (no overflow possible
+        /// for the types or for the batch's values) or the checked one (a tight result
+        /// precision) runs.
         #[test]
         fn additive_and_multiplicative_kernels_match_exact_arithmetic(
             (p1, s1, left) in decimal_operand(),
@@ -510,7 +538,14 @@ mod tests {
             op in prop_oneof![Just(Operator::Plus), Just(Operator::Minus), Just(Operator::Multiply)],
             tight in any::<bool>(),
             shape in 0..4,
+            shrink in 0_u32..4,
         ) {
+            // Values well below their type's limit let a tight result take the vectorised
+            // kernel on the batch's magnitudes.
+            let shrunk = |values: Vec<Option<i128>>| -> Vec<Option<i128>> {
+                values.into_iter().map(|v| v.map(|v| v / 10_i128.pow(shrink))).collect()
+            };
+            let (left, right) = (shrunk(left), shrunk(right));
             let scale = if op == Operator::Multiply { s1 + s2 } else { s1.max(s2) };
             let needed = if op == Operator::Multiply {
                 p1 + p2
