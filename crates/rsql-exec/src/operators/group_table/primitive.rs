@@ -108,7 +108,19 @@ where
         }
         let keys = column.as_primitive::<T>();
         match keys.nulls().filter(|nulls| nulls.null_count() > 0) {
-            None => groups.extend(keys.values().iter().map(|&value| self.group_of(value))),
+            None => {
+                // A key equal to the row before's has its group: clustered keys (a table
+                // sorted by the key) probe once per run.
+                let mut previous: Option<(T::Native, usize)> = None;
+                groups.extend(keys.values().iter().map(|&value| {
+                    let group = match previous {
+                        Some((key, group)) if key.is_eq(value) => group,
+                        _ => self.group_of(value),
+                    };
+                    previous = Some((value, group));
+                    group
+                }));
+            }
             Some(nulls) => {
                 for (&value, valid) in keys.values().iter().zip(nulls.iter()) {
                     let group = if valid {
