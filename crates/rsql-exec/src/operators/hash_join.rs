@@ -609,18 +609,25 @@ impl HashJoin {
         hasher: &RandomState,
     ) -> Result<Vec<(u32, u32)>> {
         let (probe_keys, nulls) = self.join_keys(left_batch, &self.left_keys)?;
-        let mut found = Vec::new();
-        for row in 0..left_batch.num_rows() {
-            if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
-                continue;
-            }
-            let hash = probe_keys.hash(hasher, row);
-            if let Some(&head) =
-                heads.find(hash, |&head| keys.equal(head as usize, &probe_keys, row))
-            {
-                found.push((row as u32, head));
-            }
-        }
+        let rows = 0..left_batch.num_rows();
+        let valid = |row: usize| nulls.as_ref().is_none_or(|n| n.is_valid(row));
+        // One integer key probes without matching the key kinds per row.
+        let found = match (&probe_keys, keys) {
+            (JoinKeys::Integers(probe), JoinKeys::Integers(build)) => find_heads(
+                rows,
+                valid,
+                heads,
+                |row| hasher.hash_one(probe[row]),
+                |head, row| build[head as usize] == probe[row],
+            ),
+            _ => find_heads(
+                rows,
+                valid,
+                heads,
+                |row| probe_keys.hash(hasher, row),
+                |head, row| keys.equal(head as usize, &probe_keys, row),
+            ),
+        };
         Ok(found)
     }
 
@@ -795,6 +802,29 @@ impl JoinKeys {
             _ => false,
         }
     }
+}
+
+/// Each of `rows` that is `valid` and whose key (by `hash` and `equal` to a chain's first
+/// build row) is in `heads`, with that first row.
+fn find_heads(
+    rows: std::ops::Range<usize>,
+    valid: impl Fn(usize) -> bool,
+    heads: &HashTable<u32>,
+    hash: impl Fn(usize) -> u64,
+    equal: impl Fn(u32, usize) -> bool,
+) -> Vec<(u32, u32)> {
+    // Hashing every row first, in a loop of its own, keeps the probes' loads apart from the
+    // hashing arithmetic.
+    let hashes: Vec<u64> = rows.clone().map(&hash).collect();
+    let mut found = Vec::new();
+    for (row, hash) in rows.zip(hashes) {
+        if valid(row)
+            && let Some(&head) = heads.find(hash, |&head| equal(head, row))
+        {
+            found.push((row as u32, head));
+        }
+    }
+    found
 }
 
 /// A bitmap of build rows, set concurrently by probes.
