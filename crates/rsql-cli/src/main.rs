@@ -1,6 +1,7 @@
 //! `rsql`: run SQL over Parquet, NDJSON and CSV files from the command line, one-shot or in an
 //! interactive shell. `rsql --help` shows the flags and examples.
 
+mod allocator;
 mod args;
 mod errors;
 mod interrupt;
@@ -26,6 +27,7 @@ use crate::runner::{Flow, Runner, Settings};
 use crate::script::split_script;
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     errors::install_panic_hook();
     let invocation = Invocation::from_env();
     match run(invocation) {
