@@ -101,6 +101,20 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "runtime_filters",
+        aliases: &["spark.sql.optimizer.runtime.bloomFilter.enabled"],
+        value_type: "`true` or `false`",
+        description: "A shuffled join gathers its build side's keys into a Bloom filter and \
+                      drops the probe rows without a match before shuffling them.",
+        default: "true",
+        scope: SettingScope::Session,
+        read: |c| c.runtime_filters.to_string(),
+        write: |c, v| {
+            c.runtime_filters = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    Setting {
         name: "max_partition_bytes",
         aliases: &["spark.sql.files.maxPartitionBytes"],
         value_type: "size ≥ 1 byte",
@@ -163,11 +177,7 @@ pub static SETTINGS: &[Setting] = &[
         scope: SettingScope::Session,
         read: |c| c.ansi_mode.to_string(),
         write: |c, v| {
-            c.ansi_mode = match v.to_ascii_lowercase().as_str() {
-                "true" | "on" | "1" => true,
-                "false" | "off" | "0" => false,
-                _ => return Err("expected true or false".into()),
-            };
+            c.ansi_mode = parse_bool(v)?;
             Ok(())
         },
     },
@@ -309,6 +319,14 @@ fn parse_fault_injection(text: &str) -> Result<Option<RandomFaults>, String> {
         .parse::<u64>()
         .map_err(|_| "expected a whole number as the seed (0.3,42)")?;
     Ok((probability > 0.0).then_some(RandomFaults { probability, seed }))
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "on" | "1" => Ok(true),
+        "false" | "off" | "0" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {

@@ -289,11 +289,13 @@ fn variants() -> Vec<Variant> {
     variants
 }
 
-/// The configuration every variant is compared with: no logical rule at all.
+/// The configuration every variant is compared with: no logical rule at all, and no runtime
+/// filter.
 fn unoptimized() -> SessionConfig {
     SessionConfig {
         threads: 2,
         shuffle_partitions: 2,
+        runtime_filters: false,
         excluded_rules: RULES.iter().map(|r| r.to_string()).collect(),
         ..SessionConfig::default()
     }
@@ -384,4 +386,47 @@ fn the_rules_change_the_plans_under_test() {
     );
     assert!(!optimized.contains("Int64(1) = Int64(1)"), "{optimized}");
     assert!(unoptimized.contains("Int64(1) = Int64(1)"), "{unoptimized}");
+}
+
+/// The shuffled variant's joins filter their probe sides at run time, so that the differential
+/// test compares them with the reference's unfiltered joins.
+#[test]
+fn shuffled_joins_filter_their_probe_side_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let t: Vec<TRow> = (0..6)
+        .map(|id| TRow {
+            k: "a",
+            id,
+            x: Some(id % 3),
+            s: Some("p"),
+        })
+        .collect();
+    let u = [URow {
+        id: 1,
+        y: Some("p"),
+    }];
+    write_tables(dir.path(), &t, &u);
+    let sql = "SELECT t.id, u.y FROM t JOIN u ON t.x = u.id";
+    let plan_with = |config| {
+        let session = session(config, dir.path());
+        let (physical, _) = session.sql(sql).unwrap().physical_plan().unwrap();
+        physical.display_indent()
+    };
+    let shuffled = variants()
+        .into_iter()
+        .find(|v| v.config.broadcast_threshold == 0)
+        .unwrap();
+    let filtered = plan_with(shuffled.config.clone());
+    assert!(
+        filtered.contains("HashJoin(Inner, partitioned, runtime filter)"),
+        "{filtered}"
+    );
+    let unfiltered = plan_with(SessionConfig {
+        runtime_filters: false,
+        ..shuffled.config
+    });
+    assert!(
+        unfiltered.contains("HashJoin(Inner, partitioned)"),
+        "{unfiltered}"
+    );
 }

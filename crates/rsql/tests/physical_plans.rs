@@ -354,7 +354,8 @@ fn explain_runs_nothing_and_counts_the_stages_a_run_takes() {
     session
         .context()
         .add_listener(Arc::clone(&counter) as Arc<dyn rsql_rdd::SchedulerListener>);
-    // 0, 1, 2 and 3 exchanges; a global ORDER BY adds a sampling stage for its range bounds.
+    // 0, 1, 2 and 3 exchanges; a global ORDER BY adds a sampling stage for its range bounds,
+    // and a shuffled join's runtime filter one gathering its build side's keys.
     for (sql, stages) in [
         ("SELECT url FROM events WHERE views > 3", 1),
         ("SELECT url, sum(views) FROM events GROUP BY url", 2),
@@ -366,7 +367,7 @@ fn explain_runs_nothing_and_counts_the_stages_a_run_takes() {
         (
             "SELECT c.tier, count(*) AS n FROM events e JOIN customers c \
              ON e.customer = c.customer GROUP BY c.tier",
-            4,
+            5,
         ),
     ] {
         let explained = session

@@ -18,7 +18,7 @@ use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::compute::{cast, concat_batches, filter, filter_record_batch, take};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, UInt32Type};
 use arrow::row::{RowConverter, Rows, SortField};
-use datafusion_common::hash_utils::RandomState;
+use datafusion_common::hash_utils::{RandomState, create_hashes};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
@@ -104,6 +104,19 @@ impl JoinKind {
     /// once every probe is done depend on it.
     fn tracks_build_matches(self) -> bool {
         self.preserves_right() || self.filters_right()
+    }
+
+    /// Whether a left row without a match adds nothing to the output, so that such rows may
+    /// be dropped before the join (by a runtime filter of the build side's keys).
+    pub fn ignores_unmatched_left(self) -> bool {
+        matches!(
+            self,
+            JoinKind::Inner
+                | JoinKind::Right
+                | JoinKind::Semi
+                | JoinKind::RightSemi
+                | JoinKind::RightAnti
+        )
     }
 
     /// Whether the join appends a boolean `mark` column to the left rows.
@@ -665,6 +678,30 @@ impl HashJoin {
         batch: &RecordBatch,
         columns: &[usize],
     ) -> Result<(Rows, Option<NullBuffer>)> {
+        let (keys, nulls) = self.key_arrays(batch, columns)?;
+        Ok((self.converter.convert_columns(&keys)?, nulls))
+    }
+
+    /// A hash of each row's key columns of `batch` at `columns` (the same for equal keys on
+    /// either side), and which rows have a null key.
+    pub(crate) fn key_hashes(
+        &self,
+        batch: &RecordBatch,
+        columns: &[usize],
+    ) -> Result<(Vec<u64>, Option<NullBuffer>)> {
+        let (keys, nulls) = self.key_arrays(batch, columns)?;
+        let mut hashes = vec![0; batch.num_rows()];
+        create_hashes(&keys, &RandomState::with_seed(0), &mut hashes)?;
+        Ok((hashes, nulls))
+    }
+
+    /// The key columns of `batch` at `columns`, cast to the common key types (with -0.0 as
+    /// 0.0), and which rows have a null key.
+    fn key_arrays(
+        &self,
+        batch: &RecordBatch,
+        columns: &[usize],
+    ) -> Result<(Vec<ArrayRef>, Option<NullBuffer>)> {
         let keys = columns
             .iter()
             .zip(&self.key_types)
@@ -686,7 +723,7 @@ impl HashJoin {
         let nulls = keys.iter().fold(None, |nulls: Option<NullBuffer>, key| {
             NullBuffer::union(nulls.as_ref(), key.logical_nulls().as_ref())
         });
-        Ok((self.converter.convert_columns(&keys)?, nulls))
+        Ok((keys, nulls))
     }
 
     /// The joined rows pairing `left_rows` of `left` with `right_rows` of `right`; a null index

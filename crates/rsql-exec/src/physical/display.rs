@@ -79,7 +79,10 @@ impl PhysicalPlan {
                 )
             }
             PhysicalNode::HashJoin {
-                join, broadcast, ..
+                join,
+                broadcast,
+                runtime_filter,
+                ..
             } => {
                 let kind = match join.kind() {
                     JoinKind::Inner => "Inner",
@@ -96,6 +99,8 @@ impl PhysicalPlan {
                 };
                 let how = if *broadcast {
                     "broadcast"
+                } else if *runtime_filter {
+                    "partitioned, runtime filter"
                 } else {
                     "partitioned"
                 };

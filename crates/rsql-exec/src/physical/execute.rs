@@ -16,7 +16,7 @@ use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
 use crate::lower::{aggregate_partitions, fail_task, into_rdd_error, map_batches, until_error};
 use crate::operators::{
-    GroupLimit, HashJoin, JoinTable, JoinedBatches, RangeBatches, RangeBounds, SortKey,
+    GroupLimit, HashJoin, JoinTable, JoinedBatches, KeyFilter, RangeBatches, RangeBounds, SortKey,
     SortedBatches, TARGET_BATCH_ROWS, WindowExec, WindowStream, coalesce_batches, hash_split,
     probe_then_unmatched, range_partition, replicate_rows, sample_keys, sort_batches, sort_bounded,
 };
@@ -115,13 +115,21 @@ impl PhysicalPlan {
                 join,
                 broadcast,
                 ..
-            } => join_rdd(
-                &left.lower_reusing(context, exchanges)?,
-                &right.lower_reusing(context, exchanges)?,
-                join,
-                *broadcast,
-                context.memory_pool(),
-            )?,
+            } => {
+                let build = right.lower_reusing(context, exchanges)?;
+                // A runtime-filtered probe exchange is the join's own: never shared.
+                let probe = match self.runtime_filtered_probe() {
+                    Some(input) => key_filtered_exchange_rdd(
+                        context,
+                        &input.lower_reusing(context, exchanges)?,
+                        left,
+                        join,
+                        &build,
+                    )?,
+                    None => left.lower_reusing(context, exchanges)?,
+                };
+                join_rdd(&probe, &build, join, *broadcast, context.memory_pool())?
+            }
             PhysicalNode::Sort {
                 input, keys, fetch, ..
             } => {
@@ -491,6 +499,51 @@ fn exchange_rdd(
         }),
         other => return exec_err(format!("cannot exchange to {other}")),
     })
+}
+
+/// The hash exchange `exchange` of `input`, the probe side of partitioned `join`, dropping
+/// the rows whose key no row of the join's build side `build` has: the filter is gathered
+/// from `build` just before the exchange's map stage (see [`KeyFilter`]).
+fn key_filtered_exchange_rdd(
+    context: &Context,
+    input: &Rdd<RecordBatch>,
+    exchange: &PhysicalPlan,
+    join: &Arc<HashJoin>,
+    build: &Rdd<RecordBatch>,
+) -> Result<Rdd<RecordBatch>> {
+    let Partitioning::Hash(keys, partitions) = &exchange.partitioning else {
+        return exec_err(format!(
+            "a runtime filter needs a hash exchange, not {}",
+            exchange.partitioning
+        ));
+    };
+    let pool = Arc::clone(context.memory_pool());
+    let filter: Arc<OnceLock<Option<KeyFilter>>> = Arc::default();
+    let gathered = Arc::clone(&filter);
+    let (join, build, filter_pool) = (Arc::clone(join), build.clone(), Arc::clone(&pool));
+    let prepare = move || -> rsql_rdd::Result<()> {
+        if gathered.get().is_none() {
+            let chosen = KeyFilter::gather(&join, &build, &filter_pool).map_err(into_rdd_error)?;
+            let _ = gathered.set(chosen);
+        }
+        Ok(())
+    };
+    let keys = keys.clone();
+    let schema = Arc::clone(&exchange.schema);
+    Ok(shuffle_batches_prepared(
+        input,
+        schema,
+        *partitions,
+        pool,
+        prepare,
+        move |batch, buckets| match filter.get() {
+            Some(Some(filter)) => match filter.retain(batch)? {
+                Some(kept) => hash_split(&kept, &keys, buckets),
+                None => Ok(vec![None; buckets]),
+            },
+            _ => hash_split(batch, &keys, buckets),
+        },
+    ))
 }
 
 /// Range bounds for `partitions` partitions, from the sort keys sampled in every partition

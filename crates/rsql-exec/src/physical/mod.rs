@@ -124,6 +124,10 @@ pub enum PhysicalNode {
         join: Arc<HashJoin>,
         /// Whether the right side is collected once and shared by all left partitions.
         broadcast: bool,
+        /// Whether the probe side's exchange drops the rows whose key no build row has, by a
+        /// filter of the build side's keys gathered at run time (see
+        /// [`PhysicalPlan::can_filter_probe_at_runtime`]).
+        runtime_filter: bool,
         /// What the join's `ON` filter was compiled from.
         filter: Option<BoundExpr>,
     },
@@ -251,6 +255,48 @@ impl PhysicalPlan {
             .unwrap_or_else(|| self.partitioning.clone());
         Ok(Self::new(node, Arc::clone(&self.schema), partitioning)
             .with_estimated_rows(self.estimated_rows))
+    }
+
+    /// Whether this join may filter its probe side at run time: it is partitioned, emits no
+    /// probe row without a match, both sides are hash exchanges (the build side's runs first,
+    /// as a stage of its own) and the build side is not expected to be the larger.
+    pub fn can_filter_probe_at_runtime(&self) -> bool {
+        let PhysicalNode::HashJoin {
+            left,
+            right,
+            join,
+            broadcast: false,
+            ..
+        } = &self.node
+        else {
+            return false;
+        };
+        let build_not_larger = match (left.estimated_rows, right.estimated_rows) {
+            (Some(probe), Some(build)) => build <= probe,
+            _ => true,
+        };
+        matches!(left.node, PhysicalNode::Exchange { .. })
+            && matches!(right.node, PhysicalNode::Exchange { .. })
+            && matches!(left.partitioning, Partitioning::Hash(..))
+            && join.kind().ignores_unmatched_left()
+            && build_not_larger
+    }
+
+    /// For a join that filters its probe side at run time, the input of the probe side's
+    /// exchange, which then drops the rows whose key no build row has
+    /// ([`crate::operators::KeyFilter`]).
+    pub fn runtime_filtered_probe(&self) -> Option<&Arc<PhysicalPlan>> {
+        match &self.node {
+            PhysicalNode::HashJoin {
+                left,
+                runtime_filter: true,
+                ..
+            } => match &left.node {
+                PhysicalNode::Exchange { input } => Some(input),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// The plan rewritten bottom-up: `rewrite` gets every node once its inputs are rewritten.

@@ -112,6 +112,9 @@ pub enum NodeSpec {
         filter: Option<BoundExpr>,
         /// Whether the build side is collected once and shared by all probe partitions.
         broadcast: bool,
+        /// Whether the probe side is filtered by the build side's keys at run time.
+        #[serde(default)]
+        runtime_filter: bool,
     },
     /// See [`PhysicalNode::Window`].
     Window {
@@ -309,6 +312,7 @@ impl PhysicalPlan {
                 right,
                 join,
                 broadcast,
+                runtime_filter,
                 filter,
             } => NodeSpec::HashJoin {
                 left: input(left),
@@ -318,6 +322,7 @@ impl PhysicalPlan {
                 right_keys: join.right_keys().to_vec(),
                 filter: filter.clone(),
                 broadcast: *broadcast,
+                runtime_filter: *runtime_filter,
             },
             PhysicalNode::Window {
                 input: plan,
@@ -510,6 +515,7 @@ impl Functions<'_> {
                 right_keys,
                 filter,
                 broadcast,
+                runtime_filter,
             } => {
                 let (left, right) = (input(left)?, input(right)?);
                 let compiled = filter
@@ -530,6 +536,7 @@ impl Functions<'_> {
                     right,
                     join: Arc::new(join),
                     broadcast: *broadcast,
+                    runtime_filter: *runtime_filter,
                     filter: filter.clone(),
                 }
             }

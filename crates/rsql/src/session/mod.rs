@@ -40,6 +40,10 @@ pub struct SessionConfig {
     /// A join side whose input files total at most this many bytes is broadcast (default
     /// 10 MiB, as Spark's `autoBroadcastJoinThreshold`).
     pub broadcast_threshold: u64,
+    /// Whether a partitioned join gathers its build side's keys once they are shuffled and
+    /// drops the probe rows without a match before shuffling them (default on; Spark's
+    /// `spark.sql.optimizer.runtime.bloomFilter.enabled`).
+    pub runtime_filters: bool,
     /// The most compressed file bytes one scan partition reads (default 128 MiB, as Spark's
     /// `maxPartitionBytes`); scans also split so every thread gets work.
     pub max_partition_bytes: u64,
@@ -82,6 +86,7 @@ impl Default for SessionConfig {
             threads,
             shuffle_partitions: threads * 2,
             broadcast_threshold: 10 << 20,
+            runtime_filters: true,
             max_partition_bytes: 128 << 20,
             excluded_rules: Vec::new(),
             memory_limit: rsql_rdd::default_memory_limit(),
@@ -413,6 +418,7 @@ impl Session {
             aggregate_functions: &functions.aggregate,
             shuffle_partitions: config.shuffle_partitions,
             broadcast_threshold: config.broadcast_threshold,
+            runtime_filters: config.runtime_filters,
             max_partition_bytes: config.max_partition_bytes,
             time_zone,
             mode: if config.ansi_mode {

@@ -151,6 +151,7 @@ mod tests {
             right,
             join: Arc::new(join),
             broadcast,
+            runtime_filter: false,
             filter: None,
         };
         Arc::new(PhysicalPlan::derived(node, schema).unwrap())

@@ -113,6 +113,7 @@ impl Planner<'_, '_> {
             right: build,
             join: Arc::new(hash_join),
             broadcast,
+            runtime_filter: false,
             filter: filter_source,
         };
         let rows = estimated_rows(&LogicalPlan::Join(join.clone()));

@@ -51,6 +51,9 @@ pub struct PlannerContext<'a> {
     pub broadcast_threshold: u64,
     /// The most compressed bytes one scan partition reads (Spark's `maxPartitionBytes`).
     pub max_partition_bytes: u64,
+    /// Whether partitioned joins may filter their probe side by the build side's keys at run
+    /// time (see [`PhysicalPlan::can_filter_probe_at_runtime`]).
+    pub runtime_filters: bool,
     /// The session time zone, in which expressions cast and date and time functions run.
     pub time_zone: TimeZone,
     /// Whether overflow, division by zero and failed casts are NULL or errors (`ansi_mode`).
@@ -68,7 +71,26 @@ pub fn create_physical_plan(
 ) -> Result<Arc<PhysicalPlan>> {
     let chosen = Planner { cx }.plan(plan, &[])?;
     let placed = enforce_distribution(&chosen, cx.shuffle_partitions)?;
-    combine_phases(&placed)
+    let combined = combine_phases(&placed)?;
+    if cx.runtime_filters {
+        plan_runtime_filters(&combined)
+    } else {
+        Ok(combined)
+    }
+}
+
+/// `plan` with every join that can filter its probe side at run time doing so.
+fn plan_runtime_filters(plan: &PlanRef) -> Result<PlanRef> {
+    plan.transform_up(&mut |node| {
+        if !node.can_filter_probe_at_runtime() {
+            return Ok(node);
+        }
+        let mut filtered = node.with_inputs(node.inputs().into_iter().cloned().collect())?;
+        if let PhysicalNode::HashJoin { runtime_filter, .. } = &mut filtered.node {
+            *runtime_filter = true;
+        }
+        Ok(Arc::new(filtered))
+    })
 }
 
 struct Planner<'a, 'c> {

@@ -1,0 +1,275 @@
+//! Runtime filters of partitioned joins: once the build side's shuffle has run, the keys of
+//! its rows go into a Bloom filter, and the probe side's exchange drops the rows whose key no
+//! build row has before shuffling them (as DuckDB's and Spark's runtime filters do). A join
+//! of a large table with a selective build side then moves only the rows that can match.
+//!
+//! The filter is built before the probe side's map stage, as the bounds of a range exchange
+//! are, by a job over the build side's exchange output (whose map stage that job runs first),
+//! so every probe task sees the whole filter. It only ever drops rows without a match, which
+//! changes nothing for the joins that emit no probe row without one (inner, semi, right, right
+//! semi and right anti). A filter that would be large, or that turns out to drop few rows, is
+//! not used.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use arrow::array::{BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use parquet::bloom_filter::Sbbf;
+use rsql_rdd::{MemoryPool, MemoryReservation, Rdd};
+
+use super::HashJoin;
+use crate::error::{Result, exec_err};
+
+/// Build sides with more keys than this get no filter: it would take megabytes and, with so
+/// many keys, rarely drop enough probe rows to pay for checking them.
+const MAX_KEYS: usize = 1 << 21;
+
+/// The share of probe rows the filter may pass by mistake.
+const FALSE_POSITIVE_RATE: f64 = 0.01;
+
+/// Probe rows checked before the filter judges whether it pays.
+const TRIAL_ROWS: usize = 1 << 17;
+
+/// A filter passing more than this share of the trial's rows is switched off.
+const MAX_PASSED_SHARE: f64 = 0.8;
+
+/// The keys of a join's build side, checked against probe rows.
+pub(crate) struct KeyFilter {
+    join: Arc<HashJoin>,
+    bloom: Sbbf,
+    /// Probe rows checked and passed so far, for the trial.
+    checked: AtomicUsize,
+    passed: AtomicUsize,
+    /// Set when the trial found the filter passing most rows.
+    off: AtomicBool,
+    /// The filter's memory, held in the pool while the filter lives.
+    _memory: MemoryReservation,
+}
+
+impl KeyFilter {
+    /// The filter of `join`'s build side `build` (one job over its partitions), or `None` when
+    /// the build side has more than [`MAX_KEYS`] rows or the pool cannot hold the filter.
+    pub(crate) fn gather(
+        join: &Arc<HashJoin>,
+        build: &Rdd<RecordBatch>,
+        pool: &Arc<MemoryPool>,
+    ) -> Result<Option<KeyFilter>> {
+        let gathered = AtomicUsize::new(0);
+        let partitions = build.run_on_partitions(|batches, _| -> Result<Option<Vec<u64>>> {
+            let mut hashes = Vec::new();
+            for batch in batches {
+                let (batch_hashes, nulls) = join.key_hashes(&batch, join.right_keys())?;
+                let before = hashes.len();
+                hashes.extend(
+                    batch_hashes
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(row, _)| nulls.as_ref().is_none_or(|n| n.is_valid(*row)))
+                        .map(|(_, hash)| hash),
+                );
+                let added = hashes.len() - before;
+                if gathered.fetch_add(added, Ordering::Relaxed) + added > MAX_KEYS {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(hashes))
+        })?;
+        let mut all = Vec::new();
+        for partition in partitions {
+            match partition? {
+                Some(hashes) => all.push(hashes),
+                None => return Ok(None),
+            }
+        }
+        let keys: usize = all.iter().map(Vec::len).sum();
+        let Ok(mut bloom) = Sbbf::new_with_ndv_fpp(keys.max(1) as u64, FALSE_POSITIVE_RATE) else {
+            return exec_err(format!("no Bloom filter for {keys} join keys"));
+        };
+        let mut memory = pool.reservation("HashJoin runtime filter");
+        if memory.try_grow(bloom.num_blocks() * 32).is_err() {
+            return Ok(None);
+        }
+        for hash in all.iter().flatten() {
+            bloom.insert(hash);
+        }
+        Ok(Some(KeyFilter {
+            join: Arc::clone(join),
+            bloom,
+            checked: AtomicUsize::new(0),
+            passed: AtomicUsize::new(0),
+            off: AtomicBool::new(false),
+            _memory: memory,
+        }))
+    }
+
+    /// The rows of probe batch `batch` whose key may be a build key (`None` when none is);
+    /// all of them once the filter is off.
+    pub(crate) fn retain(&self, batch: &RecordBatch) -> Result<Option<RecordBatch>> {
+        if self.off.load(Ordering::Relaxed) {
+            return Ok(Some(batch.clone()));
+        }
+        let (hashes, nulls) = self.join.key_hashes(batch, self.join.left_keys())?;
+        let keep: BooleanArray = hashes
+            .iter()
+            .enumerate()
+            .map(|(row, hash)| {
+                Some(nulls.as_ref().is_none_or(|n| n.is_valid(row)) && self.bloom.check(hash))
+            })
+            .collect();
+        let passed = keep.true_count();
+        self.judge(batch.num_rows(), passed);
+        match passed {
+            0 => Ok(None),
+            all if all == batch.num_rows() => Ok(Some(batch.clone())),
+            _ => Ok(Some(filter_record_batch(batch, &keep)?)),
+        }
+    }
+
+    /// Counts a batch's `checked` rows and the `passed` ones, and switches the filter off once
+    /// the trial's rows are checked if it passed most of them.
+    fn judge(&self, checked: usize, passed: usize) {
+        let before = self.checked.fetch_add(checked, Ordering::Relaxed);
+        let passed = self.passed.fetch_add(passed, Ordering::Relaxed) + passed;
+        let checked = before + checked;
+        if before < TRIAL_ROWS
+            && checked >= TRIAL_ROWS
+            && passed as f64 > MAX_PASSED_SHARE * checked as f64
+        {
+            self.off.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Int32Type, Schema};
+    use rsql_rdd::Context;
+
+    use super::*;
+    use crate::operators::JoinKind;
+
+    /// An inner join of `probe (k INT, s STRING)` with `build (k BIGINT, s STRING)` on both
+    /// columns: the key types differ, so both sides are cast to the common type first.
+    fn join() -> Arc<HashJoin> {
+        let probe = Schema::new(vec![
+            Field::new("k", DataType::Int32, true),
+            Field::new("s", DataType::Utf8, true),
+        ]);
+        let build = Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+        ]);
+        Arc::new(
+            HashJoin::try_new(
+                Arc::new(probe),
+                Arc::new(build),
+                vec![0, 1],
+                vec![0, 1],
+                JoinKind::Inner,
+                None,
+            )
+            .unwrap(),
+        )
+    }
+
+    fn batch(schema: &Schema, keys: ArrayRef, strings: Vec<Option<&str>>) -> RecordBatch {
+        let strings: ArrayRef = Arc::new(StringArray::from(strings));
+        RecordBatch::try_new(Arc::new(schema.clone()), vec![keys, strings]).unwrap()
+    }
+
+    fn gather(join: &Arc<HashJoin>, build: Vec<RecordBatch>) -> Option<KeyFilter> {
+        let context = Context::new().unwrap();
+        let build = context.parallelize(build, 2);
+        KeyFilter::gather(join, &build, context.memory_pool()).unwrap()
+    }
+
+    /// Every probe row whose key a build row has passes, whatever the key types; a row with a
+    /// null key or a key no build row has is dropped (all but the rare false positive).
+    #[test]
+    fn keeps_every_matching_row_and_drops_most_others() {
+        let join = join();
+        let build_keys: Vec<i64> = (0..2_000).map(|k| k * 7).collect();
+        let build = build_keys
+            .chunks(500)
+            .map(|keys| {
+                let strings = keys
+                    .iter()
+                    .map(|k| Some(if k % 2 == 0 { "a" } else { "b" }));
+                batch(
+                    join.right_schema(),
+                    Arc::new(Int64Array::from(keys.to_vec())),
+                    strings.collect(),
+                )
+            })
+            .collect();
+        let filter = gather(&join, build).unwrap();
+        let matching: HashSet<(i32, &str)> = build_keys
+            .iter()
+            .map(|&k| (k as i32, if k % 2 == 0 { "a" } else { "b" }))
+            .collect();
+        // Probe keys 0..14,000 with both strings, and rows with null keys.
+        let keys: Vec<Option<i32>> = (0..14_000).flat_map(|k| [Some(k), Some(k)]).collect();
+        let strings: Vec<Option<&str>> = (0..14_000).flat_map(|_| [Some("a"), Some("b")]).collect();
+        let mut with_nulls_keys = keys.clone();
+        with_nulls_keys.extend([None, Some(0)]);
+        let mut with_nulls_strings = strings.clone();
+        with_nulls_strings.extend([Some("a"), None]);
+        let probe = batch(
+            join.left_schema(),
+            Arc::new(Int32Array::from(with_nulls_keys)),
+            with_nulls_strings,
+        );
+        let kept = filter.retain(&probe).unwrap().unwrap();
+        let kept_keys = kept.column(0).as_primitive::<Int32Type>();
+        let kept_strings = kept.column(1).as_string::<i32>();
+        let kept: HashSet<(i32, &str)> = (0..kept.num_rows())
+            .map(|row| {
+                assert!(kept_keys.is_valid(row) && kept_strings.is_valid(row));
+                (kept_keys.value(row), kept_strings.value(row))
+            })
+            .collect();
+        assert!(kept.is_superset(&matching));
+        let false_positives = kept.len() - matching.len();
+        assert!(
+            false_positives < 28_000 / 20,
+            "{false_positives} false positives"
+        );
+    }
+
+    /// A filter that passes most rows of its trial stops filtering; an empty build side
+    /// drops every row.
+    #[test]
+    fn a_filter_passing_most_rows_switches_off() {
+        let join = join();
+        let build = vec![batch(
+            join.right_schema(),
+            Arc::new(Int64Array::from_iter_values(0..100)),
+            vec![Some("a"); 100],
+        )];
+        let filter = gather(&join, build).unwrap();
+        let matching = batch(
+            join.left_schema(),
+            Arc::new(Int32Array::from_iter_values(
+                (0..TRIAL_ROWS as i32).map(|k| k % 100),
+            )),
+            vec![Some("a"); TRIAL_ROWS],
+        );
+        assert_eq!(
+            filter.retain(&matching).unwrap().unwrap().num_rows(),
+            TRIAL_ROWS
+        );
+        let other = batch(
+            join.left_schema(),
+            Arc::new(Int32Array::from(vec![1_000, 2_000])),
+            vec![Some("a"), Some("a")],
+        );
+        assert_eq!(filter.retain(&other).unwrap().unwrap().num_rows(), 2);
+
+        let empty = gather(&join, Vec::new()).unwrap();
+        assert!(empty.retain(&other).unwrap().is_none());
+    }
+}
