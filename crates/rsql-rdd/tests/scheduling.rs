@@ -471,3 +471,36 @@ fn a_prepared_shuffle_prepares_inside_the_first_job_once_and_counts_its_stage() 
     assert_eq!(split.count().unwrap(), 100);
     assert_eq!(preparations.load(Ordering::SeqCst), 1);
 }
+
+/// Partitions handed over are used instead of computing them, once each; a partition not
+/// handed over, or asked for again, is computed from lineage.
+#[test]
+fn handed_over_partitions_are_used_once_and_others_computed() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let ctx = context();
+    let computed = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&computed);
+    let rdd = ctx
+        .parallelize((0..40).collect::<Vec<i32>>(), 4)
+        .map(move |x| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            x
+        });
+    // Partition 1 handed over with other values, so that its use shows.
+    let handed = Arc::new(Mutex::new(Some(vec![100, 101])));
+    let take = Arc::clone(&handed);
+    let with = rdd.with_handed_over(move |partition| {
+        (partition == 1)
+            .then(|| take.lock().unwrap().take())
+            .flatten()
+    });
+    let first = sorted(with.collect().unwrap());
+    let expected: Vec<i32> = (0..10).chain(20..40).chain([100, 101]).collect();
+    assert_eq!(first, sorted(expected));
+    assert_eq!(computed.load(Ordering::Relaxed), 30);
+    // Taken: the second run computes partition 1.
+    assert_eq!(sorted(with.collect().unwrap()), (0..40).collect::<Vec<_>>());
+    assert_eq!(computed.load(Ordering::Relaxed), 70);
+}

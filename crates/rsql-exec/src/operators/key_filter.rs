@@ -4,14 +4,18 @@
 //! of a large table with a selective build side then moves only the rows that can match.
 //!
 //! The filter is built before the probe side's map stage, as the bounds of a range exchange
-//! are, by a job over the build side's exchange output (whose map stage that job runs first),
-//! so every probe task sees the whole filter. It only ever drops rows without a match, which
+//! are, by a job over the build side (which runs the build side's own map stages first), so
+//! every probe task sees the whole filter. A build side read from an exchange is read again by
+//! the join; one computed in the join's stage (an aggregation or a join already placed on the
+//! key) is held in memory by that job and handed over to the join ([`HeldBuild`]), so that it
+//! is computed once. It only ever drops rows without a match, which
 //! changes nothing for the joins that emit no probe row without one (inner, semi, right, right
 //! semi and right anti). A filter that would be large, or that turns out to drop few rows, is
 //! not used.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
@@ -49,15 +53,19 @@ pub(crate) struct KeyFilter {
 
 impl KeyFilter {
     /// The filter of `join`'s build side `build` (one job over its partitions), or `None` when
-    /// the build side has more than [`MAX_KEYS`] rows or the pool cannot hold the filter.
+    /// the build side has more than [`MAX_KEYS`] rows or the pool cannot hold the filter. With
+    /// `held`, each partition's batches are also kept there for the join, as far as the pool
+    /// holds them.
     pub(crate) fn gather(
         join: &Arc<HashJoin>,
         build: &Rdd<RecordBatch>,
         pool: &Arc<MemoryPool>,
+        held: Option<&HeldBuild>,
     ) -> Result<Option<KeyFilter>> {
         let gathered = AtomicUsize::new(0);
-        let partitions = build.run_on_partitions(|batches, _| -> Result<Option<Vec<u64>>> {
+        let partitions = build.run_on_partitions(|batches, tc| -> Result<Option<Vec<u64>>> {
             let mut hashes = Vec::new();
+            let mut holding = held.map(|_| (Vec::new(), pool.reservation("HashJoin build side")));
             for batch in batches {
                 let (batch_hashes, nulls) = join.key_hashes(&batch, join.right_keys())?;
                 let before = hashes.len();
@@ -72,6 +80,16 @@ impl KeyFilter {
                 if gathered.fetch_add(added, Ordering::Relaxed) + added > MAX_KEYS {
                     return Ok(None);
                 }
+                if let Some((batches, memory)) = &mut holding {
+                    if memory.try_grow(batch.get_array_memory_size()).is_ok() {
+                        batches.push(batch);
+                    } else {
+                        holding = None;
+                    }
+                }
+            }
+            if let (Some(held), Some((batches, memory))) = (held, holding) {
+                held.hold(tc.partition_id(), batches, memory);
             }
             Ok(Some(hashes))
         })?;
@@ -141,6 +159,30 @@ impl KeyFilter {
     }
 }
 
+/// Build-side partitions a filter's job computed, kept with their memory until the join takes
+/// them (each once: a retried join task computes its partition again).
+#[derive(Default)]
+pub(crate) struct HeldBuild(Mutex<HashMap<usize, (Vec<RecordBatch>, MemoryReservation)>>);
+
+impl HeldBuild {
+    fn hold(&self, partition: usize, batches: Vec<RecordBatch>, memory: MemoryReservation) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(partition, (batches, memory));
+    }
+
+    /// The batches held for `partition`, no longer held (nor counted in the pool: the join
+    /// reserves what it builds from them).
+    pub(crate) fn take(&self, partition: usize) -> Option<Vec<RecordBatch>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&partition)
+            .map(|(batches, _memory)| batches)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -184,7 +226,7 @@ mod tests {
     fn gather(join: &Arc<HashJoin>, build: Vec<RecordBatch>) -> Option<KeyFilter> {
         let context = Context::new().unwrap();
         let build = context.parallelize(build, 2);
-        KeyFilter::gather(join, &build, context.memory_pool()).unwrap()
+        KeyFilter::gather(join, &build, context.memory_pool(), None).unwrap()
     }
 
     /// Every probe row whose key a build row has passes, whatever the key types; a row with a

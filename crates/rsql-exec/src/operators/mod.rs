@@ -28,7 +28,7 @@ pub use grace_join::JoinedBatches;
 pub(crate) use grace_join::probe_then_unmatched;
 pub use hash_aggregate::{AggregateCall, AggregateMode, AggregationState, HashAggregate};
 pub use hash_join::{HashJoin, JoinKind, JoinTable};
-pub(crate) use key_filter::KeyFilter;
+pub(crate) use key_filter::{HeldBuild, KeyFilter};
 pub use replicate_rows::replicate_rows;
 pub use sort::{RangeBounds, SortKey, sample_keys, sort_batches};
 pub use window::{GroupLimit, WindowCall, WindowExec, WindowStream};

@@ -16,9 +16,10 @@ use crate::error::{ExecError, Result, exec_err};
 use crate::expr::evaluate_to_array;
 use crate::lower::{aggregate_partitions, fail_task, into_rdd_error, map_batches, until_error};
 use crate::operators::{
-    GroupLimit, HashJoin, JoinTable, JoinedBatches, KeyFilter, RangeBatches, RangeBounds, SortKey,
-    SortedBatches, TARGET_BATCH_ROWS, WindowExec, WindowStream, coalesce_batches, hash_split,
-    probe_then_unmatched, range_partition, replicate_rows, sample_keys, sort_batches, sort_bounded,
+    GroupLimit, HashJoin, HeldBuild, JoinTable, JoinedBatches, KeyFilter, RangeBatches,
+    RangeBounds, SortKey, SortedBatches, TARGET_BATCH_ROWS, WindowExec, WindowStream,
+    coalesce_batches, hash_split, probe_then_unmatched, range_partition, replicate_rows,
+    sample_keys, sort_batches, sort_bounded,
 };
 use crate::shuffle_spill::{shuffle_batches, shuffle_batches_prepared};
 
@@ -117,16 +118,30 @@ impl PhysicalPlan {
                 ..
             } => {
                 let build = right.lower_reusing(context, exchanges)?;
-                // A runtime-filtered probe exchange is the join's own: never shared.
-                let probe = match self.runtime_filtered_probe() {
-                    Some(input) => key_filtered_exchange_rdd(
-                        context,
-                        &input.lower_reusing(context, exchanges)?,
-                        left,
-                        join,
-                        &build,
-                    )?,
-                    None => left.lower_reusing(context, exchanges)?,
+                let (probe, build) = match self.runtime_filtered_probe() {
+                    Some(input) => {
+                        // A build side computed in the join's stage is computed once, by the
+                        // filter's job, and handed over.
+                        let held = (!matches!(right.node, PhysicalNode::Exchange { .. }))
+                            .then(|| Arc::new(HeldBuild::default()));
+                        // A runtime-filtered probe exchange is the join's own: never shared.
+                        let probe = key_filtered_exchange_rdd(
+                            context,
+                            &input.lower_reusing(context, exchanges)?,
+                            left,
+                            join,
+                            &build,
+                            held.clone(),
+                        )?;
+                        let build = match held {
+                            Some(held) => {
+                                build.with_handed_over(move |partition| held.take(partition))
+                            }
+                            None => build,
+                        };
+                        (probe, build)
+                    }
+                    None => (left.lower_reusing(context, exchanges)?, build),
                 };
                 join_rdd(&probe, &build, join, *broadcast, context.memory_pool())?
             }
@@ -503,13 +518,15 @@ fn exchange_rdd(
 
 /// The hash exchange `exchange` of `input`, the probe side of partitioned `join`, dropping
 /// the rows whose key no row of the join's build side `build` has: the filter is gathered
-/// from `build` just before the exchange's map stage (see [`KeyFilter`]).
+/// from `build` just before the exchange's map stage (see [`KeyFilter`]), holding the build
+/// side's batches in `held` when given.
 fn key_filtered_exchange_rdd(
     context: &Context,
     input: &Rdd<RecordBatch>,
     exchange: &PhysicalPlan,
     join: &Arc<HashJoin>,
     build: &Rdd<RecordBatch>,
+    held: Option<Arc<HeldBuild>>,
 ) -> Result<Rdd<RecordBatch>> {
     let Partitioning::Hash(keys, partitions) = &exchange.partitioning else {
         return exec_err(format!(
@@ -523,7 +540,8 @@ fn key_filtered_exchange_rdd(
     let (join, build, filter_pool) = (Arc::clone(join), build.clone(), Arc::clone(&pool));
     let prepare = move || -> rsql_rdd::Result<()> {
         if gathered.get().is_none() {
-            let chosen = KeyFilter::gather(&join, &build, &filter_pool).map_err(into_rdd_error)?;
+            let chosen = KeyFilter::gather(&join, &build, &filter_pool, held.as_deref())
+                .map_err(into_rdd_error)?;
             let _ = gathered.set(chosen);
         }
         Ok(())

@@ -258,8 +258,8 @@ impl PhysicalPlan {
     }
 
     /// Whether this join may filter its probe side at run time: it is partitioned, emits no
-    /// probe row without a match, both sides are hash exchanges (the build side's runs first,
-    /// as a stage of its own) and the build side is not expected to be the larger.
+    /// probe row without a match, its probe side is a hash exchange and its build side is not
+    /// expected to be the larger.
     pub fn can_filter_probe_at_runtime(&self) -> bool {
         let PhysicalNode::HashJoin {
             left,
@@ -276,7 +276,6 @@ impl PhysicalPlan {
             _ => true,
         };
         matches!(left.node, PhysicalNode::Exchange { .. })
-            && matches!(right.node, PhysicalNode::Exchange { .. })
             && matches!(left.partitioning, Partitioning::Hash(..))
             && join.kind().ignores_unmatched_left()
             && build_not_larger

@@ -98,6 +98,42 @@ impl<T: Data, U: Data> RddNode<U> for ZipPartitionsRdd<T, U> {
     }
 }
 
+/// Partitions an earlier job computed and handed over, each taken once; a partition not handed
+/// over (or asked for again, by a retried task) is computed from the parent as usual.
+pub(crate) struct HandedOverRdd<T> {
+    pub(crate) meta: RddMeta,
+    pub(crate) parent: Rdd<T>,
+    #[allow(clippy::type_complexity)]
+    pub(crate) take: Arc<dyn Fn(usize) -> Option<Vec<T>> + Send + Sync>,
+}
+
+impl<T: Data> RddBase for HandedOverRdd<T> {
+    fn node_name(&self) -> &'static str {
+        "HandedOverRDD"
+    }
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.parent.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Narrow(self.parent.base())]
+    }
+    fn partitioner(&self) -> Option<PartitionerRef> {
+        self.parent.base().partitioner()
+    }
+}
+
+impl<T: Data> RddNode<T> for HandedOverRdd<T> {
+    fn compute<'a>(&'a self, partition: usize, tc: &'a TaskContext) -> Result<BoxIter<'a, T>> {
+        match (self.take)(partition) {
+            Some(items) => Ok(Box::new(items.into_iter())),
+            None => self.parent.iterator(partition, tc),
+        }
+    }
+}
+
 /// Concatenates the partitions of several RDDs.
 pub(crate) struct UnionRdd<T> {
     pub(crate) meta: RddMeta,

@@ -11,7 +11,8 @@ use crate::Data;
 use crate::error::{RddError, Result};
 use crate::partitioner::{HashPartitioner, PartitionerRef};
 use crate::rdd::nodes::{
-    CartesianRdd, CoalescedRdd, MapPartitionsRdd, ShuffledRdd, UnionRdd, ZipPartitionsRdd,
+    CartesianRdd, CoalescedRdd, HandedOverRdd, MapPartitionsRdd, ShuffledRdd, UnionRdd,
+    ZipPartitionsRdd,
 };
 use crate::rdd::{BoxIter, Rdd, RddMeta};
 use crate::scheduler::TaskContext;
@@ -44,6 +45,22 @@ impl<T: Data> Rdd<T> {
         self.map_partitions_internal("map", false, move |_, items, _| {
             let f = Arc::clone(&f);
             Box::new(items.map(move |x| f(x)))
+        })
+    }
+
+    /// The same partitions, except those `take` hands over (already computed by an earlier
+    /// job, such as a preparation that had to look at them): `take(partition)` is asked once
+    /// per computation of a partition, and a partition it has not (or no longer) gets computed
+    /// from lineage. Keeps the partitioner.
+    #[track_caller]
+    pub fn with_handed_over(
+        &self,
+        take: impl Fn(usize) -> Option<Vec<T>> + Send + Sync + 'static,
+    ) -> Rdd<T> {
+        Rdd::new(HandedOverRdd {
+            meta: RddMeta::new(self.context(), "with_handed_over"),
+            parent: self.clone(),
+            take: Arc::new(take),
         })
     }
 
