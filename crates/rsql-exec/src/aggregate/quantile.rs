@@ -214,7 +214,12 @@ impl GroupsAccumulator for QuantileAccumulator {
         let groups = std::mem::take(&mut self.groups);
         self.value_capacity = 0;
         let offsets = OffsetBuffer::from_lengths(groups.iter().map(Vec::len));
-        let values = Float64Array::from(groups.into_iter().flatten().collect::<Vec<_>>());
+        // Sized once, each group's values freed as soon as they are copied.
+        let mut all = Vec::with_capacity(groups.iter().map(Vec::len).sum());
+        for values in groups {
+            all.extend_from_slice(&values);
+        }
+        let values = Float64Array::from(all);
         let lists = ListArray::try_new(
             Arc::new(Field::new_list_field(DataType::Float64, false)),
             offsets,

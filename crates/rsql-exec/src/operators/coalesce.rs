@@ -1,7 +1,8 @@
 //! Small batches merged into batches of a target size, as DataFusion's `CoalesceBatchesExec`:
 //! an exchange cuts every batch into a piece per partition and a selective join probe keeps a
 //! few rows of each probe batch, while the operators downstream pay a cost per batch. Batches
-//! already large pass through without a copy.
+//! already large, in rows or in bytes (an aggregation's partial states of `median`, say), pass
+//! through without a copy.
 
 use arrow::compute::BatchCoalescer;
 use arrow::datatypes::SchemaRef;
@@ -11,6 +12,10 @@ use crate::error::Result;
 
 /// The rows of a coalesced batch (all but the last of a stream).
 pub const TARGET_BATCH_ROWS: usize = 8192;
+
+/// A batch holding at least this many bytes passes as it is, however few its rows: copying it
+/// into a larger one would cost more memory than the batch saves downstream.
+const LARGE_BATCH_BYTES: usize = 4 << 20;
 
 /// `batches` merged into batches of about [`TARGET_BATCH_ROWS`] rows, in order. An error ends
 /// the stream (rows still buffered are dropped: the task fails with it).
@@ -23,6 +28,7 @@ pub fn coalesce_batches<'a>(
     Coalesced {
         batches,
         coalescer,
+        large: None,
         done: false,
     }
 }
@@ -30,6 +36,8 @@ pub fn coalesce_batches<'a>(
 struct Coalesced<I> {
     batches: I,
     coalescer: BatchCoalescer,
+    /// A large batch to pass on once the rows buffered before it are out.
+    large: Option<RecordBatch>,
     done: bool,
 }
 
@@ -41,10 +49,20 @@ impl<I: Iterator<Item = Result<RecordBatch>>> Iterator for Coalesced<I> {
             if let Some(batch) = self.coalescer.next_completed_batch() {
                 return Some(Ok(batch));
             }
+            if let Some(batch) = self.large.take() {
+                return Some(Ok(batch));
+            }
             if self.done {
                 return None;
             }
             match self.batches.next() {
+                Some(Ok(batch)) if batch.get_array_memory_size() >= LARGE_BATCH_BYTES => {
+                    if let Err(error) = self.coalescer.finish_buffered_batch() {
+                        self.done = true;
+                        return Some(Err(error.into()));
+                    }
+                    self.large = Some(batch);
+                }
                 Some(Ok(batch)) => {
                     if let Err(error) = self.coalescer.push_batch(batch) {
                         self.done = true;
@@ -101,6 +119,32 @@ mod tests {
             .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
             .collect();
         assert_eq!(values, (0..30000).collect::<Vec<_>>());
+    }
+
+    /// A batch of few rows over large buffers (a slice of a big batch here) passes without a
+    /// copy, after the rows buffered before it, and before those that follow.
+    #[test]
+    fn batches_large_in_bytes_pass_in_order_without_a_copy() {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let big = batch(&schema, 0..1_000_000).slice(10, 3);
+        let input = vec![
+            Ok(batch(&schema, 100..105)),
+            Ok(big.clone()),
+            Ok(batch(&schema, 200..204)),
+        ];
+        let output: Vec<RecordBatch> = coalesce_batches(Arc::clone(&schema), input.into_iter())
+            .map(Result::unwrap)
+            .collect();
+        let values: Vec<Vec<i64>> = output
+            .iter()
+            .map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+            .collect();
+        assert_eq!(
+            values,
+            vec![(100..105).collect(), vec![10, 11, 12], (200..204).collect()]
+        );
+        let buffer = |b: &RecordBatch| b.column(0).as_primitive::<Int64Type>().values().as_ptr();
+        assert_eq!(buffer(&output[1]), buffer(&big));
     }
 
     #[test]
