@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int32Array};
+use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::DataType;
 
 use super::{Body, at, build_strings, integers, integers_or, strings, substring_sql};
@@ -24,6 +24,9 @@ fn substring(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let s = strings("substring", args, 0)?;
     let pos = integers("substring", args, 1)?;
     let len = integers_or("substring", args, 2, i64::MAX)?;
+    if let Some(window) = ascii_window(&s, &pos, &len) {
+        return window;
+    }
     build_strings("substring", s.len(), |row, out| {
         let (Some(s), Some(pos), Some(len)) = (at(&s, row), at(&pos, row), at(&len, row)) else {
             return Ok(false);
@@ -31,6 +34,26 @@ fn substring(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         out.push_str(substring_sql(s, pos, len));
         Ok(true)
     })
+}
+
+/// `substring` of ASCII strings at the same non-negative `pos` and `len` in every row (such as
+/// `substring(phone, 1, 2)`): characters are bytes, and Arrow's kernel cuts every value at once.
+/// `None` for other arguments.
+fn ascii_window(s: &StringArray, pos: &Int64Array, len: &Int64Array) -> Option<Result<ArrayRef>> {
+    let constant = |values: &Int64Array| {
+        let first = *values.values().first()?;
+        (values.null_count() == 0 && values.values().iter().all(|&v| v == first)).then_some(first)
+    };
+    let (pos, len) = (constant(pos)?, constant(len)?);
+    if pos < 0 || len < 0 || !s.values().is_ascii() {
+        return None;
+    }
+    // Spark's position 0 is 1; a window past the end is empty, as Arrow's. No value is longer
+    // than all values together, so longer lengths (up to "the rest") are cut to that, which
+    // keeps Arrow's `start + length` from overflowing.
+    let start = (pos - 1).max(0);
+    let length = u64::try_from(len).ok()?.min(s.values().len() as u64);
+    Some(arrow::compute::kernels::substring::substring(s, start, Some(length)).map_err(Into::into))
 }
 
 /// `left(s, n)`: the first `n` characters; empty when `n <= 0`.
@@ -160,4 +183,47 @@ fn split_part(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         out.push_str(part.unwrap_or(""));
         Ok(true)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::AsArray;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::weighted(0.9, "[a-z0-9 ]{0,12}|[a-zé]{0,6}")
+    }
+
+    proptest! {
+        /// Every row of `substring` equals [`substring_sql`] on that row, whether the ASCII
+        /// kernel (constant non-negative position and length over ASCII strings) or the row
+        /// at a time path runs: positions before, at and past the start and end, lengths
+        /// negative, zero and missing, NULL strings, non-ASCII strings.
+        #[test]
+        fn substring_matches_the_row_at_a_time_reference(
+            values in proptest::collection::vec(text(), 1..20),
+            pos in -4_i64..16,
+            len in proptest::option::of(-2_i64..16),
+        ) {
+            let strings: ArrayRef = Arc::new(StringArray::from(values.clone()));
+            let rows = values.len();
+            let mut args = vec![strings, Arc::new(Int64Array::from_value(pos, rows)) as ArrayRef];
+            if let Some(len) = len {
+                args.push(Arc::new(Int64Array::from_value(len, rows)));
+            }
+            let out = substring(&args, &DataType::Utf8).unwrap();
+            let actual: Vec<Option<String>> =
+                out.as_string::<i32>().iter().map(|v| v.map(String::from)).collect();
+            let expected: Vec<Option<String>> = values
+                .iter()
+                .map(|v| {
+                    v.as_deref()
+                        .map(|s| substring_sql(s, pos, len.unwrap_or(i64::MAX)).to_string())
+                })
+                .collect();
+            prop_assert_eq!(actual, expected);
+        }
+    }
 }
