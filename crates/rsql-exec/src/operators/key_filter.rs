@@ -1,20 +1,20 @@
-//! Runtime filters of partitioned joins: once the build side's shuffle has run, the keys of
-//! its rows go into a Bloom filter, and the probe side's exchange drops the rows whose key no
-//! build row has before shuffling them (as DuckDB's and Spark's runtime filters do). A join
-//! of a large table with a selective build side then moves only the rows that can match.
-//!
-//! The filter is register-blocked (each key sets four bits of one 64-bit word), so that a check
-//! is one load and a compare without branches, on the join's own key hashes.
+//! Runtime filters of partitioned joins: the keys of the build side's rows go into a Bloom
+//! filter, and the probe side's exchange drops the rows whose key no build row has before
+//! shuffling them (as DuckDB's and Spark's runtime filters do). A join of a large table with a
+//! selective build side then moves only the rows that can match.
 //!
 //! The filter is built before the probe side's map stage, as the bounds of a range exchange
 //! are, by a job over the build side (which runs the build side's own map stages first), so
 //! every probe task sees the whole filter. A build side read from an exchange is read again by
 //! the join; one computed in the join's stage (an aggregation or a join already placed on the
 //! key) is held in memory by that job and handed over to the join ([`HeldBuild`]), so that it
-//! is computed once. It only ever drops rows without a match, which
-//! changes nothing for the joins that emit no probe row without one (inner, semi, right, right
-//! semi and right anti). A filter that would be large, or that turns out to drop few rows, is
-//! not used.
+//! is computed once. The filter only ever drops rows without a match, which changes nothing for
+//! the joins that emit no probe row without one (inner, semi, right, right semi and right
+//! anti). A filter that would be large, or that turns out to drop few rows, is not used.
+//!
+//! The filter is register-blocked (each key sets four bits of one 64-bit word) over the join's
+//! own key hashes, so that a check is one load and a compare, without branches or a second
+//! hash.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,13 +1,15 @@
 //! From an optimized logical plan to a physical plan, in the shape of DataFusion's planner: one
 //! module per operator family chooses operators, each stating what it requires of the
 //! placement of its inputs' rows ([`PhysicalPlan::required_input_distribution`]) instead of
-//! placing exchanges itself; then two passes over the whole plan:
+//! placing exchanges itself; then passes over the whole plan:
 //!
 //! 1. [`enforce_distribution`] inserts an `Exchange` only where an input's partitioning does
 //!    not meet the requirement (hive folders clustered on a group key, co-partitioned join
 //!    sides and the like need none);
 //! 2. [`combine_phases`] folds a partial and a final phase with no exchange between them into
-//!    one operator.
+//!    one operator;
+//! 3. [`plan_runtime_filters`] marks the partitioned joins whose probe exchange is filtered by
+//!    the build side's keys at run time (when the session allows it).
 
 mod aggregate;
 mod combine_phases;
@@ -62,9 +64,9 @@ pub struct PlannerContext<'a> {
 
 /// Plans `plan` (optimized, without `EXPLAIN`) into physical operators: operators are
 /// chosen, each stating the distribution it requires of its inputs; then
-/// [`enforce_distribution`] inserts the exchanges that make them hold, and
+/// [`enforce_distribution`] inserts the exchanges that make them hold,
 /// [`combine_phases`] folds two-phase operators whose phases ended up without an exchange
-/// between them.
+/// between them, and [`plan_runtime_filters`] marks the joins that filter their probe side.
 pub fn create_physical_plan(
     plan: &LogicalPlan,
     cx: &PlannerContext<'_>,
@@ -85,6 +87,7 @@ fn plan_runtime_filters(plan: &PlanRef) -> Result<PlanRef> {
         if !node.can_filter_probe_at_runtime() {
             return Ok(node);
         }
+        // The same join over the same inputs (with fresh metrics), marked.
         let mut filtered = node.with_inputs(node.inputs().into_iter().cloned().collect())?;
         if let PhysicalNode::HashJoin { runtime_filter, .. } = &mut filtered.node {
             *runtime_filter = true;
