@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Decimal128Type};
 
 use crate::aggregate::{GroupsAccumulator, ensure_groups, for_each_valid};
 use crate::error::{Result, exec_err};
-use rsql_plan::compute::EvalMode;
+use rsql_plan::compute::{EvalMode, largest_magnitude};
 
 /// Per-group decimal sums at one scale.
 pub(crate) struct DecimalSums {
@@ -112,11 +112,7 @@ impl DecimalSums {
         if self.bound == u128::MAX {
             return None;
         }
-        let largest = values
-            .values()
-            .iter()
-            .fold(0, |largest: u128, value| largest.max(value.unsigned_abs()));
-        let batch = largest.checked_mul(values.len() as u128)?;
+        let batch = largest_magnitude(values).checked_mul(values.len() as u128)?;
         let within = |bound: u128| bound.checked_add(batch).filter(|&bound| bound < self.limit);
         within(self.bound).or_else(|| {
             self.bound = self

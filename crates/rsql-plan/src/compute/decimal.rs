@@ -69,13 +69,17 @@ pub(super) fn arithmetic(
     Ok(Arc::new(values.with_precision_and_scale(precision, scale)?))
 }
 
-/// The largest magnitude among `values`' slots (null ones included, which only loosens it).
-fn magnitude(values: &Decimal128Array) -> i256 {
-    let largest = values
+/// The largest magnitude among `values`' slots (null ones included, which only loosens it):
+/// what bounds a batch's results or sums without looking at each value.
+pub fn largest_magnitude(values: &Decimal128Array) -> u128 {
+    values
         .values()
         .iter()
-        .fold(0, |largest: u128, value| largest.max(value.unsigned_abs()));
-    i256::from_parts(largest, 0)
+        .fold(0, |largest, value| largest.max(value.unsigned_abs()))
+}
+
+fn magnitude(values: &Decimal128Array) -> i256 {
+    i256::from_parts(largest_magnitude(values), 0)
 }
 
 fn parts(data_type: &DataType) -> Result<(u8, i8), ArrowError> {

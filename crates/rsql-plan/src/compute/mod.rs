@@ -26,6 +26,7 @@ use crate::expr::Operator;
 use crate::time_zone::TimeZone;
 
 pub use cast::spark_cast;
+pub use decimal::largest_magnitude;
 pub use eval_mode::EvalMode;
 
 /// `left op right` for an arithmetic `op`, with the result type `result` (as
