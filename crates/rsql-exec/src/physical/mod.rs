@@ -258,12 +258,12 @@ impl PhysicalPlan {
     }
 
     /// Whether this join may filter its probe side at run time: it is partitioned, emits no
-    /// probe row without a match, its probe side is a hash exchange and its build side is not
-    /// expected to be the larger.
+    /// probe row without a match and its probe side is a hash exchange. Whether the filter
+    /// pays is left to run time: a build side with too many keys builds none, and a filter that
+    /// passes most of a trial of probe rows switches off.
     pub fn can_filter_probe_at_runtime(&self) -> bool {
         let PhysicalNode::HashJoin {
             left,
-            right,
             join,
             broadcast: false,
             ..
@@ -271,14 +271,9 @@ impl PhysicalPlan {
         else {
             return false;
         };
-        let build_not_larger = match (left.estimated_rows, right.estimated_rows) {
-            (Some(probe), Some(build)) => build <= probe,
-            _ => true,
-        };
         matches!(left.node, PhysicalNode::Exchange { .. })
             && matches!(left.partitioning, Partitioning::Hash(..))
             && join.kind().ignores_unmatched_left()
-            && build_not_larger
     }
 
     /// For a join that filters its probe side at run time, the input of the probe side's

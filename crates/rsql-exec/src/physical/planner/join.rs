@@ -67,12 +67,14 @@ impl Planner<'_, '_> {
         let (right, right_keys, right_width) =
             self.with_key_columns(right, &right_exprs, right_schema)?;
         let broadcast = self.broadcasts(join, kind, left_keys.is_empty());
-        // A semi or anti join whose left side is the smaller one builds it instead: its right
+        // A semi or anti join whose left side takes fewer bytes builds it instead: its right
         // side probes, and the left rows matched (or not) are emitted once every probe is done.
+        // Bytes, not rows: a left build holds every column it emits, a right build only what
+        // its keys need.
         let build_left = matches!(kind, JoinKind::Semi | JoinKind::Anti)
             && !broadcast
             && !left_keys.is_empty()
-            && join.left.estimated_rows() < join.right.estimated_rows();
+            && estimated_row_bytes(&join.left) < estimated_row_bytes(&join.right);
         let (probe, build, probe_keys, build_keys, kind, probe_width) = if build_left {
             let kind = if kind == JoinKind::Semi {
                 JoinKind::RightSemi
