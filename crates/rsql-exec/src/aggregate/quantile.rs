@@ -9,14 +9,14 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Float64Array, ListArray};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Float64Type};
 use rsql_plan::{AggregateFunctionSignature, Arity};
 
 use crate::aggregate::constant::take_constant;
 use crate::aggregate::{AggregateUdf, GroupsAccumulator, ensure_groups, float_arguments};
-use crate::error::{Result, exec_err};
+use crate::error::{ExecError, Result, exec_err};
 
 /// How a quantile between two values is picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,26 +101,71 @@ impl AggregateFunctionSignature for QuantileAggregate {
 impl AggregateUdf for QuantileAggregate {
     fn accumulator(&self, args: &[DataType]) -> Result<Box<dyn GroupsAccumulator>> {
         self.arity().check(self.name, args.len())?;
-        Ok(Box::new(QuantileAccumulator {
-            function: *self,
-            fraction: self.fixed,
-            groups: Vec::new(),
-            value_capacity: 0,
-        }))
+        Ok(Box::new(QuantileAccumulator::new(*self)))
     }
 }
 
-/// Every group's values, and the fraction (the same for every row).
+/// Every group's values, and the fraction (the same for every row). The values stay in the
+/// arrays they came in (no copy, no growing buffer per group), each run of them with the
+/// group of every row; they are gathered group by group when the states or values are
+/// emitted.
 struct QuantileAccumulator {
     function: QuantileAggregate,
     fraction: Option<f64>,
-    groups: Vec<Vec<f64>>,
-    /// The capacity of every group's values together, kept as they grow so that
-    /// [`GroupsAccumulator::size`] need not visit every group after every batch.
-    value_capacity: usize,
+    runs: Vec<ValueRun>,
+    /// Values per group in all runs.
+    counts: Vec<usize>,
+    /// Bytes held by the runs.
+    run_bytes: usize,
+}
+
+/// Values as they came, with the group of every row.
+struct ValueRun {
+    values: RunValues,
+    groups: Vec<u32>,
+}
+
+/// A value a row (NULLs skipped) when folding input, a list of values a row when merging
+/// partial states.
+enum RunValues {
+    Values(Float64Array),
+    Lists(ListArray),
+}
+
+impl ValueRun {
+    fn bytes(&self) -> usize {
+        let values = match &self.values {
+            RunValues::Values(values) => values.get_array_memory_size(),
+            RunValues::Lists(lists) => lists.get_array_memory_size(),
+        };
+        values + self.groups.capacity() * size_of::<u32>()
+    }
+
+    /// The values of `row`.
+    fn row_values(&self, row: usize) -> &[f64] {
+        match &self.values {
+            RunValues::Values(values) if values.is_valid(row) => &values.values()[row..row + 1],
+            RunValues::Values(_) => &[],
+            RunValues::Lists(lists) => {
+                let offsets = lists.value_offsets();
+                let all = lists.values().as_primitive::<Float64Type>().values();
+                &all[offsets[row] as usize..offsets[row + 1] as usize]
+            }
+        }
+    }
 }
 
 impl QuantileAccumulator {
+    fn new(function: QuantileAggregate) -> Self {
+        QuantileAccumulator {
+            function,
+            fraction: function.fixed,
+            runs: Vec::new(),
+            counts: Vec::new(),
+            run_bytes: 0,
+        }
+    }
+
     /// Takes the fraction from a column that must hold one value in [0, 1].
     fn take_fraction(&mut self, fractions: &Float64Array) -> Result<()> {
         if let Some(fraction) = fractions
@@ -141,6 +186,29 @@ impl QuantileAccumulator {
         )
     }
 
+    /// Keeps `values` with the group of each of its rows.
+    fn add_run(&mut self, values: RunValues, group_indices: &[usize]) -> Result<()> {
+        let groups = group_indices
+            .iter()
+            .map(|&g| u32::try_from(g))
+            .collect::<std::result::Result<Vec<u32>, _>>()
+            .map_err(|_| ExecError::Execution("too many groups for a quantile".into()))?;
+        let run = ValueRun { values, groups };
+        self.run_bytes += run.bytes();
+        self.runs.push(run);
+        Ok(())
+    }
+
+    /// The runs and every group's count of values (groups `0..total_groups`); the
+    /// accumulator is emptied.
+    fn take_runs(&mut self, total_groups: usize) -> (Vec<ValueRun>, Vec<usize>) {
+        ensure_groups(&mut self.counts, total_groups, 0);
+        self.run_bytes = 0;
+        (
+            std::mem::take(&mut self.runs),
+            std::mem::take(&mut self.counts),
+        )
+    }
     /// The quantile of `values` (sorted here), or `None` for no values.
     fn quantile(&self, values: &mut [f64]) -> Option<f64> {
         let fraction = self.fraction?;
@@ -172,20 +240,15 @@ impl GroupsAccumulator for QuantileAccumulator {
         group_indices: &[usize],
         total_groups: usize,
     ) -> Result<()> {
-        ensure_groups(&mut self.groups, total_groups, Vec::new());
+        ensure_groups(&mut self.counts, total_groups, 0);
         if let Some(fractions) = values.get(1) {
             self.take_fraction(fractions.as_primitive::<Float64Type>())?;
         }
         let xs = values[0].as_primitive::<Float64Type>();
         for (x, &group) in xs.iter().zip(group_indices) {
-            if let Some(x) = x {
-                let values = &mut self.groups[group];
-                let capacity = values.capacity();
-                values.push(x);
-                self.value_capacity += values.capacity() - capacity;
-            }
+            self.counts[group] += usize::from(x.is_some());
         }
-        Ok(())
+        self.add_run(RunValues::Values(xs.clone()), group_indices)
     }
 
     fn merge_batch(
@@ -194,60 +257,83 @@ impl GroupsAccumulator for QuantileAccumulator {
         group_indices: &[usize],
         total_groups: usize,
     ) -> Result<()> {
-        ensure_groups(&mut self.groups, total_groups, Vec::new());
+        ensure_groups(&mut self.counts, total_groups, 0);
         self.take_fraction(states[1].as_primitive::<Float64Type>())?;
         let lists = states[0].as_list::<i32>();
-        let values = lists.values().as_primitive::<Float64Type>().values();
-        let offsets = lists.value_offsets();
-        for (row, &group) in group_indices.iter().enumerate() {
-            let range = offsets[row] as usize..offsets[row + 1] as usize;
-            let group = &mut self.groups[group];
-            let capacity = group.capacity();
-            group.extend_from_slice(&values[range]);
-            self.value_capacity += group.capacity() - capacity;
+        for (length, &group) in lists.offsets().lengths().zip(group_indices) {
+            self.counts[group] += length;
         }
-        Ok(())
+        self.add_run(RunValues::Lists(lists.clone()), group_indices)
     }
 
+    /// Every group's values copied into one array, group after group, each run freed once
+    /// copied.
     fn state(&mut self, total_groups: usize) -> Result<Vec<ArrayRef>> {
-        ensure_groups(&mut self.groups, total_groups, Vec::new());
-        let groups = std::mem::take(&mut self.groups);
-        self.value_capacity = 0;
-        let offsets = OffsetBuffer::from_lengths(groups.iter().map(Vec::len));
-        // Sized once, each group's values freed as soon as they are copied.
-        let mut all = Vec::with_capacity(groups.iter().map(Vec::len).sum());
-        for values in groups {
-            all.extend_from_slice(&values);
+        let (runs, counts) = self.take_runs(total_groups);
+        let offsets = OffsetBuffer::<i32>::from_lengths(counts);
+        let mut next: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
+        let mut all = vec![0.0; next.pop().unwrap_or(0)];
+        for run in runs {
+            for (row, &group) in run.groups.iter().enumerate() {
+                let values = run.row_values(row);
+                let at = &mut next[group as usize];
+                all[*at..*at + values.len()].copy_from_slice(values);
+                *at += values.len();
+            }
         }
-        let values = Float64Array::from(all);
         let lists = ListArray::try_new(
             Arc::new(Field::new_list_field(DataType::Float64, false)),
             offsets,
-            Arc::new(values),
+            Arc::new(Float64Array::from(all)),
             None,
         )?;
         let fractions = Float64Array::from(vec![self.fraction; total_groups]);
         Ok(vec![Arc::new(lists), Arc::new(fractions)])
     }
 
+    /// Each group's quantile, its values gathered from the runs into one buffer reused from
+    /// group to group: the rows of every run are first ordered by group.
     fn evaluate(&mut self, total_groups: usize) -> Result<ArrayRef> {
-        ensure_groups(&mut self.groups, total_groups, Vec::new());
-        let mut groups = std::mem::take(&mut self.groups);
-        self.value_capacity = 0;
-        let quantiles: Float64Array = groups
-            .iter_mut()
-            .map(|values| self.quantile(values))
+        let (runs, counts) = self.take_runs(total_groups);
+        let mut start_of_group = vec![0usize; total_groups + 1];
+        for &group in runs.iter().flat_map(|run| &run.groups) {
+            start_of_group[group as usize + 1] += 1;
+        }
+        for group in 0..total_groups {
+            start_of_group[group + 1] += start_of_group[group];
+        }
+        let mut next = start_of_group.clone();
+        let mut rows_by_group = vec![(0u32, 0u32); start_of_group[total_groups]];
+        for (index, run) in runs.iter().enumerate() {
+            for (row, &group) in run.groups.iter().enumerate() {
+                rows_by_group[next[group as usize]] = (index as u32, row as u32);
+                next[group as usize] += 1;
+            }
+        }
+        let mut values = Vec::new();
+        let quantiles: Float64Array = (0..total_groups)
+            .map(|group| {
+                values.clear();
+                values.reserve(counts[group]);
+                for &(run, row) in &rows_by_group[start_of_group[group]..start_of_group[group + 1]]
+                {
+                    values.extend_from_slice(runs[run as usize].row_values(row as usize));
+                }
+                self.quantile(&mut values)
+            })
             .collect();
         Ok(Arc::new(quantiles))
     }
 
     fn size(&self) -> usize {
-        self.value_capacity * size_of::<f64>() + self.groups.capacity() * size_of::<Vec<f64>>()
+        self.run_bytes + self.counts.capacity() * size_of::<usize>()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn quantile(name: &str, fraction: f64, values: &[f64]) -> Option<f64> {
@@ -255,41 +341,94 @@ mod tests {
         let accumulator = QuantileAccumulator {
             function,
             fraction: Some(fraction),
-            groups: Vec::new(),
-            value_capacity: 0,
+            ..QuantileAccumulator::new(function)
         };
         accumulator.quantile(&mut values.to_vec())
     }
 
-    /// The size kept as values come matches one counted over every group, through updates,
-    /// merges and emptying.
+    /// The size counts the runs held, through updates and merges, and falls as they are
+    /// emitted.
     #[test]
-    fn size_follows_every_group_capacity() {
-        let function = QUANTILES[0];
-        let mut accumulator = QuantileAccumulator {
-            function,
-            fraction: function.fixed,
-            groups: Vec::new(),
-            value_capacity: 0,
-        };
-        let counted = |a: &QuantileAccumulator| {
-            a.groups.iter().map(|g| g.capacity() * 8).sum::<usize>() + a.groups.capacity() * 24
-        };
-        for round in 0..20usize {
-            let rows: Vec<usize> = (0..50).map(|i| (i * 7 + round * 3) % (5 + round)).collect();
-            let xs: ArrayRef = Arc::new(Float64Array::from_iter(
-                rows.iter().map(|&g| (g % 4 != 1).then_some(g as f64)),
-            ));
-            accumulator.update_batch(&[xs], &rows, 5 + round).unwrap();
-            assert_eq!(accumulator.size(), counted(&accumulator));
+    fn size_counts_the_runs_held() {
+        let mut accumulator = QuantileAccumulator::new(QUANTILES[0]);
+        let empty = accumulator.size();
+        let xs: ArrayRef = Arc::new(Float64Array::from_iter_values((0..1000).map(f64::from)));
+        let groups: Vec<usize> = (0..1000).map(|i| i % 7).collect();
+        accumulator.update_batch(&[xs], &groups, 7).unwrap();
+        assert!(accumulator.size() >= empty + 1000 * (8 + 4));
+        let states = accumulator.state(7).unwrap();
+        assert!(accumulator.size() < 1000);
+        accumulator.merge_batch(&states, &[0; 7], 1).unwrap();
+        assert!(accumulator.size() >= states[0].get_array_memory_size());
+        accumulator.evaluate(1).unwrap();
+        assert!(accumulator.size() < 1000);
+    }
+
+    /// The median of `values` row at a time: the middle value, or the mean of the middle two.
+    fn reference_median(values: &[f64]) -> Option<f64> {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(sorted[n / 2]),
+            _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
         }
-        let states = accumulator.state(25).unwrap();
-        assert_eq!(accumulator.size(), counted(&accumulator));
-        let groups: Vec<usize> = (0..25).map(|g| g % 3).collect();
-        accumulator.merge_batch(&states, &groups, 3).unwrap();
-        assert_eq!(accumulator.size(), counted(&accumulator));
-        accumulator.evaluate(3).unwrap();
-        assert_eq!(accumulator.size(), counted(&accumulator));
+    }
+
+    proptest! {
+        /// Medians through partial accumulators over the batches, their states merged in
+        /// slices (offsets not starting at zero) and emitted and merged again, and straight from the input, against a row at
+        /// a time reference; with NULLs, empty batches and groups no row reaches.
+        #[test]
+        fn medians_through_runs_match_a_row_at_a_time_reference(
+            batches in prop::collection::vec(
+                prop::collection::vec(
+                    (0usize..6, prop::option::weighted(0.8, -50i32..50)),
+                    0..60,
+                ),
+                1..6,
+            ),
+            partials in 1usize..4,
+            slice_rows in 1usize..5,
+        ) {
+            const GROUPS: usize = 7;
+            let mut expected: Vec<Vec<f64>> = vec![Vec::new(); GROUPS];
+            let mut single = QuantileAccumulator::new(QUANTILES[0]);
+            let mut partial: Vec<QuantileAccumulator> =
+                (0..partials).map(|_| QuantileAccumulator::new(QUANTILES[0])).collect();
+            for (index, rows) in batches.iter().enumerate() {
+                let groups: Vec<usize> = rows.iter().map(|r| r.0).collect();
+                let xs: ArrayRef = Arc::new(Float64Array::from_iter(
+                    rows.iter().map(|r| r.1.map(f64::from)),
+                ));
+                for &(group, x) in rows {
+                    expected[group].extend(x.map(f64::from));
+                }
+                single.update_batch(&[Arc::clone(&xs)], &groups, GROUPS).unwrap();
+                partial[index % partials].update_batch(&[xs], &groups, GROUPS).unwrap();
+            }
+            let mut merged = QuantileAccumulator::new(QUANTILES[0]);
+            for accumulator in &mut partial {
+                let states = accumulator.state(GROUPS).unwrap();
+                for start in (0..GROUPS).step_by(slice_rows) {
+                    let len = slice_rows.min(GROUPS - start);
+                    let slices: Vec<ArrayRef> =
+                        states.iter().map(|s| s.slice(start, len)).collect();
+                    let groups: Vec<usize> = (start..start + len).collect();
+                    merged.merge_batch(&slices, &groups, GROUPS).unwrap();
+                }
+            }
+            // Merged states emitted again (a spill) and merged once more.
+            let mut remerged = QuantileAccumulator::new(QUANTILES[0]);
+            let groups: Vec<usize> = (0..GROUPS).collect();
+            remerged.merge_batch(&merged.state(GROUPS).unwrap(), &groups, GROUPS).unwrap();
+            let reference: Float64Array = expected.iter().map(|v| reference_median(v)).collect();
+            let merged = remerged.evaluate(GROUPS).unwrap();
+            let single = single.evaluate(GROUPS).unwrap();
+            prop_assert_eq!(merged.as_primitive::<Float64Type>(), &reference);
+            prop_assert_eq!(single.as_primitive::<Float64Type>(), &reference);
+        }
     }
 
     #[test]

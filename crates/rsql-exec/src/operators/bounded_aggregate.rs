@@ -42,6 +42,20 @@ const PARTIAL_PROBE_ROWS: usize = 100_000;
 /// `median`, several times the input's bytes).
 const PARTIAL_SKIP_RATIO: f64 = 0.975;
 
+/// A `Partial` aggregation whose groups hold this many bytes each on average (a `median`'s
+/// values) combines nothing worth keeping: once they hold [`WIDE_PARTIAL_BYTES`] it emits
+/// them and starts afresh, so its values move on to the exchange as they come instead of
+/// all being held, with the slack of their growing buffers, until the input ends.
+const WIDE_GROUP_BYTES: usize = 1 << 10;
+
+/// See [`WIDE_GROUP_BYTES`].
+const WIDE_PARTIAL_BYTES: usize = 8 << 20;
+
+/// Whether groups holding `bytes` in all are wide enough to emit ([`WIDE_GROUP_BYTES`]).
+fn holds_wide_groups(bytes: usize, groups: usize) -> bool {
+    bytes >= WIDE_PARTIAL_BYTES && bytes >= WIDE_GROUP_BYTES * groups
+}
+
 impl HashAggregate {
     /// Aggregates `batches` holding at most what `pool` grants, spilling past it. Returns the
     /// result batches (several when a partial aggregation flushed early).
@@ -71,7 +85,10 @@ impl HashAggregate {
                 }
                 return Ok(output);
             }
-            if reservation.try_resize(state.size()).is_ok() {
+            let size = state.size();
+            if !(self.mode() == AggregateMode::Partial && holds_wide_groups(size, state.groups()))
+                && reservation.try_resize(size).is_ok()
+            {
                 continue;
             }
             let full = std::mem::replace(&mut state, self.start()?);
@@ -170,8 +187,8 @@ impl SpilledGroups {
 mod tests {
     use std::collections::HashMap;
 
-    use arrow::array::{Array, AsArray, Int64Array};
-    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use arrow::array::{Array, AsArray, Float64Array, Int64Array};
+    use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
     use rsql_plan::BuiltinAggregate;
 
     use super::*;
@@ -235,5 +252,65 @@ mod tests {
             }
         }
         assert_eq!(actual, expected);
+    }
+
+    /// A partial `max` and `median` over few groups of many values emits its groups each time
+    /// they hold [`WIDE_PARTIAL_BYTES`], and the final phase merges them to every group's
+    /// values, hand computed: the maximum and the median of the values of key `k` (all
+    /// `i * 3 + k` for `i` below 400,000, so the median is `199,999.5 * 3 + k`).
+    #[test]
+    fn partial_aggregation_of_wide_groups_emits_them_as_they_grow() {
+        let functions = crate::aggregate::builtin_aggregates();
+        let call = |name: &str| AggregateCall {
+            function: Arc::clone(functions.iter().find(|f| f.name() == name).unwrap()),
+            argument_types: vec![DataType::Float64],
+            input_columns: vec![1],
+            name: name.into(),
+        };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("key", DataType::Int64, false),
+            Field::new("v", DataType::Float64, false),
+        ]));
+        let values: Vec<i64> = (0..1_200_000).collect();
+        let batches: Vec<RecordBatch> = values
+            .chunks(8192)
+            .map(|chunk| {
+                let keys = Int64Array::from_iter_values(chunk.iter().map(|v| v % 3));
+                let values = Float64Array::from_iter_values(chunk.iter().map(|&v| v as f64));
+                RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(keys), Arc::new(values)])
+                    .unwrap()
+            })
+            .collect();
+        let pool = Arc::new(MemoryPool::new(None).unwrap());
+        let partial = HashAggregate::try_new(
+            &schema,
+            AggregateMode::Partial,
+            vec![0],
+            vec![call("max"), call("median")],
+        )
+        .unwrap();
+        let states = partial
+            .aggregate_bounded(batches.into_iter().map(Ok), &pool)
+            .unwrap();
+        assert!(
+            states.len() > 1,
+            "the partial phase held every value to the end"
+        );
+        let result = partial
+            .merging()
+            .unwrap()
+            .aggregate(states.into_iter().map(Ok))
+            .unwrap();
+        let keys = result.column(0).as_primitive::<Int64Type>();
+        let maxima = result.column(1).as_primitive::<Float64Type>();
+        let medians = result.column(2).as_primitive::<Float64Type>();
+        let mut rows: Vec<(i64, f64, f64)> = (0..result.num_rows())
+            .map(|row| (keys.value(row), maxima.value(row), medians.value(row)))
+            .collect();
+        rows.sort_by_key(|row| row.0);
+        let expected: Vec<(i64, f64, f64)> = (0..3)
+            .map(|k| (k, (1_199_997 + k) as f64, 199_999.5 * 3.0 + k as f64))
+            .collect();
+        assert_eq!(rows, expected);
     }
 }

@@ -17,6 +17,21 @@ pub const TARGET_BATCH_ROWS: usize = 8192;
 /// into a larger one would cost more memory than the batch saves downstream.
 const LARGE_BATCH_BYTES: usize = 4 << 20;
 
+/// A batch of at least [`WIDE_BATCH_BYTES`] whose rows hold this many bytes each on average
+/// passes as it is too (partial states of a `median`, each a list of many values): copying
+/// its rows costs far more than the batch does downstream.
+const WIDE_ROW_BYTES: usize = 1 << 10;
+
+/// See [`WIDE_ROW_BYTES`].
+const WIDE_BATCH_BYTES: usize = 256 << 10;
+
+/// Whether `batch` passes without being merged into a larger one.
+fn is_large(batch: &RecordBatch) -> bool {
+    let bytes = batch.get_array_memory_size();
+    bytes >= LARGE_BATCH_BYTES
+        || (bytes >= WIDE_BATCH_BYTES && bytes >= WIDE_ROW_BYTES * batch.num_rows())
+}
+
 /// `batches` merged into batches of about [`TARGET_BATCH_ROWS`] rows, in order. An error ends
 /// the stream (rows still buffered are dropped: the task fails with it).
 pub fn coalesce_batches<'a>(
@@ -56,7 +71,7 @@ impl<I: Iterator<Item = Result<RecordBatch>>> Iterator for Coalesced<I> {
                 return None;
             }
             match self.batches.next() {
-                Some(Ok(batch)) if batch.get_array_memory_size() >= LARGE_BATCH_BYTES => {
+                Some(Ok(batch)) if is_large(&batch) => {
                     if let Err(error) = self.coalescer.finish_buffered_batch() {
                         self.done = true;
                         return Some(Err(error.into()));
@@ -88,7 +103,7 @@ impl<I: Iterator<Item = Result<RecordBatch>>> Iterator for Coalesced<I> {
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{AsArray, Int64Array};
+    use arrow::array::{AsArray, Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 
     use super::*;
@@ -145,6 +160,26 @@ mod tests {
         );
         let buffer = |b: &RecordBatch| b.column(0).as_primitive::<Int64Type>().values().as_ptr();
         assert_eq!(buffer(&output[1]), buffer(&big));
+    }
+
+    /// A batch of a few wide rows (4 KiB strings) passes as it is between narrow ones, which
+    /// still merge.
+    #[test]
+    fn batches_of_wide_rows_pass_without_a_copy() {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false)]));
+        let strings = |rows: usize, width: usize| {
+            let column = StringArray::from_iter_values((0..rows).map(|_| "x".repeat(width)));
+            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(column)]).unwrap()
+        };
+        let wide = strings(100, 4096);
+        let input = vec![Ok(strings(3, 8)), Ok(strings(4, 8)), Ok(wide.clone())];
+        let output: Vec<RecordBatch> = coalesce_batches(Arc::clone(&schema), input.into_iter())
+            .map(Result::unwrap)
+            .collect();
+        let rows: Vec<usize> = output.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(rows, vec![7, 100]);
+        let buffer = |b: &RecordBatch| b.column(0).as_string::<i32>().values().as_ptr();
+        assert_eq!(buffer(&output[1]), buffer(&wide));
     }
 
     #[test]
