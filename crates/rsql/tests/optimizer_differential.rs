@@ -15,7 +15,7 @@ use rsql::{Session, SessionConfig};
 use rsql_io::{WriteFormat, WriteOptions, write_batches};
 
 /// The logical optimizer's rules, by name.
-const RULES: [&str; 10] = [
+const RULES: [&str; 11] = [
     "fold_constants",
     "factor_or_conditions",
     "derive_filters_from_or",
@@ -25,6 +25,7 @@ const RULES: [&str; 10] = [
     "push_down_semi_joins",
     "reorder_joins",
     "rewrite_single_distinct",
+    "count_matches_by_join_key",
     "push_down_projection",
 ];
 
@@ -66,6 +67,12 @@ const QUERIES: &[&str] = &[
     // Order and limit over a unique key.
     "SELECT id, k, x FROM t WHERE s IS NOT NULL ORDER BY id DESC LIMIT 7",
     "SELECT u.id, count(t.id) AS n FROM u LEFT JOIN t ON u.id = t.id GROUP BY u.id ORDER BY u.id",
+    // Counts of columns only outer joins make NULL (joined on nullable `x`).
+    "SELECT u.id, count(t.id) AS n, count(t.s) FROM u LEFT JOIN t ON u.id = t.x AND t.s <> 'q' \
+     GROUP BY u.id ORDER BY u.id",
+    "SELECT u.y, count(t.k), count(*) FROM t RIGHT JOIN u ON t.x = u.id GROUP BY u.y",
+    "SELECT count(t.id), count(u.id), count(*) FROM t FULL JOIN u ON t.x = u.id",
+    "SELECT u.y, count(t.k), count(u.id), count(*) FROM t FULL JOIN u ON t.id = u.id GROUP BY u.y",
     // A union whose branches are filtered separately.
     "SELECT id, s FROM (SELECT id, s FROM t WHERE k = 'a' UNION ALL SELECT id, y FROM u) v \
      WHERE s <> 'r'",

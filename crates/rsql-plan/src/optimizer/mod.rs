@@ -10,6 +10,7 @@
 //! cannot be excluded; the other rules are optimizations a session may exclude.
 
 mod correlation;
+mod count_matches_by_join_key;
 mod decorrelate_predicate_subquery;
 mod derive_filters_from_or;
 mod factor_or_conditions;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 
 use datafusion_common::tree_node::Transformed;
 
+pub use count_matches_by_join_key::CountMatchesByJoinKey;
 pub use decorrelate_predicate_subquery::DecorrelatePredicateSubquery;
 pub use derive_filters_from_or::DeriveFiltersFromOr;
 pub use factor_or_conditions::FactorOrConditions;
@@ -147,6 +149,7 @@ impl Optimizer {
             Arc::new(PushDownSemiJoins),
             Arc::new(ReorderJoins::with_broadcast_threshold(broadcast_threshold)),
             Arc::new(RewriteSingleDistinct),
+            Arc::new(CountMatchesByJoinKey),
             Arc::new(PushDownProjection),
         ])
     }
@@ -304,6 +307,7 @@ mod tests {
                 "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",
+                "count_matches_by_join_key",
                 "push_down_projection"
             ]
         );
@@ -329,6 +333,7 @@ mod tests {
                 "push_down_semi_joins",
                 "reorder_joins",
                 "rewrite_single_distinct",
+                "count_matches_by_join_key",
                 "push_down_projection"
             ]
         );
