@@ -21,16 +21,15 @@ use crate::physical::{BoundExpr, PhysicalNode, PhysicalPlan};
 impl Planner<'_, '_> {
     pub(super) fn join(&self, join: &Join) -> Result<PlanRef> {
         // The right side is built into the hash table: build the smaller one, by the bytes
-        // its rows take. An outer join swaps to the other outer join, unless its right side is
-        // small enough to broadcast (a right join never broadcasts: its unmatched build rows
-        // are emitted once).
+        // its rows take. A left join swaps to a right join, which builds its left side and is
+        // partitioned (a right join never broadcasts: its unmatched build rows are emitted
+        // once), even when its larger right side could be broadcast: a broadcast would hold
+        // that side whole in one hash table.
         if !join.on.is_empty() && estimated_row_bytes(&join.left) < estimated_row_bytes(&join.right)
         {
             let swapped = match join.join_type {
                 JoinType::Inner => Some(JoinType::Inner),
-                JoinType::Left if !self.small_enough_to_broadcast(&join.right) => {
-                    Some(JoinType::Right)
-                }
+                JoinType::Left => Some(JoinType::Right),
                 _ => None,
             };
             if let Some(swapped) = swapped {
