@@ -11,7 +11,10 @@
 //! A `Partial` aggregation that finds almost every row a group of its own (keys of very high
 //! cardinality) stops combining: it would build a table as large as its input for nothing. It
 //! then turns each row into a state of its own, with no hash table, and leaves the combining to
-//! the final phase, as DataFusion's partial aggregation does.
+//! the final phase, as DataFusion's partial aggregation does. One whose groups are wide (a
+//! `median`'s values, over a kibibyte a group) emits them whenever they reach a few megabytes,
+//! whatever the pool grants: combining does not make them smaller, and holding them to the end
+//! of the input only adds the slack of their growing buffers.
 
 use std::sync::Arc;
 
