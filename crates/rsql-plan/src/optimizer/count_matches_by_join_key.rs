@@ -19,7 +19,7 @@ use arrow_schema::Field;
 use datafusion_common::tree_node::Transformed;
 use datafusion_common::{Column, JoinType};
 
-use super::{OptimizerRule, Visit, rewrite_nodes};
+use super::{OptimizerRule, rewrite_aggregates};
 use crate::error::Result;
 use crate::expr::Expr;
 use crate::function::FunctionRegistry;
@@ -120,12 +120,7 @@ impl OptimizerRule for CountMatchesByJoinKey {
         plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        rewrite_nodes(plan, Visit::InputsFirst, |node| match node {
-            LogicalPlan::Aggregate(aggregate) => {
-                Ok(rewrite(aggregate, registry)?.map(LogicalPlan::Aggregate))
-            }
-            _ => Ok(None),
-        })
+        rewrite_aggregates(plan, |aggregate| rewrite(aggregate, registry))
     }
 }
 

@@ -49,7 +49,7 @@ pub use scalar_subquery_to_join::ScalarSubqueryToJoin;
 
 use crate::error::{PlanError, Result};
 use crate::function::FunctionRegistry;
-use crate::plan::LogicalPlan;
+use crate::plan::{Aggregate, LogicalPlan};
 use crate::time_zone::TimeZone;
 
 /// The order [`rewrite_nodes`] visits a plan's nodes in.
@@ -80,6 +80,18 @@ pub(crate) fn rewrite_nodes(
         Visit::InputsFirst => plan.transform_up(replace),
     }
     .map_err(PlanError::from_datafusion)
+}
+
+/// `plan` with every aggregation that `rewrite` returns a replacement for replaced, inputs
+/// first.
+pub(crate) fn rewrite_aggregates(
+    plan: LogicalPlan,
+    mut rewrite: impl FnMut(&Aggregate) -> Result<Option<Aggregate>>,
+) -> Result<Transformed<LogicalPlan>> {
+    rewrite_nodes(plan, Visit::InputsFirst, |node| match node {
+        LogicalPlan::Aggregate(aggregate) => Ok(rewrite(aggregate)?.map(LogicalPlan::Aggregate)),
+        _ => Ok(None),
+    })
 }
 
 /// One rewrite of logical plans.

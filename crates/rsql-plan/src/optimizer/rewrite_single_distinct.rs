@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use datafusion_common::tree_node::Transformed;
 
-use super::{OptimizerRule, Visit, rewrite_nodes};
+use super::{OptimizerRule, rewrite_aggregates};
 use crate::error::Result;
 use crate::expr::{Expr, ident};
 use crate::function::FunctionRegistry;
@@ -117,12 +117,7 @@ impl OptimizerRule for RewriteSingleDistinct {
         plan: LogicalPlan,
         registry: &FunctionRegistry,
     ) -> Result<Transformed<LogicalPlan>> {
-        rewrite_nodes(plan, Visit::InputsFirst, |node| match node {
-            LogicalPlan::Aggregate(aggregate) => {
-                Ok(rewrite(aggregate, registry)?.map(LogicalPlan::Aggregate))
-            }
-            _ => Ok(None),
-        })
+        rewrite_aggregates(plan, |aggregate| rewrite(aggregate, registry))
     }
 }
 
