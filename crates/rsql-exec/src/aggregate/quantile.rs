@@ -209,6 +209,7 @@ impl QuantileAccumulator {
             std::mem::take(&mut self.counts),
         )
     }
+
     /// The quantile of `values` (sorted here), or `None` for no values.
     fn quantile(&self, values: &mut [f64]) -> Option<f64> {
         let fraction = self.fraction?;
