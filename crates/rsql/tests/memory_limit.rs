@@ -87,6 +87,10 @@ fn queries_over_the_memory_limit_spill_and_return_the_same_rows() {
         // Partial aggregates flush, the shuffle spills, final aggregates spill and merge.
         "SELECT k, count(*), count(DISTINCT s), sum(v), min(s), max(v) FROM t GROUP BY k",
         "SELECT g, count(DISTINCT k), count_values(s) FROM t GROUP BY g",
+        // Exact quantiles hold every value: wide partial groups are emitted as they grow, and
+        // final groups spill their values and merge them again.
+        "SELECT g, median(v), percentile(k, 0.9), quantile_disc(v, 0.25) FROM t GROUP BY g",
+        "SELECT k % 500 AS b, median(v) FROM t GROUP BY k % 500",
         // A range exchange and a sort of every row (sorted runs spilled and merged), and a
         // top-k.
         "SELECT k, v, s FROM t WHERE v IS NOT NULL ORDER BY v DESC, k, s",
