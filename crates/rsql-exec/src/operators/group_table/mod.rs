@@ -7,8 +7,9 @@
 //! Two to four columns of integers, dates, times or strings are packed into a word each
 //! (strings as interned ids), the words inline in the table ([`PackedKeys`]). Any other
 //! keys (strings, several columns, nested types) are kept in arrow's row format, hashed a
-//! column at a time ([`RowKeys`]). Both keep each group's hash, so growing the table never
-//! hashes a key again.
+//! column at a time ([`RowKeys`]). Both keep a 32-bit tag of each group's hash in its slot
+//! ([`tag_of`]): a probe compares tags before it reads a key, and growing the table never
+//! hashes or reads a key again.
 
 mod dictionary;
 mod packed;
@@ -140,6 +141,17 @@ fn nulls_of(groups: usize, null_group: Option<usize>) -> Option<NullBuffer> {
 
 fn hasher() -> RandomState {
     RandomState::with_seed(GROUP_HASH_SEED)
+}
+
+/// The 32-bit tag of a key's hash, kept in its slot.
+fn tag_of(hash: u64) -> u32 {
+    (hash ^ (hash >> 32)) as u32
+}
+
+/// The table's hash of a tag: spread over 64 bits, for the bucket (low bits) and the control
+/// byte (high bits) alike.
+fn table_hash(tag: u32) -> u64 {
+    u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int32Type};
 use hashbrown::HashTable;
 
-use super::GroupKeys;
+use super::{GroupKeys, table_hash, tag_of};
 use crate::aggregate::interner::Interner;
 use crate::error::{ExecError, Result};
 
@@ -227,17 +227,6 @@ pub(super) struct PackedKeys<const N: usize> {
     /// reads a key, and growing rehashes from the tags without reading keys. Eight bytes a slot
     /// instead of the key's own: the table of millions of groups is a third of the size.
     table: HashTable<(u32, u32)>,
-}
-
-/// The 32-bit tag of a key's hash, kept in its slot.
-fn tag_of(hash: u64) -> u32 {
-    (hash ^ (hash >> 32)) as u32
-}
-
-/// The table's hash of a tag: spread over 64 bits, for the bucket (low bits) and the control
-/// byte (high bits) alike.
-fn table_hash(tag: u32) -> u64 {
-    u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl<const N: usize> PackedKeys<N> {

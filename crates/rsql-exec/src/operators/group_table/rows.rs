@@ -6,7 +6,7 @@ use arrow::row::{Row, Rows};
 use datafusion_common::hash_utils::{RandomState, create_hashes};
 use hashbrown::HashTable;
 
-use super::{GroupKeys, hasher};
+use super::{GroupKeys, hasher, table_hash, tag_of};
 use crate::error::Result;
 use crate::rows::{RowCodec, normalize_zeros};
 
@@ -15,9 +15,8 @@ pub(super) struct RowKeys {
     codec: RowCodec,
     /// Each group's key row.
     keys: Rows,
-    /// Each group's hash.
-    hashes: Vec<u64>,
-    table: HashTable<usize>,
+    /// `(group, tag)` of every group ([`tag_of`]).
+    table: HashTable<(u32, u32)>,
     hasher: RandomState,
 }
 
@@ -27,7 +26,6 @@ impl RowKeys {
         Ok(RowKeys {
             keys: codec.empty_rows(),
             codec,
-            hashes: Vec::new(),
             table: HashTable::new(),
             hasher: hasher(),
         })
@@ -46,26 +44,20 @@ impl RowKeys {
 
     /// The group of the key `row` whose hash is `hash`, added if new.
     pub(super) fn group_of(&mut self, row: Row<'_>, hash: u64) -> usize {
-        let RowKeys {
-            keys,
-            hashes,
-            table,
-            ..
-        } = self;
+        let tag = tag_of(hash);
+        let hash = table_hash(tag);
+        let keys = &self.keys;
         let bytes = row.data();
-        let found = table.find(hash, |&group| {
-            hashes[group] == hash && keys.row(group).data() == bytes
-        });
-        match found {
-            Some(&group) => group,
-            None => {
-                let group = hashes.len();
-                keys.push(row);
-                hashes.push(hash);
-                table.insert_unique(hash, group, |&group| hashes[group]);
-                group
-            }
+        if let Some(&(group, _)) = self.table.find(hash, |&(group, held)| {
+            held == tag && keys.row(group as usize).data() == bytes
+        }) {
+            return group as usize;
         }
+        let group = self.keys.num_rows();
+        self.keys.push(row);
+        self.table
+            .insert_unique(hash, (group as u32, tag), |&(_, tag)| table_hash(tag));
+        group
     }
 }
 
@@ -79,18 +71,15 @@ impl GroupKeys for RowKeys {
     }
 
     fn len(&self) -> usize {
-        self.hashes.len()
+        self.keys.num_rows()
     }
 
     fn size(&self) -> usize {
-        self.keys.size()
-            + self.hashes.capacity() * std::mem::size_of::<u64>()
-            + self.table.capacity() * (std::mem::size_of::<usize>() + 1)
+        self.keys.size() + self.table.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
     }
 
     fn emit(&mut self) -> Result<Vec<ArrayRef>> {
         let keys = std::mem::replace(&mut self.keys, self.codec.empty_rows());
-        self.hashes.clear();
         self.table.clear();
         self.codec.decode_rows(&keys)
     }
