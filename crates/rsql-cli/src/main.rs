@@ -94,7 +94,7 @@ fn session_config(args: &Args) -> Result<SessionConfig> {
     let mut config = SessionConfig::default();
     if let Some(threads) = args.threads {
         config.threads = usize::from(threads);
-        config.shuffle_partitions = config.threads * 2;
+        config.shuffle_partitions = config.threads * rsql::SHUFFLE_PARTITIONS_PER_THREAD;
     }
     if let Some(partitions) = args.partitions {
         config.shuffle_partitions = partitions as usize;

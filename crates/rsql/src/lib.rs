@@ -49,7 +49,7 @@ pub use rsql_plan::{
 };
 pub use rsql_plan::{PlanError, Position};
 pub use rsql_rdd::{RandomFaults, RddError};
-pub use session::{Session, SessionConfig};
+pub use session::{SHUFFLE_PARTITIONS_PER_THREAD, Session, SessionConfig};
 pub use stream::RecordBatchStream;
 
 /// The examples of the user guide's DataFrame page, run as doc-tests.

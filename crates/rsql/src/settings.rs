@@ -78,7 +78,7 @@ pub static SETTINGS: &[Setting] = &[
         aliases: &["spark.sql.shuffle.partitions"],
         value_type: "integer ≥ 1",
         description: "Partitions after a shuffle (joins, aggregations, windows, sorts).",
-        default: "twice `threads`",
+        default: "four times `threads`",
         scope: SettingScope::Session,
         read: |c| c.shuffle_partitions.to_string(),
         write: |c, v| {
@@ -447,6 +447,6 @@ mod tests {
         assert_eq!(setting("excluded_rules").unwrap().value(&config), "");
         assert_eq!(setting("time_zone").unwrap().value(&config), "UTC");
         assert_eq!(setting("fault_injection").unwrap().value(&config), "off");
-        assert_eq!(config.shuffle_partitions, 2 * config.threads);
+        assert_eq!(config.shuffle_partitions, 4 * config.threads);
     }
 }
