@@ -7,9 +7,9 @@
 //! Two to four columns of integers, dates, times or strings are packed into a word each
 //! (strings as interned ids), the words inline in the table ([`PackedKeys`]). Any other
 //! keys (strings, several columns, nested types) are kept in arrow's row format, hashed a
-//! column at a time ([`RowKeys`]). Both keep a 32-bit tag of each group's hash in its slot
-//! ([`tag_of`]): a probe compares tags before it reads a key, and growing the table never
-//! hashes or reads a key again.
+//! column at a time ([`RowKeys`]). Both find groups through [`TaggedGroups`], a 32-bit tag of
+//! each key's hash in its slot: a probe compares tags before it reads a key, and growing the
+//! table never hashes or reads a key again.
 
 mod dictionary;
 mod packed;
@@ -21,6 +21,7 @@ use arrow::array::{ArrayRef, downcast_primitive};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::DataType;
 use datafusion_common::hash_utils::RandomState;
+use hashbrown::HashTable;
 
 use crate::error::Result;
 use dictionary::DictionaryKeys;
@@ -141,6 +142,47 @@ fn nulls_of(groups: usize, null_group: Option<usize>) -> Option<NullBuffer> {
 
 fn hasher() -> RandomState {
     RandomState::with_seed(GROUP_HASH_SEED)
+}
+
+/// Group numbers by key hash, each slot `(group, tag)` with the 32-bit tag of the key's hash:
+/// a probe compares tags before it reads a key, and growing rehashes from the tags without
+/// reading keys. Eight bytes a slot; the keys themselves are kept by the caller.
+#[derive(Default)]
+struct TaggedGroups {
+    table: HashTable<(u32, u32)>,
+}
+
+impl TaggedGroups {
+    /// The group whose key hashes to `hash` and is the one `is_key` recognises by group number,
+    /// and `false`; or, when there is none, `next` entered as a new group, and `true` (the
+    /// caller then stores its key).
+    fn group_of(
+        &mut self,
+        hash: u64,
+        next: usize,
+        is_key: impl Fn(usize) -> bool,
+    ) -> (usize, bool) {
+        let tag = tag_of(hash);
+        let hash = table_hash(tag);
+        if let Some(&(group, _)) = self
+            .table
+            .find(hash, |&(group, held)| held == tag && is_key(group as usize))
+        {
+            return (group as usize, false);
+        }
+        self.table
+            .insert_unique(hash, (next as u32, tag), |&(_, tag)| table_hash(tag));
+        (next, true)
+    }
+
+    /// Heap bytes of the slots.
+    fn size(&self) -> usize {
+        self.table.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
+    }
+
+    fn clear(&mut self) {
+        self.table.clear();
+    }
 }
 
 /// The 32-bit tag of a key's hash, kept in its slot.

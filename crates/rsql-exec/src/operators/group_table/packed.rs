@@ -10,9 +10,8 @@ use arrow::array::{Array, ArrayData, ArrayRef, DictionaryArray, Int32Array, make
 use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int32Type};
-use hashbrown::HashTable;
 
-use super::{GroupKeys, table_hash, tag_of};
+use super::{GroupKeys, TaggedGroups};
 use crate::aggregate::interner::Interner;
 use crate::error::{ExecError, Result};
 
@@ -223,10 +222,9 @@ pub(super) struct PackedKeys<const N: usize> {
     columns: Vec<ColumnCodec>,
     /// Each group's key.
     keys: Vec<PackedKey<N>>,
-    /// `(group, tag)` of every group, the key's 32-bit tag: a probe compares tags before it
-    /// reads a key, and growing rehashes from the tags without reading keys. Eight bytes a slot
-    /// instead of the key's own: the table of millions of groups is a third of the size.
-    table: HashTable<(u32, u32)>,
+    /// Every group's number by its key's tag: eight bytes a slot instead of the key's own, the
+    /// table of millions of groups is a third of the size.
+    groups: TaggedGroups,
 }
 
 impl<const N: usize> PackedKeys<N> {
@@ -244,23 +242,18 @@ impl<const N: usize> PackedKeys<N> {
                 .map(ColumnCodec::try_new)
                 .collect::<Result<_>>()?,
             keys: Vec::new(),
-            table: HashTable::new(),
+            groups: TaggedGroups::default(),
         })
     }
 
     fn group_of(&mut self, key: PackedKey<N>) -> usize {
-        let tag = tag_of(key.hash());
-        let hash = table_hash(tag);
         let keys = &self.keys;
-        if let Some(&(group, _)) = self.table.find(hash, |&(group, held)| {
-            held == tag && keys[group as usize] == key
-        }) {
-            return group as usize;
+        let (group, is_new) = self
+            .groups
+            .group_of(key.hash(), keys.len(), |group| keys[group] == key);
+        if is_new {
+            self.keys.push(key);
         }
-        let group = self.keys.len();
-        self.keys.push(key);
-        self.table
-            .insert_unique(hash, (group as u32, tag), |&(_, tag)| table_hash(tag));
         group
     }
 }
@@ -286,13 +279,13 @@ impl<const N: usize> GroupKeys for PackedKeys<N> {
     fn size(&self) -> usize {
         let key = std::mem::size_of::<PackedKey<N>>();
         self.keys.capacity() * key
-            + self.table.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
+            + self.groups.size()
             + self.columns.iter().map(ColumnCodec::size).sum::<usize>()
     }
 
     fn emit(&mut self) -> Result<Vec<ArrayRef>> {
         let keys = std::mem::take(&mut self.keys);
-        self.table.clear();
+        self.groups.clear();
         self.columns
             .iter_mut()
             .enumerate()

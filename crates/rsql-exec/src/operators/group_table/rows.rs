@@ -4,9 +4,8 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 use arrow::row::{Row, Rows};
 use datafusion_common::hash_utils::{RandomState, create_hashes};
-use hashbrown::HashTable;
 
-use super::{GroupKeys, hasher, table_hash, tag_of};
+use super::{GroupKeys, TaggedGroups, hasher};
 use crate::error::Result;
 use crate::rows::{RowCodec, normalize_zeros};
 
@@ -15,8 +14,8 @@ pub(super) struct RowKeys {
     codec: RowCodec,
     /// Each group's key row.
     keys: Rows,
-    /// `(group, tag)` of every group ([`tag_of`]).
-    table: HashTable<(u32, u32)>,
+    /// Every group's number by its key's tag.
+    groups: TaggedGroups,
     hasher: RandomState,
 }
 
@@ -26,7 +25,7 @@ impl RowKeys {
         Ok(RowKeys {
             keys: codec.empty_rows(),
             codec,
-            table: HashTable::new(),
+            groups: TaggedGroups::default(),
             hasher: hasher(),
         })
     }
@@ -44,19 +43,14 @@ impl RowKeys {
 
     /// The group of the key `row` whose hash is `hash`, added if new.
     pub(super) fn group_of(&mut self, row: Row<'_>, hash: u64) -> usize {
-        let tag = tag_of(hash);
-        let hash = table_hash(tag);
         let keys = &self.keys;
         let bytes = row.data();
-        if let Some(&(group, _)) = self.table.find(hash, |&(group, held)| {
-            held == tag && keys.row(group as usize).data() == bytes
-        }) {
-            return group as usize;
+        let (group, is_new) = self.groups.group_of(hash, keys.num_rows(), |group| {
+            keys.row(group).data() == bytes
+        });
+        if is_new {
+            self.keys.push(row);
         }
-        let group = self.keys.num_rows();
-        self.keys.push(row);
-        self.table
-            .insert_unique(hash, (group as u32, tag), |&(_, tag)| table_hash(tag));
         group
     }
 }
@@ -75,12 +69,12 @@ impl GroupKeys for RowKeys {
     }
 
     fn size(&self) -> usize {
-        self.keys.size() + self.table.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
+        self.keys.size() + self.groups.size()
     }
 
     fn emit(&mut self) -> Result<Vec<ArrayRef>> {
         let keys = std::mem::replace(&mut self.keys, self.codec.empty_rows());
-        self.table.clear();
+        self.groups.clear();
         self.codec.decode_rows(&keys)
     }
 }
