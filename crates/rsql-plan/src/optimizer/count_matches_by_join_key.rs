@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use arrow_schema::Field;
+use arrow_schema::FieldRef;
 use datafusion_common::tree_node::Transformed;
 use datafusion_common::{Column, JoinType};
 
@@ -30,11 +30,10 @@ use crate::plan::{Aggregate, Join, LogicalPlan};
 pub struct CountMatchesByJoinKey;
 
 /// The field `column` names in `side`'s output, if it names one.
-fn field_of<'a>(side: &'a LogicalPlan, column: &Column) -> Option<&'a Field> {
-    let index = side
-        .schema()
-        .index_of_column_by_name(column.relation.as_ref(), &column.name)?;
-    Some(side.schema().field(index))
+fn field_of<'a>(side: &'a LogicalPlan, column: &Column) -> Option<&'a FieldRef> {
+    side.schema()
+        .field_with_name(column.relation.as_ref(), &column.name)
+        .ok()
 }
 
 /// For a column of `join`'s output that only the join makes NULL (never NULL in the input it
